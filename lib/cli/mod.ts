@@ -1,0 +1,33 @@
+/** The command registry: `main.ts` dispatches through it. */
+import type { Command } from "./command.ts";
+import { versionCommand } from "./version.ts";
+
+export { type Command, EXIT, parseFlags, UsageError } from "./command.ts";
+
+/** Every command that exists, in the order `taskferry --help` lists them. */
+export const COMMANDS: readonly Command[] = [versionCommand];
+
+/** The command called `name`, if any. */
+export function findCommand(name: string): Command | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
+
+/** The top-level help text. */
+export function topHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length), 4) + 2;
+  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`);
+  return `TaskFerry — a private, self-hostable task relay for AI agents.
+
+Usage: taskferry <command> [options]
+
+Commands:
+${lines.join("\n")}
+  ${"help".padEnd(width)}Show help for a command
+
+Options:
+  -h, --help     Show this help
+  -V, --version  Print the version
+
+Run 'taskferry help <command>' for a command's options and examples.
+`;
+}

@@ -1,0 +1,34 @@
+/** Base64url without padding (RFC 4648 §5), strict: non-canonical input is refused. */
+
+const URL_CHARS = /^[A-Za-z0-9_-]*$/;
+
+/** Encodes bytes as base64url without padding. */
+export function encodeBase64Url(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/**
+ * Decodes base64url without padding. Throws `TypeError` on characters outside the alphabet,
+ * padding, an impossible length, or non-zero trailing bits (so each byte string has exactly
+ * one accepted encoding).
+ */
+export function decodeBase64Url(text: string): Uint8Array {
+  if (!URL_CHARS.test(text) || text.length % 4 === 1) {
+    throw new TypeError("invalid base64url");
+  }
+  const b64 = text.replaceAll("-", "+").replaceAll("_", "/");
+  const binary = atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  if (encodeBase64Url(bytes) !== text) throw new TypeError("non-canonical base64url");
+  return bytes;
+}
+
+/** Length of the base64url encoding (no padding) of `n` bytes. */
+export function base64UrlLength(n: number): number {
+  return Math.ceil((n * 4) / 3);
+}

@@ -1,0 +1,11 @@
+/** The protocol library: pure, shared by relay, daemon, SDK and dashboard. */
+export * from "./base64url.ts";
+export * from "./canonical.ts";
+export * from "./crypto.ts";
+export * from "./errors.ts";
+export * from "./handles.ts";
+export * from "./ids.ts";
+export * from "./permissions.ts";
+export * from "./schemas.ts";
+export * from "./tasks.ts";
+export * from "./version.ts";

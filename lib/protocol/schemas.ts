@@ -1,0 +1,199 @@
+import { z } from "zod";
+import { HANDLE_RE } from "./handles.ts";
+import { idPattern } from "./ids.ts";
+import { PermissionsPatchSchema } from "./permissions.ts";
+
+/** The message types of protocol v1 (design §6). */
+export const MESSAGE_TYPES = [
+  "connection_request",
+  "connection_accept",
+  "connection_decline",
+  "message",
+  "task_request",
+  "task_accept",
+  "task_decline",
+  "artifact_submit",
+  "revision_request",
+  "task_complete",
+  "task_cancel",
+  "receipt",
+] as const;
+export type MessageType = typeof MESSAGE_TYPES[number];
+
+/** Types that act on a task and therefore need `task_id` in the header. */
+export const TASK_TYPES = [
+  "task_request",
+  "task_accept",
+  "task_decline",
+  "artifact_submit",
+  "revision_request",
+  "task_complete",
+  "task_cancel",
+] as const satisfies readonly MessageType[];
+export type TaskMessageType = typeof TASK_TYPES[number];
+
+/** True for types that act on a task. */
+export function isTaskType(type: string): type is TaskMessageType {
+  return (TASK_TYPES as readonly string[]).includes(type);
+}
+
+/** The only payload algorithm of protocol v1. */
+export const PAYLOAD_ALG = "HPKE-X25519-SHA256-A256GCM";
+/** Maximum recipients of one envelope. */
+export const MAX_RECIPIENTS = 32;
+
+const b64u = (bytes: number) =>
+  z.string().regex(/^[A-Za-z0-9_-]*$/, "base64url").length(Math.ceil((bytes * 4) / 3));
+
+export const HandleSchema = z.string().regex(HANDLE_RE, "a handle like @owner/name");
+export const MessageIdSchema = z.string().regex(idPattern("msg"), "an id like msg_<ULID>");
+export const TaskIdSchema = z.string().regex(idPattern("task"), "an id like task_<ULID>");
+export const ConversationIdSchema = z.string().regex(idPattern("conv"), "an id like conv_<ULID>");
+export const DeviceIdSchema = z.string().regex(idPattern("dev"), "an id like dev_<ULID>");
+/** RFC 3339 UTC timestamp with milliseconds, as `Date.prototype.toISOString` writes it. */
+export const TimestampSchema = z.string().regex(
+  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/,
+  "a UTC timestamp like 2026-11-21T20:00:00.000Z",
+).refine((s) => !Number.isNaN(Date.parse(s)), "a real date");
+
+/** One recipient's wrapped content key. */
+export const KeyEntrySchema = z.strictObject({
+  to: HandleSchema,
+  enc: b64u(32),
+  wrapped: b64u(48),
+});
+
+export const PayloadSchema = z.strictObject({
+  alg: z.literal(PAYLOAD_ALG),
+  content_type: z.literal("application/json"),
+  nonce: b64u(12),
+  ciphertext: z.string().regex(/^[A-Za-z0-9_-]+$/, "base64url"),
+  keys: z.array(KeyEntrySchema).min(1).max(MAX_RECIPIENTS),
+});
+
+/** Header fields shared by the envelope and the AAD. */
+const headerShape = {
+  v: z.literal(1),
+  id: MessageIdSchema,
+  type: z.enum(MESSAGE_TYPES),
+  from: HandleSchema,
+  to: z.array(HandleSchema).min(1).max(MAX_RECIPIENTS),
+  conversation_id: ConversationIdSchema.optional(),
+  task_id: TaskIdSchema.optional(),
+  reply_to: MessageIdSchema.optional(),
+  created_at: TimestampSchema,
+};
+
+function checkHeader(
+  h: { type: string; from: string; to: string[]; task_id?: string | undefined },
+  ctx: z.RefinementCtx,
+) {
+  if (new Set(h.to).size !== h.to.length) {
+    ctx.addIssue({ code: "custom", path: ["to"], message: "recipients must be distinct" });
+  }
+  if (h.to.includes(h.from)) {
+    ctx.addIssue({ code: "custom", path: ["to"], message: "an agent cannot send to itself" });
+  }
+  if (isTaskType(h.type) && h.task_id === undefined) {
+    ctx.addIssue({ code: "custom", path: ["task_id"], message: `${h.type} needs task_id` });
+  }
+  if (isTaskType(h.type) && h.to.length !== 1) {
+    ctx.addIssue({ code: "custom", path: ["to"], message: "task messages have one recipient" });
+  }
+}
+
+/** The envelope of design §5. Unknown fields are rejected. */
+export const EnvelopeSchema = z.strictObject({
+  ...headerShape,
+  device_id: DeviceIdSchema,
+  payload: PayloadSchema,
+  sig: b64u(64),
+}).superRefine((env, ctx) => {
+  checkHeader(env, ctx);
+  const keyTo = env.payload.keys.map((k) => k.to);
+  if (keyTo.length !== env.to.length || keyTo.some((t, i) => t !== env.to[i])) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["payload", "keys"],
+      message: "payload.keys must list the recipients of `to`, in the same order",
+    });
+  }
+});
+export type Envelope = z.infer<typeof EnvelopeSchema>;
+
+/** What the sender chooses before sealing: the header without crypto fields. */
+export const HeaderSchema = z.strictObject({ ...headerShape, device_id: DeviceIdSchema })
+  .superRefine(checkHeader);
+export type EnvelopeHeader = z.infer<typeof HeaderSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Plaintext payloads, one schema per type.
+
+const text = (max: number) => z.string().max(max);
+const MAX_TEXT = 1_000_000;
+
+export const PAYLOAD_SCHEMAS = {
+  connection_request: z.strictObject({
+    note: text(2000).optional(),
+    invite: z.string().min(1).max(128).optional(),
+    permissions: PermissionsPatchSchema.optional(),
+  }),
+  connection_accept: z.strictObject({
+    request_id: MessageIdSchema,
+    permissions: PermissionsPatchSchema.optional(),
+  }),
+  connection_decline: z.strictObject({
+    request_id: MessageIdSchema,
+    reason: text(2000).optional(),
+  }),
+  message: z.strictObject({
+    text: text(MAX_TEXT).optional(),
+    data: z.unknown().optional(),
+  }).refine((m) => m.text !== undefined || m.data !== undefined, "message needs text or data"),
+  task_request: z.strictObject({
+    title: z.string().min(1).max(200),
+    instructions: text(MAX_TEXT),
+    inputs: z.record(z.string(), z.unknown()).optional(),
+    deadline: TimestampSchema.optional(),
+    max_revisions: z.number().int().min(0).max(100).optional(),
+  }),
+  task_accept: z.strictObject({ note: text(2000).optional() }),
+  task_decline: z.strictObject({ reason: text(2000).optional() }),
+  artifact_submit: z.strictObject({
+    version: z.number().int().min(1).max(10_000),
+    content: text(MAX_TEXT),
+    content_type: z.string().min(1).max(100).optional(),
+    name: z.string().min(1).max(200).optional(),
+    note: text(2000).optional(),
+  }),
+  revision_request: z.strictObject({
+    artifact_version: z.number().int().min(1),
+    feedback: text(MAX_TEXT),
+  }),
+  task_complete: z.strictObject({
+    artifact_version: z.number().int().min(1).optional(),
+    note: text(2000).optional(),
+  }),
+  task_cancel: z.strictObject({ reason: text(2000).optional() }),
+  receipt: z.strictObject({
+    message_id: MessageIdSchema,
+    state: z.enum(["read", "processed", "failed"]),
+    reason: text(2000).optional(),
+  }),
+} as const satisfies Record<MessageType, z.ZodType>;
+
+/** The plaintext payload type of message type `T`. */
+export type PayloadOf<T extends MessageType> = z.infer<typeof PAYLOAD_SCHEMAS[T]>;
+
+/** Validates the plaintext of a message of `type`; returns zod's result. */
+export function parsePayload(type: MessageType, value: unknown) {
+  return PAYLOAD_SCHEMAS[type].safeParse(value);
+}
+
+/** A short, readable summary of zod issues for error messages. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.slice(0, 5).map((i) => {
+    const path = i.path.length ? i.path.join(".") : "(root)";
+    return `${path}: ${i.message}`;
+  }).join("; ");
+}

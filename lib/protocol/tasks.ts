@@ -1,0 +1,212 @@
+/**
+ * The task state machine (design §6): one pure function used by relay, daemons and dashboard.
+ *
+ * requested ─accept─▶ accepted ─artifact v1─▶ submitted ─complete─▶ completed
+ *     └─decline─▶ declined        revision ─▶ revision_requested ─artifact vN─┘
+ * any non-terminal ─cancel (requester)─▶ cancelled; deadline passed ─▶ expired
+ */
+import { fail, type TaskferryError } from "./errors.ts";
+import type { TaskMessageType } from "./schemas.ts";
+
+export const TASK_STATES = [
+  "requested",
+  "accepted",
+  "submitted",
+  "revision_requested",
+  "completed",
+  "declined",
+  "cancelled",
+  "expired",
+] as const;
+export type TaskState = typeof TASK_STATES[number];
+
+/** States a task never leaves. */
+export const TERMINAL_STATES: readonly TaskState[] = [
+  "completed",
+  "declined",
+  "cancelled",
+  "expired",
+];
+
+/** True when no further event can change the task. */
+export function isTerminal(state: TaskState): boolean {
+  return TERMINAL_STATES.includes(state);
+}
+
+/** Who acts: roles are fixed by the task_request (its sender requests, its recipient works). */
+export type TaskRole = "requester" | "worker";
+
+/** The default bound on revision requests when the task_request does not set one. */
+export const DEFAULT_MAX_REVISIONS = 3;
+
+/** The facts of a task that the state machine needs. */
+export interface TaskSnapshot {
+  state: TaskState;
+  /** Highest artifact version submitted so far (0 when none). */
+  artifact_version: number;
+  /** Revision requests made so far. */
+  revisions: number;
+  max_revisions: number;
+  /** ISO timestamp or null. */
+  deadline: string | null;
+  /** Ids of the events already applied, for idempotence under redelivery. */
+  event_ids: readonly string[];
+}
+
+/** One task event as it arrives: an envelope id, its type, the actor's role, its time. */
+export interface TaskEvent {
+  id: string;
+  type: TaskMessageType | "expire";
+  role: TaskRole | "system";
+  /** ISO timestamp of the event (envelope `created_at`). */
+  at: string;
+  /** For `task_request`. */
+  max_revisions?: number | undefined;
+  deadline?: string | null | undefined;
+  /** For `artifact_submit` (the version submitted) and `revision_request` (the version reviewed). */
+  version?: number | undefined;
+}
+
+/** The outcome of applying an event. */
+export type Transition =
+  | { ok: true; task: TaskSnapshot; duplicate: boolean }
+  | { ok: false; error: TaskferryError };
+
+/** Which role may send each task message type. */
+export const TASK_ACTION_ROLE: Record<TaskMessageType, TaskRole> = {
+  task_request: "requester",
+  task_accept: "worker",
+  task_decline: "worker",
+  artifact_submit: "worker",
+  revision_request: "requester",
+  task_complete: "requester",
+  task_cancel: "requester",
+};
+
+/** The state each type moves to, from the states it is legal in. */
+const MOVES: Record<Exclude<TaskMessageType, "task_request">, {
+  from: readonly TaskState[];
+  to: TaskState;
+}> = {
+  task_accept: { from: ["requested"], to: "accepted" },
+  task_decline: { from: ["requested"], to: "declined" },
+  artifact_submit: { from: ["accepted", "revision_requested"], to: "submitted" },
+  revision_request: { from: ["submitted"], to: "revision_requested" },
+  task_complete: { from: ["submitted"], to: "completed" },
+  task_cancel: {
+    from: ["requested", "accepted", "submitted", "revision_requested"],
+    to: "cancelled",
+  },
+};
+
+function refuse(code: Parameters<typeof fail>[0], message: string): Transition {
+  return { ok: false, error: fail(code, message) };
+}
+
+/**
+ * Applies `event` to `task` (null before the task_request). Never mutates its input.
+ * A repeated event id returns the task unchanged with `duplicate: true`; illegal, out-of-role
+ * and late events are refused with a typed error and change nothing.
+ */
+export function applyTaskEvent(task: TaskSnapshot | null, event: TaskEvent): Transition {
+  if (task && task.event_ids.includes(event.id)) return { ok: true, task, duplicate: true };
+
+  if (event.type === "task_request") {
+    if (task) return refuse("illegal_transition", "the task already exists");
+    if (event.role !== "requester") return refuse("task_role", "only a requester creates a task");
+    return {
+      ok: true,
+      duplicate: false,
+      task: {
+        state: "requested",
+        artifact_version: 0,
+        revisions: 0,
+        max_revisions: event.max_revisions ?? DEFAULT_MAX_REVISIONS,
+        deadline: event.deadline ?? null,
+        event_ids: [event.id],
+      },
+    };
+  }
+  if (!task) return refuse("task_not_found", "no task_request precedes this event");
+
+  if (event.type === "expire") {
+    if (isTerminal(task.state)) return refuse("illegal_transition", `task is ${task.state}`);
+    if (!isPastDeadline(task, event.at)) return refuse("illegal_transition", "deadline not passed");
+    return { ok: true, duplicate: false, task: next(task, event, { state: "expired" }) };
+  }
+
+  const needed = TASK_ACTION_ROLE[event.type];
+  if (event.role !== needed) {
+    return refuse("task_role", `only the ${needed} may send ${event.type}`);
+  }
+  if (task.state === "expired" || (!isTerminal(task.state) && isPastDeadline(task, event.at))) {
+    return refuse("task_expired", `the deadline ${task.deadline} has passed`);
+  }
+  const move = MOVES[event.type];
+  if (!move.from.includes(task.state)) {
+    return refuse(
+      "illegal_transition",
+      `${event.type} is not allowed when the task is ${task.state}`,
+    );
+  }
+
+  switch (event.type) {
+    case "artifact_submit": {
+      const expected = task.artifact_version + 1;
+      if (event.version !== expected) {
+        return refuse("artifact_version_mismatch", `expected artifact version ${expected}`);
+      }
+      return {
+        ok: true,
+        duplicate: false,
+        task: next(task, event, { state: move.to, artifact_version: expected }),
+      };
+    }
+    case "revision_request": {
+      if (task.revisions >= task.max_revisions) {
+        return refuse("max_revisions_reached", `max_revisions is ${task.max_revisions}`);
+      }
+      if (event.version !== undefined && event.version !== task.artifact_version) {
+        return refuse(
+          "artifact_version_mismatch",
+          `the latest artifact is version ${task.artifact_version}`,
+        );
+      }
+      return {
+        ok: true,
+        duplicate: false,
+        task: next(task, event, { state: move.to, revisions: task.revisions + 1 }),
+      };
+    }
+    default:
+      return { ok: true, duplicate: false, task: next(task, event, { state: move.to }) };
+  }
+}
+
+function next(task: TaskSnapshot, event: TaskEvent, change: Partial<TaskSnapshot>): TaskSnapshot {
+  return { ...task, ...change, event_ids: [...task.event_ids, event.id] };
+}
+
+/** True when the task has a deadline and `at` is after it. */
+export function isPastDeadline(task: Pick<TaskSnapshot, "deadline">, at: string): boolean {
+  return task.deadline !== null && Date.parse(at) > Date.parse(task.deadline);
+}
+
+/** The role an agent holds in a task, given the task's parties. */
+export function roleOf(
+  parties: { requester: string; worker: string },
+  handle: string,
+): TaskRole | null {
+  if (handle === parties.requester) return "requester";
+  if (handle === parties.worker) return "worker";
+  return null;
+}
+
+/** The task actions `role` may take in `state` (for UIs and help). */
+export function allowedActions(task: TaskSnapshot, role: TaskRole): TaskMessageType[] {
+  if (isTerminal(task.state)) return [];
+  return (Object.keys(MOVES) as (keyof typeof MOVES)[]).filter((type) =>
+    TASK_ACTION_ROLE[type] === role && MOVES[type].from.includes(task.state) &&
+    !(type === "revision_request" && task.revisions >= task.max_revisions)
+  );
+}
