@@ -3,6 +3,7 @@ export * from "./base64url.ts";
 export * from "./canonical.ts";
 export * from "./crypto.ts";
 export * from "./errors.ts";
+export * from "./frames.ts";
 export * from "./handles.ts";
 export * from "./ids.ts";
 export * from "./permissions.ts";

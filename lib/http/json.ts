@@ -1,0 +1,77 @@
+/** JSON request/response helpers shared by the relay and the daemon's loopback API. */
+import type { Context } from "hono";
+import type { z } from "zod";
+import { describeIssues, fail, TaskferryError } from "../protocol/mod.ts";
+import type { Logger } from "../log.ts";
+
+/** Default request body limit. */
+export const DEFAULT_BODY_LIMIT = 1_048_576;
+
+/**
+ * Reads the body as JSON and validates it: 415 when not JSON, 413 when larger than `limit`
+ * bytes, `invalid_json` when unparsable, `validation_failed` with a readable path list.
+ */
+export async function readJson<S extends z.ZodType>(
+  c: Context,
+  schema: S,
+  limit = DEFAULT_BODY_LIMIT,
+): Promise<z.infer<S>> {
+  const type = c.req.header("content-type") ?? "";
+  if (!/^application\/json\b/i.test(type)) throw fail("unsupported_media_type");
+  const declared = Number(c.req.header("content-length") ?? "0");
+  if (declared > limit) throw fail("body_too_large", `the body limit is ${limit} bytes`);
+  const bytes = await readLimited(c.req.raw, limit);
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch {
+    throw fail("invalid_json");
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw fail(
+      "validation_failed",
+      describeIssues(parsed.error),
+      parsed.error.issues.map((i) => ({
+        path: i.path.join("."),
+        message: i.message,
+      })),
+    );
+  }
+  return parsed.data;
+}
+
+/** Reads a request body, refusing it once it passes `limit` bytes. */
+export async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
+  if (!req.body) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of req.body) {
+    size += chunk.length;
+    if (size > limit) throw fail("body_too_large", `the body limit is ${limit} bytes`);
+    chunks.push(chunk);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** The single place that turns thrown errors into JSON responses. */
+export function errorHandler(log: Logger) {
+  return (err: Error, c: Context) => {
+    if (err instanceof TaskferryError) {
+      return c.json(err.toBody(), err.status as 400);
+    }
+    log.error("unhandled error", { err, stack: err.stack, path: c.req.path });
+    return c.json(fail("internal").toBody(), 500);
+  };
+}
+
+/** 404 in the catalogue shape. */
+export function notFoundHandler(c: Context) {
+  return c.json(fail("not_found", `no route ${c.req.method} ${c.req.path}`).toBody(), 404);
+}

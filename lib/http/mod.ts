@@ -1,0 +1,2 @@
+/** HTTP helpers shared by relay and daemon. */
+export * from "./json.ts";

@@ -1,0 +1,218 @@
+/**
+ * The relay's checks on every envelope (design §7), in order; each refusal has its own code
+ * and stores nothing. The relay sees headers only: it never opens a payload.
+ */
+import {
+  applyTaskEvent,
+  decodeBase64Url,
+  DEFAULT_PERMISSIONS,
+  type Envelope,
+  fail,
+  handleOwner,
+  isTaskType,
+  parseEnvelope,
+  permissionFor,
+  type Permissions,
+  roleOf,
+  verifyEnvelope,
+} from "../protocol/mod.ts";
+import type { RateLimiter } from "./ratelimit.ts";
+import type { AcceptEffects, AgentRecord, RelayStore } from "./store.ts";
+
+/** Limits the pipeline needs. */
+export interface AcceptLimits {
+  maxEnvelopeBytes: number;
+  clockSkewMs: number;
+  /** Envelopes per minute per client, all types. */
+  clientRatePerMinute: number;
+  /** Connection requests per minute per sending agent. */
+  connectionRequestsPerMinute: number;
+}
+
+/** The sending session. */
+export interface SenderSession {
+  clientId: string;
+  deviceId: string;
+}
+
+/** A checked envelope, ready to store. */
+export interface CheckedEnvelope {
+  envelope: Envelope;
+  text: string;
+  recipientClients: string[];
+  effects: AcceptEffects;
+}
+
+/** Relay-side bound on revisions: the real bound is in the encrypted payload (daemons check). */
+const RELAY_MAX_REVISIONS = 100;
+
+/** Parses and checks an envelope up to and including its signature (no shared state read). */
+export async function checkSignedEnvelope(
+  store: RelayStore,
+  session: SenderSession,
+  limits: AcceptLimits,
+  raw: unknown,
+  size: number,
+): Promise<{ envelope: Envelope; sender: AgentRecord }> {
+  if (size > limits.maxEnvelopeBytes) {
+    throw fail("envelope_too_large", `the limit is ${limits.maxEnvelopeBytes} bytes`);
+  }
+  const envelope = parseEnvelope(raw);
+  if (handleOwner(envelope.from) !== session.clientId) throw fail("sender_not_owned");
+  if (envelope.device_id !== session.deviceId) throw fail("device_mismatch");
+  const sender = await store.getAgent(envelope.from);
+  if (!sender || sender.client_id !== session.clientId) {
+    throw fail("unknown_agent", `register ${envelope.from} before sending as it`);
+  }
+  await verifyEnvelope(envelope, decodeBase64Url(sender.signing_public_key));
+  return { envelope, sender };
+}
+
+/**
+ * The stateful checks after the signature: replay, clock skew, recipients, connection and
+ * permissions, task roles and transitions, rate limits. Must run under the relay's accept lock.
+ */
+export async function checkRouting(
+  store: RelayStore,
+  session: SenderSession,
+  limits: AcceptLimits,
+  rates: RateLimiter,
+  envelope: Envelope,
+  now: number,
+): Promise<Omit<CheckedEnvelope, "text">> {
+  if (await store.envelopeExists(envelope.id)) throw fail("duplicate_envelope");
+  if (Math.abs(now - Date.parse(envelope.created_at)) > limits.clockSkewMs) {
+    throw fail(
+      "clock_skew",
+      `created_at must be within ${limits.clockSkewMs / 1000}s of the relay's clock`,
+    );
+  }
+  const recipients: AgentRecord[] = [];
+  for (const handle of envelope.to) {
+    const agent = await store.getAgent(handle);
+    const owner = agent && (await store.getClient(agent.client_id));
+    if (!agent || !owner || owner.revoked_at !== null) {
+      throw fail("unknown_recipient", `${handle} is not registered on this relay`);
+    }
+    recipients.push(agent);
+  }
+
+  const effects: AcceptEffects = {};
+  let permissions: Permissions | null = null;
+  const from = envelope.from;
+  switch (envelope.type) {
+    case "connection_request": {
+      const to = oneRecipient(envelope);
+      const target = recipients[0]!;
+      const allowed = target.public || target.client_id === session.clientId ||
+        (await store.hasGrant(session.clientId, to)) || (await store.getLink(to, from)) !== null;
+      if (!allowed) {
+        throw fail("not_connected", `${to} is private: ask its owner for an invite`);
+      }
+      effects.pending = { from, to, request_id: envelope.id };
+      break;
+    }
+    case "connection_accept":
+    case "connection_decline": {
+      const to = oneRecipient(envelope);
+      const pending = await store.getPending(to, from);
+      if (!pending || envelope.reply_to !== pending.request_id) {
+        throw fail(
+          "connection_not_pending",
+          `reply_to must name the pending connection_request from ${to} to ${from}`,
+        );
+      }
+      effects.answered = { from: to, to: from };
+      if (envelope.type === "connection_accept") {
+        effects.connect = { a: from, b: to, permissions: { ...DEFAULT_PERMISSIONS } };
+      }
+      break;
+    }
+    default: {
+      for (const handle of envelope.to) {
+        const link = await store.getLink(from, handle);
+        if (!link) throw fail("not_connected", `${from} has no connection to ${handle}`);
+        const flag = permissionFor(envelope.type);
+        if (flag && link[flag] === false) {
+          throw fail(
+            "permission_denied",
+            `${handle} does not accept ${envelope.type} from ${from}`,
+          );
+        }
+        permissions = link;
+      }
+    }
+  }
+
+  if (isTaskType(envelope.type)) effects.task = await checkTask(store, envelope, permissions!);
+
+  // Rate limits last, so only otherwise-acceptable envelopes consume the budget.
+  const keys: [string, number][] = [[`client:${session.clientId}`, limits.clientRatePerMinute]];
+  if (envelope.type === "connection_request") {
+    keys.push([`connreq:${from}`, limits.connectionRequestsPerMinute]);
+  } else if (permissions) {
+    for (const to of envelope.to) {
+      keys.push([`link:${from}>${to}`, permissions.max_rate_per_minute]);
+    }
+  }
+  for (const [key, limit] of keys) {
+    if (!rates.peek(key, limit, now)) {
+      throw fail("rate_limited", `limit ${limit} per minute (${key.split(":")[0]})`);
+    }
+  }
+  for (const [key, limit] of keys) rates.take(key, limit, now);
+
+  const recipientClients = [...new Set(recipients.map((r) => r.client_id))];
+  return { envelope, recipientClients, effects };
+}
+
+function oneRecipient(envelope: Envelope): string {
+  if (envelope.to.length !== 1) {
+    throw fail("invalid_envelope", `${envelope.type} has one recipient`);
+  }
+  return envelope.to[0]!;
+}
+
+async function checkTask(store: RelayStore, envelope: Envelope, permissions: Permissions) {
+  const taskId = envelope.task_id!;
+  const to = envelope.to[0]!;
+  const task = await store.getTask(taskId);
+  if (envelope.type === "task_request") {
+    if (task) throw fail("illegal_transition", `task ${taskId} already exists`);
+    const open = await store.countOpenTasks(envelope.from, to);
+    if (open >= permissions.max_open_tasks) {
+      throw fail(
+        "too_many_open_tasks",
+        `${to} allows ${permissions.max_open_tasks} open tasks from ${envelope.from}`,
+      );
+    }
+    const result = applyTaskEvent(null, {
+      id: envelope.id,
+      type: "task_request",
+      role: "requester",
+      at: envelope.created_at,
+      max_revisions: RELAY_MAX_REVISIONS,
+    });
+    if (!result.ok) throw result.error;
+    return { id: taskId, requester: envelope.from, worker: to, snapshot: result.task };
+  }
+  if (!task) throw fail("task_not_found", `no task_request for ${taskId} passed this relay`);
+  const role = roleOf(task, envelope.from);
+  const other = role === "requester" ? task.worker : task.requester;
+  if (!role || to !== other) {
+    throw fail("task_role", `${envelope.from} is not a party of ${taskId}`);
+  }
+  const result = applyTaskEvent(
+    task.snapshot,
+    {
+      id: envelope.id,
+      type: envelope.type as Exclude<Envelope["type"], "task_request">,
+      role,
+      at: envelope.created_at,
+      // The version is in the encrypted payload; the relay counts versions itself.
+      version: envelope.type === "artifact_submit" ? task.snapshot.artifact_version + 1 : undefined,
+    } as Parameters<typeof applyTaskEvent>[1],
+  );
+  if (!result.ok) throw result.error;
+  return { ...task, snapshot: result.task };
+}

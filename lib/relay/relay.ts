@@ -1,0 +1,339 @@
+/**
+ * The relay: accepts sealed envelopes from authenticated daemons, stores them durably with one
+ * delivery per recipient client, pushes them to connected recipients and reports receipts.
+ */
+import {
+  type ClientFrame,
+  ClientFrameSchema,
+  CLOSE_CODES,
+  describeIssues,
+  fail,
+  TaskferryError,
+} from "../protocol/mod.ts";
+import { logger } from "../log.ts";
+import { type AcceptLimits, checkRouting, checkSignedEnvelope } from "./accept.ts";
+import { RelayMetrics } from "./metrics.ts";
+import { RateLimiter } from "./ratelimit.ts";
+import { Session } from "./session.ts";
+import type { ClientRecord, RelayStore } from "./store.ts";
+import { hashToken, timingSafeEqual, tokenClient } from "./tokens.ts";
+
+const log = logger("relay");
+
+/** Relay behaviour settings (resolved from flags/env/file by the CLI). */
+export interface RelayOptions extends AcceptLimits {
+  /** How long undelivered envelopes wait before a `failed` receipt. */
+  retentionMs: number;
+  /** How long delivered envelopes are kept before pruning. */
+  deliveredRetentionMs: number;
+  helloTimeoutMs: number;
+  retryBaseMs: number;
+  sweepIntervalMs: number;
+  /** Frames a socket may have waiting before it is closed as overloaded. */
+  maxQueuedFrames: number;
+  publicUrl: string;
+  openSignup: boolean;
+}
+
+/** Defaults for {@link RelayOptions}. */
+export const DEFAULT_RELAY_OPTIONS: RelayOptions = {
+  maxEnvelopeBytes: 2 * 1024 * 1024,
+  clockSkewMs: 5 * 60_000,
+  clientRatePerMinute: 60_000,
+  connectionRequestsPerMinute: 30,
+  retentionMs: 7 * 86_400_000,
+  deliveredRetentionMs: 86_400_000,
+  helloTimeoutMs: 5_000,
+  retryBaseMs: 5_000,
+  sweepIntervalMs: 60_000,
+  maxQueuedFrames: 4096,
+  publicUrl: "http://127.0.0.1:8080",
+  openSignup: false,
+};
+
+/** The routing core, independent of HTTP. */
+export class Relay {
+  readonly metrics = new RelayMetrics();
+  readonly rates = new RateLimiter();
+  private readonly sessions = new Map<string, Session>();
+  private acceptLock: Promise<unknown> = Promise.resolve();
+  private sweepTimer: ReturnType<typeof setInterval> | undefined;
+  private retryTimer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(readonly store: RelayStore, readonly options: RelayOptions) {}
+
+  /** Starts the background timers (retries, retention sweep). */
+  start() {
+    this.retryTimer = setInterval(() => {
+      const now = Date.now();
+      for (const s of this.sessions.values()) {
+        s.retryOverdue(now).catch((err) => log.warn("retry failed", { err }));
+      }
+    }, Math.min(1000, this.options.retryBaseMs));
+    this.sweepTimer = setInterval(() => {
+      this.sweep().catch((err) => log.error("sweep failed", { err }));
+    }, this.options.sweepIntervalMs);
+  }
+
+  /** Fails expired deliveries, prunes old ones and evicts idle rate-limit entries. */
+  async sweep(now = Date.now()) {
+    const receipts = await this.store.failExpired(now - this.options.retentionMs, now);
+    for (const r of receipts) this.wake(r.client_id);
+    // Keep ids at least twice the skew window so a replay is refused as duplicate, not missed.
+    const keep = Math.max(this.options.deliveredRetentionMs, 2 * this.options.clockSkewMs);
+    await this.store.prune(now - keep);
+    this.rates.sweep(now);
+  }
+
+  /** Stops timers and closes every session. */
+  async stop() {
+    clearInterval(this.retryTimer);
+    clearInterval(this.sweepTimer);
+    for (const s of this.sessions.values()) s.close(CLOSE_CODES.shutdown, "relay shutting down");
+    this.sessions.clear();
+    await this.acceptLock.catch(() => {});
+  }
+
+  /** Number of connected daemons. */
+  get connectedClients(): number {
+    return this.sessions.size;
+  }
+
+  /** True when `clientId` has a live session. */
+  isConnected(clientId: string): boolean {
+    return this.sessions.has(clientId);
+  }
+
+  /** Authenticates a bearer token; throws `unauthorized` / `client_revoked`. */
+  async authenticate(token: string | undefined): Promise<ClientRecord> {
+    const clientId = token ? tokenClient(token) : null;
+    if (!token || !clientId) throw fail("unauthorized", "send Authorization: Bearer <relay token>");
+    const client = await this.store.getClient(clientId);
+    if (!client || !timingSafeEqual(client.token_hash, await hashToken(token))) {
+      throw fail("unauthorized", "unknown client or wrong token");
+    }
+    if (client.revoked_at !== null) throw fail("client_revoked");
+    return client;
+  }
+
+  /** Wakes the session of `clientId`, if connected, to push queued deliveries. */
+  wake(clientId: string) {
+    const s = this.sessions.get(clientId);
+    if (s) s.pump().catch((err) => log.warn("pump failed", { err, client_id: clientId }));
+  }
+
+  /** Attaches a freshly upgraded WebSocket: hello first, then frames in order. */
+  attach(ws: WebSocket) {
+    let session: Session | null = null;
+    const queue: { data: string }[] = [];
+    let draining = false;
+    const helloTimer = setTimeout(() => {
+      if (!session) closeWith("unauthorized", "no hello within the time limit");
+    }, this.options.helloTimeoutMs);
+
+    const closeWith = (code: "unauthorized" | "bad_request", message: string) => {
+      try {
+        ws.send(JSON.stringify({ type: "error", code, message }));
+        ws.close(CLOSE_CODES.unauthorized, message.slice(0, 100));
+      } catch {
+        // socket already gone
+      }
+    };
+
+    const drain = async () => {
+      if (draining) return;
+      draining = true;
+      try {
+        while (queue.length > 0) {
+          const item = queue.shift()!;
+          if (!session) {
+            session = await this.hello(ws, item.data).catch((err) => {
+              const e = err instanceof TaskferryError ? err : fail("bad_request");
+              closeWith(e.code === "bad_request" ? "bad_request" : "unauthorized", e.message);
+              return null;
+            });
+            clearTimeout(helloTimer);
+            if (!session) return;
+            continue;
+          }
+          await this.frame(session, item.data);
+        }
+      } finally {
+        draining = false;
+      }
+    };
+
+    ws.onmessage = (event) => {
+      if (typeof event.data !== "string") {
+        closeWith("bad_request", "frames are JSON text");
+        return;
+      }
+      if (queue.length >= this.options.maxQueuedFrames) {
+        session?.close(CLOSE_CODES.overloaded, "too many frames in flight; slow down");
+        ws.close(CLOSE_CODES.overloaded, "overloaded");
+        return;
+      }
+      queue.push({ data: event.data });
+      drain().catch((err) => log.error("frame handling failed", { err }));
+    };
+    ws.onclose = () => {
+      clearTimeout(helloTimer);
+      if (session) {
+        session.closed = true;
+        if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
+        log.info("session closed", { client_id: session.clientId });
+      }
+    };
+    ws.onerror = () => {};
+  }
+
+  private async hello(ws: WebSocket, data: string): Promise<Session> {
+    const frame = parseFrame(data);
+    if (frame.type !== "hello") throw fail("unauthorized", "the first frame must be hello");
+    const client = await this.authenticate(frame.token);
+    if (client.id !== frame.client_id) {
+      throw fail("unauthorized", "client_id does not match the token");
+    }
+    const previous = this.sessions.get(client.id);
+    if (previous) previous.close(CLOSE_CODES.replaced, "replaced by a newer session");
+    const session = new Session(client.id, frame.device_id, ws, {
+      pending: (c, after, limit) => this.store.pendingDeliveries(c, after, limit),
+      noteAttempt: (c, seq) => this.store.noteAttempt(c, seq),
+      retryBaseMs: this.options.retryBaseMs,
+    });
+    this.sessions.set(client.id, session);
+    session.send({
+      type: "welcome",
+      client_id: client.id,
+      device_id: frame.device_id,
+      server_time: new Date().toISOString(),
+      max_envelope_bytes: this.options.maxEnvelopeBytes,
+    });
+    if (frame.resume) await this.ackUpTo(session, frame.resume);
+    log.info("session opened", { client_id: client.id, device_id: frame.device_id });
+    this.wake(client.id);
+    return session;
+  }
+
+  /** The daemon says it stored everything up to `seq`: ack what is still pending there. */
+  private async ackUpTo(session: Session, seq: number) {
+    for (;;) {
+      const rows = await this.store.pendingDeliveries(session.clientId, 0, 256);
+      const due = rows.filter((r) => r.seq <= seq);
+      if (due.length === 0) return;
+      for (const r of due) await this.ack(session, r.seq);
+      if (due.length < rows.length) return;
+    }
+  }
+
+  private async frame(session: Session, data: string) {
+    let frame: ClientFrame;
+    try {
+      frame = parseFrame(data);
+    } catch (err) {
+      const e = err as TaskferryError;
+      session.send({ type: "error", code: e.code, message: e.message });
+      return;
+    }
+    switch (frame.type) {
+      case "send":
+        await this.send(session, frame.envelope, data.length);
+        return;
+      case "ack":
+        await this.ack(session, frame.seq);
+        return;
+      case "ping":
+        session.send({ type: "pong" });
+        return;
+      case "hello":
+        session.send({ type: "error", code: "bad_request", message: "already authenticated" });
+        return;
+    }
+  }
+
+  private async send(session: Session, raw: unknown, frameBytes: number) {
+    const id =
+      typeof raw === "object" && raw !== null && typeof (raw as { id?: unknown }).id === "string"
+        ? (raw as { id: string }).id.slice(0, 64)
+        : undefined;
+    try {
+      // Frame overhead is ~30 bytes; the limit applies to the envelope itself.
+      const { envelope } = await checkSignedEnvelope(
+        this.store,
+        session,
+        this.options,
+        raw,
+        Math.max(0, frameBytes - 30),
+      );
+      const at = Date.now();
+      const queued = await this.locked(async () => {
+        const checked = await checkRouting(
+          this.store,
+          session,
+          this.options,
+          this.rates,
+          envelope,
+          at,
+        );
+        return await this.store.acceptEnvelope(
+          {
+            id: envelope.id,
+            sender_client: session.clientId,
+            from: envelope.from,
+            to: envelope.to,
+            type: envelope.type,
+            body: JSON.stringify(envelope),
+            accepted_at: at,
+          },
+          checked.recipientClients,
+          checked.effects,
+        );
+      });
+      this.metrics.accepted++;
+      session.send({ type: "accepted", id: envelope.id, at: new Date(at).toISOString() });
+      for (const q of queued) this.wake(q.client_id);
+    } catch (err) {
+      const e = err instanceof TaskferryError ? err : fail("internal");
+      if (!(err instanceof TaskferryError)) log.error("send failed", { err });
+      this.metrics.refuse(e.code);
+      const frame: { type: "error"; code: typeof e.code; message: string; id?: string } = {
+        type: "error",
+        code: e.code,
+        message: e.message,
+      };
+      if (id) frame.id = id;
+      session.send(frame);
+    }
+  }
+
+  private async ack(session: Session, seq: number) {
+    session.acked(seq);
+    const result = await this.store.ackDelivery(session.clientId, seq, Date.now());
+    if (!result.acked) return;
+    if (result.accepted_at !== undefined) {
+      this.metrics.delivered++;
+      this.metrics.observeLatency(Date.now() - result.accepted_at);
+    }
+    if (result.receipt) this.wake(result.receipt.client_id);
+    session.pump().catch((err) => log.warn("pump failed", { err }));
+  }
+
+  /** Serializes the stateful part of accepting (read state, check, write). */
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.acceptLock.then(fn, fn);
+    this.acceptLock = run.catch(() => {});
+    return run;
+  }
+}
+
+function parseFrame(data: string): ClientFrame {
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    throw fail("invalid_json", "frames are JSON objects");
+  }
+  const parsed = ClientFrameSchema.safeParse(value);
+  if (!parsed.success) throw fail("bad_request", describeIssues(parsed.error));
+  return parsed.data;
+}

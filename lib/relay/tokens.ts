@@ -1,0 +1,29 @@
+/** Relay client tokens: `tfr.<client_id>.<secret>`; only a SHA-256 hash is stored. */
+import { encodeBase64Url, isOwner, randomBytes, sha256 } from "../protocol/mod.ts";
+
+const encoder = new TextEncoder();
+
+/** A new token for `clientId` (256 random bits). */
+export function generateToken(clientId: string): string {
+  return `tfr.${clientId}.${encodeBase64Url(randomBytes(32))}`;
+}
+
+/** The client id a token names, or null when it is not a token. */
+export function tokenClient(token: string): string | null {
+  const m = /^tfr\.([a-z0-9][a-z0-9-]{0,31})\.[A-Za-z0-9_-]{43}$/.exec(token);
+  return m && isOwner(m[1]) ? m[1]! : null;
+}
+
+/** Hex SHA-256 of a token, as stored. */
+export async function hashToken(token: string): Promise<string> {
+  const digest = await sha256(encoder.encode(token));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Constant-time string comparison. */
+export function timingSafeEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
