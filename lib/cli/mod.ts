@@ -1,11 +1,12 @@
 /** The command registry: `main.ts` dispatches through it. */
 import type { Command } from "./command.ts";
+import { relayCommand } from "./relay.ts";
 import { versionCommand } from "./version.ts";
 
 export { type Command, EXIT, parseFlags, UsageError } from "./command.ts";
 
 /** Every command that exists, in the order `taskferry --help` lists them. */
-export const COMMANDS: readonly Command[] = [versionCommand];
+export const COMMANDS: readonly Command[] = [relayCommand, versionCommand];
 
 /** The command called `name`, if any. */
 export function findCommand(name: string): Command | undefined {

@@ -52,7 +52,8 @@ export function settingsHelp(settings: readonly Setting[]): string {
     const flag = `--${s.flag}${s.kind === "boolean" ? "" : " " + (s.meta ?? metaFor(s.kind))}`;
     const dflt = s.defaultLabel ?? s.default;
     const tail = `[env ${s.env}${dflt !== undefined ? `; default ${dflt}` : ""}]`;
-    return `  ${flag.padEnd(28)}${s.help}\n  ${"".padEnd(28)}${tail}`;
+    const head = flag.length > 28 ? `  ${flag}\n  ${"".padEnd(30)}` : `  ${flag.padEnd(30)}`;
+    return `${head}${s.help}\n  ${"".padEnd(30)}${tail}`;
   }).join("\n");
 }
 

@@ -20,6 +20,8 @@ import { errorHandler, notFoundHandler, readJson } from "../http/mod.ts";
 import { logger } from "../log.ts";
 import type { Relay } from "./relay.ts";
 import type { AgentRecord, ClientRecord } from "./store.ts";
+import { generateToken, hashToken, setupUrl } from "./tokens.ts";
+import { getConnInfo } from "hono/deno";
 
 const log = logger("relay-http");
 
@@ -47,6 +49,16 @@ const InviteSchema = z.strictObject({
   ttl_seconds: z.number().int().min(60).max(90 * 86_400).optional(),
   max_uses: z.number().int().min(1).max(10_000).optional(),
 });
+
+const SignupSchema = z.strictObject({
+  client_id: z.string().regex(
+    /^[a-z0-9][a-z0-9-]{0,31}$/,
+    "lowercase a-z, 0-9 and '-', 1-32 chars",
+  ),
+});
+
+/** Signups allowed per client address per hour. */
+const SIGNUPS_PER_HOUR = 5;
 
 const PermissionsBody = z.strictObject({
   agent: HandleSchema,
@@ -163,7 +175,8 @@ export function relayApp(relay: Relay): Hono<Env> {
     const visible = agent.public || (client !== null && (
       agent.client_id === client.id ||
       await store.clientLinkedTo(client.id, handle) ||
-      await store.hasGrant(client.id, handle)
+      await store.hasGrant(client.id, handle) ||
+      await store.hasPendingTo(handle, client.id)
     ));
     if (!visible) throw fail("unknown_agent");
     return c.json(await publicAgent(agent));
@@ -243,6 +256,25 @@ export function relayApp(relay: Relay): Hono<Env> {
     const ok = await store.setLinkPermissions(body.peer, body.agent, body.permissions);
     if (!ok) throw fail("not_connected", `${body.peer} is not connected to ${body.agent}`);
     return c.json({ agent: body.agent, peer: body.peer, permissions: body.permissions });
+  });
+
+  // Open signup: anyone may create a client, rate-limited per connecting address. Proxy
+  // headers are not trusted, so behind a proxy the limit applies to the proxy's address.
+  app.post("/v1/signup", async (c) => {
+    if (!relay.options.openSignup) throw fail("forbidden", "signup is closed on this relay");
+    const body = await readJson(c, SignupSchema, 1024);
+    const address = getConnInfo(c).remote.address ?? "unknown";
+    if (!relay.signupRates.take(`signup:${address}`, SIGNUPS_PER_HOUR, Date.now())) {
+      throw fail("rate_limited", `at most ${SIGNUPS_PER_HOUR} signups per hour per address`);
+    }
+    const token = generateToken(body.client_id);
+    await store.addClient(body.client_id, await hashToken(token), Date.now());
+    log.info("client signed up", { client_id: body.client_id });
+    return c.json({
+      client_id: body.client_id,
+      token,
+      setup_url: setupUrl(relay.options.publicUrl, body.client_id, token),
+    }, 201);
   });
 
   app.get("/v1/ws", (c) => {

@@ -4,4 +4,4 @@ export { DEFAULT_RELAY_OPTIONS, Relay, type RelayOptions } from "./relay.ts";
 export { type RunningRelay, startRelay } from "./server.ts";
 export { openSqliteRelayStore, RELAY_MIGRATIONS } from "./sqlite_store.ts";
 export type * from "./store.ts";
-export { generateToken, hashToken, tokenClient } from "./tokens.ts";
+export { generateToken, hashToken, setupUrl, tokenClient } from "./tokens.ts";

@@ -55,6 +55,7 @@ export const DEFAULT_RELAY_OPTIONS: RelayOptions = {
 export class Relay {
   readonly metrics = new RelayMetrics();
   readonly rates = new RateLimiter();
+  readonly signupRates = new RateLimiter(3_600_000);
   private readonly sessions = new Map<string, Session>();
   private acceptLock: Promise<unknown> = Promise.resolve();
   private sweepTimer: ReturnType<typeof setInterval> | undefined;
@@ -83,6 +84,7 @@ export class Relay {
     const keep = Math.max(this.options.deliveredRetentionMs, 2 * this.options.clockSkewMs);
     await this.store.prune(now - keep);
     this.rates.sweep(now);
+    this.signupRates.sweep(now);
   }
 
   /** Stops timers and closes every session. */

@@ -338,6 +338,18 @@ class SqliteRelayStore implements RelayStore {
     );
   }
 
+  hasPendingTo(agent: string, clientId: string) {
+    return this.sync(() =>
+      get(
+        this.db,
+        `SELECT 1 FROM pending_requests p JOIN agents a ON a.handle = p.to_handle
+         WHERE p.from_handle = ? AND a.client_id = ? LIMIT 1`,
+        agent,
+        clientId,
+      ) !== undefined
+    );
+  }
+
   getTask(id: string) {
     return this.sync(() => {
       const row = get<{ id: string; requester: string; worker: string; snapshot: string }>(

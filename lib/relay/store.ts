@@ -129,6 +129,8 @@ export interface RelayStore {
   /** True when any agent of `clientId` is connected to `agent`. */
   clientLinkedTo(clientId: string, agent: string): Promise<boolean>;
   getPending(from: string, to: string): Promise<{ request_id: string } | null>;
+  /** True when `agent` has a pending connection request to any agent of `clientId`. */
+  hasPendingTo(agent: string, clientId: string): Promise<boolean>;
 
   // Tasks.
   getTask(id: string): Promise<RelayTask | null>;

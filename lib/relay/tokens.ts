@@ -27,3 +27,10 @@ export function timingSafeEqual(a: string, b: string): boolean {
   for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
   return diff === 0;
 }
+
+/** The link a daemon can be configured from: relay URL, client id and token in the fragment. */
+export function setupUrl(publicUrl: string, clientId: string, token: string): string {
+  const host = new URL(publicUrl).host;
+  const params = new URLSearchParams({ relay: publicUrl, client_id: clientId, token });
+  return `taskferry://${host}/setup#${params}`;
+}

@@ -1,0 +1,329 @@
+/** `taskferry relay`: run the relay, and the operator's client-management verbs. */
+import { dirname, join } from "node:path";
+import { isOwner } from "../protocol/mod.ts";
+import {
+  DEFAULT_RELAY_OPTIONS,
+  generateToken,
+  hashToken,
+  openSqliteRelayStore,
+  type RelayOptions,
+  type RelayStore,
+  setupUrl,
+  startRelay,
+} from "../relay/mod.ts";
+import { logger } from "../log.ts";
+import { type Command, parseFlags, UsageError } from "./command.ts";
+import {
+  flagOptions,
+  parseAddr,
+  readConfigSection,
+  resolveSettings,
+  type Setting,
+  settingsHelp,
+  taskferryHome,
+} from "./settings.ts";
+
+const log = logger("relay");
+
+/** Every relay setting: flag = env = config-file key (section "relay"). */
+export const RELAY_SETTINGS: readonly Setting[] = [
+  {
+    flag: "addr",
+    env: "TASKFERRY_RELAY_ADDR",
+    key: "addr",
+    kind: "addr",
+    default: "127.0.0.1:8080",
+    help: "Address to listen on",
+  },
+  {
+    flag: "db",
+    env: "TASKFERRY_RELAY_DB",
+    key: "db",
+    kind: "path",
+    defaultLabel: "$TASKFERRY_HOME/relay.db",
+    help: "SQLite database file",
+  },
+  {
+    flag: "public-url",
+    env: "TASKFERRY_RELAY_PUBLIC_URL",
+    key: "public_url",
+    kind: "url",
+    defaultLabel: "http://<addr>",
+    help: "URL daemons and browsers use to reach this relay (behind TLS: https://…)",
+  },
+  {
+    flag: "open-signup",
+    env: "TASKFERRY_RELAY_OPEN_SIGNUP",
+    key: "open_signup",
+    kind: "boolean",
+    default: "false",
+    help: "Let anyone create a client on the signup page",
+  },
+  {
+    flag: "max-envelope-bytes",
+    env: "TASKFERRY_RELAY_MAX_ENVELOPE_BYTES",
+    key: "max_envelope_bytes",
+    kind: "int",
+    default: String(DEFAULT_RELAY_OPTIONS.maxEnvelopeBytes),
+    min: 1024,
+    max: 64 * 1024 * 1024,
+    help: "Largest envelope accepted, in bytes",
+  },
+  {
+    flag: "retention",
+    env: "TASKFERRY_RELAY_RETENTION",
+    key: "retention",
+    kind: "duration",
+    default: "7d",
+    min: 60_000,
+    help: "How long an undelivered envelope waits before the sender gets 'failed'",
+  },
+  {
+    flag: "delivered-retention",
+    env: "TASKFERRY_RELAY_DELIVERED_RETENTION",
+    key: "delivered_retention",
+    kind: "duration",
+    default: "1d",
+    min: 0,
+    help: "How long delivered envelopes are kept before pruning",
+  },
+  {
+    flag: "clock-skew",
+    env: "TASKFERRY_RELAY_CLOCK_SKEW",
+    key: "clock_skew",
+    kind: "duration",
+    default: "5m",
+    min: 1000,
+    help: "Largest accepted difference between created_at and the relay's clock",
+  },
+  {
+    flag: "rate-limit",
+    env: "TASKFERRY_RELAY_RATE_LIMIT",
+    key: "rate_limit",
+    kind: "int",
+    default: String(DEFAULT_RELAY_OPTIONS.clientRatePerMinute),
+    min: 1,
+    help: "Envelopes per minute per client (all its agents together)",
+  },
+  {
+    flag: "connection-rate-limit",
+    env: "TASKFERRY_RELAY_CONNECTION_RATE_LIMIT",
+    key: "connection_rate_limit",
+    kind: "int",
+    default: String(DEFAULT_RELAY_OPTIONS.connectionRequestsPerMinute),
+    min: 1,
+    help: "Connection requests per minute per agent",
+  },
+  {
+    flag: "config",
+    env: "TASKFERRY_CONFIG",
+    key: "config",
+    kind: "path",
+    defaultLabel: "$TASKFERRY_HOME/config.json if present",
+    help: 'JSON config file; relay keys go under "relay"',
+  },
+];
+
+const SUBCOMMANDS = `Operator commands (work on the database directly; safe while the relay runs):
+  taskferry relay add-client NAME [--json]   create a client; prints its id, token (once) and a
+                                             taskferry://…/setup link for its daemon
+  taskferry relay list-clients [--json]      list clients
+  taskferry relay revoke-client NAME         revoke a client (its sessions and token stop working)
+  taskferry relay rotate-token NAME [--json] issue a new token; the old one stops working
+  They accept --db, --public-url and --config like the server.`;
+
+/** `taskferry relay` */
+export const relayCommand: Command = {
+  name: "relay",
+  summary: "Run the relay server, or manage its clients",
+  help: `Usage: taskferry relay [options]
+       taskferry relay <add-client|list-clients|revoke-client|rotate-token> [NAME] [options]
+
+Runs the relay: it routes sealed envelopes between daemons and never sees plaintext.
+Settings come from flags, then environment variables, then the config file, then defaults.
+
+Options:
+${settingsHelp(RELAY_SETTINGS)}
+
+${SUBCOMMANDS}
+
+Examples:
+  taskferry relay
+  taskferry relay --addr 0.0.0.0:8080 --public-url https://relay.example.com
+  TASKFERRY_RELAY_DB=/var/lib/taskferry/relay.db taskferry relay
+  taskferry relay add-client alice --public-url https://relay.example.com
+`,
+  async run(args) {
+    const sub = args[0] && !args[0].startsWith("-") ? args[0] : null;
+    const rest = sub ? args.slice(1) : args;
+    const parsed = parseFlags("relay", rest, {
+      ...flagOptions(RELAY_SETTINGS),
+      json: { type: "boolean" },
+    }, sub !== null);
+    const values = parsed.values as Record<string, string | boolean | undefined>;
+    const positionals = parsed.positionals;
+    const env = Deno.env.toObject();
+    const home = taskferryHome(env);
+    const configPath = (values.config as string | undefined) ?? env.TASKFERRY_CONFIG;
+    const file = readConfigSection(configPath ?? join(home, "config.json"), "relay", !!configPath);
+    const s = resolveSettings(RELAY_SETTINGS, values, env, file, configPath ?? "config file");
+    const addr = parseAddr(s.addr as string)!;
+    const dbPath = (s.db as string | undefined) ?? join(home, "relay.db");
+    const publicUrl = (s["public-url"] as string | undefined) ??
+      `http://${addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname}:${addr.port}`;
+    const json = values.json === true;
+
+    if (sub === null) {
+      if (json) {
+        throw new UsageError("--json is for the operator commands (see: taskferry help relay)");
+      }
+      return await serve(dbPath, addr, {
+        maxEnvelopeBytes: s["max-envelope-bytes"] as number,
+        retentionMs: s.retention as number,
+        deliveredRetentionMs: s["delivered-retention"] as number,
+        clockSkewMs: s["clock-skew"] as number,
+        clientRatePerMinute: s["rate-limit"] as number,
+        connectionRequestsPerMinute: s["connection-rate-limit"] as number,
+        publicUrl,
+        openSignup: s["open-signup"] as boolean,
+      });
+    }
+    const name = positionals[0];
+    const needsName = sub !== "list-clients";
+    if (needsName && (!name || positionals.length > 1)) {
+      throw new UsageError(`relay ${sub} takes one NAME (see: taskferry help relay)`);
+    }
+    if (needsName && !isOwner(name)) {
+      throw new UsageError(
+        `invalid client name '${name}': use lowercase a-z, 0-9 and '-', 1-32 chars`,
+      );
+    }
+    Deno.mkdirSync(dirname(dbPath), { recursive: true });
+    const store = openSqliteRelayStore(dbPath);
+    try {
+      switch (sub) {
+        case "add-client":
+          return await addClient(store, name!, publicUrl, json);
+        case "rotate-token":
+          return await rotateToken(store, name!, publicUrl, json);
+        case "revoke-client": {
+          const ok = await store.revokeClient(name!, Date.now());
+          if (!ok) {
+            console.error(`taskferry: no active client '${name}'`);
+            return 1;
+          }
+          console.log(
+            json ? JSON.stringify({ client_id: name, revoked: true }) : `revoked ${name}`,
+          );
+          return 0;
+        }
+        case "list-clients": {
+          const clients = await store.listClients();
+          const rows = clients.map((c) => ({
+            client_id: c.id,
+            created_at: new Date(c.created_at).toISOString(),
+            revoked: c.revoked_at !== null,
+          }));
+          if (json) console.log(JSON.stringify({ clients: rows }));
+          else if (rows.length === 0) {
+            console.log("no clients yet: taskferry relay add-client NAME");
+          } else {
+            for (const r of rows) {
+              console.log(
+                `${r.client_id.padEnd(34)}${r.created_at}${r.revoked ? "  revoked" : ""}`,
+              );
+            }
+          }
+          return 0;
+        }
+        default:
+          throw new UsageError(`unknown relay command '${sub}' (see: taskferry help relay)`);
+      }
+    } finally {
+      await store.close();
+    }
+  },
+};
+
+async function addClient(store: RelayStore, name: string, publicUrl: string, json: boolean) {
+  const token = generateToken(name);
+  try {
+    await store.addClient(name, await hashToken(token), Date.now());
+  } catch (err) {
+    console.error(`taskferry: ${(err as Error).message}`);
+    return 1;
+  }
+  printCredentials(name, token, publicUrl, json);
+  return 0;
+}
+
+async function rotateToken(store: RelayStore, name: string, publicUrl: string, json: boolean) {
+  const token = generateToken(name);
+  if (!(await store.setClientToken(name, await hashToken(token)))) {
+    console.error(`taskferry: no active client '${name}'`);
+    return 1;
+  }
+  printCredentials(name, token, publicUrl, json);
+  return 0;
+}
+
+function printCredentials(clientId: string, token: string, publicUrl: string, json: boolean) {
+  const setup_url = setupUrl(publicUrl, clientId, token);
+  if (json) {
+    console.log(JSON.stringify({ client_id: clientId, token, setup_url }));
+    return;
+  }
+  console.log(`client_id: ${clientId}
+token:     ${token}   (shown once; the relay keeps only a hash)
+setup:     ${setup_url}
+
+Configure the daemon on ${clientId}'s machine with either:
+  taskferry client --setup '${setup_url}'
+  TASKFERRY_RELAY_URL=${publicUrl} TASKFERRY_CLIENT_ID=${clientId} TASKFERRY_RELAY_TOKEN=${token} taskferry client`);
+}
+
+async function serve(
+  dbPath: string,
+  addr: { hostname: string; port: number },
+  options: Partial<RelayOptions>,
+): Promise<number> {
+  if (!/^(127\.|localhost$|::1$)/.test(addr.hostname)) {
+    log.warn(
+      "listening on a non-loopback address: put TLS in front (a reverse proxy) for real use",
+      {
+        addr: `${addr.hostname}:${addr.port}`,
+      },
+    );
+  }
+  Deno.mkdirSync(dirname(dbPath), { recursive: true });
+  const store = openSqliteRelayStore(dbPath);
+  let running;
+  try {
+    running = await startRelay({ store, hostname: addr.hostname, port: addr.port, options });
+  } catch (err) {
+    await store.close();
+    if (err instanceof Deno.errors.AddrInUse) {
+      console.error(`taskferry: ${addr.hostname}:${addr.port} is in use; pick another with --addr`);
+      return 1;
+    }
+    throw err;
+  }
+  console.log(`taskferry relay listening on ${running.url} (public URL ${options.publicUrl})`);
+  await waitForSignal();
+  log.info("shutting down");
+  await running.close();
+  return 0;
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+export function waitForSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      Deno.removeSignalListener("SIGINT", stop);
+      Deno.removeSignalListener("SIGTERM", stop);
+      resolve();
+    };
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
+  });
+}
