@@ -215,13 +215,39 @@ export async function sign(
   return new Uint8Array(sig);
 }
 
-/** Verifies an Ed25519 signature; false on any mismatch or malformed input. */
+/**
+ * The encodings of the Ed25519 points of small order (the 8-torsion, including the non-canonical
+ * encodings y = p and y = p + 1), with the sign bit cleared. For such a public key the signature
+ * (R = identity, S = 0) verifies for every message, so anyone could "sign" as it; WebCrypto
+ * accepts them, so {@link verify} refuses them itself (the list is libsodium's).
+ */
+const SMALL_ORDER_ED25519 = [
+  "0000000000000000000000000000000000000000000000000000000000000000",
+  "0100000000000000000000000000000000000000000000000000000000000000",
+  "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+  "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+  "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+];
+
+function isSmallOrderEd25519(publicKey: Uint8Array): boolean {
+  const y = Array.from(publicKey, (b, i) => (i === 31 ? b & 0x7f : b).toString(16).padStart(2, "0"))
+    .join("");
+  return SMALL_ORDER_ED25519.includes(y);
+}
+
+/**
+ * Verifies an Ed25519 signature; false on any mismatch or malformed input, and for public keys
+ * of small order (which would verify forged signatures).
+ */
 export async function verify(
   publicKey: Uint8Array,
   message: Uint8Array,
   signature: Uint8Array,
 ): Promise<boolean> {
   if (publicKey.length !== 32 || signature.length !== 64) return false;
+  if (isSmallOrderEd25519(publicKey)) return false;
   try {
     return await crypto.subtle.verify(
       "Ed25519",

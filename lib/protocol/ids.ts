@@ -49,6 +49,10 @@ function incrementRandom(bytes: Uint8Array): boolean {
 
 /** A new ULID; monotonic within a millisecond in this process. */
 export function ulid(now: number = Date.now()): string {
+  // Only whole milliseconds in 0..2^48-1 fit the 10-character time part; anything else (NaN, a
+  // fractional `performance.now()`-style value) would encode as garbage characters.
+  if (!(now >= 0 && now < 2 ** 48)) throw new RangeError(`ulid: time out of range: ${now}`);
+  now = Math.floor(now);
   if (now <= lastTime) {
     if (!incrementRandom(lastRandom)) {
       // 2^80 ids in one millisecond: move to the next millisecond rather than wrap.

@@ -30,11 +30,14 @@ export const DEFAULT_PERMISSIONS: Readonly<Permissions> = Object.freeze({
   require_human_gate: false,
 });
 
-/** Defaults overlaid with `patch`. */
+/** Defaults overlaid with `patch`; keys that are not permissions are ignored. */
 export function withDefaults(patch: PermissionsPatch | undefined): Permissions {
   const out: Permissions = { ...DEFAULT_PERMISSIONS };
   if (patch) {
-    for (const [k, v] of Object.entries(patch)) {
+    // Only known keys are copied: a patch that skipped validation must not add fields (or set
+    // `__proto__`) on a value that is stored and sent on.
+    for (const k of Object.keys(DEFAULT_PERMISSIONS) as (keyof Permissions)[]) {
+      const v = Object.hasOwn(patch, k) ? patch[k] : undefined;
       if (v !== undefined) (out as Record<string, unknown>)[k] = v;
     }
   }

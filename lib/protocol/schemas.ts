@@ -54,7 +54,16 @@ export const DeviceIdSchema = z.string().regex(idPattern("dev"), "an id like dev
 export const TimestampSchema = z.string().regex(
   /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/,
   "a UTC timestamp like 2026-11-21T20:00:00.000Z",
-).refine((s) => !Number.isNaN(Date.parse(s)), "a real date");
+).refine(isRealTimestamp, "a real date");
+
+/**
+ * True when `s` names an instant exactly as written. `Date.parse` alone rolls impossible dates
+ * over (2026-02-30 → March 2, 24:00 → next day), so the text must survive a round trip.
+ */
+function isRealTimestamp(s: string): boolean {
+  const ms = Date.parse(s);
+  return !Number.isNaN(ms) && new Date(ms).toISOString() === s;
+}
 
 /** One recipient's wrapped content key. */
 export const KeyEntrySchema = z.strictObject({

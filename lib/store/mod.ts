@@ -1,0 +1,14 @@
+/** Storage: SQLite open, pragmas, versioned migrations and small typed query helpers. */
+export {
+  all,
+  type DatabaseSync,
+  get,
+  type Migration,
+  openDatabase,
+  type OpenOptions,
+  prepare,
+  run,
+  schemaVersion,
+  type SQLInputValue,
+  transaction,
+} from "./sqlite.ts";

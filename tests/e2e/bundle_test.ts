@@ -1,0 +1,85 @@
+/**
+ * The single-file JavaScript release (design §1): `deno bundle` output must run on its own, from
+ * an empty directory, with no deno.json, no node_modules and no package cache.
+ */
+import { assert, assertEquals } from "../assert.ts";
+import { VERSION } from "../../lib/protocol/version.ts";
+
+const REPO = new URL("../../", import.meta.url).pathname;
+const DENO = Deno.execPath();
+
+/** The environment a child process gets: only what it needs, passed explicitly. */
+function childEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {
+    DENO_TLS_CA_STORE: "system",
+    NO_COLOR: "1",
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: Deno.env.get("HOME") ?? "/tmp",
+  };
+  // Where the package cache lives, if the caller moved it: the bundler needs it.
+  for (const name of ["DENO_DIR", "XDG_CACHE_HOME"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return { ...env, ...extra };
+}
+
+async function run(args: string[], cwd: string, env: Record<string, string>) {
+  const out = await new Deno.Command(DENO, {
+    args,
+    cwd,
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+Deno.test("the bundle runs alone from an empty directory, offline", async () => {
+  const buildDir = await Deno.makeTempDir({ prefix: "taskferry-bundle-" });
+  const runDir = await Deno.makeTempDir({ prefix: "taskferry-bundle-run-" });
+  const emptyCache = await Deno.makeTempDir({ prefix: "taskferry-bundle-cache-" });
+  try {
+    // The same flags as the `bundle` task in deno.json, with the output in a temp dir.
+    const bundlePath = `${buildDir}/taskferry.js`;
+    const built = await run(
+      ["bundle", "--platform", "deno", "-o", bundlePath, "main.ts"],
+      REPO,
+      childEnv(),
+    );
+    assertEquals(built.code, 0, `deno bundle failed:\n${built.stderr}`);
+
+    // Everything must be inlined: the only imports left are Deno's built-in node: modules.
+    const source = await Deno.readTextFile(bundlePath);
+    const specifiers = [
+      /^\s*(?:import|export)\b[^;]*?\bfrom\s*["']([^"']+)["']/gm, // static import/re-export
+      /^\s*import\s*["']([^"']+)["']/gm, // bare side-effect import
+      /\bimport\(\s*["']([^"']+)["']\s*\)/g, // dynamic import of a literal
+    ].flatMap((re) => [...source.matchAll(re)].map((m) => m[1]!));
+    assert(specifiers.length > 0, "expected at least the node: imports");
+    const external = specifiers.filter((spec) => !spec.startsWith("node:"));
+    assertEquals(external, [], "the bundle imports something it did not inline");
+
+    await Deno.copyFile(bundlePath, `${runDir}/taskferry.js`);
+    const entries = [];
+    for await (const e of Deno.readDir(runDir)) entries.push(e.name);
+    assertEquals(entries, ["taskferry.js"]);
+
+    // An empty DENO_DIR plus --cached-only proves it needs neither the network nor a cache.
+    const ran = await run(
+      ["run", "-A", "--no-config", "--cached-only", "taskferry.js", "--version"],
+      runDir,
+      childEnv({ DENO_DIR: emptyCache }),
+    );
+    assertEquals(ran.code, 0, `bundle --version failed:\n${ran.stderr}`);
+    assert(
+      ran.stdout.includes(`taskferry ${VERSION}`),
+      `expected the version in: ${ran.stdout}`,
+    );
+  } finally {
+    for (const dir of [buildDir, runDir, emptyCache]) await Deno.remove(dir, { recursive: true });
+  }
+});
