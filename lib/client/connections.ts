@@ -1,0 +1,358 @@
+/** Connections between a local agent and a peer: request, answer, permissions, invites. */
+import {
+  decodeBase64Url,
+  DEFAULT_PERMISSIONS,
+  type Envelope,
+  fail,
+  fingerprint,
+  type Permissions,
+  type PermissionsPatch,
+  withDefaults,
+} from "../protocol/mod.ts";
+import { all, get, run } from "../store/mod.ts";
+import { logger } from "../log.ts";
+import type { Daemon } from "./daemon.ts";
+import { nowIso } from "./util.ts";
+
+const log = logger("connections");
+
+/** A connection row. */
+export interface ConnectionRow {
+  agent: string;
+  peer: string;
+  state: "pending_out" | "pending_in" | "connected" | "declined";
+  request_id: string | null;
+  note: string | null;
+  permissions: string;
+  permissions_synced: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export function connectionRow(d: Daemon, agent: string, peer: string): ConnectionRow | undefined {
+  return get<ConnectionRow>(
+    d.db,
+    "SELECT * FROM connections WHERE agent = ? AND peer = ?",
+    agent,
+    peer,
+  );
+}
+
+/** A connection as the API shows it. */
+export function connectionView(d: Daemon, row: ConnectionRow) {
+  const peer = d.peer(row.peer);
+  return {
+    agent: row.agent,
+    peer: row.peer,
+    state: row.state,
+    request_id: row.request_id,
+    note: row.note,
+    /** What the peer may send to the local agent. */
+    permissions: JSON.parse(row.permissions) as Permissions,
+    peer_fingerprint: peer?.fingerprint ?? null,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}
+
+export function listConnections(d: Daemon, agent?: string) {
+  const rows = agent
+    ? all<ConnectionRow>(
+      d.db,
+      "SELECT * FROM connections WHERE agent = ? ORDER BY updated_at DESC",
+      agent,
+    )
+    : all<ConnectionRow>(d.db, "SELECT * FROM connections ORDER BY updated_at DESC");
+  return rows.map((r) => connectionView(d, r));
+}
+
+function upsert(d: Daemon, agent: string, peer: string, state: ConnectionRow["state"], fields: {
+  request_id?: string | null;
+  note?: string | null;
+  permissions?: Permissions;
+  synced?: boolean;
+}) {
+  const now = nowIso();
+  const existing = connectionRow(d, agent, peer);
+  const permissions = fields.permissions ??
+    (existing ? JSON.parse(existing.permissions) : { ...DEFAULT_PERMISSIONS });
+  run(
+    d.db,
+    `INSERT INTO connections (agent, peer, state, request_id, note, permissions, permissions_synced,
+       created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (agent, peer) DO UPDATE SET state = excluded.state, request_id = excluded.request_id,
+       note = excluded.note, permissions = excluded.permissions,
+       permissions_synced = excluded.permissions_synced, updated_at = excluded.updated_at`,
+    agent,
+    peer,
+    state,
+    fields.request_id !== undefined ? fields.request_id : existing?.request_id ?? null,
+    fields.note !== undefined ? fields.note : existing?.note ?? null,
+    JSON.stringify(permissions),
+    fields.synced === false
+      ? 0
+      : existing && fields.synced === undefined
+      ? existing.permissions_synced
+      : 1,
+    existing?.created_at ?? now,
+    now,
+  );
+}
+
+/** Parses an invite link (`taskferry://host/invite/CODE#fp=…`, an https invite URL, or a code). */
+export function parseInvite(text: string): { code: string; fingerprint: string | null } {
+  const trimmed = text.trim();
+  const m = /\/invite\/([A-Za-z0-9_-]{8,64})(?:[?#](.*))?$/.exec(trimmed);
+  if (m) {
+    const fp = new URLSearchParams(m[2] ?? "").get("fp");
+    return { code: m[1]!, fingerprint: fp };
+  }
+  if (/^[A-Za-z0-9_-]{8,64}$/.test(trimmed)) return { code: trimmed, fingerprint: null };
+  throw fail("validation_failed", "invite must be a taskferry://…/invite/CODE link or a code");
+}
+
+/** Creates an invite link for a local agent. */
+export async function createInvite(d: Daemon, agent: string) {
+  const row = d.requireLocal(agent);
+  if (!d.relay) throw fail("unavailable", "no relay configured");
+  if (!row.registered) await d.registerAgent(agent);
+  const invite = await d.relay.createInvite(agent);
+  const host = new URL(d.relay.baseUrl).host;
+  return {
+    code: invite.code,
+    agent,
+    fingerprint: row.fingerprint,
+    expires_at: invite.expires_at,
+    url: `taskferry://${host}/invite/${invite.code}#fp=${row.fingerprint}`,
+  };
+}
+
+/** Looks an invite up (redeeming it at the relay) and checks its fingerprint; pins the peer. */
+export async function openInvite(d: Daemon, link: string) {
+  if (!d.relay) throw fail("unavailable", "no relay configured");
+  const { code, fingerprint: expected } = parseInvite(link);
+  const invite = await d.relay.invite(code);
+  const actual = await fingerprint({
+    signing: decodeBase64Url(invite.agent.signing_public_key),
+    encryption: decodeBase64Url(invite.agent.encryption_public_key),
+  });
+  if (expected && expected !== actual) {
+    throw fail(
+      "key_changed",
+      `the invite says fingerprint ${expected}, the relay serves ${actual}`,
+    );
+  }
+  const pinned = d.peer(invite.agent.handle);
+  if (pinned && pinned.signing_public_key !== invite.agent.signing_public_key) {
+    throw fail("key_changed", `${invite.agent.handle} has a different pinned key`);
+  }
+  await d.pinPeer(invite.agent);
+  return {
+    code,
+    agent: invite.agent.handle,
+    fingerprint: actual,
+    expires_at: invite.expires_at,
+    profile: invite.agent.profile,
+  };
+}
+
+/** Sends a connection request from a local agent, by handle or by invite. */
+export async function requestConnection(d: Daemon, input: {
+  from: string;
+  to?: string | undefined;
+  invite?: string | undefined;
+  note?: string | undefined;
+  permissions?: PermissionsPatch | undefined;
+}) {
+  d.requireLocal(input.from);
+  let to = input.to;
+  let invite: string | undefined;
+  if (input.invite) {
+    const opened = await openInvite(d, input.invite);
+    if (to && to !== opened.agent) {
+      throw fail("validation_failed", `the invite is for ${opened.agent}, not ${to}`);
+    }
+    to = opened.agent;
+    invite = opened.code;
+  }
+  if (!to) throw fail("validation_failed", "give `to` (a handle) or `invite`");
+  if (to === input.from) throw fail("validation_failed", "an agent cannot connect to itself");
+  await d.ensurePeer(to);
+  const peer = to;
+  return await d.lock.run(async () => {
+    const existing = connectionRow(d, input.from, peer);
+    if (existing?.state === "connected") {
+      return { connection: connectionView(d, existing), message: null };
+    }
+    const payload: Record<string, unknown> = {};
+    if (input.note) payload.note = input.note;
+    if (invite) payload.invite = invite;
+    if (input.permissions) payload.permissions = input.permissions;
+    const sent = await d.send({
+      from: input.from,
+      to: [peer],
+      type: "connection_request",
+      payload,
+      effects: (id) =>
+        upsert(d, input.from, peer, "pending_out", {
+          request_id: id,
+          note: input.note ?? null,
+          permissions: withDefaults(input.permissions),
+          synced: false,
+        }),
+    });
+    d.events.emit("connection", { agent: input.from, peer, state: "pending_out" }, input.from);
+    return {
+      connection: connectionView(d, connectionRow(d, input.from, peer)!),
+      message: { id: sent.id, state: "queued" },
+    };
+  });
+}
+
+/** Answers a pending inbound request. */
+export async function answerConnection(
+  d: Daemon,
+  peer: string,
+  input: {
+    agent?: string | undefined;
+    accept: boolean;
+    permissions?: PermissionsPatch | undefined;
+    reason?: string | undefined;
+  },
+) {
+  return await d.lock.run(async () => {
+    const candidates = all<{ agent: string }>(
+      d.db,
+      "SELECT agent FROM connections WHERE peer = ? AND state = 'pending_in'",
+      peer,
+    ).map((r) => r.agent);
+    const agent = input.agent ?? (candidates.length === 1 ? candidates[0]! : undefined);
+    if (!agent) {
+      throw fail(
+        "connection_not_pending",
+        `no single pending request from ${peer}; name the agent`,
+      );
+    }
+    const row = connectionRow(d, agent, peer);
+    if (!row || row.state !== "pending_in" || !row.request_id) {
+      throw fail("connection_not_pending", `no pending request from ${peer} to ${agent}`);
+    }
+    const permissions = withDefaults({ ...JSON.parse(row.permissions), ...input.permissions });
+    const type = input.accept ? "connection_accept" : "connection_decline";
+    const payload: Record<string, unknown> = { request_id: row.request_id };
+    if (input.accept && input.permissions) payload.permissions = input.permissions;
+    if (!input.accept && input.reason) payload.reason = input.reason;
+    const sent = await d.send({
+      from: agent,
+      to: [peer],
+      type,
+      reply_to: row.request_id,
+      payload,
+      effects: () =>
+        upsert(d, agent, peer, input.accept ? "connected" : "declined", {
+          permissions,
+          synced: !input.accept,
+        }),
+    });
+    d.events.emit(
+      "connection",
+      { agent, peer, state: input.accept ? "connected" : "declined" },
+      agent,
+    );
+    return {
+      connection: connectionView(d, connectionRow(d, agent, peer)!),
+      message: { id: sent.id, state: "queued" },
+    };
+  });
+}
+
+/** The owner edits what `peer` may send to `agent`; the relay is told too. */
+export async function updatePermissions(
+  d: Daemon,
+  peer: string,
+  agent: string,
+  patch: PermissionsPatch,
+) {
+  const row = connectionRow(d, agent, peer);
+  if (!row) throw fail("not_connected", `${agent} has no connection with ${peer}`);
+  const permissions = withDefaults({ ...JSON.parse(row.permissions), ...patch });
+  upsert(d, agent, peer, row.state, { permissions, synced: false });
+  d.events.emit("connection", { agent, peer, state: row.state, permissions }, agent);
+  if (row.state === "connected") await syncPermissions(d).catch(() => {});
+  return connectionView(d, connectionRow(d, agent, peer)!);
+}
+
+/** Pushes permissions the relay has not seen yet (after reconnects, accepts and edits). */
+export async function syncPermissions(d: Daemon) {
+  if (!d.relay) return;
+  const rows = all<ConnectionRow>(
+    d.db,
+    "SELECT * FROM connections WHERE state = 'connected' AND permissions_synced = 0",
+  );
+  for (const row of rows) {
+    try {
+      await d.relay.setPermissions(row.agent, row.peer, JSON.parse(row.permissions));
+      run(
+        d.db,
+        "UPDATE connections SET permissions_synced = 1 WHERE agent = ? AND peer = ? AND permissions = ?",
+        row.agent,
+        row.peer,
+        row.permissions,
+      );
+    } catch (err) {
+      log.warn("permissions not synced yet", { agent: row.agent, peer: row.peer, err });
+    }
+  }
+}
+
+/**
+ * Applies an inbound connection envelope inside the caller's transaction; returns false when
+ * it answers nothing we asked.
+ */
+export function applyInboundConnection(
+  d: Daemon,
+  envelope: Envelope,
+  payload: Record<string, unknown>,
+  local: string,
+): boolean {
+  const peer = envelope.from;
+  const row = connectionRow(d, local, peer);
+  if (envelope.type === "connection_request") {
+    if (row?.state === "connected") {
+      upsert(d, local, peer, "connected", { request_id: envelope.id });
+      return true;
+    }
+    upsert(d, local, peer, "pending_in", {
+      request_id: envelope.id,
+      note: (payload.note as string | undefined) ?? null,
+    });
+    return true;
+  }
+  if (!row || row.state !== "pending_out" || row.request_id !== envelope.reply_to) return false;
+  upsert(d, local, peer, envelope.type === "connection_accept" ? "connected" : "declined", {});
+  return true;
+}
+
+/** After the relay refused a connection envelope of ours: put the row back. */
+export function revertRefusedConnection(
+  d: Daemon,
+  envelope: { type: string; from: string; to: string[] },
+) {
+  const peer = envelope.to[0]!;
+  if (envelope.type === "connection_request") {
+    run(
+      d.db,
+      "DELETE FROM connections WHERE agent = ? AND peer = ? AND state = 'pending_out'",
+      envelope.from,
+      peer,
+    );
+  } else if (envelope.type === "connection_accept" || envelope.type === "connection_decline") {
+    run(
+      d.db,
+      "UPDATE connections SET state = 'pending_in' WHERE agent = ? AND peer = ?",
+      envelope.from,
+      peer,
+    );
+  }
+  d.events.emit("connection", { agent: envelope.from, peer, reverted: true }, envelope.from);
+}

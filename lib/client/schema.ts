@@ -1,0 +1,145 @@
+/** The daemon's SQLite schema (design §9), in ordered migrations. */
+import type { Migration } from "../store/mod.ts";
+
+export const CLIENT_MIGRATIONS: Migration[] = [{
+  version: 1,
+  name: "daemon schema",
+  sql: `
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+    -- Local agents and their private keys (never leave this database).
+    CREATE TABLE agents (
+      handle TEXT PRIMARY KEY,
+      signing_private_key TEXT NOT NULL,
+      signing_public_key TEXT NOT NULL,
+      encryption_private_key TEXT NOT NULL,
+      encryption_public_key TEXT NOT NULL,
+      fingerprint TEXT NOT NULL,
+      profile TEXT NOT NULL,
+      public INTEGER NOT NULL,
+      registered INTEGER NOT NULL DEFAULT 0,
+      created_at TEXT NOT NULL
+    );
+
+    -- Peer keys, pinned at first contact.
+    CREATE TABLE peers (
+      handle TEXT PRIMARY KEY,
+      signing_public_key TEXT NOT NULL,
+      encryption_public_key TEXT NOT NULL,
+      fingerprint TEXT NOT NULL,
+      profile TEXT NOT NULL,
+      pinned_at TEXT NOT NULL
+    );
+
+    CREATE TABLE connections (
+      agent TEXT NOT NULL,
+      peer TEXT NOT NULL,
+      state TEXT NOT NULL CHECK (state IN ('pending_out', 'pending_in', 'connected', 'declined')),
+      request_id TEXT,
+      note TEXT,
+      permissions TEXT NOT NULL,
+      permissions_synced INTEGER NOT NULL DEFAULT 1,
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL,
+      PRIMARY KEY (agent, peer)
+    );
+
+    -- Every envelope this daemon sent or received, readable (plaintext + envelope).
+    CREATE TABLE messages (
+      id TEXT NOT NULL,
+      agent TEXT NOT NULL,
+      direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+      type TEXT NOT NULL,
+      from_handle TEXT NOT NULL,
+      to_handles TEXT NOT NULL,
+      conversation_id TEXT,
+      task_id TEXT,
+      reply_to TEXT,
+      created_at TEXT NOT NULL,
+      payload TEXT NOT NULL,
+      envelope TEXT NOT NULL,
+      state TEXT NOT NULL,
+      state_reason TEXT,
+      updated_at TEXT NOT NULL,
+      PRIMARY KEY (id, agent)
+    );
+    CREATE INDEX messages_task ON messages(task_id);
+    CREATE INDEX messages_conversation ON messages(agent, conversation_id);
+
+    -- What each local agent sees, in arrival order; the cursor for long polls.
+    CREATE TABLE inbox (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      agent TEXT NOT NULL,
+      message_id TEXT NOT NULL,
+      UNIQUE (agent, message_id)
+    );
+    CREATE INDEX inbox_agent ON inbox(agent, seq);
+
+    -- Envelopes held for the owner: changed keys, forgeries.
+    CREATE TABLE quarantine (
+      id TEXT PRIMARY KEY,
+      from_handle TEXT NOT NULL,
+      reason TEXT NOT NULL,
+      envelope TEXT NOT NULL,
+      presented_key TEXT,
+      created_at TEXT NOT NULL,
+      resolution TEXT
+    );
+
+    CREATE TABLE tasks (
+      id TEXT PRIMARY KEY,
+      requester TEXT NOT NULL,
+      worker TEXT NOT NULL,
+      title TEXT NOT NULL,
+      instructions TEXT NOT NULL,
+      inputs TEXT,
+      deadline TEXT,
+      max_revisions INTEGER NOT NULL,
+      state TEXT NOT NULL,
+      snapshot TEXT NOT NULL,
+      gate TEXT NOT NULL DEFAULT 'none' CHECK (gate IN ('none', 'pending', 'approved', 'rejected')),
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL
+    );
+    CREATE INDEX tasks_state ON tasks(state);
+
+    -- Append-only, hash-chained audit of task events.
+    CREATE TABLE task_events (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      task_id TEXT NOT NULL,
+      event_id TEXT NOT NULL,
+      type TEXT NOT NULL,
+      actor TEXT NOT NULL,
+      at TEXT NOT NULL,
+      data TEXT NOT NULL,
+      prev_hash TEXT NOT NULL,
+      hash TEXT NOT NULL,
+      UNIQUE (task_id, event_id, type)
+    );
+    CREATE INDEX task_events_task ON task_events(task_id, seq);
+
+    CREATE TABLE artifacts (
+      task_id TEXT NOT NULL,
+      version INTEGER NOT NULL,
+      content TEXT NOT NULL,
+      content_type TEXT NOT NULL,
+      name TEXT,
+      note TEXT,
+      message_id TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      PRIMARY KEY (task_id, version)
+    );
+
+    -- Sealed envelopes waiting for the relay's answer, in send order.
+    CREATE TABLE outbox (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      id TEXT NOT NULL UNIQUE,
+      envelope TEXT NOT NULL,
+      state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'accepted', 'failed')),
+      error_code TEXT,
+      attempts INTEGER NOT NULL DEFAULT 0,
+      created_at TEXT NOT NULL
+    );
+    CREATE INDEX outbox_pending ON outbox(state, seq);
+  `,
+}];

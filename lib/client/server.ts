@@ -1,0 +1,149 @@
+/** Assembles and serves a daemon: database, core, inbound pipeline, loopback API, timers. */
+import { join } from "node:path";
+import type { Hono } from "hono";
+import { encodeBase64Url, isId, newId, randomBytes } from "../protocol/mod.ts";
+import { openDatabase } from "../store/mod.ts";
+import { logger } from "../log.ts";
+import { daemonApp } from "./api.ts";
+import { syncPermissions } from "./connections.ts";
+import { Daemon } from "./daemon.ts";
+import { attachInbound } from "./inbound.ts";
+import { CLIENT_MIGRATIONS } from "./schema.ts";
+import { expireDue } from "./tasks.ts";
+
+const log = logger("daemon");
+
+/** What a daemon needs to start. */
+export interface DaemonStartOptions {
+  home: string;
+  clientId: string;
+  dbPath?: string | undefined;
+  deviceId?: string | undefined;
+  relayUrl?: string | undefined;
+  relayToken?: string | undefined;
+  localApiToken?: string | undefined;
+  hostname?: string | undefined;
+  port?: number | undefined;
+  /** Mounts extra routes (the dashboard) before the API's auth. */
+  mount?: ((app: Hono, daemon: Daemon) => void) | undefined;
+  linkBackoff?: { minBackoffMs?: number; maxBackoffMs?: number };
+}
+
+/** A running daemon. */
+export interface RunningDaemon {
+  daemon: Daemon;
+  url: string;
+  port: number;
+  token: string;
+  close(): Promise<void>;
+}
+
+/** The local API token: from options, else `$home/local-token` (created 0600 on first start). */
+export function loadLocalToken(home: string, given?: string): string {
+  if (given) return given;
+  const path = join(home, "local-token");
+  try {
+    return Deno.readTextFileSync(path).trim();
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  const token = `tfl_${encodeBase64Url(randomBytes(32))}`;
+  Deno.writeTextFileSync(path, token + "\n", { mode: 0o600, createNew: true });
+  Deno.chmodSync(path, 0o600);
+  return token;
+}
+
+/** Starts a daemon and serves its API. */
+export async function startDaemon(opts: DaemonStartOptions): Promise<RunningDaemon> {
+  Deno.mkdirSync(opts.home, { recursive: true, mode: 0o700 });
+  const dbPath = opts.dbPath ?? join(opts.home, "client.db");
+  const db = openDatabase(dbPath, CLIENT_MIGRATIONS);
+  try {
+    Deno.chmodSync(dbPath, 0o600);
+  } catch {
+    // not a plain file (e.g. :memory:)
+  }
+  const token = loadLocalToken(opts.home, opts.localApiToken);
+  const stored = (key: string) =>
+    (db.prepare("SELECT value FROM settings WHERE key = ?").get(key) as
+      | { value?: string }
+      | undefined)?.value;
+  const setStored = (key: string, value: string) =>
+    db.prepare(
+      "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )
+      .run(key, value);
+  let deviceId = opts.deviceId ?? stored("device_id");
+  if (!deviceId || !isId(deviceId, "dev")) deviceId = newId("dev");
+  setStored("device_id", deviceId);
+  const storedClient = stored("client_id");
+  if (storedClient && storedClient !== opts.clientId) {
+    db.close();
+    throw new Error(
+      `${dbPath} belongs to client '${storedClient}', not '${opts.clientId}'; use another TASKFERRY_HOME or --db`,
+    );
+  }
+  setStored("client_id", opts.clientId);
+
+  const daemon = new Daemon(db, {
+    clientId: opts.clientId,
+    deviceId,
+    relayUrl: opts.relayUrl,
+    relayToken: opts.relayToken,
+    localApiToken: token,
+  }, opts.linkBackoff);
+  attachInbound(daemon);
+  const app = daemonApp(daemon, opts.mount ? (a) => opts.mount!(a, daemon) : undefined);
+  const hostname = opts.hostname ?? "127.0.0.1";
+  const ac = new AbortController();
+  let server: Deno.HttpServer;
+  const port = await new Promise<number>((resolve, reject) => {
+    try {
+      server = Deno.serve({
+        hostname,
+        port: opts.port ?? 4318,
+        signal: ac.signal,
+        onListen: ({ port }) => resolve(port),
+      }, app.fetch);
+    } catch (err) {
+      reject(err);
+    }
+  }).catch((err) => {
+    db.close();
+    throw err;
+  });
+  const url = `http://${hostname}:${port}`;
+  Deno.writeTextFileSync(
+    join(opts.home, "daemon.json"),
+    JSON.stringify({ url, pid: Deno.pid }) + "\n",
+  );
+  daemon.start();
+  const timer = setInterval(() => {
+    try {
+      expireDue(daemon);
+    } catch (err) {
+      log.warn("expiry sweep failed", { err });
+    }
+    syncPermissions(daemon).catch(() => {});
+  }, 5_000);
+  log.info("daemon listening", { url, client_id: opts.clientId, device_id: deviceId });
+  return {
+    daemon,
+    url,
+    port,
+    token,
+    close: async () => {
+      clearInterval(timer);
+      await daemon.stop();
+      ac.abort();
+      await server!.finished;
+      await daemon.lock.run(() => Promise.resolve());
+      try {
+        Deno.removeSync(join(opts.home, "daemon.json"));
+      } catch {
+        // already gone
+      }
+      db.close();
+    },
+  };
+}

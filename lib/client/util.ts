@@ -1,0 +1,29 @@
+/** Small helpers shared inside the daemon. */
+import { createHash } from "node:crypto";
+
+/** Current time as an ISO string. */
+export function nowIso(): string {
+  return new Date().toISOString();
+}
+
+/** Hex SHA-256 (synchronous, for use inside SQLite transactions). */
+export function sha256Hex(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/** JSON.parse of a nullable column. */
+export function parseJson<T>(text: string | null | undefined): T | null {
+  return text ? JSON.parse(text) as T : null;
+}
+
+/** A promise-chain mutex: runs `fn` after everything queued before it. */
+export class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  /** Runs `fn` exclusively. */
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(fn, fn);
+    this.tail = result.catch(() => {});
+    return result;
+  }
+}

@@ -1,0 +1,427 @@
+/**
+ * A typed client of the daemon's loopback API v1. Used by the CLI verbs, the MCP server, the
+ * demo agents and tests. Depends on lib/protocol only.
+ */
+import type { ErrorCode, Permissions, PermissionsPatch } from "../protocol/mod.ts";
+
+/** An API error with its catalogue code. */
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly code: ErrorCode | string, message: string) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+/** A message or inbox item. */
+export interface MessageView {
+  id: string;
+  seq?: number;
+  type: string;
+  direction: "in" | "out";
+  agent: string;
+  from: string;
+  to: string[];
+  created_at: string;
+  state: string;
+  state_reason?: string;
+  payload: Record<string, unknown>;
+  conversation_id?: string;
+  task_id?: string;
+  reply_to?: string;
+}
+
+/** A task as the daemon shows it. */
+export interface TaskView {
+  id: string;
+  title: string;
+  instructions: string;
+  inputs?: Record<string, unknown>;
+  requester: string;
+  worker: string;
+  state: string;
+  artifact_version: number;
+  revisions: number;
+  max_revisions: number;
+  deadline: string | null;
+  gate: "none" | "pending" | "approved" | "rejected";
+  created_at: string;
+  updated_at: string;
+  local_roles: Record<string, "requester" | "worker">;
+  allowed_actions: Record<string, string[]>;
+}
+
+/** An artifact version. */
+export interface ArtifactView {
+  version: number;
+  content: string;
+  content_type: string;
+  name: string | null;
+  note: string | null;
+  message_id: string;
+  created_at: string;
+}
+
+/** A task with its timeline. */
+export interface TaskDetail {
+  task: TaskView;
+  events: {
+    seq: number;
+    event_id: string;
+    type: string;
+    actor: string;
+    at: string;
+    data: Record<string, unknown>;
+    hash: string;
+    prev_hash: string;
+    delivery_state: string | null;
+  }[];
+  artifacts: ArtifactView[];
+}
+
+/** A local agent. */
+export interface AgentView {
+  handle: string;
+  fingerprint: string;
+  signing_public_key: string;
+  encryption_public_key: string;
+  display_name?: string;
+  description?: string;
+  capabilities?: string[];
+  public: boolean;
+  registered: boolean;
+  created_at: string;
+}
+
+/** A connection of a local agent. */
+export interface ConnectionView {
+  agent: string;
+  peer: string;
+  state: "pending_out" | "pending_in" | "connected" | "declined";
+  request_id: string | null;
+  note: string | null;
+  permissions: Permissions;
+  peer_fingerprint: string | null;
+}
+
+/** `GET /v1/health`. */
+export interface HealthView {
+  status: string;
+  version: string;
+  client_id: string;
+  device_id: string;
+  relay: { configured: boolean; url: string | null; connected: boolean; error: string | null };
+  counts: Record<string, number>;
+}
+
+/** Where and how to reach the daemon. */
+export interface ClientOptions {
+  url: string;
+  token: string;
+  fetch?: typeof fetch;
+}
+
+type Query = Record<string, string | number | undefined>;
+
+/** The loopback API client. */
+export class TaskferryClient {
+  readonly url: string;
+  private readonly token: string;
+  private readonly fetchFn: typeof fetch;
+
+  constructor(options: ClientOptions) {
+    this.url = options.url.replace(/\/+$/, "");
+    this.token = options.token;
+    this.fetchFn = options.fetch ?? fetch;
+  }
+
+  /** Low-level call: JSON in, JSON out, `ApiError` on failure. */
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    query?: Query,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const qs = query
+      ? new URLSearchParams(
+        Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]),
+      ).toString()
+      : "";
+    const init: RequestInit = {
+      method,
+      headers: {
+        authorization: `Bearer ${this.token}`,
+        ...(body !== undefined ? { "content-type": "application/json" } : {}),
+      },
+    };
+    if (body !== undefined) init.body = JSON.stringify(body);
+    if (signal) init.signal = signal;
+    let res: Response;
+    try {
+      res = await this.fetchFn(`${this.url}${path}${qs ? "?" + qs : ""}`, init);
+    } catch (err) {
+      throw new ApiError(
+        0,
+        "unavailable",
+        `cannot reach the daemon at ${this.url}: ${(err as Error).message}`,
+      );
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : {};
+    } catch {
+      throw new ApiError(res.status, "internal", `daemon answered non-JSON (${res.status})`);
+    }
+    if (!res.ok) {
+      const e = (json as { error?: { code?: string; message?: string } }).error;
+      throw new ApiError(res.status, e?.code ?? "internal", e?.message ?? `HTTP ${res.status}`);
+    }
+    return json as T;
+  }
+
+  health(): Promise<HealthView> {
+    return this.request("GET", "/v1/health");
+  }
+
+  // Agents
+  async createAgent(input: {
+    handle: string;
+    display_name?: string;
+    description?: string;
+    capabilities?: string[];
+    public?: boolean;
+  }): Promise<AgentView> {
+    return (await this.request<{ agent: AgentView }>("POST", "/v1/agents", input)).agent;
+  }
+  async agents(): Promise<AgentView[]> {
+    return (await this.request<{ agents: AgentView[] }>("GET", "/v1/agents")).agents;
+  }
+
+  // Invites and connections
+  async createInvite(
+    agent: string,
+  ): Promise<{ code: string; url: string; expires_at: string; fingerprint: string }> {
+    return (await this.request<
+      { invite: { code: string; url: string; expires_at: string; fingerprint: string } }
+    >(
+      "POST",
+      "/v1/invites",
+      { agent },
+    )).invite;
+  }
+  async openInvite(
+    invite: string,
+  ): Promise<{ code: string; agent: string; fingerprint: string; expires_at: string }> {
+    return (await this.request<
+      { invite: { code: string; agent: string; fingerprint: string; expires_at: string } }
+    >(
+      "POST",
+      "/v1/invites/open",
+      { invite },
+    )).invite;
+  }
+  connect(
+    input: {
+      from: string;
+      to?: string;
+      invite?: string;
+      note?: string;
+      permissions?: PermissionsPatch;
+    },
+  ) {
+    return this.request<
+      { connection: ConnectionView; message: { id: string; state: string } | null }
+    >(
+      "POST",
+      "/v1/connections",
+      input,
+    );
+  }
+  async connections(agent?: string): Promise<ConnectionView[]> {
+    return (await this.request<{ connections: ConnectionView[] }>(
+      "GET",
+      "/v1/connections",
+      undefined,
+      { agent },
+    ))
+      .connections;
+  }
+  acceptConnection(peer: string, input: { agent?: string; permissions?: PermissionsPatch } = {}) {
+    return this.request<{ connection: ConnectionView }>(
+      "POST",
+      `/v1/connections/${peer}/accept`,
+      input,
+    );
+  }
+  declineConnection(peer: string, input: { agent?: string; reason?: string } = {}) {
+    return this.request<{ connection: ConnectionView }>(
+      "POST",
+      `/v1/connections/${peer}/decline`,
+      input,
+    );
+  }
+  async setPermissions(
+    peer: string,
+    agent: string,
+    permissions: PermissionsPatch,
+  ): Promise<ConnectionView> {
+    return (await this.request<{ connection: ConnectionView }>("PATCH", `/v1/connections/${peer}`, {
+      agent,
+      permissions,
+    })).connection;
+  }
+
+  // Messages
+  send(
+    input: {
+      from: string;
+      to: string | string[];
+      text?: string;
+      data?: unknown;
+      conversation_id?: string;
+      reply_to?: string;
+    },
+  ) {
+    return this.request<{ message: { id: string; state: string; conversation_id: string } }>(
+      "POST",
+      "/v1/messages",
+      input,
+    );
+  }
+  async message(id: string): Promise<MessageView> {
+    return (await this.request<{ message: MessageView }>("GET", `/v1/messages/${id}`)).message;
+  }
+  inbox(
+    query: {
+      agent?: string;
+      after?: number | "latest";
+      type?: string;
+      wait?: number;
+      limit?: number;
+    } = {},
+    signal?: AbortSignal,
+  ) {
+    return this.request<{ agent: string; items: MessageView[]; next_after: number }>(
+      "GET",
+      "/v1/inbox",
+      undefined,
+      query as Query,
+      signal,
+    );
+  }
+  async ack(id: string, state: "read" | "processed", agent?: string): Promise<MessageView> {
+    return (await this.request<{ message: MessageView }>("POST", `/v1/messages/${id}/ack`, {
+      state,
+      ...(agent ? { agent } : {}),
+    })).message;
+  }
+
+  // Tasks
+  createTask(input: {
+    from: string;
+    to: string;
+    title: string;
+    instructions: string;
+    inputs?: Record<string, unknown>;
+    deadline?: string;
+    max_revisions?: number;
+  }) {
+    return this.request<{ task: TaskView; message: { id: string; state: string } }>(
+      "POST",
+      "/v1/tasks",
+      input,
+    );
+  }
+  async tasks(query: { agent?: string; state?: string } = {}): Promise<TaskView[]> {
+    return (await this.request<{ tasks: TaskView[] }>("GET", "/v1/tasks", undefined, query)).tasks;
+  }
+  task(id: string): Promise<TaskDetail> {
+    return this.request("GET", `/v1/tasks/${id}`);
+  }
+  async artifact(id: string, version: number): Promise<ArtifactView> {
+    return (await this.request<{ artifact: ArtifactView }>(
+      "GET",
+      `/v1/tasks/${id}/artifacts/${version}`,
+    )).artifact;
+  }
+  private action(id: string, action: string, body: Record<string, unknown>) {
+    return this.request<{ task: TaskView; message: { id: string; state: string } }>(
+      "POST",
+      `/v1/tasks/${id}/${action}`,
+      Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)),
+    );
+  }
+  acceptTask(id: string, input: { agent?: string; note?: string } = {}) {
+    return this.action(id, "accept", input);
+  }
+  declineTask(id: string, input: { agent?: string; reason?: string } = {}) {
+    return this.action(id, "decline", input);
+  }
+  submitArtifact(
+    id: string,
+    input: { content: string; agent?: string; content_type?: string; name?: string; note?: string },
+  ) {
+    return this.action(id, "artifacts", input);
+  }
+  requestRevision(
+    id: string,
+    input: { feedback: string; agent?: string; artifact_version?: number },
+  ) {
+    return this.action(id, "revisions", input);
+  }
+  completeTask(
+    id: string,
+    input: { agent?: string; note?: string; artifact_version?: number } = {},
+  ) {
+    return this.action(id, "complete", input);
+  }
+  cancelTask(id: string, input: { agent?: string; reason?: string } = {}) {
+    return this.action(id, "cancel", input);
+  }
+  approveTask(id: string): Promise<TaskDetail> {
+    return this.request("POST", `/v1/tasks/${id}/approve`, {});
+  }
+  rejectTask(id: string, reason?: string): Promise<TaskDetail> {
+    return this.request("POST", `/v1/tasks/${id}/reject`, reason ? { reason } : {});
+  }
+
+  // Quarantine
+  quarantine() {
+    return this.request<
+      { items: { id: string; from: string; reason: string; type: string | null }[] }
+    >(
+      "GET",
+      "/v1/quarantine",
+    );
+  }
+  resolveQuarantine(id: string, accept: boolean) {
+    return this.request<{ id: string; resolution: string; applied: number }>(
+      "POST",
+      `/v1/quarantine/${id}/${accept ? "accept" : "reject"}`,
+      {},
+    );
+  }
+
+  /**
+   * Waits (long poll) until `predicate` holds for some inbox item, returning it. Bounded by
+   * `timeoutMs`; throws `ApiError("timeout")` after it.
+   */
+  async waitForInbox(
+    agent: string,
+    predicate: (m: MessageView) => boolean,
+    opts: { after?: number; timeoutMs?: number } = {},
+  ): Promise<{ item: MessageView; after: number }> {
+    const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+    let after = opts.after ?? 0;
+    while (Date.now() < deadline) {
+      const wait = Math.max(1, Math.min(25, Math.ceil((deadline - Date.now()) / 1000)));
+      const page = await this.inbox({ agent, after, wait });
+      for (const item of page.items) {
+        if (predicate(item)) return { item, after: item.seq ?? after };
+      }
+      after = page.next_after;
+    }
+    throw new ApiError(504, "timeout", `nothing matching arrived for ${agent}`);
+  }
+}
