@@ -99,6 +99,8 @@ export async function checkRouting(
 
   const effects: AcceptEffects = {};
   let permissions: Permissions | null = null;
+  // Each recipient's link has its own rate: [key, limit] per recipient.
+  const linkRates: [string, number][] = [];
   const from = envelope.from;
   switch (envelope.type) {
     case "connection_request": {
@@ -140,6 +142,7 @@ export async function checkRouting(
           );
         }
         permissions = link;
+        linkRates.push([`link:${from}>${handle}`, link.max_rate_per_minute]);
       }
     }
   }
@@ -150,10 +153,8 @@ export async function checkRouting(
   const keys: [string, number][] = [[`client:${session.clientId}`, limits.clientRatePerMinute]];
   if (envelope.type === "connection_request") {
     keys.push([`connreq:${from}`, limits.connectionRequestsPerMinute]);
-  } else if (permissions) {
-    for (const to of envelope.to) {
-      keys.push([`link:${from}>${to}`, permissions.max_rate_per_minute]);
-    }
+  } else {
+    keys.push(...linkRates);
   }
   for (const [key, limit] of keys) {
     if (!rates.peek(key, limit, now)) {

@@ -185,7 +185,9 @@ export function relayApp(relay: Relay): Hono<Env> {
     "/v1/agents/:owner/:name",
     (c) => getAgent(c, `${c.req.param("owner")}/${c.req.param("name")}`),
   );
-  app.get("/v1/agents/:handle", (c) => getAgent(c, decodeURIComponent(c.req.param("handle"))));
+  // hono has already percent-decoded the parameter: decoding again would throw (500) on "%25zz"
+  // and resolve double-encoded handles.
+  app.get("/v1/agents/:handle", (c) => getAgent(c, c.req.param("handle")));
 
   app.get("/v1/directory", async (c) => {
     const agents = await store.listPublicAgents(500);

@@ -133,7 +133,10 @@ export class Relay {
       if (!session) closeWith("unauthorized", "no hello within the time limit");
     }, this.options.helloTimeoutMs);
 
-    const closeWith = (code: "unauthorized" | "bad_request", message: string) => {
+    const closeWith = (
+      code: "unauthorized" | "bad_request" | "client_revoked",
+      message: string,
+    ) => {
       try {
         ws.send(JSON.stringify({ type: "error", code, message }));
         ws.close(CLOSE_CODES.unauthorized, message.slice(0, 100));
@@ -151,7 +154,10 @@ export class Relay {
           if (!session) {
             session = await this.hello(ws, item.data).catch((err) => {
               const e = err instanceof TaskferryError ? err : fail("bad_request");
-              closeWith(e.code === "bad_request" ? "bad_request" : "unauthorized", e.message);
+              closeWith(
+                e.code === "bad_request" || e.code === "client_revoked" ? e.code : "unauthorized",
+                e.message,
+              );
               return null;
             });
             clearTimeout(helloTimer);
@@ -229,6 +235,15 @@ export class Relay {
   }
 
   private async frame(session: Session, data: string) {
+    // A revocation (often by another process: `taskferry relay revoke-client`) ends live
+    // sessions too, not only new ones.
+    const client = await this.store.getClient(session.clientId);
+    if (!client || client.revoked_at !== null) {
+      const e = fail("client_revoked");
+      session.send({ type: "error", code: e.code, message: e.message });
+      session.close(CLOSE_CODES.unauthorized, "client revoked");
+      return;
+    }
     let frame: ClientFrame;
     try {
       frame = parseFrame(data);
