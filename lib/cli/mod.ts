@@ -1,12 +1,33 @@
 /** The command registry: `main.ts` dispatches through it. */
 import type { Command } from "./command.ts";
+import { agentCreateCommand, agentsCommand } from "./agents.ts";
+import { clientCommand } from "./client.ts";
+import { acceptCommand, connectCommand, inviteCommand } from "./connect.ts";
+import { linkOpenCommand } from "./link_open.ts";
 import { relayCommand } from "./relay.ts";
+import { inboxCommand, sendCommand } from "./send.ts";
+import { statusCommand } from "./status.ts";
+import { taskCommand } from "./task.ts";
 import { versionCommand } from "./version.ts";
 
 export { type Command, EXIT, parseFlags, UsageError } from "./command.ts";
 
 /** Every command that exists, in the order `taskferry --help` lists them. */
-export const COMMANDS: readonly Command[] = [relayCommand, versionCommand];
+export const COMMANDS: readonly Command[] = [
+  relayCommand,
+  clientCommand,
+  statusCommand,
+  agentsCommand,
+  agentCreateCommand,
+  inviteCommand,
+  connectCommand,
+  acceptCommand,
+  linkOpenCommand,
+  sendCommand,
+  inboxCommand,
+  taskCommand,
+  versionCommand,
+];
 
 /** The command called `name`, if any. */
 export function findCommand(name: string): Command | undefined {

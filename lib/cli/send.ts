@@ -1,0 +1,125 @@
+import { type Command, parseFlags, UsageError } from "./command.ts";
+import { daemonClient, output, runVerb, VERB_FLAGS, VERB_FLAGS_HELP } from "./daemon_client.ts";
+import type { MessageView } from "../sdk/mod.ts";
+
+/** `taskferry send` */
+export const sendCommand: Command = {
+  name: "send",
+  summary: "Send a message to a connected agent",
+  help: `Usage: taskferry send --from AGENT --to PEER [TEXT] [options]
+
+TEXT defaults to standard input when omitted.
+
+Options:
+  --from AGENT        your agent
+  --to PEER           recipient (repeatable)
+  --data JSON         structured data instead of / besides text
+  --reply-to MSG_ID   reply in the same conversation
+${VERB_FLAGS_HELP}
+
+Examples:
+  taskferry send --from @alice/requester --to @bob/writer "Ready when you are."
+  echo '{"k":1}' | taskferry send --from @alice/requester --to @bob/writer --data -
+`,
+  run(args) {
+    const { values, positionals } = parseFlags("send", args, {
+      ...VERB_FLAGS,
+      from: { type: "string" },
+      to: { type: "string", multiple: true },
+      data: { type: "string" },
+      "reply-to": { type: "string" },
+    }, true);
+    if (!values.from || !values.to?.length) {
+      throw new UsageError("send needs --from and --to (see: taskferry help send)");
+    }
+    return runVerb(async () => {
+      const input: Parameters<ReturnType<typeof daemonClient>["send"]>[0] = {
+        from: values.from!,
+        to: values.to!,
+      };
+      if (values.data !== undefined) {
+        const raw = values.data === "-"
+          ? await new Response(Deno.stdin.readable).text()
+          : values.data;
+        try {
+          input.data = JSON.parse(raw);
+        } catch {
+          throw new UsageError("--data must be JSON");
+        }
+      }
+      if (positionals.length) input.text = positionals.join(" ");
+      else if (values.data === undefined) {
+        input.text = await new Response(Deno.stdin.readable).text();
+      }
+      if (values["reply-to"]) input.reply_to = values["reply-to"];
+      const result = await daemonClient(values).send(input);
+      output(values.json, result, () => `${result.message.id} ${result.message.state}`);
+    });
+  },
+};
+
+/** One inbox line for humans. */
+export function describeItem(m: MessageView): string {
+  const p = m.payload;
+  const detail = typeof p.text === "string"
+    ? p.text
+    : typeof p.title === "string"
+    ? p.title
+    : typeof p.feedback === "string"
+    ? p.feedback
+    : typeof p.version === "number"
+    ? `artifact v${p.version}`
+    : JSON.stringify(p);
+  return `#${m.seq ?? "-"} ${m.created_at} ${m.type.padEnd(18)} ${m.from.padEnd(24)} ${
+    m.task_id ?? ""
+  } ${detail.split("\n")[0]!.slice(0, 80)}`;
+}
+
+/** `taskferry inbox` */
+export const inboxCommand: Command = {
+  name: "inbox",
+  summary: "Read an agent's inbox (optionally waiting for new items)",
+  help: `Usage: taskferry inbox [options]
+
+Options:
+  --agent AGENT   whose inbox (optional when the daemon has one agent)
+  --after N       only items after cursor N ("latest" for only new ones)
+  --type TYPE     only this message type (message, task_request, artifact_submit, …)
+  --wait SECONDS  long-poll up to this long for the first new item (max 300)
+  --follow        keep waiting and print items as they come
+${VERB_FLAGS_HELP}
+
+Examples:
+  taskferry inbox --agent @bob/writer
+  taskferry inbox --agent @bob/writer --after latest --wait 60
+`,
+  run(args) {
+    const { values } = parseFlags("inbox", args, {
+      ...VERB_FLAGS,
+      agent: { type: "string" },
+      after: { type: "string" },
+      type: { type: "string" },
+      wait: { type: "string" },
+      follow: { type: "boolean" },
+    });
+    return runVerb(async () => {
+      const api = daemonClient(values);
+      let after: number | "latest" = values.after === "latest"
+        ? "latest"
+        : Number(values.after ?? 0);
+      if (Number.isNaN(after)) throw new UsageError("--after takes a number or 'latest'");
+      const wait = Number(values.wait ?? (values.follow ? 60 : 0));
+      do {
+        const q: Parameters<typeof api.inbox>[0] = { after, wait };
+        if (values.agent) q.agent = values.agent;
+        if (values.type) q.type = values.type;
+        const page = await api.inbox(q);
+        if (values.json && !values.follow) console.log(JSON.stringify(page, null, 2));
+        else if (values.json) { for (const item of page.items) console.log(JSON.stringify(item)); }
+        else if (page.items.length === 0 && !values.follow) console.log("(no items)");
+        else for (const item of page.items) console.log(describeItem(item));
+        after = page.next_after;
+      } while (values.follow);
+    });
+  },
+};

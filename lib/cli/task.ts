@@ -1,0 +1,200 @@
+import { type Command, parseFlags, UsageError } from "./command.ts";
+import { daemonClient, output, runVerb, VERB_FLAGS, VERB_FLAGS_HELP } from "./daemon_client.ts";
+import type { TaskDetail, TaskView } from "../sdk/mod.ts";
+
+const SUBS = [
+  "create",
+  "list",
+  "show",
+  "accept",
+  "decline",
+  "submit",
+  "revise",
+  "complete",
+  "cancel",
+  "approve",
+  "reject",
+];
+
+function line(t: TaskView): string {
+  return `${t.id}  ${
+    t.state.padEnd(18)
+  } ${t.requester} → ${t.worker}  v${t.artifact_version}  ${t.title}${
+    t.gate === "pending" ? "  [awaiting approval]" : ""
+  }`;
+}
+
+function detail(d: TaskDetail): string {
+  const t = d.task;
+  return [
+    line(t),
+    `instructions: ${t.instructions}`,
+    ...d.events.map((e) =>
+      `  ${e.at}  ${e.type.padEnd(16)} ${e.actor}${
+        e.delivery_state ? `  [${e.delivery_state}]` : ""
+      }`
+    ),
+    ...d.artifacts.map((a) =>
+      `  artifact v${a.version} (${a.content_type}, ${a.content.length} chars)`
+    ),
+  ].join("\n");
+}
+
+async function readText(value: string | undefined, what: string): Promise<string> {
+  if (value === undefined) throw new UsageError(`${what} is required`);
+  if (value === "-") return await new Response(Deno.stdin.readable).text();
+  if (value.startsWith("@") && !value.startsWith("@@")) {
+    try {
+      return await Deno.readTextFile(value.slice(1));
+    } catch (err) {
+      throw new UsageError(`cannot read ${value.slice(1)}: ${(err as Error).message}`);
+    }
+  }
+  return value;
+}
+
+/** `taskferry task …` */
+export const taskCommand: Command = {
+  name: "task",
+  summary: "Create and act on tasks (create, list, show, accept, submit, revise, complete, …)",
+  help: `Usage: taskferry task <subcommand> [TASK_ID] [options]
+
+Subcommands:
+  create --from AGENT --to PEER --title TEXT --instructions TEXT [--deadline ISO] [--max-revisions N]
+  list [--agent AGENT] [--state STATE]
+  show TASK_ID                      the task, its timeline and artifact versions
+  accept TASK_ID                    (worker)
+  decline TASK_ID [--reason TEXT]   (worker)
+  submit TASK_ID --content TEXT     submit the next artifact version (worker)
+  revise TASK_ID --feedback TEXT    request a revision of the latest artifact (requester)
+  complete TASK_ID [--note TEXT]    (requester)
+  cancel TASK_ID [--reason TEXT]    (requester)
+  approve TASK_ID | reject TASK_ID  the owner's decision on a gated task
+
+Text options take '-' for standard input and '@FILE' for a file's contents.
+--agent names the acting agent when this daemon holds both parties.
+
+${VERB_FLAGS_HELP}
+
+Examples:
+  taskferry task create --from @alice/requester --to @bob/writer --title "Haiku" --instructions "About ferries"
+  taskferry task submit task_01J… --content @draft.md
+  taskferry task revise task_01J… --feedback "Shorter, please"
+`,
+  run(args) {
+    const sub = args[0];
+    if (!sub || !SUBS.includes(sub)) {
+      throw new UsageError(
+        `task needs a subcommand: ${SUBS.join(", ")} (see: taskferry help task)`,
+      );
+    }
+    const { values, positionals } = parseFlags("task", args.slice(1), {
+      ...VERB_FLAGS,
+      agent: { type: "string" },
+      from: { type: "string" },
+      to: { type: "string" },
+      title: { type: "string" },
+      instructions: { type: "string" },
+      deadline: { type: "string" },
+      "max-revisions": { type: "string" },
+      state: { type: "string" },
+      reason: { type: "string" },
+      note: { type: "string" },
+      content: { type: "string" },
+      "content-type": { type: "string" },
+      name: { type: "string" },
+      feedback: { type: "string" },
+    }, true);
+    const needsId = !["create", "list"].includes(sub);
+    if (needsId && positionals.length !== 1) throw new UsageError(`task ${sub} takes one TASK_ID`);
+    if (!needsId && positionals.length) {
+      throw new UsageError(`task ${sub} takes no positional arguments`);
+    }
+    const id = positionals[0]!;
+    const agent = values.agent ? { agent: values.agent } : {};
+    return runVerb(async () => {
+      const api = daemonClient(values);
+      switch (sub) {
+        case "create": {
+          if (!values.from || !values.to || !values.title) {
+            throw new UsageError("task create needs --from, --to and --title");
+          }
+          const input: Parameters<typeof api.createTask>[0] = {
+            from: values.from,
+            to: values.to,
+            title: values.title,
+            instructions: await readText(values.instructions ?? "", "--instructions"),
+          };
+          if (values.deadline) input.deadline = values.deadline;
+          if (values["max-revisions"]) input.max_revisions = Number(values["max-revisions"]);
+          const r = await api.createTask(input);
+          return output(values.json, r, () => line(r.task));
+        }
+        case "list": {
+          const q: Parameters<typeof api.tasks>[0] = {};
+          if (values.agent) q.agent = values.agent;
+          if (values.state) q.state = values.state;
+          const tasks = await api.tasks(q);
+          return output(
+            values.json,
+            { tasks },
+            () => tasks.length ? tasks.map(line).join("\n") : "(no tasks)",
+          );
+        }
+        case "show": {
+          const d = await api.task(id);
+          return output(values.json, d, () => detail(d));
+        }
+        case "approve":
+        case "reject": {
+          const d = sub === "approve"
+            ? await api.approveTask(id)
+            : await api.rejectTask(id, values.reason);
+          return output(values.json, d, () => line(d.task));
+        }
+      }
+      let r;
+      switch (sub) {
+        case "accept":
+          r = await api.acceptTask(id, { ...agent, ...(values.note ? { note: values.note } : {}) });
+          break;
+        case "decline":
+          r = await api.declineTask(id, {
+            ...agent,
+            ...(values.reason ? { reason: values.reason } : {}),
+          });
+          break;
+        case "submit": {
+          const input: Parameters<typeof api.submitArtifact>[1] = {
+            ...agent,
+            content: await readText(values.content, "--content"),
+          };
+          if (values["content-type"]) input.content_type = values["content-type"];
+          if (values.name) input.name = values.name;
+          if (values.note) input.note = values.note;
+          r = await api.submitArtifact(id, input);
+          break;
+        }
+        case "revise":
+          r = await api.requestRevision(id, {
+            ...agent,
+            feedback: await readText(values.feedback, "--feedback"),
+          });
+          break;
+        case "complete":
+          r = await api.completeTask(id, {
+            ...agent,
+            ...(values.note ? { note: values.note } : {}),
+          });
+          break;
+        case "cancel":
+          r = await api.cancelTask(id, {
+            ...agent,
+            ...(values.reason ? { reason: values.reason } : {}),
+          });
+          break;
+      }
+      output(values.json, r, () => line(r!.task));
+    });
+  },
+};
