@@ -1,6 +1,8 @@
 /** The command registry: `main.ts` dispatches through it. */
 import type { Command } from "./command.ts";
+import { agentCommand } from "./agent.ts";
 import { agentCreateCommand, agentsCommand } from "./agents.ts";
+import { demoCommand } from "./demo.ts";
 import { clientCommand } from "./client.ts";
 import { acceptCommand, connectCommand, inviteCommand } from "./connect.ts";
 import { linkOpenCommand } from "./link_open.ts";
@@ -14,8 +16,10 @@ export { type Command, EXIT, parseFlags, UsageError } from "./command.ts";
 
 /** Every command that exists, in the order `taskferry --help` lists them. */
 export const COMMANDS: readonly Command[] = [
+  demoCommand,
   relayCommand,
   clientCommand,
+  agentCommand,
   statusCommand,
   agentsCommand,
   agentCreateCommand,

@@ -209,6 +209,9 @@ export class Relay {
       noteAttempt: (c, seq) => this.store.noteAttempt(c, seq),
       retryBaseMs: this.options.retryBaseMs,
     });
+    // Ack what the daemon already stored before the session can push anything, so none of it
+    // is sent again.
+    if (frame.resume) await this.ackUpTo(session, frame.resume);
     this.sessions.set(client.id, session);
     session.send({
       type: "welcome",
@@ -217,7 +220,6 @@ export class Relay {
       server_time: new Date().toISOString(),
       max_envelope_bytes: this.options.maxEnvelopeBytes,
     });
-    if (frame.resume) await this.ackUpTo(session, frame.resume);
     log.info("session opened", { client_id: client.id, device_id: frame.device_id });
     this.wake(client.id);
     return session;
@@ -229,7 +231,7 @@ export class Relay {
       const rows = await this.store.pendingDeliveries(session.clientId, 0, 256);
       const due = rows.filter((r) => r.seq <= seq);
       if (due.length === 0) return;
-      for (const r of due) await this.ack(session, r.seq);
+      for (const r of due) await this.ack(session, r.seq, false);
       if (due.length < rows.length) return;
     }
   }
@@ -323,7 +325,8 @@ export class Relay {
     }
   }
 
-  private async ack(session: Session, seq: number) {
+  /** Marks `seq` delivered; `push` = false leaves pushing more to the caller. */
+  private async ack(session: Session, seq: number, push = true) {
     session.acked(seq);
     const result = await this.store.ackDelivery(session.clientId, seq, Date.now());
     if (!result.acked) return;
@@ -332,7 +335,7 @@ export class Relay {
       this.metrics.observeLatency(Date.now() - result.accepted_at);
     }
     if (result.receipt) this.wake(result.receipt.client_id);
-    session.pump().catch((err) => log.warn("pump failed", { err }));
+    if (push) session.pump().catch((err) => log.warn("pump failed", { err }));
   }
 
   /** Serializes the stateful part of accepting (read state, check, write). */

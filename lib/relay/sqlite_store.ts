@@ -612,7 +612,8 @@ class SqliteRelayStore implements RelayStore {
         const envelopes = run(
           this.db,
           `DELETE FROM envelopes WHERE accepted_at < ? AND NOT EXISTS
-             (SELECT 1 FROM deliveries d WHERE d.envelope_id = envelopes.id AND d.state = 'pending')`,
+             (SELECT 1 FROM deliveries d WHERE d.envelope_id = envelopes.id AND d.state = 'pending'
+                AND d.kind = 'envelope')`,
           before,
         ).changes;
         run(this.db, "DELETE FROM invite_grants WHERE agent NOT IN (SELECT handle FROM agents)");
