@@ -38,7 +38,7 @@ async function run(args: string[], cwd: string, env: Record<string, string>) {
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
 }
 
-Deno.test("the bundle runs alone from an empty directory, offline", async () => {
+Deno.test("the bundle runs alone from an empty directory, offline (--version and demo --once)", async () => {
   const buildDir = await Deno.makeTempDir({ prefix: "taskferry-bundle-" });
   const runDir = await Deno.makeTempDir({ prefix: "taskferry-bundle-run-" });
   const emptyCache = await Deno.makeTempDir({ prefix: "taskferry-bundle-cache-" });
@@ -79,6 +79,25 @@ Deno.test("the bundle runs alone from an empty directory, offline", async () => 
       ran.stdout.includes(`taskferry ${VERSION}`),
       `expected the version in: ${ran.stdout}`,
     );
+
+    // The whole demo flow runs from the single file too.
+    const demo = await run(
+      [
+        "run",
+        "-A",
+        "--no-config",
+        "--cached-only",
+        "taskferry.js",
+        "demo",
+        "--once",
+        "--home",
+        `${runDir}/demo`,
+      ],
+      runDir,
+      childEnv({ DENO_DIR: emptyCache }),
+    );
+    assertEquals(demo.code, 0, `bundle demo --once failed:\n${demo.stdout}\n${demo.stderr}`);
+    assert(demo.stdout.includes("flow complete"), `expected the flow to complete:\n${demo.stdout}`);
   } finally {
     for (const dir of [buildDir, runDir, emptyCache]) await Deno.remove(dir, { recursive: true });
   }
