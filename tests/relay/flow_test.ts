@@ -43,6 +43,7 @@ Deno.test("relay: register, connect, send, deliver, ack, delivered receipt", asy
     b.close();
   } finally {
     await relay.close();
+    await Deno.remove(relay.dir, { recursive: true });
   }
 });
 
@@ -71,5 +72,6 @@ Deno.test("relay: a restart mid-stream loses nothing and keeps order", async () 
     b2.close();
   } finally {
     await relay.close();
+    await Deno.remove(relay.dir, { recursive: true });
   }
 });
