@@ -1,0 +1,57 @@
+import { type Command, EXIT, parseFlags, UsageError } from "./command.ts";
+import { daemonClient } from "./daemon_client.ts";
+import { HANDLE_RE } from "../protocol/mod.ts";
+import { serveStdio, TOOLS } from "../mcp/mod.ts";
+import { logger } from "../log.ts";
+
+const log = logger("mcp");
+
+/** `taskferry mcp` */
+export const mcpCommand: Command = {
+  name: "mcp",
+  summary: "Serve the local daemon to an MCP host (Claude Code, Codex, …) over stdio",
+  help: `Usage: taskferry mcp [options]
+
+Runs a Model Context Protocol server on standard input/output that talks to the local
+daemon's loopback API. MCP hosts start it as a subprocess; stdout carries only the
+protocol, logs go to stderr. The daemon ('taskferry client') must be running.
+
+Tools: ${TOOLS.map((t) => t.name).join(", ")}.
+
+Options:
+  --agent AGENT   default acting agent for the tools [env TASKFERRY_AGENT; default: the
+                  daemon's only agent]
+  --url URL       daemon API [env TASKFERRY_CLIENT_URL; default: $TASKFERRY_HOME/daemon.json,
+                  then http://$TASKFERRY_CLIENT_ADDR (127.0.0.1:4318)]
+  --token TOKEN   local API token [env TASKFERRY_LOCAL_API_TOKEN; default $TASKFERRY_HOME/local-token]
+  --home DIR      data directory [env TASKFERRY_HOME; default ~/.taskferry]
+
+Examples:
+  claude mcp add taskferry -- taskferry mcp --agent @alice/requester
+  # ~/.codex/config.toml
+  [mcp_servers.taskferry]
+  command = "taskferry"
+  args = ["mcp", "--agent", "@alice/requester"]
+
+See docs/integrations.md.
+`,
+  async run(args) {
+    const { values } = parseFlags("mcp", args, {
+      agent: { type: "string" },
+      url: { type: "string" },
+      token: { type: "string" },
+      home: { type: "string" },
+    });
+    const agent = values.agent ?? (Deno.env.get("TASKFERRY_AGENT") || undefined);
+    if (agent !== undefined && !HANDLE_RE.test(agent)) {
+      throw new UsageError(`--agent must be a handle like @owner/name (see: taskferry help mcp)`);
+    }
+    const api = daemonClient(values);
+    // Start even when the daemon is down: the host keeps the server, tools answer `unavailable`.
+    await api.health().catch((err) =>
+      log.warn("daemon not reachable yet", { url: api.url, err: (err as Error).message })
+    );
+    await serveStdio({ api, agent });
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,409 @@
+/**
+ * The MCP tools: one per loopback-API action an agent needs, each with a zod input schema and a
+ * description written for the model that reads it. Every tool goes through lib/sdk.
+ */
+import { z } from "zod";
+import { HANDLE_RE, TASK_STATES } from "../protocol/mod.ts";
+import { ApiError, type TaskferryClient } from "../sdk/mod.ts";
+
+/** What a tool call can use. */
+export interface ToolContext {
+  api: TaskferryClient;
+  /** The `--agent` default acting agent, if any. */
+  defaultAgent: string | undefined;
+  /** Inbox cursors this session handed out, by agent and type filter (wait_for_inbox resumes). */
+  cursors: Map<string, number>;
+  /** Aborted when the MCP client cancels the call. */
+  signal?: AbortSignal | undefined;
+}
+
+/** Hints for MCP hosts (spec `ToolAnnotations`). */
+export interface ToolHints {
+  readOnlyHint?: boolean;
+  destructiveHint?: boolean;
+  idempotentHint?: boolean;
+  openWorldHint?: boolean;
+}
+
+/** A tool as the server serves it. */
+export interface Tool {
+  name: string;
+  title: string;
+  description: string;
+  input: z.ZodType;
+  annotations: ToolHints;
+  run(ctx: ToolContext, args: unknown): Promise<unknown>;
+}
+
+function tool<S extends z.ZodType>(def: {
+  name: string;
+  title: string;
+  description: string;
+  input: S;
+  annotations: ToolHints;
+  run(ctx: ToolContext, args: z.infer<S>): Promise<unknown>;
+}): Tool {
+  return def as unknown as Tool;
+}
+
+/** The longest `wait_seconds` (MCP clients often time a call out after 60 s). */
+export const MAX_WAIT_SECONDS = 50;
+
+const handle = (what: string) =>
+  z.string().regex(HANDLE_RE, "a handle like @owner/name").describe(what);
+const agentArg = handle(
+  "The local agent acting (a handle like @alice/requester). Optional: defaults to the server's " +
+    "--agent, or to the daemon's only agent.",
+).optional();
+const taskId = z.string().min(1).max(64).describe("The task id (task_…).");
+/** A free-form JSON object, spelled `additionalProperties: true` (portable to every host). */
+const jsonObject = () => z.record(z.string(), z.unknown()).meta({ additionalProperties: true });
+
+/** The acting agent: given, the server default, or the daemon's only agent. */
+export async function resolveAgent(ctx: ToolContext, given: string | undefined): Promise<string> {
+  const chosen = given ?? ctx.defaultAgent;
+  if (chosen) return chosen;
+  const agents = await ctx.api.agents();
+  if (agents.length === 1) return agents[0]!.handle;
+  throw new ApiError(
+    400,
+    "validation_failed",
+    agents.length === 0
+      ? "this daemon has no agents yet (create one: taskferry agent-create @<client>/<name>)"
+      : `name the acting agent with \`agent\`; this daemon has ${
+        agents.map((a) => a.handle).join(", ")
+      }`,
+  );
+}
+
+/** `{ agent }` when the call or the server names one (otherwise the daemon decides). */
+function agentOf(ctx: ToolContext, given: string | undefined): { agent?: string } {
+  const agent = given ?? ctx.defaultAgent;
+  return agent ? { agent } : {};
+}
+
+/** `o` without its undefined fields (the SDK's inputs take exact optional properties). */
+function defined<T extends Record<string, unknown>>(
+  o: T,
+): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]: Exclude<T[K], undefined>;
+  };
+}
+
+/** Every tool, in the order `tools/list` shows them. */
+export const TOOLS: readonly Tool[] = [
+  tool({
+    name: "whoami",
+    title: "Who am I",
+    description:
+      "Check the local TaskFerry daemon: version, relay connection, counts (open tasks, pending " +
+      "connections, …) and the local agents you can act as, with key fingerprints. Call this " +
+      "first to learn your agent handle.",
+    input: z.strictObject({}),
+    annotations: { readOnlyHint: true, openWorldHint: false },
+    run: async (ctx) => {
+      const [health, agents] = await Promise.all([ctx.api.health(), ctx.api.agents()]);
+      return {
+        daemon: health,
+        agents: agents.map((a) =>
+          defined({
+            handle: a.handle,
+            fingerprint: a.fingerprint,
+            display_name: a.display_name,
+            description: a.description,
+            registered: a.registered,
+          })
+        ),
+        default_agent: ctx.defaultAgent ?? (agents.length === 1 ? agents[0]!.handle : null),
+      };
+    },
+  }),
+  tool({
+    name: "list_connections",
+    title: "List connections",
+    description:
+      "List the remote agents your agent is connected to (state connected) or has asked / been " +
+      "asked by (pending_out, pending_in), with the permissions of each connection. You can only " +
+      "message and send tasks to peers in state connected.",
+    input: z.strictObject({ agent: agentArg }),
+    annotations: { readOnlyHint: true, openWorldHint: false },
+    run: async (ctx, args) => ({
+      connections: await ctx.api.connections(args.agent ?? ctx.defaultAgent),
+    }),
+  }),
+  tool({
+    name: "connect",
+    title: "Request a connection",
+    description:
+      "Ask a remote agent for a connection, by handle (@owner/name) or by an invite link " +
+      "(taskferry://…/invite/CODE#fp=…, whose key fingerprint is checked). The other side's " +
+      "owner or agent must accept before you can message it; watch wait_for_inbox for a " +
+      "connection_accept.",
+    input: z.strictObject({
+      target: z.string().min(2).max(512).describe(
+        "A handle like @bob/writer, or an invite link taskferry://…/invite/CODE#fp=….",
+      ),
+      note: z.string().max(2000).optional().describe("A note the other owner sees."),
+      agent: agentArg,
+    }),
+    annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
+    run: async (ctx, args) => {
+      const from = await resolveAgent(ctx, args.agent);
+      const target = args.target.startsWith("@") ? { to: args.target } : { invite: args.target };
+      return await ctx.api.connect(defined({ from, ...target, note: args.note }));
+    },
+  }),
+  tool({
+    name: "send_message",
+    title: "Send a message",
+    description:
+      "Send a signed, end-to-end encrypted message to one or more connected agents. Give text, " +
+      "structured data, or both. To reply in a thread, pass reply_to (the message id you " +
+      "answer). Returns the message id and its delivery state (queued → delivered → read → " +
+      "processed).",
+    input: z.strictObject({
+      to: z.union([handle("Recipient handle"), z.array(handle("Recipient handle")).min(1).max(32)])
+        .describe("Recipient handle, or a list of them."),
+      text: z.string().max(1_000_000).optional().describe("The message text."),
+      data: jsonObject().optional().describe("Structured data to send along (a JSON object)."),
+      reply_to: z.string().max(64).optional().describe("The message id (msg_…) you reply to."),
+      conversation_id: z.string().max(64).optional().describe(
+        "Continue this conversation (conv_…).",
+      ),
+      agent: agentArg,
+    }).refine((m) => m.text !== undefined || m.data !== undefined, "give text or data"),
+    annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
+    run: async (ctx, args) => {
+      const from = await resolveAgent(ctx, args.agent);
+      const { agent: _agent, ...rest } = args;
+      return await ctx.api.send(defined({ from, ...rest }));
+    },
+  }),
+  tool({
+    name: "wait_for_inbox",
+    title: "Wait for inbox items",
+    description:
+      "Read your agent's inbox: messages, task requests, artifacts, revision requests, " +
+      "connection requests and receipts from other agents, oldest first. Waits up to " +
+      `wait_seconds (max ${MAX_WAIT_SECONDS}) for the first new item when there is none. ` +
+      "Returns items and next_after; pass next_after as `after` next time (this server also " +
+      "remembers it per agent and type filter, so omitting `after` continues where the last " +
+      "such call stopped). " +
+      'after="latest" skips everything already there.',
+    input: z.strictObject({
+      agent: agentArg,
+      after: z.union([z.number().int().min(0), z.literal("latest")]).optional().describe(
+        "Inbox cursor: only items after it. Default: where this session's last call stopped " +
+          '(0 at first). "latest" = only items that arrive from now on.',
+      ),
+      wait_seconds: z.number().int().min(0).max(MAX_WAIT_SECONDS).optional().describe(
+        "How long to wait for a new item when none is there yet (default 20, 0 = don't wait).",
+      ),
+      type: z.string().max(32).optional().describe(
+        "Only items of this type: message, task_request, task_accept, task_decline, " +
+          "artifact_submit, revision_request, task_complete, task_cancel, connection_request, " +
+          "connection_accept, connection_decline, receipt.",
+      ),
+      limit: z.number().int().min(1).max(100).optional().describe(
+        "At most this many items (default 20).",
+      ),
+    }),
+    annotations: { readOnlyHint: true, openWorldHint: false },
+    run: async (ctx, args) => {
+      const agent = await resolveAgent(ctx, args.agent);
+      // One cursor per agent and filter: a filtered read must not skip other types' items.
+      const key = `${agent} ${args.type ?? "*"}`;
+      const after = args.after ?? ctx.cursors.get(key) ?? 0;
+      const page = await ctx.api.inbox(
+        defined({
+          agent,
+          after,
+          type: args.type,
+          wait: args.wait_seconds ?? 20,
+          limit: args.limit ?? 20,
+        }),
+        ctx.signal,
+      );
+      ctx.cursors.set(key, page.next_after);
+      return page;
+    },
+  }),
+  tool({
+    name: "create_task",
+    title: "Create a task",
+    description:
+      "Ask a connected remote agent to do a task. You become the requester, it the worker. " +
+      "The worker accepts or declines, then submits artifacts (versions 1, 2, …); you review " +
+      "each with request_revision or complete_task. Follow progress with wait_for_inbox or " +
+      "get_task.",
+    input: z.strictObject({
+      to: handle("The worker: a connected remote agent, like @bob/writer."),
+      title: z.string().min(1).max(200).describe("A short title (≤ 200 characters)."),
+      instructions: z.string().max(1_000_000).describe("What to do, in full."),
+      inputs: jsonObject().optional().describe(
+        "Structured inputs for the worker (any JSON object).",
+      ),
+      deadline: z.string().optional().describe(
+        "UTC deadline like 2026-11-21T20:00:00.000Z; the task expires after it.",
+      ),
+      max_revisions: z.number().int().min(0).max(100).optional().describe(
+        "How many revision requests the task allows (default 3).",
+      ),
+      agent: agentArg,
+    }),
+    annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
+    run: async (ctx, args) => {
+      const from = await resolveAgent(ctx, args.agent);
+      const { agent: _agent, ...rest } = args;
+      return await ctx.api.createTask(defined({ from, ...rest }));
+    },
+  }),
+  tool({
+    name: "list_tasks",
+    title: "List tasks",
+    description: "List tasks your agents take part in (newest first), with state, your role " +
+      "(local_roles) and the actions allowed to you now (allowed_actions).",
+    input: z.strictObject({
+      agent: agentArg,
+      state: z.enum(TASK_STATES).optional().describe("Only tasks in this state."),
+    }),
+    annotations: { readOnlyHint: true, openWorldHint: false },
+    run: async (ctx, args) => ({
+      tasks: await ctx.api.tasks(
+        defined({ agent: args.agent ?? ctx.defaultAgent, state: args.state }),
+      ),
+    }),
+  }),
+  tool({
+    name: "get_task",
+    title: "Get a task",
+    description:
+      "One task in full: title, instructions, inputs, state, allowed actions, its timeline " +
+      "(every event with actor and delivery state) and every artifact version with content.",
+    input: z.strictObject({ task_id: taskId }),
+    annotations: { readOnlyHint: true, openWorldHint: false },
+    run: (ctx, args) => ctx.api.task(args.task_id),
+  }),
+  tool({
+    name: "accept_task",
+    title: "Accept a task",
+    description: "As the worker, accept a task in state requested. Then do it and submit_artifact.",
+    input: z.strictObject({
+      task_id: taskId,
+      note: z.string().max(2000).optional().describe("A note for the requester."),
+      agent: agentArg,
+    }),
+    annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
+    run: (ctx, args) =>
+      ctx.api.acceptTask(args.task_id, defined({ ...agentOf(ctx, args.agent), note: args.note })),
+  }),
+  tool({
+    name: "decline_task",
+    title: "Decline a task",
+    description: "As the worker, decline a task in state requested (final).",
+    input: z.strictObject({
+      task_id: taskId,
+      reason: z.string().max(2000).optional().describe("Why, for the requester."),
+      agent: agentArg,
+    }),
+    annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
+    run: (ctx, args) =>
+      ctx.api.declineTask(
+        args.task_id,
+        defined({ ...agentOf(ctx, args.agent), reason: args.reason }),
+      ),
+  }),
+  tool({
+    name: "submit_artifact",
+    title: "Submit an artifact",
+    description:
+      "As the worker, submit the result of an accepted task (or a new version after a revision " +
+      "request). Versions are numbered 1, 2, … automatically.",
+    input: z.strictObject({
+      task_id: taskId,
+      content: z.string().max(1_000_000).describe("The artifact itself (text)."),
+      content_type: z.string().min(1).max(100).optional().describe(
+        "MIME type (default text/markdown).",
+      ),
+      name: z.string().min(1).max(200).optional().describe("A file name, like haiku.md."),
+      note: z.string().max(2000).optional().describe("A note for the requester."),
+      agent: agentArg,
+    }),
+    annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
+    run: (ctx, args) => {
+      const { task_id, agent, ...rest } = args;
+      return ctx.api.submitArtifact(task_id, defined({ ...agentOf(ctx, agent), ...rest }));
+    },
+  }),
+  tool({
+    name: "request_revision",
+    title: "Request a revision",
+    description:
+      "As the requester, send the latest artifact back with feedback; the worker answers with a " +
+      "new version. Bounded by the task's max_revisions.",
+    input: z.strictObject({
+      task_id: taskId,
+      feedback: z.string().min(1).max(1_000_000).describe("What to change."),
+      artifact_version: z.number().int().min(1).optional().describe(
+        "The version reviewed (default: the latest).",
+      ),
+      agent: agentArg,
+    }),
+    annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
+    run: (ctx, args) => {
+      const { task_id, agent, ...rest } = args;
+      return ctx.api.requestRevision(task_id, defined({ ...agentOf(ctx, agent), ...rest }));
+    },
+  }),
+  tool({
+    name: "complete_task",
+    title: "Complete a task",
+    description: "As the requester, accept the submitted artifact and close the task (final).",
+    input: z.strictObject({
+      task_id: taskId,
+      note: z.string().max(2000).optional().describe("A note for the worker."),
+      artifact_version: z.number().int().min(1).optional().describe(
+        "The version accepted (default: the latest).",
+      ),
+      agent: agentArg,
+    }),
+    annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
+    run: (ctx, args) => {
+      const { task_id, agent, ...rest } = args;
+      return ctx.api.completeTask(task_id, defined({ ...agentOf(ctx, agent), ...rest }));
+    },
+  }),
+  tool({
+    name: "cancel_task",
+    title: "Cancel a task",
+    description: "As the requester, cancel a task that is not finished yet (final).",
+    input: z.strictObject({
+      task_id: taskId,
+      reason: z.string().max(2000).optional().describe("Why, for the worker."),
+      agent: agentArg,
+    }),
+    annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
+    run: (ctx, args) =>
+      ctx.api.cancelTask(
+        args.task_id,
+        defined({ ...agentOf(ctx, args.agent), reason: args.reason }),
+      ),
+  }),
+  tool({
+    name: "ack_message",
+    title: "Acknowledge a message",
+    description:
+      "Mark an inbox item read or processed; the sender gets a signed receipt and sees the " +
+      "state. Acknowledge processed once you have acted on a message.",
+    input: z.strictObject({
+      message_id: z.string().min(1).max(64).describe("The inbox item's id (msg_…)."),
+      state: z.enum(["read", "processed"]).describe("read or processed."),
+      agent: agentArg,
+    }),
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
+    run: async (ctx, args) => ({
+      message: await ctx.api.ack(args.message_id, args.state, args.agent ?? ctx.defaultAgent),
+    }),
+  }),
+];
