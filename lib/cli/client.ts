@@ -218,6 +218,7 @@ Examples:
       }`,
     );
     console.log(`API token: ${join(home, "local-token")}`);
+    console.log(`dashboard: ${running.url}/  (run 'taskferry open' for a one-time login link)`);
     await waitForSignal();
     await running.close();
     return 0;

@@ -1,7 +1,7 @@
 /** `taskferry demo`: a relay, two daemons and both demo agents, running the whole flow. */
 import { join } from "node:path";
 import { ensureAgent, runRequester, runWriter } from "../agents/mod.ts";
-import { type RunningDaemon, startDaemon } from "../client/mod.ts";
+import { dashboardLoginUrl, type RunningDaemon, startDaemon } from "../client/mod.ts";
 import {
   generateToken,
   hashToken,
@@ -17,8 +17,9 @@ import { parseDuration } from "./settings.ts";
 
 const REQUESTER = "@alice/requester";
 const WRITER = "@bob/writer";
+const DEMO_LINK_TTL_MS = 3_600_000;
 
-/** Hooks the dashboard adds (login links); set by lib/cli/mod.ts when the dashboard exists. */
+/** Overrides for the dashboard's login links and extra routes (default: one-time links). */
 export const demoHooks: {
   loginUrl?: (daemon: RunningDaemon) => string;
   mount?: Parameters<typeof startDaemon>[0]["mount"];
@@ -172,10 +173,13 @@ Examples:
       );
       console.log("");
       for (const [name, d] of [["alice", alice], ["bob", bob]] as const) {
+        // A one-time login link (valid for an hour); the token file works too.
         const link = demoHooks.loginUrl
           ? demoHooks.loginUrl(d)
-          : `${d.url}  (API token in ${join(home, name, "local-token")})`;
-        console.log(`${name} dashboard: ${link}`);
+          : dashboardLoginUrl(d.daemon, d.url, DEMO_LINK_TTL_MS);
+        console.log(
+          `${name} dashboard: ${link}  (or log in with ${join(home, name, "local-token")})`,
+        );
       }
       if (values.once) {
         await shutdown();

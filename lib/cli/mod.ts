@@ -6,6 +6,8 @@ import { demoCommand } from "./demo.ts";
 import { clientCommand } from "./client.ts";
 import { acceptCommand, connectCommand, inviteCommand } from "./connect.ts";
 import { linkOpenCommand } from "./link_open.ts";
+import { openCommand } from "./open.ts";
+import { mcpCommand } from "./mcp.ts";
 import { relayCommand } from "./relay.ts";
 import { inboxCommand, sendCommand } from "./send.ts";
 import { statusCommand } from "./status.ts";
@@ -21,6 +23,7 @@ export const COMMANDS: readonly Command[] = [
   clientCommand,
   agentCommand,
   statusCommand,
+  openCommand,
   agentsCommand,
   agentCreateCommand,
   inviteCommand,
@@ -30,6 +33,7 @@ export const COMMANDS: readonly Command[] = [
   sendCommand,
   inboxCommand,
   taskCommand,
+  mcpCommand,
   versionCommand,
 ];
 

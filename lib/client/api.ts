@@ -26,9 +26,11 @@ import {
   requestConnection,
   updatePermissions,
 } from "./connections.ts";
+import { listConversations, listMessages } from "./conversations.ts";
 import type { Daemon } from "./daemon.ts";
 import { ackMessage, getMessage, inboxHead, inboxItems, sendMessage } from "./messages.ts";
 import { listQuarantine, releaseQuarantine } from "./quarantine.ts";
+import { mountOpenAI } from "./openai.ts";
 import {
   createTask,
   decideGate,
@@ -39,10 +41,12 @@ import {
   taskDetail,
 } from "./tasks.ts";
 import { all, get } from "../store/mod.ts";
+import { sessionsOf } from "./sessions.ts";
 
 const log = logger("api");
 
 const LOOPBACK_HOST = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/i;
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 const MAX_WAIT_SECONDS = 300;
 
 const AgentBody = z.strictObject({
@@ -122,8 +126,10 @@ export function daemonApp(d: Daemon, extra?: (app: Hono) => void): Hono {
     // DNS rebinding: only loopback names may address this server.
     const host = c.req.header("host") ?? "";
     if (!LOOPBACK_HOST.test(host)) throw fail("bad_host");
-    // A page on another site must not drive the API through the owner's browser.
-    if (c.req.header("sec-fetch-site") === "cross-site") {
+    // A page on another site must not drive the API through the owner's browser. The one
+    // exception is following a plain link to the dashboard page itself (a relay's invite page
+    // links to `/#/invites?open=…`): that page is static and carries no data or secret.
+    if (c.req.header("sec-fetch-site") === "cross-site" && !isDashboardNavigation(c.req)) {
       throw fail("forbidden", "cross-site request");
     }
     const q = new URL(c.req.url).searchParams;
@@ -135,8 +141,26 @@ export function daemonApp(d: Daemon, extra?: (app: Hono) => void): Hono {
 
   extra?.(app);
 
+  // Agents authenticate with the bearer token; the dashboard with its session cookie, and then
+  // every state change must also carry the session's CSRF token and come from this origin.
   app.use("/v1/*", async (c, next) => {
-    const m = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "");
+    const authorization = c.req.header("authorization");
+    const session = authorization === undefined
+      ? sessionsOf(d).fromCookie(c.req.header("cookie"))
+      : null;
+    if (session) {
+      if (!SAFE_METHODS.has(c.req.method)) {
+        if (!sessionsOf(d).checkCsrf(session, c.req.header("x-csrf-token"))) {
+          throw fail("forbidden", "send the dashboard session's X-CSRF-Token header");
+        }
+        const origin = c.req.header("origin");
+        if (origin !== undefined && origin !== `http://${c.req.header("host")}`) {
+          throw fail("forbidden", "cross-origin request");
+        }
+      }
+      return await next();
+    }
+    const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? "");
     if (!m || !timingSafeEqual(m[1]!, d.config.localApiToken)) {
       throw fail(
         "unauthorized",
@@ -145,6 +169,7 @@ export function daemonApp(d: Daemon, extra?: (app: Hono) => void): Hono {
     }
     await next();
   });
+  mountOpenAI(app, d); // POST /v1/responses, GET /v1/responses/:id, GET /v1/models
 
   app.get("/v1/health", (c) =>
     c.json({
@@ -216,6 +241,20 @@ export function daemonApp(d: Daemon, extra?: (app: Hono) => void): Hono {
     const to = typeof body.to === "string" ? [body.to] : body.to;
     return c.json(await sendMessage(d, { ...body, to }), 202);
   });
+  // Read-only history views for the dashboard (docs/api.md, "Dashboard").
+  app.get("/v1/messages", (c) =>
+    c.json({
+      messages: listMessages(d, {
+        agent: c.req.query("agent"),
+        peer: c.req.query("peer"),
+        type: c.req.query("type"),
+        limit: intParam(c.req.query("limit"), "limit", 1, 500, 100),
+      }),
+    }));
+  app.get(
+    "/v1/conversations",
+    (c) => c.json({ conversations: listConversations(d, c.req.query("agent")) }),
+  );
   app.get("/v1/messages/:id", (c) => c.json({ message: getMessage(d, c.req.param("id")) }));
   app.post("/v1/messages/:id/ack", async (c) => {
     const body = await readJson(c, AckBody);
@@ -235,8 +274,14 @@ export function daemonApp(d: Daemon, extra?: (app: Hono) => void): Hono {
     const wait = intParam(c.req.query("wait"), "wait", 0, MAX_WAIT_SECONDS, 0);
     const limit = intParam(c.req.query("limit"), "limit", 1, 500, 100);
     let items = inboxItems(d, agent, after, type, limit);
-    if (items.length === 0 && wait > 0) {
-      await d.events.waitFor((e) => e.type === "inbox" && e.agent === agent, wait * 1000);
+    // Wait for the first item that passes the filters (another type does not end the wait).
+    const until = Date.now() + wait * 1000;
+    while (items.length === 0 && Date.now() < until) {
+      const woke = await d.events.waitFor(
+        (e) => e.type === "inbox" && e.agent === agent,
+        until - Date.now(),
+      );
+      if (!woke) break;
       items = inboxItems(d, agent, after, type, limit);
     }
     const last = items.at(-1)?.seq as number | undefined;
@@ -345,6 +390,14 @@ export function daemonApp(d: Daemon, extra?: (app: Hono) => void): Hono {
   });
 
   return app;
+}
+
+/** A top-level browser navigation to the dashboard page (`GET /`), nothing else. */
+function isDashboardNavigation(
+  req: { method: string; path: string; header(n: string): string | undefined },
+) {
+  return req.method === "GET" && req.path === "/" && req.header("sec-fetch-mode") === "navigate" &&
+    req.header("sec-fetch-dest") === "document";
 }
 
 function count(d: Daemon, sql: string): number {

@@ -1,5 +1,6 @@
 /** The daemon: the owner's trust boundary on each machine. */
 export { daemonApp } from "./api.ts";
+export { dashboardLoginUrl, mountDashboard } from "./dashboard.ts";
 export { Daemon, type DaemonConfig } from "./daemon.ts";
 export {
   type DaemonStartOptions,

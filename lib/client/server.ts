@@ -6,6 +6,7 @@ import { openDatabase } from "../store/mod.ts";
 import { logger } from "../log.ts";
 import { daemonApp } from "./api.ts";
 import { syncPermissions } from "./connections.ts";
+import { mountDashboard } from "./dashboard.ts";
 import { Daemon } from "./daemon.ts";
 import { attachInbound } from "./inbound.ts";
 import { CLIENT_MIGRATIONS } from "./schema.ts";
@@ -24,7 +25,9 @@ export interface DaemonStartOptions {
   localApiToken?: string | undefined;
   hostname?: string | undefined;
   port?: number | undefined;
-  /** Mounts extra routes (the dashboard) before the API's auth. */
+  /** Serves the owner's dashboard at `/` (default true). */
+  dashboard?: boolean | undefined;
+  /** Mounts extra routes before the API's auth (after the dashboard's). */
   mount?: ((app: Hono, daemon: Daemon) => void) | undefined;
   linkBackoff?: { minBackoffMs?: number; maxBackoffMs?: number };
 }
@@ -93,7 +96,10 @@ export async function startDaemon(opts: DaemonStartOptions): Promise<RunningDaem
     localApiToken: token,
   }, opts.linkBackoff);
   attachInbound(daemon);
-  const app = daemonApp(daemon, opts.mount ? (a) => opts.mount!(a, daemon) : undefined);
+  const app = daemonApp(daemon, (a) => {
+    if (opts.dashboard !== false) mountDashboard(a, daemon);
+    opts.mount?.(a, daemon);
+  });
   const hostname = opts.hostname ?? "127.0.0.1";
   const ac = new AbortController();
   let server: Deno.HttpServer;

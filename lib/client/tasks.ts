@@ -9,6 +9,7 @@ import {
   newId,
   type PayloadOf,
   type TaskEvent,
+  TaskferryError,
   type TaskMessageType,
   type TaskRole,
   type TaskSnapshot,
@@ -364,7 +365,17 @@ export function applyInboundTask(
   const taskId = envelope.task_id!;
   const row = taskRow(d, taskId);
   if (type === "task_request") {
-    if (row) return { ok: false, code: "illegal_transition", message: "task exists" };
+    if (row) {
+      // Both parties are agents of this daemon: the requester's side already created the task.
+      if (
+        row.requester === envelope.from && row.worker === local && d.agentRow(envelope.from) &&
+        (JSON.parse(row.snapshot) as TaskSnapshot).event_ids.includes(envelope.id)
+      ) {
+        if (gate) run(d.db, "UPDATE tasks SET gate = 'pending' WHERE id = ?", taskId);
+        return { ok: true, visible: !gate };
+      }
+      return { ok: false, code: "illegal_transition", message: "task exists" };
+    }
     const result = applyTaskEvent(
       null,
       eventOf(type, envelope.id, "requester", envelope.created_at, payload),
@@ -404,7 +415,12 @@ export function applyInboundTask(
     eventOf(type, envelope.id, role, envelope.created_at, payload),
   );
   if (!result.ok) return { ok: false, code: result.error.code, message: result.error.message };
-  if (result.duplicate) return { ok: true, visible: false };
+  if (result.duplicate) {
+    // Already applied: by the sender's side when both parties are agents of this daemon (a
+    // redelivery from a remote peer never gets here: inbound dedups by envelope id first).
+    const localSender = d.agentRow(envelope.from) !== undefined;
+    return { ok: true, visible: localSender && !(role === "requester" && row.gate === "pending") };
+  }
   saveSnapshot(d, taskId, result.task);
   appendEvent(
     d,
@@ -511,11 +527,20 @@ export async function decideGate(d: Daemon, taskId: string, approve: boolean, re
   else {
     // Rejecting declines on the worker's behalf so the requester learns the outcome.
     run(d.db, "UPDATE tasks SET gate = 'none' WHERE id = ?", taskId);
-    await taskAction(d, taskId, "decline", {
-      agent: result.worker,
-      reason: reason ?? "declined by the owner",
-    });
-    run(d.db, "UPDATE tasks SET gate = 'rejected' WHERE id = ?", taskId);
+    try {
+      await taskAction(d, taskId, "decline", {
+        agent: result.worker,
+        reason: reason ?? "declined by the owner",
+      });
+    } catch (err) {
+      // The task ended meanwhile (cancelled by the requester, or past its deadline): there is
+      // nothing left to decline, and the rejection stands.
+      const ended = err instanceof TaskferryError &&
+        (err.code === "illegal_transition" || err.code === "task_expired");
+      if (!ended) throw err;
+    } finally {
+      run(d.db, "UPDATE tasks SET gate = 'rejected' WHERE id = ?", taskId);
+    }
   }
   return taskDetail(d, taskId);
 }

@@ -18,6 +18,7 @@ import {
 } from "../protocol/mod.ts";
 import { errorHandler, notFoundHandler, readJson } from "../http/mod.ts";
 import { logger } from "../log.ts";
+import { mountRelayPages } from "./pages.ts";
 import type { Relay } from "./relay.ts";
 import type { AgentRecord, ClientRecord } from "./store.ts";
 import { generateToken, hashToken, setupUrl } from "./tokens.ts";
@@ -96,6 +97,8 @@ export function relayApp(relay: Relay): Hono<Env> {
   };
   const optionalAuth = async (c: { req: { header(name: string): string | undefined } }) =>
     c.req.header("authorization") ? await auth(c) : null;
+
+  mountRelayPages(app, relay);
 
   app.get("/health", async (c) => {
     const stats = await store.stats();

@@ -9,9 +9,16 @@ export interface TestDaemon {
   clientId: string;
   home: string;
   token: string;
+  /** The relay token this daemon's client uses (kept across restarts). */
+  relayToken: string;
+  /** The loopback port (kept across restarts). */
+  port: number;
   running: RunningDaemon;
   api: TaskferryClient;
+  /** Closes and starts again with the same home, port and tokens. */
   restart(): Promise<TestDaemon>;
+  /** Starts again after {@link close} (same home, port and tokens). */
+  start(): Promise<TestDaemon>;
   close(): Promise<void>;
 }
 
@@ -31,17 +38,24 @@ export async function startTestDaemon(
     port: opts.port ?? 0,
     linkBackoff: { minBackoffMs: 20, maxBackoffMs: 200 },
   });
+  let closing: Promise<void> | undefined;
+  const close = () => closing ??= running.close();
+  const start = () => startTestDaemon(relay, clientId, { home, relayToken, port: running.port });
   const daemon: TestDaemon = {
     clientId,
     home,
     token: running.token,
+    relayToken,
+    port: running.port,
     running,
     api: new TaskferryClient({ url: running.url, token: running.token }),
     restart: async () => {
-      await running.close();
-      return await startTestDaemon(relay, clientId, { home, relayToken, port: running.port });
+      await close();
+      return await start();
     },
-    close: () => running.close(),
+    start,
+    // Idempotent, so a test may stop a daemon and the world still close it safely.
+    close,
   };
   return daemon;
 }
@@ -65,11 +79,16 @@ export async function eventually<T>(
   throw new Error(`condition not met in ${timeoutMs} ms${last ? `: ${String(last)}` : ""}`);
 }
 
+/** The relay options every world uses (fast redelivery of unacked envelopes). */
+export const WORLD_RELAY_OPTIONS = { retryBaseMs: 200 } as const;
+
 /** A relay and two connected daemons: alice (@alice/requester) and bob (@bob/writer). */
 export interface World {
   relay: TestRelay;
   alice: TestDaemon;
   bob: TestDaemon;
+  /** Starts the relay again after `relay.close()` (same dir, port and database). */
+  startRelay(): Promise<TestRelay>;
   close(): Promise<void>;
 }
 
@@ -77,31 +96,42 @@ export interface World {
 export async function startWorld(
   opts: { permissions?: Record<string, unknown> } = {},
 ): Promise<World> {
-  const relay = await startTestRelay({ retryBaseMs: 200 });
-  const alice = await startTestDaemon(relay, "alice");
-  const bob = await startTestDaemon(relay, "bob");
-  await alice.api.createAgent({ handle: "@alice/requester" });
-  await bob.api.createAgent({ handle: "@bob/writer", public: true });
-  await eventually(async () =>
-    (await alice.api.health()).relay.connected && (await bob.api.health()).relay.connected
-  );
-  await alice.api.connect({ from: "@alice/requester", to: "@bob/writer", note: "let's work" });
-  await bob.api.waitForInbox("@bob/writer", (m) => m.type === "connection_request");
-  await bob.api.acceptConnection(
-    "@alice/requester",
-    opts.permissions ? { permissions: opts.permissions } : {},
-  );
-  await alice.api.waitForInbox("@alice/requester", (m) => m.type === "connection_accept");
+  const relay = await startTestRelay(WORLD_RELAY_OPTIONS);
   const world: World = {
     relay,
-    alice,
-    bob,
+    alice: undefined as unknown as TestDaemon,
+    bob: undefined as unknown as TestDaemon,
+    startRelay: async () =>
+      world.relay = await startTestRelay(WORLD_RELAY_OPTIONS, world.relay.dir, world.relay.port),
     close: async () => {
-      await world.alice.close().catch(() => {});
-      await world.bob.close().catch(() => {});
+      await world.alice?.close().catch(() => {});
+      await world.bob?.close().catch(() => {});
       await world.relay.close().catch(() => {});
+      for (const dir of [world.alice?.home, world.bob?.home, world.relay.dir]) {
+        if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
+      }
     },
   };
+  try {
+    world.alice = await startTestDaemon(relay, "alice");
+    world.bob = await startTestDaemon(relay, "bob");
+    const { alice, bob } = world;
+    await alice.api.createAgent({ handle: "@alice/requester" });
+    await bob.api.createAgent({ handle: "@bob/writer", public: true });
+    await eventually(async () =>
+      (await alice.api.health()).relay.connected && (await bob.api.health()).relay.connected
+    );
+    await alice.api.connect({ from: "@alice/requester", to: "@bob/writer", note: "let's work" });
+    await bob.api.waitForInbox("@bob/writer", (m) => m.type === "connection_request");
+    await bob.api.acceptConnection(
+      "@alice/requester",
+      opts.permissions ? { permissions: opts.permissions } : {},
+    );
+    await alice.api.waitForInbox("@alice/requester", (m) => m.type === "connection_accept");
+  } catch (err) {
+    await world.close();
+    throw err;
+  }
   return world;
 }
 

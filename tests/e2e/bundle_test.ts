@@ -38,7 +38,7 @@ async function run(args: string[], cwd: string, env: Record<string, string>) {
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
 }
 
-Deno.test("the bundle runs alone from an empty directory, offline (--version and demo --once)", async () => {
+Deno.test("the bundle runs alone from an empty directory, offline (--version, demo --once, dashboard)", async () => {
   const buildDir = await Deno.makeTempDir({ prefix: "taskferry-bundle-" });
   const runDir = await Deno.makeTempDir({ prefix: "taskferry-bundle-run-" });
   const emptyCache = await Deno.makeTempDir({ prefix: "taskferry-bundle-cache-" });
@@ -98,6 +98,53 @@ Deno.test("the bundle runs alone from an empty directory, offline (--version and
     );
     assertEquals(demo.code, 0, `bundle demo --once failed:\n${demo.stdout}\n${demo.stderr}`);
     assert(demo.stdout.includes("flow complete"), `expected the flow to complete:\n${demo.stdout}`);
+    assert(/alice dashboard: http:\/\/127\.0\.0\.1:\d+\/login\/\S+/.test(demo.stdout), demo.stdout);
+
+    // The dashboard's page and modules are embedded: a daemon from the bundle serves them.
+    const daemon = new Deno.Command(DENO, {
+      args: [
+        "run",
+        "-A",
+        "--no-config",
+        "--cached-only",
+        "taskferry.js",
+        "client",
+        "--addr",
+        "127.0.0.1:0",
+      ],
+      cwd: runDir,
+      env: childEnv({
+        DENO_DIR: emptyCache,
+        TASKFERRY_HOME: `${runDir}/home`,
+        TASKFERRY_CLIENT_ID: "carol",
+      }),
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    try {
+      let printed = "";
+      const reader = daemon.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      while (!/dashboard: (\S+)/.test(printed)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`the bundled daemon exited:\n${printed}`);
+        printed += value;
+      }
+      const base = /dashboard: (\S+)/.exec(printed)![1]!;
+      const page = await fetch(base);
+      assert((await page.text()).includes("/assets/dashboard/app.js"), "the dashboard page");
+      for (const asset of ["dashboard/app.js", "vendor/preact.js", "app.css"]) {
+        const res = await fetch(`${base}assets/${asset}`);
+        assertEquals(res.status, 200, asset);
+        await res.body?.cancel();
+      }
+      reader.releaseLock();
+    } finally {
+      daemon.kill("SIGTERM");
+      await daemon.status;
+      await daemon.stdout.cancel().catch(() => {});
+    }
   } finally {
     for (const dir of [buildDir, runDir, emptyCache]) await Deno.remove(dir, { recursive: true });
   }

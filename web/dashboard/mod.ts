@@ -1,0 +1,30 @@
+/** The dashboard's browser modules, embedded (text imports) and served under `/assets/`. */
+import { type Asset, js } from "../shell.ts";
+import api from "./api.js" with { type: "text" };
+import app from "./app.js" with { type: "text" };
+import audit from "./audit.js" with { type: "text" };
+import connections from "./connections.js" with { type: "text" };
+import conversations from "./conversations.js" with { type: "text" };
+import diff from "./diff.js" with { type: "text" };
+import invites from "./invites.js" with { type: "text" };
+import login from "./login.js" with { type: "text" };
+import overview from "./overview.js" with { type: "text" };
+import task from "./task.js" with { type: "text" };
+import tasks from "./tasks.js" with { type: "text" };
+
+/** Dashboard modules by path under `/assets/`; the entry is `dashboard/app.js`. */
+export const DASHBOARD_ASSETS: Readonly<Record<string, Asset>> = Object.fromEntries(
+  Object.entries({
+    api,
+    app,
+    audit,
+    connections,
+    conversations,
+    diff,
+    invites,
+    login,
+    overview,
+    task,
+    tasks,
+  }).map(([name, body]) => [`dashboard/${name}.js`, js(body)]),
+);

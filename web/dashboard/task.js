@@ -1,0 +1,242 @@
+// One task: timeline with delivery states, artifact versions, diff, gate and role actions.
+import { useEffect, useState } from "preact/hooks";
+import { Badge, Empty, ErrorBox, html, Time } from "../ui.js";
+import { post, useAction, useApi } from "./api.js";
+import { diffStats, lineDiff } from "./diff.js";
+
+/** The actions a role may take (task.allowed_actions), with their route and form fields. */
+const ACTIONS = {
+  task_accept: {
+    route: "accept",
+    label: "Accept task",
+    fields: [["note", "Note (optional)", false]],
+  },
+  task_decline: {
+    route: "decline",
+    label: "Decline task",
+    danger: true,
+    fields: [["reason", "Reason (optional)", false]],
+  },
+  artifact_submit: {
+    route: "artifacts",
+    label: "Submit artifact",
+    fields: [["content", "Artifact content", true, true], ["name", "Name (optional)", false], [
+      "note",
+      "Note (optional)",
+      false,
+    ]],
+  },
+  revision_request: {
+    route: "revisions",
+    label: "Request revision",
+    fields: [["feedback", "Feedback", true, true]],
+  },
+  task_complete: {
+    route: "complete",
+    label: "Complete task",
+    fields: [["note", "Note (optional)", false]],
+  },
+  task_cancel: {
+    route: "cancel",
+    label: "Cancel task",
+    danger: true,
+    fields: [["reason", "Reason (optional)", false]],
+  },
+};
+
+function ActionForm({ taskId, agent, type }) {
+  const spec = ACTIONS[type];
+  const action = useAction();
+  const [done, setDone] = useState("");
+  if (!spec) return null;
+  const id = (f) => `${type}-${agent}-${f}`.replace(/[^a-zA-Z0-9-]/g, "_");
+  const submit = (e) => {
+    e.preventDefault();
+    const form = e.currentTarget;
+    const body = { agent };
+    for (const [name] of spec.fields) {
+      const v = new FormData(form).get(name);
+      if (typeof v === "string" && v.trim() !== "") body[name] = v;
+    }
+    action.run(async () => {
+      const r = await post(`/v1/tasks/${taskId}/${spec.route}`, body);
+      form.reset();
+      setDone(`Sent (${r.message?.state ?? "queued"}).`);
+    });
+  };
+  return html`<form class="action card" onSubmit=${submit} aria-label=${`${spec.label} as ${agent}`}>
+    <h3>${spec.label}</h3>
+    ${
+    spec.fields.map(([name, label, required, long]) =>
+      html`<label for=${id(name)}>${label}</label>
+      ${
+        long
+          ? html`<textarea id=${id(name)} name=${name} required=${required} rows="6"></textarea>`
+          : html`<input id=${id(name)} name=${name} required=${required} />`
+      }`
+    )
+  }
+    <button type="submit" class=${
+    spec.danger ? "danger" : ""
+  } disabled=${action.busy}>${spec.label}</button>
+    <span class="muted" role="status">${done}</span>
+    <${ErrorBox} error=${action.error} />
+  </form>`;
+}
+
+function Gate({ task }) {
+  const action = useAction();
+  const [reason, setReason] = useState("");
+  if (task.gate !== "pending") return null;
+  return html`
+    <section class="card warning" aria-labelledby="gate-h">
+      <h2 id="gate-h">Awaiting your approval</h2>
+      <p>${task.worker} does not see this task until you approve it.</p>
+      <label for="gate-reason">Reason if you reject (optional)</label>
+      <input id="gate-reason" value=${reason} onInput=${(e) => setReason(e.currentTarget.value)} />
+      <div class="actions">
+        <button type="button" disabled=${action.busy} onClick=${() =>
+          action.run(() => post(`/v1/tasks/${task.id}/approve`))}>Approve task</button>
+        <button type="button" class="danger" disabled=${action.busy}
+          onClick=${() =>
+            action.run(() =>
+              post(`/v1/tasks/${task.id}/reject`, reason ? { reason } : {})
+            )}>Reject task</button>
+      </div>
+      <${ErrorBox} error=${action.error} />
+    </section>
+  `;
+}
+
+function eventSummary(e) {
+  const d = e.data ?? {};
+  const parts = [];
+  if (e.type === "task_request") parts.push(d.title);
+  if (d.version) parts.push(`v${d.version}`);
+  if (d.artifact_version && e.type !== "artifact_submit") parts.push(`on v${d.artifact_version}`);
+  for (const k of ["feedback", "note", "reason"]) if (d[k]) parts.push(`“${d[k]}”`);
+  return parts.filter(Boolean).join(" ");
+}
+
+function Diff({ artifacts }) {
+  const n = artifacts.length;
+  const [from, setFrom] = useState(n - 1);
+  const [to, setTo] = useState(n);
+  useEffect(() => {
+    setFrom(n - 1);
+    setTo(n);
+  }, [n]);
+  const a = artifacts.find((x) => x.version === Number(from));
+  const b = artifacts.find((x) => x.version === Number(to));
+  const rows = a && b ? lineDiff(a.content, b.content) : [];
+  const stats = diffStats(rows);
+  const select = (id, value, set, label) =>
+    html`
+      <label for=${id}>${label}</label>
+      <select id=${id} value=${value} onChange=${(e) => set(Number(e.currentTarget.value))}>
+            ${artifacts.map((x) => html`<option value=${x.version}>v${x.version}</option>`)}
+          </select>
+    `;
+  return html`<section aria-labelledby="diff-h">
+    <h2 id="diff-h">Compare versions</h2>
+    <form class="inline" onSubmit=${(e) => e.preventDefault()}>
+      ${select("diff-from", from, setFrom, "From")} ${select("diff-to", to, setTo, "To")}
+      <span class="muted" role="status"><span class="add">+${stats.added}</span> <span class="del">−${stats.removed}</span></span>
+    </form>
+    <div class="table-wrap"><table class="diff" aria-label=${`Line diff from v${from} to v${to}`}>
+      <tbody>${
+    rows.map((r) =>
+      html`
+        <tr class=${r.op === "+" ? "add" : r.op === "-" ? "del" : ""}>
+          <td class="ln">${r.a ?? ""}</td>
+          <td class="ln">${r.b ?? ""}</td>
+          <td class="op" aria-label=${r.op === "+"
+            ? "added"
+            : r.op === "-"
+            ? "removed"
+            : "unchanged"}>${r.op}</td>
+          <td class="text">
+            <pre>${r.text}</pre>
+          </td>
+        </tr>
+      `
+    )
+  }</tbody></table></div>
+    ${rows.length === 0 ? html`<${Empty}>Both versions are empty.</${Empty}>` : ""}
+  </section>`;
+}
+
+/** The task page. */
+export function TaskPage({ id }) {
+  const { data, error } = useApi(
+    `/v1/tasks/${encodeURIComponent(id)}`,
+    ["task", "message_state", "inbox"],
+    (type, d) => type === "message_state" || d.id === id || d.task_id === id,
+  );
+  if (error && !data) {
+    return html`
+      <h1>Task</h1>
+      <${ErrorBox} error=${error} />
+      <p><a href="#/tasks">All tasks</a></p>
+    `;
+  }
+  if (!data) return html`<p class="loading" role="status">Loading…</p>`;
+  const { task, events, artifacts } = data;
+  const actors = Object.entries(task.allowed_actions ?? {}).filter(([, list]) => list.length);
+  return html`
+    <p><a href="#/tasks">← All tasks</a></p>
+    <h1>${task.title}</h1>
+    <p class="meta"><${Badge} state=${task.state} /> ${task.gate !== "none"
+      ? html`<${Badge} state=${`gate-${task.gate}`} label=${`gate ${task.gate}`} />`
+      : ""}
+      <span>${task.requester} → ${task.worker}</span>
+      <span class="muted">revisions ${task.revisions}/${task.max_revisions}${task.deadline
+        ? html`
+          · deadline <${Time} at=${task.deadline} />
+        `
+        : ""}</span></p>
+    <${ErrorBox} error=${error} />
+    <${Gate} task=${task} />
+    <section aria-labelledby="instr-h">
+      <h2 id="instr-h">Instructions</h2>
+      <pre class="prose">${task.instructions}</pre>
+    </section>
+    ${actors.length
+      ? html`<section aria-labelledby="act-h"><h2 id="act-h">Actions</h2>
+      ${
+        actors.map(([agent, list]) =>
+          html`
+            <p class="muted">As ${agent} (${task.local_roles[agent]})</p>
+            <div class="action-grid">${list.map((t) =>
+              html`<${ActionForm} key=${agent + t} taskId=${task.id} agent=${agent} type=${t} />`
+            )}</div>
+          `
+        )
+      }</section>`
+      : ""}
+    <section aria-labelledby="tl-h">
+      <h2 id="tl-h">Timeline</h2>
+      <ol class="timeline">${events.map((e) =>
+        html`<li key=${e.seq}><${Time} at=${e.at} /> <strong>${e.type.replaceAll("_", " ")}</strong>
+        <span>by ${e.actor}</span> <span class="summary">${eventSummary(e)}</span>
+        <${Badge} state=${
+          e.delivery_state ?? (task.local_roles[e.actor] ? null : "received")
+        } /></li>`
+      )}</ol>
+    </section>
+    <section aria-labelledby="art-h">
+      <h2 id="art-h">Artifacts</h2>
+      ${artifacts.length === 0 ? html`<${Empty}>No artifact submitted yet.</${Empty}>` : ""}
+      ${[...artifacts].reverse().map((a, i) =>
+        html`<details key=${a.version} open=${i === 0} class="artifact">
+        <summary>v${a.version}${
+          a.name ? ` — ${a.name}` : ""
+        } <${Time} at=${a.created_at} /></summary>
+        ${a.note ? html`<p class="muted">${a.note}</p>` : ""}
+        <pre>${a.content}</pre>
+      </details>`
+      )}
+    </section>
+    ${artifacts.length >= 2 ? html`<${Diff} artifacts=${artifacts} />` : ""}
+  `;
+}
