@@ -348,7 +348,9 @@ export function daemonApp(d: Daemon, extra?: (app: Hono) => void): Hono {
 
   app.get("/v1/events", (c) => {
     const agent = c.req.query("agent");
-    const lastId = Number(c.req.header("last-event-id") ?? "0") || 0;
+    // Replay buffered events only to a stream that resumes; a new stream starts from now.
+    const resumeFrom = c.req.header("last-event-id");
+    const lastId = resumeFrom === undefined ? null : Number(resumeFrom) || 0;
     return streamSSE(c, async (stream) => {
       const queue: { id: number; type: string; data: string }[] = [];
       let wake: (() => void) | null = null;
@@ -361,7 +363,7 @@ export function daemonApp(d: Daemon, extra?: (app: Hono) => void): Hono {
         });
         wake?.();
       };
-      for (const e of d.events.since(lastId)) push(e);
+      if (lastId !== null) { for (const e of d.events.since(lastId)) push(e); }
       const unsubscribe = d.events.subscribe(push);
       const keepalive = setInterval(() => {
         queue.push({ id: -1, type: "ping", data: "{}" });

@@ -274,13 +274,24 @@ function requireConnected(d: Daemon, agent: string, peer: string) {
 }
 
 /** Runs a task action of a local agent: checks locally, then sends. */
-export async function taskAction(
+export function taskAction(
   d: Daemon,
   taskId: string,
   action: TaskActionName,
   input: { agent?: string | undefined } & Record<string, unknown>,
 ) {
-  return await d.lock.run(async () => {
+  return d.lock.run(() => runTaskAction(d, taskId, action, input, false));
+}
+
+/** The body of {@link taskAction}; the caller holds the lock. `ownerDecides` skips the gate. */
+async function runTaskAction(
+  d: Daemon,
+  taskId: string,
+  action: TaskActionName,
+  input: { agent?: string | undefined } & Record<string, unknown>,
+  ownerDecides: boolean,
+) {
+  {
     const type = TASK_ACTIONS[action];
     const row = requireTask(d, taskId);
     const agent = d.actingAgent(input.agent, [row.requester, row.worker]);
@@ -290,7 +301,7 @@ export async function taskAction(
       ? "worker"
       : null;
     if (!role) throw fail("task_role", `${agent} is not a party of ${taskId}`);
-    if (role === "worker" && row.gate === "pending") throw fail("gate_pending");
+    if (role === "worker" && row.gate === "pending" && !ownerDecides) throw fail("gate_pending");
     const peer = role === "requester" ? row.worker : row.requester;
     const { agent: _agent, ...rest } = input;
     const snapshot = JSON.parse(row.snapshot) as TaskSnapshot;
@@ -325,7 +336,7 @@ export async function taskAction(
     const updated = requireTask(d, taskId);
     d.events.emit("task", { id: taskId, state: updated.state, action: type }, agent);
     return { task: taskView(d, updated), message: { id: sent.id, state: "queued" } };
-  });
+  }
 }
 
 function insertArtifact(
@@ -487,22 +498,32 @@ export function revertRefusedTaskEvent(d: Daemon, messageId: string, reason: str
 
 /** The owner approves or rejects a gated inbound task. */
 export async function decideGate(d: Daemon, taskId: string, approve: boolean, reason?: string) {
-  const result = await d.lock.run(() => {
+  // One critical section: nobody may see or act on the task between the decision and, for a
+  // rejection, the decline sent on the worker's behalf.
+  const worker = await d.lock.run(async () => {
     const row = requireTask(d, taskId);
     if (row.gate !== "pending") {
       throw fail("conflict", `task ${taskId} is not waiting for approval`);
     }
+    if (!approve) {
+      // Rejecting declines on the worker's behalf so the requester learns the outcome.
+      try {
+        await runTaskAction(d, taskId, "decline", {
+          agent: row.worker,
+          reason: reason ?? "declined by the owner",
+        }, true);
+      } catch (err) {
+        // The task ended meanwhile (cancelled by the requester, or past its deadline): there
+        // is nothing left to decline, and the rejection stands.
+        const ended = err instanceof TaskferryError &&
+          (err.code === "illegal_transition" || err.code === "task_expired");
+        if (!ended) throw err;
+      }
+    }
     const at = nowIso();
-    run(
-      d.db,
-      "UPDATE tasks SET gate = ?, updated_at = ? WHERE id = ?",
-      approve ? "approved" : "rejected",
-      at,
-      taskId,
-    );
-    appendEvent(d, taskId, newId("evt"), "gate", "owner", at, {
-      decision: approve ? "approved" : "rejected",
-    });
+    const decision = approve ? "approved" : "rejected";
+    run(d.db, "UPDATE tasks SET gate = ?, updated_at = ? WHERE id = ?", decision, at, taskId);
+    appendEvent(d, taskId, newId("evt"), "gate", "owner", at, { decision });
     if (approve) {
       for (
         const m of all<{ id: string }>(
@@ -520,28 +541,10 @@ export async function decideGate(d: Daemon, taskId: string, approve: boolean, re
         );
       }
     }
-    return Promise.resolve(row);
+    return row.worker;
   });
-  d.events.emit("task", { id: taskId, gate: approve ? "approved" : "rejected" }, result.worker);
-  if (approve) d.events.emit("inbox", { task_id: taskId }, result.worker);
-  else {
-    // Rejecting declines on the worker's behalf so the requester learns the outcome.
-    run(d.db, "UPDATE tasks SET gate = 'none' WHERE id = ?", taskId);
-    try {
-      await taskAction(d, taskId, "decline", {
-        agent: result.worker,
-        reason: reason ?? "declined by the owner",
-      });
-    } catch (err) {
-      // The task ended meanwhile (cancelled by the requester, or past its deadline): there is
-      // nothing left to decline, and the rejection stands.
-      const ended = err instanceof TaskferryError &&
-        (err.code === "illegal_transition" || err.code === "task_expired");
-      if (!ended) throw err;
-    } finally {
-      run(d.db, "UPDATE tasks SET gate = 'rejected' WHERE id = ?", taskId);
-    }
-  }
+  d.events.emit("task", { id: taskId, gate: approve ? "approved" : "rejected" }, worker);
+  if (approve) d.events.emit("inbox", { task_id: taskId }, worker);
   return taskDetail(d, taskId);
 }
 
