@@ -1,0 +1,220 @@
+/**
+ * One behaviour suite for every relay store implementation: SQLite (always) and PostgreSQL
+ * (a throwaway server started here).
+ */
+import { join } from "node:path";
+import { assert, assertCode, assertEquals } from "../assert.ts";
+import { DEFAULT_PERMISSIONS } from "../../lib/protocol/mod.ts";
+import { openSqliteRelayStore, type RelayStore } from "../../lib/relay/mod.ts";
+import { openPgRelayStore } from "../../lib/relay/pg_store.ts";
+import { postgresBin, startPostgres, type TestPostgres } from "./pg.ts";
+
+type Factory = () => Promise<{ store: RelayStore; done: () => Promise<void> }>;
+
+const agent = (handle: string, client: string, isPublic = false) => ({
+  handle,
+  client_id: client,
+  signing_public_key: "s".repeat(43),
+  encryption_public_key: "e".repeat(43),
+  profile: { display_name: handle },
+  public: isPublic,
+  created_at: 1,
+  updated_at: 1,
+});
+
+const envelope = (id: string, from: string, to: string[], type = "message", at = 1000) => ({
+  id,
+  sender_client: from.slice(1, from.indexOf("/")),
+  from,
+  to,
+  type,
+  body: JSON.stringify({ id, marker: "ciphertext" }),
+  accepted_at: at,
+});
+
+function suite(name: string, factory: Factory) {
+  const test = async (title: string, fn: (store: RelayStore) => Promise<void>) => {
+    const { store, done } = await factory();
+    try {
+      await fn(store);
+    } finally {
+      await done();
+    }
+  };
+
+  Deno.test(`${name} store: clients, tokens and revocation`, () =>
+    test("clients", async (store) => {
+      await store.addClient("alice", "h1", 10);
+      await assertCode(() => store.addClient("alice", "h2", 11), "conflict");
+      assertEquals((await store.getClient("alice"))?.token_hash, "h1");
+      assert(await store.setClientToken("alice", "h3"));
+      assertEquals((await store.getClient("alice"))?.token_hash, "h3");
+      assertEquals(await store.getClient("nobody"), null);
+      assert(await store.revokeClient("alice", 20));
+      assert(!(await store.revokeClient("alice", 21)));
+      assert(!(await store.setClientToken("alice", "h4")));
+      assertEquals((await store.listClients()).map((c) => [c.id, c.revoked_at]), [["alice", 20]]);
+    }));
+
+  Deno.test(`${name} store: agents and the public directory`, () =>
+    test("agents", async (store) => {
+      await store.addClient("alice", "h", 1);
+      await store.putAgent(agent("@alice/a", "alice", true));
+      await store.putAgent(agent("@alice/b", "alice", false));
+      await store.putAgent({
+        ...agent("@alice/a", "alice", true),
+        profile: { display_name: "A2" },
+        updated_at: 5,
+      });
+      assertEquals((await store.getAgent("@alice/a"))?.profile, { display_name: "A2" });
+      assertEquals((await store.listPublicAgents(10)).map((a) => a.handle), ["@alice/a"]);
+      await store.revokeClient("alice", 2);
+      assertEquals(await store.listPublicAgents(10), []);
+    }));
+
+  Deno.test(`${name} store: invites grant contact, max_uses holds`, () =>
+    test("invites", async (store) => {
+      for (const c of ["alice", "bob", "carol"]) await store.addClient(c, "h", 1);
+      await store.putAgent(agent("@alice/a", "alice"));
+      await store.createInvite({
+        code: "code1234",
+        agent: "@alice/a",
+        client_id: "alice",
+        created_at: 1,
+        expires_at: Date.now() + 60_000,
+        revoked: false,
+        uses: 0,
+        max_uses: 1,
+      });
+      assert(!(await store.hasGrant("bob", "@alice/a")));
+      await store.useInvite("code1234", "bob", Date.now());
+      await store.useInvite("code1234", "bob", Date.now()); // the same client again: no new use
+      assert(await store.hasGrant("bob", "@alice/a"));
+      assertEquals((await store.getInvite("code1234"))?.uses, 1);
+      await assertCode(() => store.useInvite("code1234", "carol", Date.now()), "invite_expired");
+      assert(!(await store.hasGrant("carol", "@alice/a")));
+      assert(await store.revokeInvite("code1234"));
+      assertEquals((await store.getInvite("code1234"))?.revoked, true);
+      await assertCode(() => store.useInvite("nope", "bob", 1), "invite_not_found");
+    }));
+
+  Deno.test(`${name} store: accept with effects, duplicates, delivery order, acks and receipts`, () =>
+    test("queue", async (store) => {
+      for (const c of ["alice", "bob"]) await store.addClient(c, "h", 1);
+      await store.putAgent(agent("@alice/a", "alice"));
+      await store.putAgent(agent("@bob/b", "bob"));
+      await store.acceptEnvelope(envelope("msg_1", "@alice/a", ["@bob/b"], "connection_request"), [
+        "bob",
+      ], {
+        pending: { from: "@alice/a", to: "@bob/b", request_id: "msg_1" },
+      });
+      assertEquals(await store.getPending("@alice/a", "@bob/b"), { request_id: "msg_1" });
+      assert(await store.hasPendingTo("@alice/a", "bob"));
+      await store.acceptEnvelope(envelope("msg_2", "@bob/b", ["@alice/a"], "connection_accept"), [
+        "alice",
+      ], {
+        answered: { from: "@alice/a", to: "@bob/b" },
+        connect: { a: "@bob/b", b: "@alice/a", permissions: { ...DEFAULT_PERMISSIONS } },
+      });
+      assertEquals(await store.getPending("@alice/a", "@bob/b"), null);
+      assertEquals((await store.getLink("@alice/a", "@bob/b"))?.can_message, true);
+      assert(await store.clientLinkedTo("alice", "@bob/b"));
+      assert(
+        await store.setLinkPermissions("@alice/a", "@bob/b", {
+          ...DEFAULT_PERMISSIONS,
+          can_message: false,
+        }),
+      );
+      assertEquals((await store.getLink("@alice/a", "@bob/b"))?.can_message, false);
+
+      const snapshot = {
+        state: "requested" as const,
+        artifact_version: 0,
+        revisions: 0,
+        max_revisions: 3,
+        deadline: null,
+        event_ids: [],
+      };
+      await store.acceptEnvelope(
+        envelope("msg_3", "@alice/a", ["@bob/b"], "task_request"),
+        ["bob"],
+        {
+          task: { id: "task_1", requester: "@alice/a", worker: "@bob/b", snapshot },
+        },
+      );
+      assertEquals((await store.getTask("task_1"))?.snapshot.state, "requested");
+      assertEquals(await store.countOpenTasks("@alice/a", "@bob/b"), 1);
+      await assertCode(
+        () => store.acceptEnvelope(envelope("msg_3", "@alice/a", ["@bob/b"]), ["bob"], {}),
+        "duplicate_envelope",
+      );
+      assert(await store.envelopeExists("msg_3"));
+
+      const pending = await store.pendingDeliveries("bob", 0, 10);
+      assertEquals(pending.map((d) => d.envelope_id), ["msg_1", "msg_3"]);
+      assert(pending[0]!.seq < pending[1]!.seq);
+      assertEquals(JSON.parse(pending[0]!.body).marker, "ciphertext");
+      const acked = await store.ackDelivery("bob", pending[0]!.seq, 2000);
+      assert(acked.acked && acked.receipt?.client_id === "alice");
+      assertEquals((await store.ackDelivery("bob", pending[0]!.seq, 2001)).acked, false);
+      assertEquals((await store.ackDelivery("alice", pending[1]!.seq, 2001)).acked, false);
+      const receipts = await store.pendingDeliveries("alice", 0, 10);
+      const receipt = receipts.find((r) => r.kind === "receipt")!;
+      assertEquals(JSON.parse(receipt.body).state, "delivered");
+      assertEquals(JSON.parse(receipt.body).recipients, ["@bob/b"]);
+      assertEquals((await store.stats()).envelopes, 3);
+
+      // Undelivered past retention: failed, with a receipt to the sender.
+      const failed = await store.failExpired(5000, 6000);
+      assert(failed.some((f) => f.client_id === "alice"));
+      // bob's queue now holds only the `failed` receipt for his msg_2, which alice never took.
+      const bobs = await store.pendingDeliveries("bob", 0, 10);
+      assertEquals(bobs.map((r) => [r.kind, r.envelope_id, JSON.parse(r.body).state]), [
+        ["receipt", "msg_2", "failed"],
+      ]);
+      assertEquals(JSON.parse(bobs[0]!.body).reason, "retention_expired");
+      await store.noteAttempt("bob", bobs[0]!.seq);
+      assertEquals((await store.pendingDeliveries("bob", 0, 10))[0]!.attempts, 1);
+      // Everything finished before 10000 is pruned once the receipts are taken; stats shrink.
+      for (const c of ["alice", "bob"]) {
+        for (const r of await store.pendingDeliveries(c, 0, 10)) {
+          await store.ackDelivery(c, r.seq, 7000);
+        }
+      }
+      await store.prune(10_000);
+      assertEquals((await store.stats()).envelopes, 0);
+    }));
+}
+
+suite("sqlite", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tf-store-" });
+  const store = openSqliteRelayStore(join(dir, "relay.db"));
+  return {
+    store,
+    done: async () => {
+      await store.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+});
+
+// PostgreSQL: required in CI (where .ci/packages.sh installs it); elsewhere only if installed.
+const requirePg = Deno.env.get("CI") === "true";
+if (postgresBin() || requirePg) {
+  let server: TestPostgres | null = null;
+  let n = 0;
+  suite("postgres", async () => {
+    server ??= await startPostgres();
+    const store = await openPgRelayStore(await server.createDatabase(`suite_${++n}_${Date.now()}`));
+    return { store, done: () => store.close() };
+  });
+  Deno.test({
+    name: "postgres store: the test server stops",
+    fn: async () => {
+      await server?.stop();
+      server = null;
+    },
+  });
+} else {
+  console.warn("store suite: PostgreSQL not installed here; the postgres half runs in CI");
+}
