@@ -3,6 +3,7 @@
  * @module
  */
 import { COMMANDS, EXIT, findCommand, topHelp, UsageError } from "./lib/cli/mod.ts";
+import { TaskferryError } from "./lib/protocol/errors.ts";
 
 /** Runs the CLI with `args` and returns the process exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -39,6 +40,11 @@ export async function main(args: string[]): Promise<number> {
     if (err instanceof UsageError) {
       console.error(`taskferry: ${err.message}`);
       return EXIT.usage;
+    }
+    // A refusal with a catalogue code (e.g. database_too_new) is a message, not a crash.
+    if (err instanceof TaskferryError) {
+      console.error(`taskferry: ${err.code}: ${err.message}`);
+      return EXIT.failure;
     }
     throw err;
   }

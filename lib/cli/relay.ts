@@ -1,6 +1,7 @@
 /** `taskferry relay`: run the relay, and the operator's client-management verbs. */
 import { dirname, join } from "node:path";
-import { isOwner } from "../protocol/mod.ts";
+import { isOwner, TaskferryError } from "../protocol/mod.ts";
+import { openPgRelayStore } from "../relay/pg_store.ts";
 import {
   DEFAULT_RELAY_OPTIONS,
   generateToken,
@@ -41,7 +42,7 @@ export const RELAY_SETTINGS: readonly Setting[] = [
     key: "db",
     kind: "path",
     defaultLabel: "$TASKFERRY_HOME/relay.db",
-    help: "SQLite database file",
+    help: "SQLite database file, or a postgres:// URL to share one database among several relays",
   },
   {
     flag: "public-url",
@@ -198,8 +199,7 @@ Examples:
         `invalid client name '${name}': use lowercase a-z, 0-9 and '-', 1-32 chars`,
       );
     }
-    Deno.mkdirSync(dirname(dbPath), { recursive: true });
-    const store = openSqliteRelayStore(dbPath);
+    const store = await openRelayStore(dbPath);
     try {
       switch (sub) {
         case "add-client":
@@ -295,8 +295,7 @@ async function serve(
       },
     );
   }
-  Deno.mkdirSync(dirname(dbPath), { recursive: true });
-  const store = openSqliteRelayStore(dbPath);
+  const store = await openRelayStore(dbPath);
   let running;
   try {
     running = await startRelay({ store, hostname: addr.hostname, port: addr.port, options });
@@ -313,6 +312,32 @@ async function serve(
   log.info("shutting down");
   await running.close();
   return 0;
+}
+
+/** True when `db` names a PostgreSQL database rather than a SQLite file. */
+export function isPostgresUrl(db: string): boolean {
+  return /^postgres(ql)?:\/\//.test(db);
+}
+
+/** Opens the relay store `db` names: a PostgreSQL URL, or a SQLite file (created with its dir). */
+export async function openRelayStore(db: string): Promise<RelayStore> {
+  if (isPostgresUrl(db)) {
+    try {
+      return await openPgRelayStore(db);
+    } catch (err) {
+      if (err instanceof TaskferryError) throw err;
+      throw new UsageError(
+        `cannot open PostgreSQL database ${redactUrl(db)}: ${(err as Error).message}; check --db`,
+      );
+    }
+  }
+  Deno.mkdirSync(dirname(db), { recursive: true });
+  return openSqliteRelayStore(db);
+}
+
+/** A database URL without its password, for messages. */
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@");
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */
