@@ -93,14 +93,16 @@ export class RelayLink {
   flush() {
     if (!this.ready || !this.ws) return;
     while (this.inflight.size < WINDOW) {
-      const rows = this.host.pendingOutbox(this.lastSent, WINDOW - this.inflight.size);
-      if (rows.length === 0) return;
+      const limit = WINDOW - this.inflight.size;
+      const rows = this.host.pendingOutbox(this.lastSent, limit);
       for (const row of rows) {
         this.lastSent = row.seq;
         if (this.inflight.has(row.id)) continue;
         this.inflight.set(row.id, row.seq);
         this.ws.send(`{"type":"send","envelope":${row.envelope}}`);
       }
+      // A short page is the whole outbox (pendingOutbox is synchronous): nothing more to read.
+      if (rows.length < limit) return;
     }
   }
 

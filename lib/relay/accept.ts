@@ -16,7 +16,11 @@ import {
   roleOf,
   verifyEnvelope,
 } from "../protocol/mod.ts";
-import type { RateLimiter } from "./ratelimit.ts";
+/** Where rate limits are counted: this process, or a store shared by all nodes. */
+export interface RateCheck {
+  /** Counts one use of each key if all are under their limits; else returns the key over. */
+  takeAll(keys: [string, number][], now: number): string | null | Promise<string | null>;
+}
 import type { AcceptEffects, AgentRecord, RelayStore } from "./store.ts";
 
 /** Limits the pipeline needs. */
@@ -76,7 +80,7 @@ export async function checkRouting(
   store: RelayStore,
   session: SenderSession,
   limits: AcceptLimits,
-  rates: RateLimiter,
+  rates: RateCheck,
   envelope: Envelope,
   now: number,
 ): Promise<Omit<CheckedEnvelope, "text">> {
@@ -156,12 +160,11 @@ export async function checkRouting(
   } else {
     keys.push(...linkRates);
   }
-  for (const [key, limit] of keys) {
-    if (!rates.peek(key, limit, now)) {
-      throw fail("rate_limited", `limit ${limit} per minute (${key.split(":")[0]})`);
-    }
+  const over = await rates.takeAll(keys, now);
+  if (over !== null) {
+    const limit = keys.find(([k]) => k === over)![1];
+    throw fail("rate_limited", `limit ${limit} per minute (${over.split(":")[0]})`);
   }
-  for (const [key, limit] of keys) rates.take(key, limit, now);
 
   const recipientClients = [...new Set(recipients.map((r) => r.client_id))];
   return { envelope, recipientClients, effects };

@@ -26,8 +26,19 @@ import { getConnInfo } from "hono/deno";
 
 const log = logger("relay-http");
 
-const Key32 = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "base64url of 32 bytes");
-const Sig64 = z.string().regex(/^[A-Za-z0-9_-]{86}$/, "base64url of 64 bytes");
+/** True when `s` is canonical base64url (decoding it cannot throw later, as a 500). */
+const canonicalB64u = (s: string) => {
+  try {
+    decodeBase64Url(s);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const Key32 = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "base64url of 32 bytes")
+  .refine(canonicalB64u, "canonical base64url (no stray trailing bits)");
+const Sig64 = z.string().regex(/^[A-Za-z0-9_-]{86}$/, "base64url of 64 bytes")
+  .refine(canonicalB64u, "canonical base64url (no stray trailing bits)");
 
 const ProfileSchema = z.strictObject({
   display_name: z.string().max(100).optional(),

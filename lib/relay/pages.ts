@@ -103,8 +103,8 @@ export function mountRelayPages<E extends Env>(app: Hono<E>, relay: Relay): Stat
   const sampler = new StatusSampler(relay);
   const start = relay.start.bind(relay);
   const stop = relay.stop.bind(relay);
-  relay.start = () => {
-    start();
+  relay.start = async () => {
+    await start();
     sampler.start();
   };
   relay.stop = async () => {

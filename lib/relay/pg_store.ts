@@ -9,6 +9,7 @@ import type {
   AcceptEffects,
   AgentRecord,
   ClientRecord,
+  ClusterStore,
   DeliveryRow,
   EnvelopeRow,
   InviteRecord,
@@ -143,8 +144,35 @@ async function migrate(sql: postgres.Sql) {
 }
 
 /** The PostgreSQL store; `q` is the pool or a transaction. */
-export class PgRelayStore implements RelayStore {
+export class PgRelayStore implements RelayStore, ClusterStore {
   constructor(private readonly pool: postgres.Sql, private readonly q: Sql) {}
+
+  /** Several relay nodes may share this store. */
+  get cluster(): ClusterStore {
+    return this;
+  }
+
+  async listen(
+    onWake: (clientId: string) => void,
+    onSession: (clientId: string, nodeId: string) => void,
+  ): Promise<() => Promise<void>> {
+    const wake = await this.pool.listen(WAKE_CHANNEL, (payload) => onWake(payload));
+    const moved = await this.pool.listen(SESSION_CHANNEL, (payload) => {
+      try {
+        const { client_id, node_id } = JSON.parse(payload) as {
+          client_id: string;
+          node_id: string;
+        };
+        onSession(client_id, node_id);
+      } catch {
+        // not ours
+      }
+    });
+    return async () => {
+      await wake.unlisten();
+      await moved.unlisten();
+    };
+  }
 
   /** The pool (for LISTEN). */
   get sql(): postgres.Sql {

@@ -37,6 +37,13 @@ export class RateLimiter {
     return w;
   }
 
+  /** Counts one use of every key when all are under their limits; else the key over. */
+  takeAll(keys: [string, number][], now: number): string | null {
+    for (const [key, limit] of keys) if (!this.peek(key, limit, now)) return key;
+    for (const [key, limit] of keys) this.take(key, limit, now);
+    return null;
+  }
+
   /** Drops keys idle for two windows. */
   sweep(now: number) {
     for (const [key, w] of this.windows) {

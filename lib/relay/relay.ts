@@ -11,11 +11,11 @@ import {
   TaskferryError,
 } from "../protocol/mod.ts";
 import { logger } from "../log.ts";
-import { type AcceptLimits, checkRouting, checkSignedEnvelope } from "./accept.ts";
+import { type AcceptLimits, checkRouting, checkSignedEnvelope, type RateCheck } from "./accept.ts";
 import { RelayMetrics } from "./metrics.ts";
 import { RateLimiter } from "./ratelimit.ts";
 import { Session } from "./session.ts";
-import type { ClientRecord, RelayStore } from "./store.ts";
+import type { ClientRecord, DeliveryRow, RelayStore } from "./store.ts";
 import { hashToken, timingSafeEqual, tokenClient } from "./tokens.ts";
 
 const log = logger("relay");
@@ -58,17 +58,44 @@ export class Relay {
   readonly signupRates = new RateLimiter(3_600_000);
   private readonly sessions = new Map<string, Session>();
   private acceptLock: Promise<unknown> = Promise.resolve();
+  private stopped = false;
   private sweepTimer: ReturnType<typeof setInterval> | undefined;
   private retryTimer: ReturnType<typeof setInterval> | undefined;
+  private unlisten: (() => Promise<void>) | null = null;
+  /** This process among the relay nodes sharing a store. */
+  readonly nodeId = `node_${crypto.randomUUID()}`;
+  /** Where rate limits are counted: shared by all nodes when the store is. */
+  private readonly rateCheck: RateCheck;
 
-  constructor(readonly store: RelayStore, readonly options: RelayOptions) {}
+  constructor(readonly store: RelayStore, readonly options: RelayOptions) {
+    const cluster = store.cluster;
+    this.rateCheck = cluster
+      ? { takeAll: (keys, now) => cluster.takeRates(keys, now) }
+      : this.rates;
+  }
 
-  /** Starts the background timers (retries, retention sweep). */
-  start() {
+  /** Starts the background timers (retries, retention sweep) and cluster wake-ups. */
+  async start() {
+    const cluster = this.store.cluster;
+    if (cluster) {
+      this.unlisten = await cluster.listen(
+        (clientId) => this.sessions.get(clientId)?.pumpSoon(),
+        (clientId, nodeId) => {
+          // The client connected to another node: this node's socket for it is stale.
+          if (nodeId !== this.nodeId) {
+            this.sessions.get(clientId)?.close(
+              CLOSE_CODES.replaced,
+              "session moved to another relay node",
+            );
+          }
+        },
+      );
+    }
     this.retryTimer = setInterval(() => {
       const now = Date.now();
       for (const s of this.sessions.values()) {
         s.retryOverdue(now).catch((err) => log.warn("retry failed", { err }));
+        if (cluster) s.catchUpGaps().catch((err) => log.warn("gap check failed", { err }));
       }
     }, Math.min(1000, this.options.retryBaseMs));
     this.sweepTimer = setInterval(() => {
@@ -89,11 +116,19 @@ export class Relay {
 
   /** Stops timers and closes every session. */
   async stop() {
+    this.stopped = true;
     clearInterval(this.retryTimer);
     clearInterval(this.sweepTimer);
     for (const s of this.sessions.values()) s.close(CLOSE_CODES.shutdown, "relay shutting down");
+    const held = [...this.sessions.keys()];
     this.sessions.clear();
     await this.acceptLock.catch(() => {});
+    if (this.store.cluster) {
+      await this.unlisten?.().catch(() => {});
+      for (const clientId of held) {
+        await this.store.cluster.releaseSession(clientId, this.nodeId).catch(() => {});
+      }
+    }
   }
 
   /** Number of connected daemons. */
@@ -118,10 +153,28 @@ export class Relay {
     return client;
   }
 
-  /** Wakes the session of `clientId`, if connected, to push queued deliveries. */
+  /**
+   * Hands a row just committed for `clientId` to its session (if connected): pushed as it is
+   * when the session is caught up and the store has no other writer, else read by a pump.
+   */
+  private offer(clientId: string, row: DeliveryRow) {
+    const s = this.sessions.get(clientId);
+    if (s && this.store.singleWriter) s.offer([row]);
+    else this.wake(clientId);
+  }
+
+  /**
+   * Wakes the session of `clientId` to push queued deliveries: here when this node holds it,
+   * else (several nodes on one store) the node that does.
+   */
   wake(clientId: string) {
     const s = this.sessions.get(clientId);
-    if (s) s.pump().catch((err) => log.warn("pump failed", { err, client_id: clientId }));
+    if (s) s.pumpSoon();
+    else {
+      this.store.cluster?.notifyWake(clientId).catch((err) =>
+        log.warn("wake-up not sent", { err, client_id: clientId })
+      );
+    }
   }
 
   /** Attaches a freshly upgraded WebSocket: hello first, then frames in order. */
@@ -149,7 +202,9 @@ export class Relay {
       if (draining) return;
       draining = true;
       try {
-        while (queue.length > 0) {
+        // Once the relay is stopping, frames still queued are left: their sockets are closing
+        // and the store is about to close; the daemon sends them again on its next session.
+        while (queue.length > 0 && !this.stopped) {
           const item = queue.shift()!;
           if (!session) {
             session = await this.hello(ws, item.data).catch((err) => {
@@ -188,7 +243,10 @@ export class Relay {
       clearTimeout(helloTimer);
       if (session) {
         session.closed = true;
-        if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
+        if (this.sessions.get(session.clientId) === session) {
+          this.sessions.delete(session.clientId);
+          this.store.cluster?.releaseSession(session.clientId, this.nodeId).catch(() => {});
+        }
         log.info("session closed", { client_id: session.clientId });
       }
     };
@@ -213,6 +271,8 @@ export class Relay {
     // is sent again.
     if (frame.resume) await this.ackUpTo(session, frame.resume);
     this.sessions.set(client.id, session);
+    // Other nodes drop a stale session of this client; deliveries for it now wake this node.
+    await this.store.cluster?.claimSession(client.id, this.nodeId, Date.now());
     session.send({
       type: "welcome",
       client_id: client.id,
@@ -284,24 +344,27 @@ export class Relay {
         raw,
         Math.max(0, frameBytes - 30),
       );
+      // Stopped while the signature was checked: the store is closing; the daemon resends.
+      if (this.stopped) return;
       const at = Date.now();
-      const queued = await this.locked(async () => {
+      const body = JSON.stringify(envelope);
+      const queued = await this.exclusive(lockKeys(envelope), async (store) => {
         const checked = await checkRouting(
-          this.store,
+          store,
           session,
           this.options,
-          this.rates,
+          this.rateCheck,
           envelope,
           at,
         );
-        return await this.store.acceptEnvelope(
+        return await store.acceptEnvelope(
           {
             id: envelope.id,
             sender_client: session.clientId,
             from: envelope.from,
             to: envelope.to,
             type: envelope.type,
-            body: JSON.stringify(envelope),
+            body,
             accepted_at: at,
           },
           checked.recipientClients,
@@ -310,7 +373,16 @@ export class Relay {
       });
       this.metrics.accepted++;
       session.send({ type: "accepted", id: envelope.id, at: new Date(at).toISOString() });
-      for (const q of queued) this.wake(q.client_id);
+      for (const q of queued) {
+        this.offer(q.client_id, {
+          seq: q.seq,
+          kind: "envelope",
+          body,
+          envelope_id: envelope.id,
+          accepted_at: at,
+          attempts: 0,
+        });
+      }
     } catch (err) {
       const e = err instanceof TaskferryError ? err : fail("internal");
       if (!(err instanceof TaskferryError)) log.error("send failed", { err });
@@ -327,23 +399,51 @@ export class Relay {
 
   /** Marks `seq` delivered; `push` = false leaves pushing more to the caller. */
   private async ack(session: Session, seq: number, push = true) {
-    session.acked(seq);
+    // Rows queued while the window had room were pushed when they were queued (wake); only an
+    // ack that opens a full window can leave rows waiting.
+    push &&= session.acked(seq);
     const result = await this.store.ackDelivery(session.clientId, seq, Date.now());
     if (!result.acked) return;
     if (result.accepted_at !== undefined) {
       this.metrics.delivered++;
       this.metrics.observeLatency(Date.now() - result.accepted_at);
     }
-    if (result.receipt) this.wake(result.receipt.client_id);
+    if (result.receipt?.body === undefined) {
+      if (result.receipt) this.wake(result.receipt.client_id);
+    } else {
+      const r = result.receipt as { client_id: string; seq: number; body: string };
+      this.offer(r.client_id, {
+        seq: r.seq,
+        kind: "receipt",
+        body: r.body,
+        envelope_id: "",
+        accepted_at: Date.now(),
+        attempts: 0,
+      });
+    }
     if (push) session.pump().catch((err) => log.warn("pump failed", { err }));
   }
 
-  /** Serializes the stateful part of accepting (read state, check, write). */
-  private locked<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.acceptLock.then(fn, fn);
+  /**
+   * Serializes the stateful part of accepting (read state, check, write): in this process, or
+   * across nodes in one store transaction holding locks on `keys`.
+   */
+  private exclusive<T>(keys: string[], fn: (store: RelayStore) => Promise<T>): Promise<T> {
+    const cluster = this.store.cluster;
+    if (cluster) return cluster.exclusive(keys, fn);
+    const run = this.acceptLock.then(() => fn(this.store), () => fn(this.store));
     this.acceptLock = run.catch(() => {});
     return run;
   }
+}
+
+/** What an envelope's checks read and write: its sender/recipient pairs and its task. */
+function lockKeys(
+  envelope: { from: string; to: string[]; task_id?: string | undefined },
+): string[] {
+  const keys = envelope.to.map((to) => [envelope.from, to].sort().join("|"));
+  if (envelope.task_id) keys.push(envelope.task_id);
+  return keys;
 }
 
 function parseFrame(data: string): ClientFrame {

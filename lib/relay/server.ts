@@ -16,7 +16,7 @@ export interface RunningRelay {
 }
 
 /** Serves `store` on `hostname:port` (port 0 picks a free one). */
-export function startRelay(opts: {
+export async function startRelay(opts: {
   store: RelayStore;
   hostname?: string;
   port?: number;
@@ -27,28 +27,28 @@ export function startRelay(opts: {
   const relay = new Relay(opts.store, options);
   const app = relayApp(relay);
   const ac = new AbortController();
-  return new Promise((resolve) => {
-    const server = Deno.serve({
+  let server: Deno.HttpServer;
+  const port = await new Promise<number>((resolve) => {
+    server = Deno.serve({
       hostname,
       port: opts.port ?? 8080,
       signal: ac.signal,
-      onListen: ({ port }) => {
-        const url = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
-        if (!opts.options?.publicUrl) options.publicUrl = url;
-        relay.start();
-        log.info("relay listening", { url, public_url: options.publicUrl });
-        resolve({
-          relay,
-          url,
-          port,
-          close: async () => {
-            await relay.stop();
-            ac.abort();
-            await server.finished;
-            await opts.store.close();
-          },
-        });
-      },
+      onListen: ({ port }) => resolve(port),
     }, app.fetch);
   });
+  const url = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+  if (!opts.options?.publicUrl) options.publicUrl = url;
+  await relay.start();
+  log.info("relay listening", { url, public_url: options.publicUrl, node_id: relay.nodeId });
+  return {
+    relay,
+    url,
+    port,
+    close: async () => {
+      await relay.stop();
+      ac.abort();
+      await server.finished;
+      await opts.store.close();
+    },
+  };
 }

@@ -1,4 +1,5 @@
 /** The relay store on SQLite (default). */
+import { setImmediate } from "node:timers";
 import {
   all,
   type DatabaseSync,
@@ -138,6 +139,8 @@ export function openSqliteRelayStore(path: string): RelayStore {
 }
 
 class SqliteRelayStore implements RelayStore {
+  readonly singleWriter = true;
+
   constructor(private readonly db: DatabaseSync) {}
 
   addClient(id: string, tokenHash: string, now: number) {
@@ -267,6 +270,9 @@ class SqliteRelayStore implements RelayStore {
           invite.agent,
         );
         if (granted) return;
+        // Re-checked inside the transaction so concurrent redemptions cannot overshoot.
+        const usedUp = invite.max_uses !== null && invite.uses >= invite.max_uses;
+        if (invite.revoked || invite.expires_at < now || usedUp) throw fail("invite_expired");
         run(this.db, "UPDATE invites SET uses = uses + 1 WHERE code = ?", code);
         run(
           this.db,
@@ -490,32 +496,31 @@ class SqliteRelayStore implements RelayStore {
   }
 
   ackDelivery(clientId: string, seq: number, now: number) {
-    return this.sync(() =>
-      transaction(this.db, () => {
-        const row = get<{ kind: string; envelope_id: string; state: string }>(
-          this.db,
-          "SELECT kind, envelope_id, state FROM deliveries WHERE seq = ? AND client_id = ?",
-          seq,
-          clientId,
-        );
-        if (!row || row.state !== "pending") return { acked: false };
-        run(
-          this.db,
-          "UPDATE deliveries SET state = 'delivered', done_at = ? WHERE seq = ?",
-          now,
-          seq,
-        );
-        if (row.kind !== "envelope") return { acked: true };
-        const env = get<{ sender_client: string; recipients: string; accepted_at: number }>(
-          this.db,
-          "SELECT sender_client, recipients, accepted_at FROM envelopes WHERE id = ?",
-          row.envelope_id,
-        );
-        if (!env) return { acked: true };
-        const receipt = this.queueReceipt(env, row.envelope_id, clientId, "delivered", now);
-        return { acked: true, receipt, accepted_at: env.accepted_at };
-      })
-    );
+    // grouped() runs this in its own savepoint: all of it or none of it is written.
+    return this.grouped(() => {
+      const row = get<{ kind: string; envelope_id: string; state: string }>(
+        this.db,
+        "SELECT kind, envelope_id, state FROM deliveries WHERE seq = ? AND client_id = ?",
+        seq,
+        clientId,
+      );
+      if (!row || row.state !== "pending") return { acked: false };
+      run(
+        this.db,
+        "UPDATE deliveries SET state = 'delivered', done_at = ? WHERE seq = ?",
+        now,
+        seq,
+      );
+      if (row.kind !== "envelope") return { acked: true };
+      const env = get<{ sender_client: string; recipients: string; accepted_at: number }>(
+        this.db,
+        "SELECT sender_client, recipients, accepted_at FROM envelopes WHERE id = ?",
+        row.envelope_id,
+      );
+      if (!env) return { acked: true };
+      const receipt = this.queueReceipt(env, row.envelope_id, clientId, "delivered", now);
+      return { acked: true, receipt, accepted_at: env.accepted_at };
+    });
   }
 
   private queueReceipt(
@@ -536,6 +541,7 @@ class SqliteRelayStore implements RelayStore {
       at: new Date(now).toISOString(),
     };
     if (reason) body.reason = reason;
+    const text = JSON.stringify(body);
     const seq = Number(
       run(
         this.db,
@@ -543,11 +549,11 @@ class SqliteRelayStore implements RelayStore {
          VALUES (?, 'receipt', ?, ?, ?)`,
         env.sender_client,
         envelopeId,
-        JSON.stringify(body),
+        text,
         now,
       ).lastInsertRowid,
     );
-    return { client_id: env.sender_client, seq };
+    return { client_id: env.sender_client, seq, body: text };
   }
 
   noteAttempt(clientId: string, seq: number) {
@@ -637,7 +643,56 @@ class SqliteRelayStore implements RelayStore {
   }
 
   close() {
-    return this.sync(() => this.db.close());
+    return this.sync(() => {
+      this.commitGroup();
+      this.db.close();
+    });
+  }
+
+  /** Writes waiting for the next group commit (see {@link grouped}). */
+  private waiting: {
+    fn: () => unknown;
+    resolve: (value: unknown) => void;
+    reject: (err: unknown) => void;
+  }[] = [];
+
+  /**
+   * Runs a write transaction in the next group commit: the writes asked for in one turn of the
+   * event loop share one COMMIT (a commit costs more than a small write), each in its own
+   * savepoint, so a failing write undoes only itself. A caller gets its result only after the
+   * commit: nothing is reported done before it is stored.
+   */
+  private grouped<T>(fn: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+      if (this.waiting.length === 1) setImmediate(() => this.commitGroup());
+    });
+  }
+
+  private commitGroup() {
+    const writes = this.waiting;
+    this.waiting = [];
+    if (writes.length === 0) return;
+    const results: ({ ok: true; value: unknown } | { ok: false; err: unknown })[] = [];
+    try {
+      transaction(this.db, () => {
+        for (const w of writes) {
+          try {
+            results.push({ ok: true, value: transaction(this.db, w.fn) });
+          } catch (err) {
+            results.push({ ok: false, err });
+          }
+        }
+      });
+    } catch (err) {
+      for (const w of writes) w.reject(err);
+      return;
+    }
+    writes.forEach((w, i) => {
+      const r = results[i]!;
+      if (r.ok) w.resolve(r.value);
+      else w.reject(r.err);
+    });
   }
 
   /** Runs synchronous SQLite work behind the async interface; errors become rejections. */

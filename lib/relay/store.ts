@@ -101,8 +101,39 @@ export interface StoreStats {
   envelopes: number;
 }
 
+/**
+ * What a store shared by several relay nodes adds (PostgreSQL): cross-node serialization of
+ * the accept checks, shared rate limits, and wake-ups for the node holding a session.
+ */
+export interface ClusterStore {
+  /** Runs `fn` in one transaction holding locks on `keys` (all nodes see one order). */
+  exclusive<T>(keys: string[], fn: (store: RelayStore) => Promise<T>): Promise<T>;
+  /** Counts one use of each key if all are under their per-minute limits; else the key over. */
+  takeRates(keys: [string, number][], now: number): Promise<string | null>;
+  /** Tells every node that `clientId` has new deliveries. */
+  notifyWake(clientId: string): Promise<void>;
+  /** Records that `nodeId` now holds `clientId`'s session; other nodes drop theirs. */
+  claimSession(clientId: string, nodeId: string, now: number): Promise<void>;
+  releaseSession(clientId: string, nodeId: string): Promise<void>;
+  /** Subscribes to wake-ups and session moves; resolves with the unsubscribe function. */
+  listen(
+    onWake: (clientId: string) => void,
+    onSession: (clientId: string, nodeId: string) => void,
+  ): Promise<() => Promise<void>>;
+}
+
 /** Everything the relay persists. */
 export interface RelayStore {
+  /** Present when several relay nodes share this store. */
+  readonly cluster?: ClusterStore;
+
+  /**
+   * True when every delivery row is written through this process's relay (SQLite: one relay
+   * per database). Sessions may then push rows they are handed at commit without reading them
+   * back. A store shared by several relay processes leaves it unset.
+   */
+  readonly singleWriter?: boolean;
+
   // Clients (accounts).
   addClient(id: string, tokenHash: string, now: number): Promise<void>;
   getClient(id: string): Promise<ClientRecord | null>;
@@ -158,7 +189,12 @@ export interface RelayStore {
     seq: number,
     now: number,
   ): Promise<
-    { acked: boolean; receipt?: { client_id: string; seq: number }; accepted_at?: number }
+    {
+      acked: boolean;
+      /** `body` (the receipt's JSON) lets a single-writer store's relay push it unread. */
+      receipt?: { client_id: string; seq: number; body?: string };
+      accepted_at?: number;
+    }
   >;
   /** Counts an attempt (for backoff). */
   noteAttempt(clientId: string, seq: number): Promise<void>;
