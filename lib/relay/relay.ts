@@ -57,6 +57,8 @@ export class Relay {
   readonly rates = new RateLimiter();
   readonly signupRates = new RateLimiter(3_600_000);
   private readonly sessions = new Map<string, Session>();
+  /** The token hash each session authenticated with: a rotation ends the old sessions. */
+  private readonly sessionTokens = new WeakMap<Session, string>();
   private acceptLock: Promise<unknown> = Promise.resolve();
   private stopped = false;
   private sweepTimer: ReturnType<typeof setInterval> | undefined;
@@ -271,6 +273,7 @@ export class Relay {
     // is sent again.
     if (frame.resume) await this.ackUpTo(session, frame.resume);
     this.sessions.set(client.id, session);
+    this.sessionTokens.set(session, client.token_hash);
     // Other nodes drop a stale session of this client; deliveries for it now wake this node.
     await this.store.cluster?.claimSession(client.id, this.nodeId, Date.now());
     session.send({
@@ -304,6 +307,12 @@ export class Relay {
       const e = fail("client_revoked");
       session.send({ type: "error", code: e.code, message: e.message });
       session.close(CLOSE_CODES.unauthorized, "client revoked");
+      return;
+    }
+    // `taskferry relay rotate-token` ends sessions opened with the old token too.
+    if (client.token_hash !== this.sessionTokens.get(session)) {
+      session.send({ type: "error", code: "unauthorized", message: "the token was rotated" });
+      session.close(CLOSE_CODES.unauthorized, "token rotated");
       return;
     }
     let frame: ClientFrame;

@@ -1,3 +1,4 @@
+import { hashToken } from "../../lib/relay/mod.ts";
 /**
  * WebSocket authentication (design §7): the first frame is `hello` with client id and token,
  * never a URL query; anything else closes the socket with 4001. A newer session of the same
@@ -105,6 +106,21 @@ Deno.test("ws auth: revoking a client ends its live session", async () => {
     assertEquals((await a.closed).code, CLOSE_CODES.unauthorized);
     assertEquals(await relay.relay.store.envelopeExists(env.id), false);
     assertEquals((await relay.relay.store.stats()).envelopes, before.envelopes);
+  });
+});
+
+Deno.test("ws auth: rotating a client's token ends sessions opened with the old one", async () => {
+  await withRelay({}, async (relay) => {
+    const { alice, bob, a } = await connectedPair(relay);
+    assert(await relay.relay.store.setClientToken("alice", await hashToken("tfr.alice.new")));
+    const env = await seal(alice, [bob], "message", { text: "after rotation" }, {
+      device_id: a.deviceId,
+    });
+    const answer = await a.send(env);
+    assert(answer.type === "error");
+    assertEquals(answer.code, "unauthorized");
+    assertEquals((await a.closed).code, CLOSE_CODES.unauthorized);
+    assertEquals(await relay.relay.store.envelopeExists(env.id), false);
   });
 });
 
