@@ -1,4 +1,3 @@
-import { hashToken } from "../../lib/relay/mod.ts";
 /**
  * WebSocket authentication (design §7): the first frame is `hello` with client id and token,
  * never a URL query; anything else closes the socket with 4001. A newer session of the same
@@ -6,6 +5,7 @@ import { hashToken } from "../../lib/relay/mod.ts";
  */
 import { assert, assertEquals } from "../assert.ts";
 import { CLOSE_CODES, newId } from "../../lib/protocol/mod.ts";
+import { hashToken } from "../../lib/relay/mod.ts";
 import {
   api,
   connectedPair,
