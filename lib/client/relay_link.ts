@@ -26,13 +26,12 @@ export interface LinkHost {
   status(connected: boolean, detail?: string): void;
 }
 
-/** Relay error codes worth retrying: the envelope may be accepted later as it is. */
-const TRANSIENT: readonly string[] = [
-  "rate_limited",
-  "unavailable",
-  "internal",
-  "too_many_open_tasks",
-];
+/**
+ * Relay error codes worth retrying: the envelope may be accepted later as it is. A full
+ * open-task limit is not among them: the requester is told (the task request fails and the
+ * task is rolled back) rather than left waiting without a word.
+ */
+const TRANSIENT: readonly string[] = ["rate_limited", "unavailable", "internal"];
 const WINDOW = 256;
 const PING_MS = 20_000;
 const DEAD_MS = 50_000;

@@ -488,6 +488,12 @@ export function revertRefusedTaskEvent(d: Daemon, messageId: string, reason: str
     if (result.ok) snapshot = result.task;
   }
   if (snapshot) saveSnapshot(d, ev.task_id, snapshot);
+  else {
+    // The task_request itself was refused: the task never reached the worker. It ends here,
+    // cancelled, with the refusal in its timeline (the send_failed event above).
+    snapshot = { ...(JSON.parse(row.snapshot) as TaskSnapshot), state: "cancelled" };
+    saveSnapshot(d, ev.task_id, snapshot);
+  }
   d.events.emit("task", {
     id: ev.task_id,
     state: snapshot?.state ?? row.state,

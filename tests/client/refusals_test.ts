@@ -361,3 +361,37 @@ Deno.test("refusals: a task past its deadline expires on both sides", async () =
     await w.close();
   }
 });
+
+Deno.test("refusals: a task request past the open-task limit fails and tells the requester", async () => {
+  const w = await startWorld();
+  try {
+    const { alice, bob } = w;
+    await bob.api.setPermissions(ALICE, BOB, { max_open_tasks: 1 });
+    const first = await alice.api.createTask({
+      from: ALICE,
+      to: BOB,
+      title: "One",
+      instructions: "ok",
+    });
+    await bob.api.waitForInbox(BOB, (m) => m.task_id === first.task.id);
+    const second = await alice.api.createTask({
+      from: ALICE,
+      to: BOB,
+      title: "Two",
+      instructions: "no",
+    });
+    const failed = await eventually(async () => {
+      const m = await alice.api.message(second.message.id);
+      return m.state === "failed" ? m : null;
+    });
+    assert(failed.state_reason?.startsWith("too_many_open_tasks"), failed.state_reason);
+    const detail = await alice.api.task(second.task.id);
+    assertEquals(detail.task.state, "cancelled");
+    assertEquals(detail.events.map((e) => e.type), ["task_request", "send_failed"]);
+    // The first task is untouched, and bob never saw the second.
+    assertEquals((await alice.api.task(first.task.id)).task.state, "requested");
+    assert(!(await wholeInbox(bob, BOB)).some((m) => m.task_id === second.task.id));
+  } finally {
+    await w.close();
+  }
+});
