@@ -41,6 +41,11 @@ export interface BenchRow {
   rate: number;
   /** Payload bytes handled per run, when throughput is meaningful. */
   bytes?: number;
+  /**
+   * Anything the rate alone does not say: latency percentiles, a ratio, a target met or
+   * missed. Rows that are not rates (a memory figure, a size) set `rate` to NaN and say it here.
+   */
+  note?: string;
 }
 
 /** A registered suite: its name, a line for `--help`, and how to load it. */
@@ -56,6 +61,16 @@ const SUITES: readonly SuiteEntry[] = [
     name: "protocol",
     summary: "Ed25519 sign/verify, sealEnvelope/openEnvelope (1 and 10 recipients, 1 kB/1 MB)",
     load: () => import("./protocol.ts"),
+  },
+  {
+    name: "relay",
+    summary: "relay envelopes/s and latency (1/10/100 senders), ceilings, memory per connection",
+    load: () => import("./relay.ts"),
+  },
+  {
+    name: "daemon",
+    summary: "daemon API → peer inbox latency and rate, cold starts, bundle size",
+    load: () => import("./daemon.ts"),
   },
 ];
 
@@ -95,11 +110,13 @@ export async function measure(
 
 /** Formats a number with thin grouping for the table: 12345.6 → "12,346". */
 function formatRate(rate: number): string {
+  if (!Number.isFinite(rate)) return "";
   if (rate >= 100) return Math.round(rate).toLocaleString("en-US");
   return rate.toFixed(rate >= 10 ? 1 : 2);
 }
 
 function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms)) return "";
   if (ms >= 1000) return `${(ms / 1000).toFixed(2)} s`;
   if (ms >= 1) return `${ms.toFixed(2)} ms`;
   return `${(ms * 1000).toFixed(1)} µs`;
@@ -107,16 +124,18 @@ function formatDuration(ms: number): string {
 
 /** The results as a markdown table. */
 export function markdownTable(rows: readonly BenchRow[]): string {
-  const header = ["suite", "case", "ops/s", "per op", "MB/s", "runs"];
+  const notes = rows.some((r) => r.note !== undefined);
+  const header = ["suite", "case", "ops/s", "per op", "MB/s", "runs", ...(notes ? ["notes"] : [])];
   const body = rows.map((r) => [
     r.suite,
     r.name,
     formatRate(r.rate),
     formatDuration(1000 / r.rate),
-    r.bytes === undefined ? "" : ((r.bytes * r.rate) / 1e6).toFixed(1),
+    r.bytes === undefined || !Number.isFinite(r.rate) ? "" : ((r.bytes * r.rate) / 1e6).toFixed(1),
     String(r.runs),
+    ...(notes ? [r.note ?? ""] : []),
   ]);
-  const right = [false, false, true, true, true, true];
+  const right = [false, false, true, true, true, true, false];
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]) =>
     `| ${

@@ -4,7 +4,7 @@
  * that alice sends to @bob/writer.
  */
 import { assert } from "../assert.ts";
-import { startWorld, type World } from "../client/world.ts";
+import { eventually, startWorld, type World } from "../client/world.ts";
 
 const DOC = new URL("../../docs/integrations.md", import.meta.url);
 
@@ -98,8 +98,15 @@ for (const [name, block] of [["long poll", "curl-long-poll"], ["SSE", "curl-sse"
       const docs = snippets();
       assert(docs["curl-setup"] && docs[block], `docs/integrations.md lacks the ${block} block`);
       const w = await startWorld();
+      const listeners = w.bob.running.daemon.events.listenerCount;
       const script = runScript(w, `${docs["curl-setup"]}\n${docs[block]}`);
       try {
+        // An event stream starts live: send once curl's stream is subscribed.
+        if (block === "curl-sse") {
+          await eventually(() =>
+            Promise.resolve(w.bob.running.daemon.events.listenerCount > listeners)
+          );
+        }
         const text = `hello from alice over curl (${name}) ${crypto.randomUUID()}`;
         const sent = await w.alice.api.send({ from: "@alice/requester", to: "@bob/writer", text });
         await script.waitFor(text);

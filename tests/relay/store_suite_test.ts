@@ -33,7 +33,7 @@ const envelope = (id: string, from: string, to: string[], type = "message", at =
 });
 
 function suite(name: string, factory: Factory) {
-  const test = async (title: string, fn: (store: RelayStore) => Promise<void>) => {
+  const test = async (_title: string, fn: (store: RelayStore) => Promise<void>) => {
     const { store, done } = await factory();
     try {
       await fn(store);

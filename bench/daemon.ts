@@ -1,0 +1,486 @@
+/**
+ * Daemon suite: what an agent sees through the loopback API, and how fast TaskFerry starts.
+ *
+ * - A relay and two daemons in this process (temp homes, port 0); @alice/a and @bob/b connect
+ *   through the SDK. One case is `POST /v1/messages` on alice until bob's daemon reports the
+ *   item in @bob/b's inbox (the `inbox` event on `GET /v1/events`, the SSE stream an agent
+ *   would hold open): sequential latency, then messages/s with many in flight.
+ * - The same, waiting with the long poll `GET /v1/inbox?wait=` instead of SSE.
+ * - Cold start of `main.ts relay` and `main.ts client` as processes (spawn → answering health).
+ * - The size of `deno bundle` of main.ts.
+ * @module
+ */
+import { join } from "node:path";
+import { startDaemon } from "../lib/client/mod.ts";
+import { setLogLevel } from "../lib/log.ts";
+import { generateToken, hashToken, openSqliteRelayStore, startRelay } from "../lib/relay/mod.ts";
+import { TaskferryClient } from "../lib/sdk/mod.ts";
+import type { BenchOptions, BenchRow } from "./main.ts";
+import { NoDelayWebSocketShim } from "./ws_client.ts";
+
+const SUITE = "daemon";
+const ALICE = "@alice/a";
+const BOB = "@bob/b";
+const IN_FLIGHT = 32;
+const REPO = new URL("../", import.meta.url).pathname;
+const MAIN = join(REPO, "main.ts");
+
+/** Percentile (0..100) of sorted values. */
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[
+    Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  ]!;
+}
+
+function ms(value: number): string {
+  return value >= 100 ? `${value.toFixed(0)} ms` : `${value.toFixed(1)} ms`;
+}
+
+function latencies(values: number[]): string {
+  const sorted = [...values].sort((a, b) => a - b);
+  return `p50 ${ms(percentile(sorted, 50))}, p99 ${ms(percentile(sorted, 99))}, max ${
+    ms(sorted.at(-1) ?? NaN)
+  }`;
+}
+
+/** Resolves with `promise`, or after `ms` whatever happens (a close must not hang the run). */
+async function bounded<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), ms)),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function until<T>(what: string, check: () => Promise<T | undefined | null | false>) {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const v = await check().catch(() => undefined);
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/**
+ * Bob's inbox events over SSE: `arrived(id)` resolves when the `inbox` event for message `id`
+ * comes (or came) in.
+ */
+export class InboxEvents {
+  private readonly seen = new Map<string, number>();
+  private readonly waiters = new Map<string, (at: number) => void>();
+  private readonly ac = new AbortController();
+  private reader: ReadableStreamDefaultReader<string> | undefined;
+  readonly ready: Promise<void>;
+  private readonly done: Promise<void>;
+
+  constructor(url: string, token: string, agent: string) {
+    let ready!: () => void;
+    this.ready = new Promise((r) => ready = r);
+    this.done = (async () => {
+      const res = await fetch(`${url}/v1/events?agent=${encodeURIComponent(agent)}`, {
+        headers: { authorization: `Bearer ${token}`, accept: "text/event-stream" },
+        signal: this.ac.signal,
+      });
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+      this.reader = reader;
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffer += value;
+        let end;
+        while ((end = buffer.indexOf("\n\n")) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const event = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (event === "ready") ready();
+          if (event !== "inbox" || !data) continue;
+          const at = performance.now();
+          const id = (JSON.parse(data) as { id: string }).id;
+          const waiter = this.waiters.get(id);
+          if (waiter) {
+            this.waiters.delete(id);
+            waiter(at);
+          } else this.seen.set(id, at);
+        }
+      }
+    })().catch(() => {});
+  }
+
+  /** The time (performance.now) the inbox event for `id` arrived. */
+  arrived(id: string, timeoutMs = 30_000): Promise<number> {
+    const at = this.seen.get(id);
+    if (at !== undefined) {
+      this.seen.delete(id);
+      return Promise.resolve(at);
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no inbox event for ${id}`)), timeoutMs);
+      this.waiters.set(id, (t) => {
+        clearTimeout(timer);
+        resolve(t);
+      });
+    });
+  }
+
+  /** Ends the stream (cancelling the body closes the connection, so the daemon can stop). */
+  async close() {
+    this.ac.abort();
+    await this.reader?.cancel().catch(() => {});
+    await bounded(this.done, 5000);
+  }
+}
+
+/** A relay and two connected daemons in this process. */
+export async function startWorld() {
+  const dir = await Deno.makeTempDir({ prefix: "tf-bench-daemon-" });
+  const store = openSqliteRelayStore(join(dir, "relay.db"));
+  const relay = await startRelay({ store, port: 0 });
+  const closers: (() => Promise<void>)[] = [async () => await relay.close()];
+  const close = async () => {
+    for (const c of closers.reverse()) {
+      if (await bounded(c().then(() => true, () => true), 10_000) === undefined) {
+        console.error("  warning: a daemon or the relay did not close within 10 s");
+      }
+    }
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  };
+  try {
+    const daemon = async (clientId: string) => {
+      const token = generateToken(clientId);
+      await store.addClient(clientId, await hashToken(token), Date.now());
+      const running = await startDaemon({
+        home: join(dir, clientId),
+        clientId,
+        relayUrl: relay.url,
+        relayToken: token,
+        port: 0,
+        dashboard: false,
+      });
+      closers.push(() => running.close());
+      return { running, api: new TaskferryClient({ url: running.url, token: running.token }) };
+    };
+    const alice = await daemon("alice");
+    const bob = await daemon("bob");
+    await alice.api.createAgent({ handle: ALICE });
+    await bob.api.createAgent({ handle: BOB, public: true });
+    await until(
+      "both daemons on the relay",
+      async () =>
+        (await alice.api.health()).relay.connected && (await bob.api.health()).relay.connected,
+    );
+    await alice.api.connect({ from: ALICE, to: BOB });
+    await bob.api.waitForInbox(BOB, (m) => m.type === "connection_request");
+    // The link's rate limit (default 600/min) is raised by bob, as an owner would.
+    await bob.api.acceptConnection(ALICE, { permissions: { max_rate_per_minute: 100_000 } });
+    await alice.api.waitForInbox(ALICE, (m) => m.type === "connection_accept");
+    await until(
+      "raised rate limit at the relay",
+      async () => (await store.getLink(ALICE, BOB))?.max_rate_per_minute === 100_000,
+    );
+    return { relay, alice, bob, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+export type World = Awaited<ReturnType<typeof startWorld>>;
+
+/** One message alice → bob; resolves with [POST answered, inbox event] times since start. */
+export async function oneMessage(world: World, events: InboxEvents, text: string) {
+  const start = performance.now();
+  const sent = await world.alice.api.send({ from: ALICE, to: BOB, text });
+  const posted = performance.now() - start;
+  const arrived = (await events.arrived(sent.message.id)) - start;
+  return { posted, arrived };
+}
+
+/** Alice → bob with bob waiting by long poll; resolves with the latency. */
+async function oneLongPoll(world: World, after: number, text: string) {
+  const start = performance.now();
+  const poll = world.bob.api.inbox({ agent: BOB, after, wait: 10 });
+  // The poll must be waiting at the daemon before the message leaves: give it a moment.
+  await new Promise((r) => setTimeout(r, 5));
+  const t0 = performance.now();
+  const sent = await world.alice.api.send({ from: ALICE, to: BOB, text });
+  let page = await poll;
+  while (!page.items.some((m) => m.id === sent.message.id)) {
+    page = await world.bob.api.inbox({ agent: BOB, after: page.next_after, wait: 10 });
+  }
+  const done = performance.now();
+  return { latency: done - t0, after: page.next_after, overhead: t0 - start };
+}
+
+/** Which WebSocket client the daemons' relay links use in a messaging run. */
+type LinkClient = "deno" | "nodelay";
+
+const LINK_LABEL: Record<LinkClient, string> = {
+  deno: "relay link: Deno WebSocket (as shipped)",
+  nodelay: "relay link: TCP_NODELAY client (bench shim)",
+};
+
+async function messaging(opts: BenchOptions, link: LinkClient): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const original = globalThis.WebSocket;
+  if (link === "nodelay") {
+    // The daemons' relay links construct `new WebSocket(url)`; the relay's own sockets come from
+    // Deno.upgradeWebSocket and are not affected.
+    globalThis.WebSocket = NoDelayWebSocketShim as unknown as typeof WebSocket;
+  }
+  let world: World;
+  try {
+    world = await startWorld();
+  } catch (err) {
+    globalThis.WebSocket = original;
+    throw err;
+  }
+  const events = new InboxEvents(world.bob.running.url, world.bob.running.token, BOB);
+  try {
+    await events.ready;
+    const text = "benchmark message ".repeat(20); // ~360 B of text, an envelope of ~1.2 kB
+    for (let i = 0; i < 20; i++) await oneMessage(world, events, text); // warm-up
+
+    const count = opts.quick ? 100 : 300;
+    const posted: number[] = [];
+    const arrived: number[] = [];
+    const started = performance.now();
+    for (let i = 0; i < count; i++) {
+      const r = await oneMessage(world, events, text);
+      posted.push(r.posted);
+      arrived.push(r.arrived);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const sorted = [...arrived].sort((a, b) => a - b);
+    rows.push({
+      suite: SUITE,
+      name: "POST /v1/messages → peer inbox event (SSE), sequential",
+      runs: count,
+      seconds,
+      rate: count / seconds,
+      note: `${latencies(arrived)}; the POST itself ${latencies(posted)}`,
+    });
+    console.error(`  sequential: p50 ${ms(percentile(sorted, 50))}`);
+
+    const total = opts.quick ? 300 : 1000;
+    const concurrent: number[] = [];
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
+      while (next < total) {
+        next++;
+        concurrent.push((await oneMessage(world, events, text)).arrived);
+      }
+    }));
+    const elapsed = (performance.now() - t0) / 1000;
+    rows.push({
+      suite: SUITE,
+      name: `POST /v1/messages → peer inbox event (SSE), ${IN_FLIGHT} in flight`,
+      runs: total,
+      seconds: elapsed,
+      rate: total / elapsed,
+      note: `messages/s end to end; ${latencies(concurrent)}`,
+    });
+    console.error(`  ${IN_FLIGHT} in flight: ${Math.round(total / elapsed)}/s`);
+
+    console.error("  long poll…");
+    const polls = opts.quick ? 20 : 50;
+    let after = (await world.bob.api.inbox({ agent: BOB, after: "latest" })).next_after;
+    const polled: number[] = [];
+    const p0 = performance.now();
+    let waitedMs = 0;
+    for (let i = 0; i < polls; i++) {
+      const r = await oneLongPoll(world, after, text);
+      after = r.after;
+      polled.push(r.latency);
+      waitedMs += r.overhead;
+    }
+    rows.push({
+      suite: SUITE,
+      name: "POST /v1/messages → peer long poll GET /v1/inbox?wait= answers, sequential",
+      runs: polls,
+      seconds: (performance.now() - p0 - waitedMs) / 1000,
+      rate: polls / ((performance.now() - p0 - waitedMs) / 1000),
+      note: latencies(polled),
+    });
+  } finally {
+    console.error("  closing…");
+    await events.close();
+    await world.close();
+    globalThis.WebSocket = original;
+  }
+  for (const row of rows) row.name += `; ${LINK_LABEL[link]}`;
+  return rows;
+}
+
+/** Spawns `main.ts …` and times it until `ready` resolves; then stops it with SIGTERM. */
+async function coldStart(
+  args: string[],
+  env: Record<string, string>,
+  ready: (child: Deno.ChildProcess, stdout: () => string) => Promise<void>,
+): Promise<number> {
+  const start = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    cwd: REPO,
+    env: { TASKFERRY_LOG_LEVEL: "error", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let out = "";
+  const pump = (async () => {
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) out += chunk;
+  })();
+  const errText = new Response(child.stderr).text();
+  try {
+    await ready(child, () => out);
+    return performance.now() - start;
+  } finally {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // already gone
+    }
+    const status = await Promise.race([
+      child.status,
+      new Promise<null>((r) => setTimeout(() => r(null), 5000)),
+    ]);
+    if (status === null) child.kill("SIGKILL");
+    await child.status;
+    await pump.catch(() => {});
+    await errText.catch(() => "");
+  }
+}
+
+async function poll<T>(what: string, fn: () => Promise<T | null>): Promise<T> {
+  const deadline = performance.now() + 30_000;
+  while (performance.now() < deadline) {
+    const v = await fn().catch(() => null);
+    if (v !== null) return v;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  throw new Error(`cold start: ${what} never answered`);
+}
+
+async function coldStarts(opts: BenchOptions): Promise<BenchRow[]> {
+  const runs = opts.quick ? 2 : 5;
+  const relayTimes: number[] = [];
+  const daemonTimes: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const home = await Deno.makeTempDir({ prefix: "tf-bench-cold-" });
+    try {
+      relayTimes.push(
+        await coldStart(
+          ["relay", "--addr", "127.0.0.1:0"],
+          { TASKFERRY_HOME: join(home, "relay") },
+          async (_child, stdout) => {
+            const url = await poll("relay URL on stdout", () => {
+              const m = /listening on (http:\/\/\S+)/.exec(stdout());
+              return Promise.resolve(m ? m[1]! : null);
+            });
+            await poll("relay /health", async () => {
+              const res = await fetch(`${url}/health`);
+              await res.body?.cancel();
+              return res.ok ? true : null;
+            });
+          },
+        ),
+      );
+      const daemonHome = join(home, "daemon");
+      daemonTimes.push(
+        await coldStart(
+          ["client"],
+          {
+            TASKFERRY_HOME: daemonHome,
+            TASKFERRY_CLIENT_ADDR: "127.0.0.1:0",
+            TASKFERRY_CLIENT_ID: "cold",
+          },
+          async () => {
+            const url = await poll("daemon.json", async () => {
+              const info = JSON.parse(await Deno.readTextFile(join(daemonHome, "daemon.json")));
+              return typeof info.url === "string" ? info.url as string : null;
+            });
+            const token = (await Deno.readTextFile(join(daemonHome, "local-token"))).trim();
+            await poll("daemon /v1/health", async () => {
+              const res = await fetch(`${url}/v1/health`, {
+                headers: { authorization: `Bearer ${token}` },
+              });
+              await res.body?.cancel();
+              return res.ok ? true : null;
+            });
+          },
+        ),
+      );
+    } finally {
+      await Deno.remove(home, { recursive: true }).catch(() => {});
+    }
+  }
+  const row = (name: string, times: number[]): BenchRow => {
+    const total = times.reduce((a, b) => a + b, 0) / 1000;
+    return {
+      suite: SUITE,
+      name,
+      runs: times.length,
+      seconds: total,
+      rate: times.length / total,
+      note: `spawn → health answering: ${
+        times.map((t) => ms(t)).join(", ")
+      } (module cache warm; no type check)`,
+    };
+  };
+  console.error(`  cold starts: relay ${relayTimes.map(ms)}, daemon ${daemonTimes.map(ms)}`);
+  return [
+    row("cold start: deno run -A main.ts relay --addr 127.0.0.1:0", relayTimes),
+    row("cold start: deno run -A main.ts client (no relay configured)", daemonTimes),
+  ];
+}
+
+async function bundleSize(): Promise<BenchRow> {
+  const dir = await Deno.makeTempDir({ prefix: "tf-bench-bundle-" });
+  try {
+    const out = join(dir, "taskferry.js");
+    const start = performance.now();
+    const result = await new Deno.Command(Deno.execPath(), {
+      args: ["bundle", "--platform", "deno", "-o", out, MAIN],
+      cwd: REPO,
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    const seconds = (performance.now() - start) / 1000;
+    if (!result.success) {
+      throw new Error(`deno bundle failed: ${new TextDecoder().decode(result.stderr)}`);
+    }
+    const size = (await Deno.stat(out)).size;
+    console.error(`  bundle: ${(size / 1e6).toFixed(2)} MB in ${seconds.toFixed(1)} s`);
+    return {
+      suite: SUITE,
+      name: "deno bundle --platform deno main.ts",
+      runs: 1,
+      seconds,
+      rate: NaN,
+      note: `${size.toLocaleString("en-US")} bytes (${(size / 1024 / 1024).toFixed(2)} MiB), ` +
+        `built in ${seconds.toFixed(1)} s`,
+    };
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Runs the daemon suite. */
+export async function run(opts: BenchOptions): Promise<BenchRow[]> {
+  if (!Deno.env.get("TASKFERRY_LOG_LEVEL")) setLogLevel("warn");
+  return [
+    ...await messaging(opts, "deno"),
+    ...await messaging(opts, "nodelay"),
+    ...await coldStarts(opts),
+    await bundleSize(),
+  ];
+}
