@@ -111,9 +111,10 @@ export class Daemon {
   constructor(readonly db: DatabaseSync, readonly config: DaemonConfig, linkOptions?: {
     minBackoffMs?: number;
     maxBackoffMs?: number;
+    caCerts?: string[];
   }) {
     if (config.relayUrl && config.relayToken) {
-      this.relay = new RelayHttp(config.relayUrl, config.relayToken);
+      this.relay = new RelayHttp(config.relayUrl, config.relayToken, linkOptions?.caCerts);
       this.link = new RelayLink({
         relayUrl: config.relayUrl,
         clientId: config.clientId,

@@ -13,12 +13,17 @@ export interface RelayAgent {
 
 /** Calls the relay's HTTP API with the client's token. */
 export class RelayHttp {
-  constructor(readonly baseUrl: string, private readonly token: string) {}
+  private readonly client: Deno.HttpClient | undefined;
+
+  constructor(readonly baseUrl: string, private readonly token: string, caCerts?: string[]) {
+    // Extra trusted CAs (a relay behind a private CA); otherwise the default trust store.
+    this.client = caCerts ? Deno.createHttpClient({ caCerts }) : undefined;
+  }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     let res: Response;
     try {
-      const init: RequestInit = {
+      const init: RequestInit & { client?: Deno.HttpClient } = {
         method,
         headers: {
           authorization: `Bearer ${this.token}`,
@@ -27,9 +32,13 @@ export class RelayHttp {
         signal: AbortSignal.timeout(15_000),
       };
       if (body !== undefined) init.body = JSON.stringify(body);
+      if (this.client) init.client = this.client;
       res = await fetch(this.baseUrl + path, init);
     } catch (err) {
-      throw fail("unavailable", `relay unreachable: ${(err as Error).message}`);
+      // fetch says only "fetch failed"; the cause names the TLS or DNS problem.
+      const cause = (err as Error).cause;
+      const detail = cause instanceof Error ? `: ${cause.message}` : "";
+      throw fail("unavailable", `relay unreachable: ${(err as Error).message}${detail}`);
     }
     const text = await res.text();
     let json: unknown = null;

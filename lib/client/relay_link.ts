@@ -4,6 +4,7 @@
  * acked only after they are stored, keepalive pings.
  */
 import type { ErrorCode, RelayFrame, RelayReceipt } from "../protocol/mod.ts";
+import { NoDelayWebSocket } from "./ws.ts";
 import { logger } from "../log.ts";
 
 const log = logger("relay-link");
@@ -44,6 +45,8 @@ export interface LinkOptions {
   deviceId: string;
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /** Extra trusted CA certificates (PEM) for a `wss://` relay with a private CA. */
+  caCerts?: string[];
 }
 
 /** A self-healing link. */
@@ -110,7 +113,10 @@ export class RelayLink {
     const url = this.options.relayUrl.replace(/^http/, "ws").replace(/\/+$/, "") + "/v1/ws";
     let ws: WebSocket;
     try {
-      ws = new WebSocket(url);
+      ws = new NoDelayWebSocket(
+        url,
+        this.options.caCerts ? { caCerts: this.options.caCerts } : {},
+      ) as unknown as WebSocket;
     } catch (err) {
       this.lastError = (err as Error).message;
       this.scheduleReconnect();

@@ -30,6 +30,8 @@ export interface DaemonStartOptions {
   /** Mounts extra routes before the API's auth (after the dashboard's). */
   mount?: ((app: Hono, daemon: Daemon) => void) | undefined;
   linkBackoff?: { minBackoffMs?: number; maxBackoffMs?: number };
+  /** Extra trusted CA certificates (PEM) for a relay behind a private CA (tests use this). */
+  relayCaCerts?: string[] | undefined;
 }
 
 /** A running daemon. */
@@ -94,7 +96,7 @@ export async function startDaemon(opts: DaemonStartOptions): Promise<RunningDaem
     relayUrl: opts.relayUrl,
     relayToken: opts.relayToken,
     localApiToken: token,
-  }, opts.linkBackoff);
+  }, { ...opts.linkBackoff, ...(opts.relayCaCerts ? { caCerts: opts.relayCaCerts } : {}) });
   attachInbound(daemon);
   const app = daemonApp(daemon, (a) => {
     if (opts.dashboard !== false) mountDashboard(a, daemon);

@@ -26,7 +26,7 @@ export interface TestDaemon {
 export async function startTestDaemon(
   relay: { url: string; addClient?: (id: string) => Promise<string> },
   clientId: string,
-  opts: { home?: string; relayToken?: string; port?: number } = {},
+  opts: { home?: string; relayToken?: string; port?: number; relayCaCerts?: string[] } = {},
 ): Promise<TestDaemon> {
   const home = opts.home ?? await Deno.makeTempDir({ prefix: `tf-${clientId}-` });
   const relayToken = opts.relayToken ?? await relay.addClient!(clientId);
@@ -37,10 +37,17 @@ export async function startTestDaemon(
     relayToken,
     port: opts.port ?? 0,
     linkBackoff: { minBackoffMs: 20, maxBackoffMs: 200 },
+    relayCaCerts: opts.relayCaCerts,
   });
   let closing: Promise<void> | undefined;
   const close = () => closing ??= running.close();
-  const start = () => startTestDaemon(relay, clientId, { home, relayToken, port: running.port });
+  const start = () =>
+    startTestDaemon(relay, clientId, {
+      home,
+      relayToken,
+      port: running.port,
+      ...(opts.relayCaCerts ? { relayCaCerts: opts.relayCaCerts } : {}),
+    });
   const daemon: TestDaemon = {
     clientId,
     home,
