@@ -16,7 +16,6 @@ import { setLogLevel } from "../lib/log.ts";
 import { generateToken, hashToken, openSqliteRelayStore, startRelay } from "../lib/relay/mod.ts";
 import { TaskferryClient } from "../lib/sdk/mod.ts";
 import type { BenchOptions, BenchRow } from "./main.ts";
-import { NoDelayWebSocketShim } from "./ws_client.ts";
 
 const SUITE = "daemon";
 const ALICE = "@alice/a";
@@ -219,29 +218,15 @@ async function oneLongPoll(world: World, after: number, text: string) {
   return { latency: done - t0, after: page.next_after, overhead: t0 - start };
 }
 
-/** Which WebSocket client the daemons' relay links use in a messaging run. */
-type LinkClient = "deno" | "nodelay";
+/**
+ * The daemons' relay links use lib/client/ws.ts (TCP_NODELAY, one write per frame). Deno's
+ * built-in client stalled ~44 ms per envelope here (Nagle + delayed ACK; docs/benchmarks.md).
+ */
+const LINK_LABEL = "relay link as shipped (lib/client/ws.ts, TCP_NODELAY)";
 
-const LINK_LABEL: Record<LinkClient, string> = {
-  deno: "relay link: Deno WebSocket (as shipped)",
-  nodelay: "relay link: TCP_NODELAY client (bench shim)",
-};
-
-async function messaging(opts: BenchOptions, link: LinkClient): Promise<BenchRow[]> {
+async function messaging(opts: BenchOptions): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
-  const original = globalThis.WebSocket;
-  if (link === "nodelay") {
-    // The daemons' relay links construct `new WebSocket(url)`; the relay's own sockets come from
-    // Deno.upgradeWebSocket and are not affected.
-    globalThis.WebSocket = NoDelayWebSocketShim as unknown as typeof WebSocket;
-  }
-  let world: World;
-  try {
-    world = await startWorld();
-  } catch (err) {
-    globalThis.WebSocket = original;
-    throw err;
-  }
+  const world: World = await startWorld();
   const events = new InboxEvents(world.bob.running.url, world.bob.running.token, BOB);
   try {
     await events.ready;
@@ -314,9 +299,8 @@ async function messaging(opts: BenchOptions, link: LinkClient): Promise<BenchRow
     console.error("  closing…");
     await events.close();
     await world.close();
-    globalThis.WebSocket = original;
   }
-  for (const row of rows) row.name += `; ${LINK_LABEL[link]}`;
+  for (const row of rows) row.name += `; ${LINK_LABEL}`;
   return rows;
 }
 
@@ -478,8 +462,7 @@ async function bundleSize(): Promise<BenchRow> {
 export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   if (!Deno.env.get("TASKFERRY_LOG_LEVEL")) setLogLevel("warn");
   return [
-    ...await messaging(opts, "deno"),
-    ...await messaging(opts, "nodelay"),
+    ...await messaging(opts),
     ...await coldStarts(opts),
     await bundleSize(),
   ];
