@@ -183,6 +183,7 @@ export class Relay {
   attach(ws: WebSocket) {
     let session: Session | null = null;
     const queue: { data: string }[] = [];
+    let queuedChars = 0;
     let draining = false;
     const helloTimer = setTimeout(() => {
       if (!session) closeWith("unauthorized", "no hello within the time limit");
@@ -208,6 +209,7 @@ export class Relay {
         // and the store is about to close; the daemon sends them again on its next session.
         while (queue.length > 0 && !this.stopped) {
           const item = queue.shift()!;
+          queuedChars -= item.data.length;
           if (!session) {
             session = await this.hello(ws, item.data).catch((err) => {
               const e = err instanceof TaskferryError ? err : fail("bad_request");
@@ -233,12 +235,18 @@ export class Relay {
         closeWith("bad_request", "frames are JSON text");
         return;
       }
-      if (queue.length >= this.options.maxQueuedFrames) {
+      // Bounded in frames and in size: a client may not park more than a few envelopes' worth
+      // of unprocessed frames here (memory), however it splits them.
+      if (
+        queue.length >= this.options.maxQueuedFrames ||
+        queuedChars + event.data.length > 4 * this.options.maxEnvelopeBytes + 65_536
+      ) {
         session?.close(CLOSE_CODES.overloaded, "too many frames in flight; slow down");
         ws.close(CLOSE_CODES.overloaded, "overloaded");
         return;
       }
       queue.push({ data: event.data });
+      queuedChars += event.data.length;
       drain().catch((err) => log.error("frame handling failed", { err }));
     };
     ws.onclose = () => {
