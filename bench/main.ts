@@ -72,6 +72,11 @@ const SUITES: readonly SuiteEntry[] = [
     summary: "daemon API → peer inbox latency and rate, cold starts, bundle size",
     load: () => import("./daemon.ts"),
   },
+  {
+    name: "cluster",
+    summary: "relay envelopes/s on PostgreSQL with one and two relay nodes (processes)",
+    load: () => import("./cluster.ts"),
+  },
 ];
 
 /**

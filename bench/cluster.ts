@@ -1,0 +1,274 @@
+/**
+ * Cluster suite: relay throughput on PostgreSQL with one node and with two nodes (separate
+ * processes), every envelope crossing nodes in the two-node run. Pre-sealed envelopes; the
+ * simulated daemons (this process) ack every delivery. All processes — nodes, PostgreSQL and
+ * this load generator — share this machine's cores, so the figure shows correctness of the
+ * scale-out under load, not the gain a second machine would bring.
+ * @module
+ */
+import {
+  type AgentKeys,
+  encodeBase64Url,
+  generateAgentKeys,
+  newId,
+  registrationInput,
+  sealEnvelope,
+  sign,
+} from "../lib/protocol/mod.ts";
+import { NoDelayWebSocket } from "../lib/client/ws.ts";
+import { generateToken, hashToken } from "../lib/relay/mod.ts";
+import { openPgRelayStore } from "../lib/relay/pg_store.ts";
+import { postgresBin, startPostgres } from "../tests/relay/pg.ts";
+import type { BenchOptions, BenchRow } from "./main.ts";
+
+const SUITE = "cluster";
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const WINDOW = 32;
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+async function startNode(db: string) {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      MAIN,
+      "relay",
+      "--db",
+      db,
+      "--addr",
+      `127.0.0.1:${port}`,
+      "--rate-limit",
+      "10000000",
+    ],
+    env: { ...Deno.env.toObject(), TASKFERRY_LOG_LEVEL: "error" },
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 400; i++) {
+    if (await fetch(`${url}/health`).then((r) => r.body?.cancel().then(() => r.ok), () => false)) {
+      return { url, stop: async () => (child.kill("SIGTERM"), await child.status) };
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill("SIGKILL");
+  throw new Error("relay node did not start");
+}
+
+/** A simulated daemon: one WebSocket, acks everything delivered. */
+class Sim {
+  ws!: NoDelayWebSocket;
+  readonly waiters = new Map<string, (frame: Record<string, unknown>) => void>();
+  onDeliver: (id: string) => void = () => {};
+
+  static async connect(url: string, clientId: string, token: string, deviceId: string) {
+    const sim = new Sim();
+    sim.ws = new NoDelayWebSocket(url.replace(/^http/, "ws") + "/v1/ws");
+    await new Promise((r, j) => {
+      sim.ws.addEventListener("open", r, { once: true });
+      sim.ws.addEventListener("close", () => j(new Error("closed")), { once: true });
+    });
+    const welcome = new Promise((r) => sim.waiters.set("welcome", r));
+    sim.ws.addEventListener("message", (e) => {
+      const f = JSON.parse((e as MessageEvent).data) as Record<string, unknown>;
+      if (f.type === "deliver" || f.type === "receipt") {
+        sim.ws.send(`{"type":"ack","seq":${f.seq}}`);
+        if (f.type === "deliver") sim.onDeliver(String((f.envelope as { id: string }).id));
+      }
+      const key = f.type === "welcome" ? "welcome" : String(f.id ?? "");
+      sim.waiters.get(key)?.(f);
+      sim.waiters.delete(key);
+    });
+    sim.ws.send(JSON.stringify({ type: "hello", client_id: clientId, token, device_id: deviceId }));
+    await welcome;
+    return sim;
+  }
+
+  sendAndWait(frame: string, id: string): Promise<Record<string, unknown>> {
+    const p = new Promise<Record<string, unknown>>((r) => this.waiters.set(id, r));
+    this.ws.send(frame);
+    return p;
+  }
+}
+
+interface SimAgent {
+  clientId: string;
+  token: string;
+  handle: string;
+  keys: AgentKeys;
+  deviceId: string;
+}
+
+async function oneRun(
+  db: string,
+  nodes: number,
+  pairs: number,
+  perPair: number,
+): Promise<BenchRow> {
+  const store = await openPgRelayStore(db);
+  const started = await Promise.all(Array.from({ length: nodes }, () => startNode(db)));
+  const urls = started.map((n) => n.url);
+  const sims: Sim[] = [];
+  try {
+    const agents: SimAgent[] = [];
+    for (let i = 0; i < pairs * 2; i++) {
+      const clientId = `c${i}`;
+      const token = generateToken(clientId);
+      await store.addClient(clientId, await hashToken(token), Date.now());
+      const keys = await generateAgentKeys();
+      const handle = `@${clientId}/a`;
+      const pub = {
+        signing_public_key: encodeBase64Url(keys.signing.publicKey),
+        encryption_public_key: encodeBase64Url(keys.encryption.publicKey),
+      };
+      const proof = encodeBase64Url(
+        await sign(keys.signing.privateKey, registrationInput(handle, pub, clientId)),
+      );
+      const res = await fetch(`${urls[0]}/v1/agents`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ handle, ...pub, proof, public: true }),
+      });
+      await res.body?.cancel();
+      agents.push({ clientId, token, handle, keys, deviceId: newId("dev") });
+    }
+    // Sender i on node i % n, its recipient on the other node: every envelope crosses nodes.
+    for (let i = 0; i < agents.length; i++) {
+      const a = agents[i]!;
+      sims.push(
+        await Sim.connect(
+          urls[(i + (i >= pairs ? 1 : 0)) % nodes]!,
+          a.clientId,
+          a.token,
+          a.deviceId,
+        ),
+      );
+    }
+    const seal = (
+      from: SimAgent,
+      to: SimAgent,
+      type: "connection_request" | "connection_accept" | "message",
+      payload: unknown,
+      replyTo?: string,
+    ) =>
+      sealEnvelope(
+        {
+          v: 1,
+          id: newId("msg"),
+          type,
+          from: from.handle,
+          to: [to.handle],
+          created_at: new Date().toISOString(),
+          device_id: from.deviceId,
+          ...(replyTo ? { reply_to: replyTo } : {}),
+        },
+        payload,
+        { handle: from.handle, signingPrivateKey: from.keys.signing.privateKey },
+        [{ handle: to.handle, encryptionPublicKey: to.keys.encryption.publicKey }],
+      );
+    for (let i = 0; i < pairs; i++) {
+      const s = agents[i]!, r = agents[i + pairs]!;
+      const req = await seal(s, r, "connection_request", {});
+      await sims[i]!.sendAndWait(JSON.stringify({ type: "send", envelope: req }), req.id);
+      const acc = await seal(r, s, "connection_accept", { request_id: req.id }, req.id);
+      await sims[i + pairs]!.sendAndWait(JSON.stringify({ type: "send", envelope: acc }), acc.id);
+      await store.setLinkPermissions(s.handle, r.handle, {
+        can_message: true,
+        can_send_task: true,
+        can_send_artifact: true,
+        max_rate_per_minute: 100_000,
+        max_open_tasks: 20,
+        require_human_gate: false,
+      });
+    }
+    const frames: { id: string; frame: string }[][] = [];
+    for (let i = 0; i < pairs; i++) {
+      const list = [];
+      for (let k = 0; k < perPair; k++) {
+        const env = await seal(agents[i]!, agents[i + pairs]!, "message", {
+          text: "x".repeat(900),
+        });
+        list.push({ id: env.id, frame: JSON.stringify({ type: "send", envelope: env }) });
+      }
+      frames.push(list);
+    }
+    const total = pairs * perPair;
+    let delivered = 0;
+    let resolveDone!: () => void;
+    const done = new Promise<void>((r) => resolveDone = r);
+    for (let i = pairs; i < pairs * 2; i++) {
+      sims[i]!.onDeliver = () => {
+        if (++delivered === total) resolveDone();
+      };
+    }
+    const t0 = performance.now();
+    await Promise.all(frames.map(async (list, i) => {
+      const sim = sims[i]!;
+      let next = 0;
+      await Promise.all(Array.from({ length: WINDOW }, async () => {
+        while (next < list.length) {
+          const item = list[next++]!;
+          const answer = await sim.sendAndWait(item.frame, item.id);
+          if (answer.type !== "accepted") throw new Error(`refused: ${JSON.stringify(answer)}`);
+        }
+      }));
+    }));
+    await Promise.race([
+      done,
+      new Promise((_, j) => setTimeout(() => j(new Error("timeout")), 120_000)),
+    ]);
+    const seconds = (performance.now() - t0) / 1000;
+    return {
+      suite: SUITE,
+      name: `PostgreSQL, ${nodes} relay node${
+        nodes === 1 ? "" : "s"
+      }, ${pairs} senders → ${pairs} recipients${
+        nodes > 1 ? " (every envelope crosses nodes)" : ""
+      }`,
+      runs: total,
+      seconds,
+      rate: total / seconds,
+      note: "accepted and delivered (acked) end to end; nodes, PostgreSQL and load share 2 cores",
+    };
+  } finally {
+    for (const s of sims) s.ws.close();
+    for (const n of started) await n.stop();
+    await store.close();
+  }
+}
+
+/** Runs the suite (skipped with a row saying so when PostgreSQL is not installed). */
+export async function run(opts: BenchOptions): Promise<BenchRow[]> {
+  if (!postgresBin()) {
+    return [{
+      suite: SUITE,
+      name: "skipped: PostgreSQL not installed",
+      runs: 0,
+      seconds: 0,
+      rate: NaN,
+    }];
+  }
+  const pg = await startPostgres();
+  try {
+    const pairs = opts.quick ? 4 : 10;
+    const perPair = opts.quick ? 100 : 400;
+    const rows: BenchRow[] = [];
+    for (const nodes of [1, 2]) {
+      const db = await pg.createDatabase(`cluster_${nodes}_${Date.now()}`);
+      console.error(`  ${nodes} node(s)…`);
+      rows.push(await oneRun(db, nodes, pairs, perPair));
+    }
+    rows[1]!.note += `; ${(rows[1]!.rate / rows[0]!.rate).toFixed(2)}× the one-node rate`;
+    return rows;
+  } finally {
+    await pg.stop();
+  }
+}
