@@ -8,7 +8,7 @@
  * Commands come in as messages (see {@link Command}); each is answered with one message.
  * @module
  */
-import { NoDelayWebSocket } from "./ws_client.ts";
+import { NoDelayWebSocket } from "../lib/client/ws.ts";
 
 /** One simulated daemon's credentials. */
 export interface ClientSpec {
@@ -27,7 +27,7 @@ export interface Job {
 
 /**
  * Which WebSocket client the simulated daemons use: Deno's built-in `WebSocket` (what daemons
- * use today) or the TCP_NODELAY client in ws_client.ts (what the relay itself can do).
+ * used before) or the TCP_NODELAY client the daemon ships now (lib/client/ws.ts).
  */
 export type ClientKind = "deno" | "nodelay";
 
@@ -91,20 +91,10 @@ interface Socket {
 
 /** Opens a socket with the chosen client. */
 async function openSocket(url: string, kind: ClientKind): Promise<Socket> {
-  if (kind === "nodelay") {
-    const ws = await NoDelayWebSocket.connect(url);
-    return {
-      send: (text) => ws.send(text),
-      close: () => {
-        ws.close();
-        return ws.closed;
-      },
-      set onmessage(fn: (data: string) => void) {
-        ws.onmessage = fn;
-      },
-    };
-  }
-  const ws = new WebSocket(url);
+  // Both are WebSocket-shaped: the daemon's own client (lib/client/ws.ts) or Deno's built-in.
+  const ws = kind === "nodelay"
+    ? new NoDelayWebSocket(url) as unknown as WebSocket
+    : new WebSocket(url);
   await new Promise((resolve, reject) => {
     ws.onopen = resolve;
     ws.onerror = () => reject(new Error(`websocket error on ${url}`));
