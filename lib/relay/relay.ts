@@ -236,10 +236,12 @@ export class Relay {
         return;
       }
       // Bounded in frames and in size: a client may not park more than a few envelopes' worth
-      // of unprocessed frames here (memory), however it splits them.
+      // of unprocessed frames here (memory), however it splits them. A lone frame is always
+      // taken (it is already in memory), so an oversized envelope gets its own error.
       if (
         queue.length >= this.options.maxQueuedFrames ||
-        queuedChars + event.data.length > 4 * this.options.maxEnvelopeBytes + 65_536
+        (queue.length > 0 &&
+          queuedChars + event.data.length > 4 * this.options.maxEnvelopeBytes + 65_536)
       ) {
         session?.close(CLOSE_CODES.overloaded, "too many frames in flight; slow down");
         ws.close(CLOSE_CODES.overloaded, "overloaded");
