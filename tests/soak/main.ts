@@ -7,8 +7,6 @@
  * - tests/relay/fuzz_test.ts — 50,000 mutations;
  * - tests/relay/bounds_test.ts — 1,000 idle connections, a 60 s flood.
  *
- * `--known-gaps` also runs the tests of known, unfixed gaps (they fail until fixed; see
- * docs/security.md §7): the frame queue bounded in frames, not bytes.
  * `--only faults|fuzz|bounds` runs one of them. Prints the FAULTS / FUZZ / BOUNDS lines the
  * tests emit, then a summary; exits non-zero when any test failed.
  * @module
@@ -24,7 +22,7 @@ const FILES = {
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { "known-gaps": { type: "boolean" }, only: { type: "string" } },
+    options: { only: { type: "string" } },
   });
   const root = new URL("../../", import.meta.url).pathname;
   const names = values.only ? [values.only as keyof typeof FILES] : Object.keys(FILES) as (
@@ -44,9 +42,6 @@ if (import.meta.main) {
   for (const k of ["TASKFERRY_FUZZ_SEED", "TASKFERRY_FAULTS_N", "TASKFERRY_FUZZ_COUNT"]) {
     const v = Deno.env.get(k);
     if (v) env[k] = v;
-  }
-  if (values["known-gaps"]) {
-    env.TASKFERRY_KNOWN_GAPS = "1";
   }
   const lines: string[] = [];
   let failed = 0;
