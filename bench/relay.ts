@@ -554,7 +554,7 @@ async function echoCeiling(
  * process (nothing left over from the runs above) and bench/idle_clients.ts holds the client
  * ends in another process.
  */
-async function idleMemory(count: number): Promise<BenchRow> {
+export async function idleMemory(count: number): Promise<BenchRow> {
   const result = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL("./idle_relay.ts", import.meta.url).pathname, String(count)],
     stdout: "piped",
@@ -778,7 +778,11 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       } = ${((best.rate / pipelined) * 100).toFixed(0)}% (TCP_NODELAY client for both)`,
     });
 
-    rows.push(await idleMemory(IDLE_CONNECTIONS));
+    for (
+      const count of opts.quick ? [IDLE_CONNECTIONS] : [IDLE_CONNECTIONS, 5 * IDLE_CONNECTIONS]
+    ) {
+      rows.push(await idleMemory(count));
+    }
   } finally {
     load.terminate();
   }
