@@ -7,6 +7,8 @@ import { TaskferryError } from "./lib/protocol/errors.ts";
 
 /** Runs the CLI with `args` and returns the process exit code. */
 export async function main(args: string[]): Promise<number> {
+  // `deno task demo -- --once` passes the `--` through (npm habit): drop it after the command.
+  if (args[1] === "--") args = [args[0]!, ...args.slice(2)];
   const [first, ...rest] = args;
   try {
     if (first === undefined || first === "-h" || first === "--help") {

@@ -167,6 +167,8 @@ ${SUITES.map((s) => `  ${s.name.padEnd(14)}${s.summary}`).join("\n")}
 
 /** Runs the selected suites and prints the table; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
+  // `deno task bench -- --quick` passes the `--` through: drop it.
+  if (args[0] === "--") args = args.slice(1);
   let values;
   try {
     ({ values } = parseArgs({

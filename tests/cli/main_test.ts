@@ -83,3 +83,9 @@ Deno.test("the console is restored after capture", async () => {
   assertEquals(console.log, log);
   assertEquals(console.error, error);
 });
+
+Deno.test("a `--` after the command (deno task x -- --flag) is ignored", async () => {
+  const r = await runMain("version", "--", "--json");
+  assertEquals(r.code, 0);
+  assertEquals(JSON.parse(r.stdout).protocol, 1);
+});
