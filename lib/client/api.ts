@@ -17,7 +17,7 @@ import {
 } from "../protocol/mod.ts";
 import { errorHandler, notFoundHandler, readJson } from "../http/mod.ts";
 import { logger } from "../log.ts";
-import { timingSafeEqual } from "../relay/tokens.ts";
+import { timingSafeEqual } from "../protocol/mod.ts";
 import {
   answerConnection,
   createInvite,

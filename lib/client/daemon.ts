@@ -13,7 +13,6 @@ import {
   fingerprint,
   generateAgentKeys,
   handleOwner,
-  isTaskType,
   type MessageType,
   newId,
   registrationInput,
@@ -27,7 +26,7 @@ import { logger } from "../log.ts";
 import { EventBus } from "./events.ts";
 import { type RelayAgent, RelayHttp } from "./relay_http.ts";
 import { type LinkHost, RelayLink } from "./relay_link.ts";
-import { Mutex, nowIso, parseJson } from "./util.ts";
+import { Mutex, nowIso } from "./util.ts";
 
 const log = logger("daemon");
 
@@ -610,10 +609,4 @@ export class Daemon {
       },
     };
   }
-
-  /** True for message types that concern a task. */
-  static isTask = isTaskType;
-
-  /** Parsed JSON column helper. */
-  static json = parseJson;
 }

@@ -9,7 +9,7 @@
 import type { Context, Hono } from "hono";
 import { fail } from "../protocol/mod.ts";
 import { readLimited } from "../http/mod.ts";
-import { timingSafeEqual } from "../relay/tokens.ts";
+import { timingSafeEqual } from "../protocol/mod.ts";
 import {
   type Asset,
   assetHeaders,

@@ -5,7 +5,7 @@
  * carries its own CSRF token, which cookie-authenticated state changes must send back.
  */
 import { encodeBase64Url, randomBytes } from "../protocol/mod.ts";
-import { timingSafeEqual } from "../relay/tokens.ts";
+import { timingSafeEqual } from "../protocol/mod.ts";
 import type { Daemon } from "./daemon.ts";
 
 /** A session is dropped after this long without a request. */

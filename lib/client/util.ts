@@ -11,11 +11,6 @@ export function sha256Hex(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
-/** JSON.parse of a nullable column. */
-export function parseJson<T>(text: string | null | undefined): T | null {
-  return text ? JSON.parse(text) as T : null;
-}
-
 /** A promise-chain mutex: runs `fn` after everything queued before it. */
 export class Mutex {
   private tail: Promise<unknown> = Promise.resolve();

@@ -101,16 +101,7 @@ export class StatusSampler {
 /** Mounts the pages on the relay's app; the sampler follows the relay's start and stop. */
 export function mountRelayPages<E extends Env>(app: Hono<E>, relay: Relay): StatusSampler {
   const sampler = new StatusSampler(relay);
-  const start = relay.start.bind(relay);
-  const stop = relay.stop.bind(relay);
-  relay.start = async () => {
-    await start();
-    sampler.start();
-  };
-  relay.stop = async () => {
-    await sampler.stop();
-    await stop();
-  };
+  relay.attachCompanion(sampler);
 
   const common = () => ({
     public_url: relay.options.publicUrl,

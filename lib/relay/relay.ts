@@ -9,6 +9,7 @@ import {
   describeIssues,
   fail,
   TaskferryError,
+  timingSafeEqual,
 } from "../protocol/mod.ts";
 import { logger } from "../log.ts";
 import { type AcceptLimits, checkRouting, checkSignedEnvelope, type RateCheck } from "./accept.ts";
@@ -16,7 +17,7 @@ import { RelayMetrics } from "./metrics.ts";
 import { RateLimiter } from "./ratelimit.ts";
 import { Session } from "./session.ts";
 import type { ClientRecord, DeliveryRow, RelayStore } from "./store.ts";
-import { hashToken, timingSafeEqual, tokenClient } from "./tokens.ts";
+import { hashToken, tokenClient } from "./tokens.ts";
 
 const log = logger("relay");
 
@@ -76,6 +77,13 @@ export class Relay {
       : this.rates;
   }
 
+  private readonly companions: { start(): void; stop(): Promise<void> }[] = [];
+
+  /** Runs `companion` alongside the relay: started after it, stopped before it. */
+  attachCompanion(companion: { start(): void; stop(): Promise<void> }) {
+    this.companions.push(companion);
+  }
+
   /** Starts the background timers (retries, retention sweep) and cluster wake-ups. */
   async start() {
     const cluster = this.store.cluster;
@@ -103,6 +111,7 @@ export class Relay {
     this.sweepTimer = setInterval(() => {
       this.sweep().catch((err) => log.error("sweep failed", { err }));
     }, this.options.sweepIntervalMs);
+    for (const c of this.companions) c.start();
   }
 
   /** Fails expired deliveries, prunes old ones and evicts idle rate-limit entries. */
@@ -118,6 +127,7 @@ export class Relay {
 
   /** Stops timers and closes every session. */
   async stop() {
+    for (const c of this.companions) await c.stop();
     this.stopped = true;
     clearInterval(this.retryTimer);
     clearInterval(this.sweepTimer);
@@ -138,7 +148,7 @@ export class Relay {
     return this.sessions.size;
   }
 
-  /** True when `clientId` has a live session. */
+  /** True when `clientId` has a live session on this node. */
   isConnected(clientId: string): boolean {
     return this.sessions.has(clientId);
   }

@@ -20,14 +20,6 @@ export async function hashToken(token: string): Promise<string> {
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** Constant-time string comparison. */
-export function timingSafeEqual(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
-}
-
 /** The link a daemon can be configured from: relay URL, client id and token in the fragment. */
 export function setupUrl(publicUrl: string, clientId: string, token: string): string {
   const host = new URL(publicUrl).host;
