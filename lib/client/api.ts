@@ -90,6 +90,8 @@ const ACTION_BODIES: Record<TaskActionName, z.ZodType> = {
   revisions: PAYLOAD_SCHEMAS.revision_request.partial({ artifact_version: true }).extend(Agent),
   complete: PAYLOAD_SCHEMAS.task_complete.extend(Agent),
   cancel: PAYLOAD_SCHEMAS.task_cancel.extend(Agent),
+  progress: PAYLOAD_SCHEMAS.task_progress.extend(Agent),
+  fail: PAYLOAD_SCHEMAS.task_fail.extend(Agent),
 };
 const AckBody = z.strictObject({
   agent: HandleSchema.optional(),

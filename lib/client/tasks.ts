@@ -43,6 +43,8 @@ export const TASK_ACTIONS = {
   revisions: "revision_request",
   complete: "task_complete",
   cancel: "task_cancel",
+  progress: "task_progress",
+  fail: "task_fail",
 } as const satisfies Record<string, TaskMessageType>;
 export type TaskActionName = keyof typeof TASK_ACTIONS;
 

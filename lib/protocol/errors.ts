@@ -103,14 +103,18 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string; details?: unknown };
 }
 
-/** A typed error: handlers throw it; one place per server turns it into a JSON response. */
+/**
+ * A typed error: handlers throw it; one place per server turns it into a JSON response.
+ * `options.cause` keeps the underlying error (a zod error, a socket error) for logs; it is
+ * never put in the response body.
+ */
 export class TaskferryError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly details: unknown;
 
-  constructor(code: ErrorCode, message?: string, details?: unknown) {
-    super(message ?? ERRORS[code].message);
+  constructor(code: ErrorCode, message?: string, details?: unknown, options?: ErrorOptions) {
+    super(message ?? ERRORS[code].message, options);
     this.name = "TaskferryError";
     this.code = code;
     this.status = ERRORS[code].status;
@@ -130,7 +134,12 @@ export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === "string" && Object.hasOwn(ERRORS, code);
 }
 
-/** Shorthand: `throw fail("not_found", "no task task_…")`. */
-export function fail(code: ErrorCode, message?: string, details?: unknown): TaskferryError {
-  return new TaskferryError(code, message, details);
+/** Shorthand: `throw fail("not_found", "no task task_…")`; `options.cause` as for Error. */
+export function fail(
+  code: ErrorCode,
+  message?: string,
+  details?: unknown,
+  options?: ErrorOptions,
+): TaskferryError {
+  return new TaskferryError(code, message, details, options);
 }

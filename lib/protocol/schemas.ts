@@ -1,9 +1,11 @@
 import { z } from "zod";
 import { HANDLE_RE } from "./handles.ts";
 import { idPattern } from "./ids.ts";
-import { PermissionsPatchSchema } from "./permissions.ts";
 
-/** The message types of protocol v1 (design §6). */
+/**
+ * The message types of protocol v1 (design §6, §11). `task_progress` and `task_fail` came later:
+ * a daemon that predates them refuses them at the schema (`invalid_envelope`), never crashes.
+ */
 export const MESSAGE_TYPES = [
   "connection_request",
   "connection_accept",
@@ -17,6 +19,8 @@ export const MESSAGE_TYPES = [
   "task_complete",
   "task_cancel",
   "receipt",
+  "task_progress",
+  "task_fail",
 ] as const;
 export type MessageType = typeof MESSAGE_TYPES[number];
 
@@ -29,6 +33,8 @@ export const TASK_TYPES = [
   "revision_request",
   "task_complete",
   "task_cancel",
+  "task_progress",
+  "task_fail",
 ] as const satisfies readonly MessageType[];
 export type TaskMessageType = typeof TASK_TYPES[number];
 
@@ -134,70 +140,6 @@ export type Envelope = z.infer<typeof EnvelopeSchema>;
 export const HeaderSchema = z.strictObject({ ...headerShape, device_id: DeviceIdSchema })
   .superRefine(checkHeader);
 export type EnvelopeHeader = z.infer<typeof HeaderSchema>;
-
-// ---------------------------------------------------------------------------------------------
-// Plaintext payloads, one schema per type.
-
-const text = (max: number) => z.string().max(max);
-const MAX_TEXT = 1_000_000;
-
-export const PAYLOAD_SCHEMAS = {
-  connection_request: z.strictObject({
-    note: text(2000).optional(),
-    invite: z.string().min(1).max(128).optional(),
-    permissions: PermissionsPatchSchema.optional(),
-  }),
-  connection_accept: z.strictObject({
-    request_id: MessageIdSchema,
-    permissions: PermissionsPatchSchema.optional(),
-  }),
-  connection_decline: z.strictObject({
-    request_id: MessageIdSchema,
-    reason: text(2000).optional(),
-  }),
-  message: z.strictObject({
-    text: text(MAX_TEXT).optional(),
-    data: z.unknown().optional(),
-  }).refine((m) => m.text !== undefined || m.data !== undefined, "message needs text or data"),
-  task_request: z.strictObject({
-    title: z.string().min(1).max(200),
-    instructions: text(MAX_TEXT),
-    inputs: z.record(z.string(), z.unknown()).optional(),
-    deadline: TimestampSchema.optional(),
-    max_revisions: z.number().int().min(0).max(100).optional(),
-  }),
-  task_accept: z.strictObject({ note: text(2000).optional() }),
-  task_decline: z.strictObject({ reason: text(2000).optional() }),
-  artifact_submit: z.strictObject({
-    version: z.number().int().min(1).max(10_000),
-    content: text(MAX_TEXT),
-    content_type: z.string().min(1).max(100).optional(),
-    name: z.string().min(1).max(200).optional(),
-    note: text(2000).optional(),
-  }),
-  revision_request: z.strictObject({
-    artifact_version: z.number().int().min(1),
-    feedback: text(MAX_TEXT),
-  }),
-  task_complete: z.strictObject({
-    artifact_version: z.number().int().min(1).optional(),
-    note: text(2000).optional(),
-  }),
-  task_cancel: z.strictObject({ reason: text(2000).optional() }),
-  receipt: z.strictObject({
-    message_id: MessageIdSchema,
-    state: z.enum(["read", "processed", "failed"]),
-    reason: text(2000).optional(),
-  }),
-} as const satisfies Record<MessageType, z.ZodType>;
-
-/** The plaintext payload type of message type `T`. */
-export type PayloadOf<T extends MessageType> = z.infer<typeof PAYLOAD_SCHEMAS[T]>;
-
-/** Validates the plaintext of a message of `type`; returns zod's result. */
-export function parsePayload(type: MessageType, value: unknown) {
-  return PAYLOAD_SCHEMAS[type].safeParse(value);
-}
 
 /** A short, readable summary of zod issues for error messages. */
 export function describeIssues(error: z.ZodError): string {

@@ -4,6 +4,7 @@
  * requested ─accept─▶ accepted ─artifact v1─▶ submitted ─complete─▶ completed
  *     └─decline─▶ declined        revision ─▶ revision_requested ─artifact vN─┘
  * any non-terminal ─cancel (requester)─▶ cancelled; deadline passed ─▶ expired
+ * accepted | revision_requested ─fail (worker)─▶ failed; ─progress (worker)─▶ (no change)
  */
 import { fail, type TaskferryError } from "./errors.ts";
 import type { TaskMessageType } from "./schemas.ts";
@@ -17,6 +18,7 @@ export const TASK_STATES = [
   "declined",
   "cancelled",
   "expired",
+  "failed",
 ] as const;
 export type TaskState = typeof TASK_STATES[number];
 
@@ -26,6 +28,7 @@ export const TERMINAL_STATES: readonly TaskState[] = [
   "declined",
   "cancelled",
   "expired",
+  "failed",
 ];
 
 /** True when no further event can change the task. */
@@ -81,12 +84,19 @@ export const TASK_ACTION_ROLE: Record<TaskMessageType, TaskRole> = {
   revision_request: "requester",
   task_complete: "requester",
   task_cancel: "requester",
+  task_progress: "worker",
+  task_fail: "worker",
 };
 
-/** The state each type moves to, from the states it is legal in. */
+/**
+ * The state each type moves to, from the states it is legal in. `to: null` is a report that
+ * changes nothing (`task_progress`): it is checked like any event but leaves the snapshot
+ * untouched, not even recording its id, so a stream of progress cannot grow the snapshot
+ * that relay and daemons rewrite on every event (redelivery is caught by envelope id).
+ */
 const MOVES: Record<Exclude<TaskMessageType, "task_request">, {
   from: readonly TaskState[];
-  to: TaskState;
+  to: TaskState | null;
 }> = {
   task_accept: { from: ["requested"], to: "accepted" },
   task_decline: { from: ["requested"], to: "declined" },
@@ -97,6 +107,8 @@ const MOVES: Record<Exclude<TaskMessageType, "task_request">, {
     from: ["requested", "accepted", "submitted", "revision_requested"],
     to: "cancelled",
   },
+  task_progress: { from: ["accepted", "revision_requested"], to: null },
+  task_fail: { from: ["accepted", "revision_requested"], to: "failed" },
 };
 
 function refuse(code: Parameters<typeof fail>[0], message: string): Transition {
@@ -150,6 +162,7 @@ export function applyTaskEvent(task: TaskSnapshot | null, event: TaskEvent): Tra
     );
   }
 
+  if (move.to === null) return { ok: true, duplicate: false, task };
   switch (event.type) {
     case "artifact_submit": {
       const expected = task.artifact_version + 1;

@@ -12,7 +12,7 @@ import {
   PAYLOAD_SCHEMAS,
   TASK_TYPES,
   TimestampSchema,
-} from "../../lib/protocol/schemas.ts";
+} from "../../lib/protocol/mod.ts";
 import { newId } from "../../lib/protocol/ids.ts";
 
 // Schema checks are about form only, so fixed-length filler stands in for real crypto output.
@@ -268,11 +268,43 @@ const PAYLOAD_SAMPLES: Record<MessageType, { good: unknown[]; bad: unknown[] }> 
       { message_id: newId("msg"), state: "read" },
       { message_id: newId("msg"), state: "processed" },
       { message_id: newId("msg"), state: "failed", reason: "crashed" },
+      { message_id: newId("msg"), state: "delivered" },
+      { message_id: newId("msg"), message_ids: [newId("msg"), newId("msg")], state: "delivered" },
     ],
     bad: [
-      { message_id: newId("msg"), state: "delivered" },
+      { message_id: newId("msg"), state: "received" },
       { state: "read" },
       { message_id: newId("msg"), state: "read", extra: 1 },
+      { message_id: newId("msg"), message_ids: [], state: "delivered" },
+      { message_id: newId("msg"), message_ids: [newId("task")], state: "delivered" },
+      {
+        message_id: newId("msg"),
+        message_ids: Array.from({ length: 256 }, () => newId("msg")),
+        state: "delivered",
+      },
+    ],
+  },
+  task_progress: {
+    good: [{ text: "step 1 of 3" }, { text: "x".repeat(8000), queue_position: 1 }],
+    bad: [
+      {},
+      { text: "" },
+      { text: "x".repeat(8001) },
+      { text: "waiting", queue_position: 0 },
+      { text: "waiting", queue_position: 1.5 },
+      { text: "waiting", percent: 50 },
+    ],
+  },
+  task_fail: {
+    good: [{ reason: "the build broke" }, { reason: "r".repeat(4000), code: "exit_1" }],
+    bad: [
+      {},
+      { reason: "" },
+      { reason: "r".repeat(4001) },
+      { reason: "x", code: "Exit-1" },
+      { reason: "x", code: "" },
+      { reason: "x", code: "c".repeat(65) },
+      { reason: "x", retry: true },
     ],
   },
 };

@@ -18,7 +18,7 @@ import {
   signingInput,
   verify,
   verifyEnvelope,
-} from "../../lib/protocol/crypto.ts";
+} from "../../lib/protocol/mod.ts";
 import type { Envelope } from "../../lib/protocol/schemas.ts";
 import { type EnvelopeVector, testKeys, VECTOR_DIR } from "../vectors/generate.ts";
 

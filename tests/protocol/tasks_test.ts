@@ -26,20 +26,31 @@ const ROLES = ["requester", "worker", "system"] as const;
 /** The state machine of design §6, written out independently of the implementation. */
 const LEGAL: Record<TaskState, Partial<Record<Action, TaskState>>> = {
   requested: { task_accept: "accepted", task_decline: "declined", task_cancel: "cancelled" },
-  accepted: { artifact_submit: "submitted", task_cancel: "cancelled" },
+  accepted: {
+    artifact_submit: "submitted",
+    task_cancel: "cancelled",
+    task_progress: "accepted",
+    task_fail: "failed",
+  },
   submitted: {
     revision_request: "revision_requested",
     task_complete: "completed",
     task_cancel: "cancelled",
   },
-  revision_requested: { artifact_submit: "submitted", task_cancel: "cancelled" },
+  revision_requested: {
+    artifact_submit: "submitted",
+    task_cancel: "cancelled",
+    task_progress: "revision_requested",
+    task_fail: "failed",
+  },
   completed: {},
   declined: {},
   cancelled: {},
   expired: {},
+  failed: {},
 };
 
-/** Who may send what (design §6): the worker accepts, declines and submits. */
+/** Who may send what (design §6, §11): the worker accepts, declines, submits, reports, fails. */
 const OWNER: Record<TaskMessageType, TaskRole> = {
   task_request: "requester",
   task_accept: "worker",
@@ -48,6 +59,8 @@ const OWNER: Record<TaskMessageType, TaskRole> = {
   revision_request: "requester",
   task_complete: "requester",
   task_cancel: "requester",
+  task_progress: "worker",
+  task_fail: "worker",
 };
 
 const T0 = Date.parse("2026-11-21T20:00:00.000Z");
@@ -111,7 +124,13 @@ function replay(events: TaskEvent[]): TaskSnapshot {
 
 Deno.test("the state lists match the design", () => {
   assertEquals([...TASK_STATES].sort(), Object.keys(LEGAL).sort());
-  assertEquals([...TERMINAL_STATES].sort(), ["cancelled", "completed", "declined", "expired"]);
+  assertEquals([...TERMINAL_STATES].sort(), [
+    "cancelled",
+    "completed",
+    "declined",
+    "expired",
+    "failed",
+  ]);
   for (const s of TASK_STATES) assertEquals(isTerminal(s), Object.keys(LEGAL[s]).length === 0, s);
   assertEquals(TASK_ACTION_ROLE, OWNER);
 });
@@ -164,11 +183,13 @@ Deno.test("every legal transition moves to the right state", () => {
       const next = ok(r);
       assert(r.ok && !r.duplicate);
       assertEquals(next.state, to, `${from} --${type}--> ${to}`);
-      assertEquals(next.event_ids, [...task.event_ids, e.id]);
+      // Progress changes nothing, not even the applied ids (see the next test).
+      const ids = type === "task_progress" ? task.event_ids : [...task.event_ids, e.id];
+      assertEquals(next.event_ids, ids);
       count++;
     }
   }
-  assertEquals(count, 10);
+  assertEquals(count, 14);
 });
 
 Deno.test("every illegal transition is refused with illegal_transition", () => {
@@ -184,7 +205,7 @@ Deno.test("every illegal transition is refused with illegal_transition", () => {
       count++;
     }
   }
-  assertEquals(count, 7 * ACTIONS.length - 10);
+  assertEquals(count, 8 * ACTIONS.length - 14);
 });
 
 Deno.test("an expired task refuses every action with task_expired", () => {
@@ -207,6 +228,47 @@ Deno.test("every out-of-role action is refused with task_role, in every state", 
       }
     }
   }
+});
+
+Deno.test("task_progress leaves the snapshot untouched, so a stream of it cannot grow it", () => {
+  let task = snapshot("accepted");
+  for (let i = 0; i < 100; i++) {
+    const r = applyTaskEvent(task, event("task_progress", "worker", task));
+    assert(r.ok && !r.duplicate);
+    assert(r.task === task, "the same snapshot object comes back");
+    task = r.task;
+  }
+  assertEquals(task.event_ids.length, 1);
+  // Still checked like any event: not by the requester, not after submitting, not after failing.
+  refused(applyTaskEvent(task, event("task_progress", "requester", task)), "task_role");
+  const submitted = snapshot("submitted");
+  refused(
+    applyTaskEvent(submitted, event("task_progress", "worker", submitted)),
+    "illegal_transition",
+  );
+});
+
+Deno.test("task_fail ends the task: failed is terminal and counts as closed", () => {
+  const request = event("task_request", "requester", null);
+  let task = ok(applyTaskEvent(null, request));
+  task = ok(applyTaskEvent(task, event("task_accept", "worker", task)));
+  task = ok(applyTaskEvent(task, event("artifact_submit", "worker", task)));
+  task = ok(applyTaskEvent(task, event("revision_request", "requester", task)));
+  const failE = event("task_fail", "worker", task);
+  const failed = ok(applyTaskEvent(task, failE));
+  assertEquals(failed.state, "failed");
+  assert(isTerminal("failed"));
+  assertEquals(allowedActions(failed, "worker"), []);
+  assertEquals(allowedActions(failed, "requester"), []);
+  for (const type of ACTIONS) {
+    refused(applyTaskEvent(failed, event(type, OWNER[type], failed)), "illegal_transition", type);
+  }
+  // Redelivered: a duplicate, not a second failure.
+  const again = applyTaskEvent(failed, failE);
+  assert(again.ok && again.duplicate);
+  // Past the deadline a fail is refused like any action: the task expires instead.
+  const late = snapshot("accepted", { deadline: at(-1) });
+  refused(applyTaskEvent(late, event("task_fail", "worker", late)), "task_expired");
 });
 
 Deno.test("the full flow with a revision loop", () => {

@@ -20,7 +20,7 @@ import {
   signingInput,
   verify,
   verifyEnvelope,
-} from "../../lib/protocol/crypto.ts";
+} from "../../lib/protocol/mod.ts";
 import {
   buildVectors,
   type EnvelopeVector,
@@ -57,7 +57,38 @@ Deno.test("the required vectors are present", () => {
       /[\u{10000}-\u{10ffff}]/u.test(v.plaintext_json)
     ),
   );
+  assert(has((v) => v.envelope.type === "task_progress"));
+  assert(has((v) => v.envelope.type === "task_fail"));
+  assert(
+    has((v) =>
+      v.envelope.type === "receipt" && v.plaintext.state === "delivered" &&
+      Array.isArray(v.plaintext.message_ids)
+    ),
+  );
   assert(identities.length >= 1);
+});
+
+Deno.test("the first four vectors are the protocol's original ones, unchanged", () => {
+  // Adding types adds vectors; it never changes an existing one. The signatures cover every
+  // byte of the original envelopes, so pinning them pins the envelopes.
+  assertEquals(envelopes.slice(0, 4).map((v) => [v.name, v.envelope.sig]), [
+    [
+      "message-one-recipient",
+      "jje74RHpMN-rOUTB7lPCsnKUeb7owx8egKWp3uhFKtP88T5bDEoH7QQLU5mHb4jJvEyRJZNu9xoB0Yj40On4Aw",
+    ],
+    [
+      "message-three-recipients",
+      "anw5rCYOzOVwljEoUy-Q9roErAwwihqIuXJxedMxazRW5_jaKZ3zghVnyAdEA9i-yTe7YQnmBabQ94Eag7fTAA",
+    ],
+    [
+      "task-request",
+      "kyC5qh3jKX-vj54OMJoOMzLRsx6gFIOKBAZW9vmOdjnFkD5gv3kLXbisSNNeo4BKjxG6DGB-3R7tQynDa9BxAw",
+    ],
+    [
+      "artifact-submit-non-ascii",
+      "TFeBpOncc9wuATY7JTGU4skZu9oWi8fsKUF2h3baMM537nBEbmAQI8WRVBlP7AazNWA8ek3P5dS9VMNmsuTBCw",
+    ],
+  ]);
 });
 
 for (const v of envelopes) {

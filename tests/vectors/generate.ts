@@ -30,7 +30,7 @@ import {
   sha256,
   sign,
   signingInput,
-} from "../../lib/protocol/crypto.ts";
+} from "../../lib/protocol/mod.ts";
 import type { Envelope, EnvelopeHeader, MessageType } from "../../lib/protocol/schemas.ts";
 
 const encoder = new TextEncoder();
@@ -165,6 +165,7 @@ const T0 = "2026-11-21T20:00:00.000Z";
 const CONVERSATION = `conv_${fixedUlid(T0, "C0")}`;
 const TASK = `task_${fixedUlid("2026-11-21T20:05:00.000Z", "7A5C")}`;
 const TASK_REQUEST_ID = `msg_${fixedUlid("2026-11-21T20:05:00.000Z", "3")}`;
+const TASK_2 = `task_${fixedUlid("2026-11-21T21:00:00.000Z", "7A5D")}`;
 /** One daemon installation per sender. */
 const DEVICES: Record<string, string> = {
   [ALICE]: `dev_${fixedUlid("2026-11-01T09:00:00.000Z", "A1")}`,
@@ -236,6 +237,52 @@ const CASES: EnvelopeCase[] = [
       content_type: "text/markdown; charset=utf-8",
       name: "release-notes.md",
       note: "Erste Fassung ✓",
+    },
+  },
+  // Added with task_progress / task_fail and batched `delivered` receipts (issues 13-15). The
+  // vectors above are unchanged byte for byte.
+  {
+    name: "task-progress",
+    description:
+      "task_progress from the worker @bob/writer to the requester while the task is accepted, " +
+      "with a queue position (no state change)",
+    type: "task_progress",
+    from: BOB,
+    to: [ALICE],
+    created_at: "2026-11-21T20:30:00.000Z",
+    ulid_random: "5",
+    conversation: CONVERSATION,
+    task: TASK,
+    reply_to: TASK_REQUEST_ID,
+    plaintext: { text: "Outline done; writing section 2 of 3 …", queue_position: 1 },
+  },
+  {
+    name: "task-fail",
+    description:
+      "task_fail from the worker @bob/writer on a second task: accepted → failed (terminal), " +
+      "with a machine-readable code",
+    type: "task_fail",
+    from: BOB,
+    to: [ALICE],
+    created_at: "2026-11-21T21:40:00.000Z",
+    ulid_random: "6",
+    task: TASK_2,
+    plaintext: { reason: "The changelog URL answered 404 three times.", code: "input_unreachable" },
+  },
+  {
+    name: "receipt-delivered-batch",
+    description:
+      "a peer-signed receipt from @bob/writer: three envelopes stored (state delivered), the " +
+      "first in message_id, the others in message_ids",
+    type: "receipt",
+    from: BOB,
+    to: [ALICE],
+    created_at: "2026-11-21T20:05:01.500Z",
+    ulid_random: "7",
+    plaintext: {
+      message_id: `msg_${fixedUlid(T0, "1")}`,
+      message_ids: [`msg_${fixedUlid("2026-11-21T20:01:30.250Z", "2")}`, TASK_REQUEST_ID],
+      state: "delivered",
     },
   },
 ];
