@@ -8,119 +8,24 @@ import {
   roleOf,
   TASK_ACTION_ROLE,
   TASK_STATES,
-  type TaskEvent,
-  type TaskRole,
-  type TaskSnapshot,
   type TaskState,
   TERMINAL_STATES,
-  type Transition,
 } from "../../lib/protocol/tasks.ts";
-import { TASK_TYPES, type TaskMessageType } from "../../lib/protocol/schemas.ts";
-import { TaskferryError } from "../../lib/protocol/errors.ts";
 import { newId } from "../../lib/protocol/ids.ts";
-
-type Action = Exclude<TaskMessageType, "task_request">;
-const ACTIONS = TASK_TYPES.filter((t): t is Action => t !== "task_request");
-const ROLES = ["requester", "worker", "system"] as const;
-
-/** The state machine of design §6, written out independently of the implementation. */
-const LEGAL: Record<TaskState, Partial<Record<Action, TaskState>>> = {
-  requested: { task_accept: "accepted", task_decline: "declined", task_cancel: "cancelled" },
-  accepted: {
-    artifact_submit: "submitted",
-    task_cancel: "cancelled",
-    task_progress: "accepted",
-    task_fail: "failed",
-  },
-  submitted: {
-    revision_request: "revision_requested",
-    task_complete: "completed",
-    task_cancel: "cancelled",
-  },
-  revision_requested: {
-    artifact_submit: "submitted",
-    task_cancel: "cancelled",
-    task_progress: "revision_requested",
-    task_fail: "failed",
-  },
-  completed: {},
-  declined: {},
-  cancelled: {},
-  expired: {},
-  failed: {},
-};
-
-/** Who may send what (design §6, §11): the worker accepts, declines, submits, reports, fails. */
-const OWNER: Record<TaskMessageType, TaskRole> = {
-  task_request: "requester",
-  task_accept: "worker",
-  task_decline: "worker",
-  artifact_submit: "worker",
-  revision_request: "requester",
-  task_complete: "requester",
-  task_cancel: "requester",
-  task_progress: "worker",
-  task_fail: "worker",
-};
-
-const T0 = Date.parse("2026-11-21T20:00:00.000Z");
-const at = (minutes = 0) => new Date(T0 + minutes * 60_000).toISOString();
-
-/** Freezes a value deeply, so any mutation by the code under test throws. */
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === "object") {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
-}
-
-/** A snapshot in `state` with plausible counters for it. */
-function snapshot(state: TaskState, extra: Partial<TaskSnapshot> = {}): TaskSnapshot {
-  const hasArtifact = ["submitted", "revision_requested", "completed"].includes(state);
-  return deepFreeze({
-    state,
-    artifact_version: hasArtifact ? 1 : 0,
-    revisions: state === "revision_requested" ? 1 : 0,
-    max_revisions: DEFAULT_MAX_REVISIONS,
-    deadline: null,
-    event_ids: [newId("msg")],
-    ...extra,
-  });
-}
-
-/** An event of `type` by `role` that carries the right artifact version for `task`. */
-function event(
-  type: TaskEvent["type"],
-  role: TaskEvent["role"],
-  task: TaskSnapshot | null,
-  extra: Partial<TaskEvent> = {},
-): TaskEvent {
-  const e: TaskEvent = { id: newId("msg"), type, role, at: at() };
-  if (type === "artifact_submit") e.version = (task?.artifact_version ?? 0) + 1;
-  if (type === "revision_request") e.version = task?.artifact_version ?? 0;
-  return deepFreeze({ ...e, ...extra });
-}
-
-function ok(result: Transition): TaskSnapshot {
-  if (!result.ok) {
-    throw new Error(`expected success, got ${result.error.code}: ${result.error.message}`);
-  }
-  return result.task;
-}
-
-function refused(result: Transition, code: string, context = "") {
-  assert(!result.ok, `expected ${code}, got success ${context}`);
-  assert(result.error instanceof TaskferryError);
-  assertEquals(result.error.code, code, `${context}: ${result.error.message}`);
-}
-
-/** Applies events in order, failing on any refusal. */
-function replay(events: TaskEvent[]): TaskSnapshot {
-  let task: TaskSnapshot | null = null;
-  for (const e of events) task = ok(applyTaskEvent(task, e));
-  return task!;
-}
+import {
+  type Action,
+  ACTIONS,
+  at,
+  deepFreeze,
+  event,
+  LEGAL,
+  ok,
+  OWNER,
+  refused,
+  replay,
+  ROLES,
+  snapshot,
+} from "./tasks_oracle.ts";
 
 Deno.test("the state lists match the design", () => {
   assertEquals([...TASK_STATES].sort(), Object.keys(LEGAL).sort());
@@ -228,47 +133,6 @@ Deno.test("every out-of-role action is refused with task_role, in every state", 
       }
     }
   }
-});
-
-Deno.test("task_progress leaves the snapshot untouched, so a stream of it cannot grow it", () => {
-  let task = snapshot("accepted");
-  for (let i = 0; i < 100; i++) {
-    const r = applyTaskEvent(task, event("task_progress", "worker", task));
-    assert(r.ok && !r.duplicate);
-    assert(r.task === task, "the same snapshot object comes back");
-    task = r.task;
-  }
-  assertEquals(task.event_ids.length, 1);
-  // Still checked like any event: not by the requester, not after submitting, not after failing.
-  refused(applyTaskEvent(task, event("task_progress", "requester", task)), "task_role");
-  const submitted = snapshot("submitted");
-  refused(
-    applyTaskEvent(submitted, event("task_progress", "worker", submitted)),
-    "illegal_transition",
-  );
-});
-
-Deno.test("task_fail ends the task: failed is terminal and counts as closed", () => {
-  const request = event("task_request", "requester", null);
-  let task = ok(applyTaskEvent(null, request));
-  task = ok(applyTaskEvent(task, event("task_accept", "worker", task)));
-  task = ok(applyTaskEvent(task, event("artifact_submit", "worker", task)));
-  task = ok(applyTaskEvent(task, event("revision_request", "requester", task)));
-  const failE = event("task_fail", "worker", task);
-  const failed = ok(applyTaskEvent(task, failE));
-  assertEquals(failed.state, "failed");
-  assert(isTerminal("failed"));
-  assertEquals(allowedActions(failed, "worker"), []);
-  assertEquals(allowedActions(failed, "requester"), []);
-  for (const type of ACTIONS) {
-    refused(applyTaskEvent(failed, event(type, OWNER[type], failed)), "illegal_transition", type);
-  }
-  // Redelivered: a duplicate, not a second failure.
-  const again = applyTaskEvent(failed, failE);
-  assert(again.ok && again.duplicate);
-  // Past the deadline a fail is refused like any action: the task expires instead.
-  const late = snapshot("accepted", { deadline: at(-1) });
-  refused(applyTaskEvent(late, event("task_fail", "worker", late)), "task_expired");
 });
 
 Deno.test("the full flow with a revision loop", () => {
