@@ -325,7 +325,7 @@ Deno.test({
       const agent = await registerAgent(target, token!, "big", "x");
       const to = { handle: "@big/y", keys: await generateAgentKeys() };
       const s = await SimSession.connect(target, "big", token!);
-      const env = await seal(agent, [to], "message", { text: "x".repeat(1_400_000) }, {
+      const env = await seal(agent, [to], "message", { data: "x".repeat(1_400_000) }, {
         device_id: s.deviceId,
         id: newId("msg"),
       });
