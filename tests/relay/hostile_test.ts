@@ -533,7 +533,7 @@ function wsCases(relay: TestRelay, x: Ctx): Case[] {
       name: "WS: a 10 MB frame",
       expect: { code: "envelope_too_large" },
       run: async () => {
-        const env = await x.mk(x.alice, x.a, [x.bob], "message", { text: "x".repeat(10 * MB) });
+        const env = await x.mk(x.alice, x.a, [x.bob], "message", { data: "x".repeat(10 * MB) });
         const out = await answer(x.a, env);
         await alive(x.a);
         return out;
