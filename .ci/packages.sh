@@ -2,12 +2,14 @@
 # Optional system packages for the test suites, installed quietly and only when missing:
 #   chromium    the browser tests (tests/e2e/browser_test.ts drive /usr/bin/chromium)
 #   postgresql  the PostgreSQL relay store and multi-node tests (they start their own server)
+#   nats-server the peers benchmark suite (NATS JetStream as a yardstick; it starts its own)
 # Without them the suites that need them skip with a message; this script never fails CI.
 set -uo pipefail
 
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then

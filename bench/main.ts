@@ -73,6 +73,11 @@ const SUITES: readonly SuiteEntry[] = [
     load: () => import("./daemon.ts"),
   },
   {
+    name: "peers",
+    summary: "the relay next to NATS JetStream (nats-server) in one run, as ratios",
+    load: () => import("./peers.ts"),
+  },
+  {
     name: "cluster",
     summary: "relay envelopes/s on PostgreSQL with one and two relay nodes (processes)",
     load: () => import("./cluster.ts"),

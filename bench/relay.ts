@@ -57,7 +57,8 @@ const PLAINTEXT_BYTES = 1_000;
 const WINDOW = 32;
 const TOTAL_WINDOW = 320;
 
-function windowFor(senders: number): number {
+/** The per-sender window the relay suite uses at `senders` senders. */
+export function windowFor(senders: number): number {
   return Math.max(2, Math.min(WINDOW, Math.floor(TOTAL_WINDOW / senders)));
 }
 const TARGET_RATE = 3_000;

@@ -7,6 +7,7 @@ import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from "@hpke
 import { decodeBase64Url, encodeBase64Url } from "./base64url.ts";
 import { arrayBufferOf as buf, requireLength } from "./bytes.ts";
 import { canonicalBytes } from "./canonical.ts";
+import { hpkeOpen, hpkeSeal } from "./hpke.ts";
 import { fail, TaskferryError } from "./errors.ts";
 import { type RandomBytes, randomBytes, sign, verify } from "./keys.ts";
 import { parsePayload, type PayloadOf } from "./payloads.ts";
@@ -148,17 +149,16 @@ export async function sealEnvelope<T extends MessageType>(
   const keys = [];
   for (const r of recipients) {
     requireLength(r.encryptionPublicKey, 32, "X25519 public key");
-    const recipientPublicKey = await hpkeSuite.kem.deserializePublicKey(buf(r.encryptionPublicKey));
-    const params: Parameters<typeof hpkeSuite.seal>[0] = {
-      recipientPublicKey,
-      info: buf(hpkeInfo(header.id, r.handle)),
-    };
-    if (options.random) params.ekm = await hpkeSuite.kem.deriveKeyPair(buf(random(32)));
-    const sealed = await hpkeSuite.seal(params, buf(contentKey));
+    const sealed = await hpkeSeal(
+      r.encryptionPublicKey,
+      hpkeInfo(header.id, r.handle),
+      contentKey,
+      options.random ? random(32) : undefined,
+    );
     keys.push({
       to: r.handle,
-      enc: encodeBase64Url(new Uint8Array(sealed.enc)),
-      wrapped: encodeBase64Url(new Uint8Array(sealed.ct)),
+      enc: encodeBase64Url(sealed.enc),
+      wrapped: encodeBase64Url(sealed.ct),
     });
   }
   const unsigned: Omit<Envelope, "sig"> = {
@@ -229,23 +229,16 @@ export async function openEnvelope<T extends MessageType = MessageType>(
   if (!entry || !envelope.to.includes(recipientHandle)) throw fail("not_a_recipient");
   let plaintext: Uint8Array;
   try {
-    const recipientKey = await hpkeSuite.kem.importKey(
-      "raw",
-      buf(recipientKeys.encryptionPrivateKey),
-      false,
+    const contentKey = await hpkeOpen(
+      recipientKeys.encryptionPrivateKey,
+      recipientKeys.encryptionPublicKey,
+      decodeBase64Url(entry.enc),
+      hpkeInfo(envelope.id, recipientHandle),
+      decodeBase64Url(entry.wrapped),
     );
-    const publicKey = await hpkeSuite.kem.deserializePublicKey(
-      buf(recipientKeys.encryptionPublicKey),
-    );
-    const contentKey = await hpkeSuite.open(
-      {
-        recipientKey: { privateKey: recipientKey, publicKey },
-        enc: buf(decodeBase64Url(entry.enc)),
-        info: buf(hpkeInfo(envelope.id, recipientHandle)),
-      },
-      buf(decodeBase64Url(entry.wrapped)),
-    );
-    const aes = await crypto.subtle.importKey("raw", contentKey, "AES-GCM", false, ["decrypt"]);
+    const aes = await crypto.subtle.importKey("raw", buf(contentKey), "AES-GCM", false, [
+      "decrypt",
+    ]);
     const aad = canonicalBytes(aadObject(envelope, envelope.payload.content_type));
     plaintext = new Uint8Array(
       await crypto.subtle.decrypt(
