@@ -1,9 +1,8 @@
 /**
  * Envelope crypto (design §5): Ed25519 signatures over the JCS form of the envelope, AES-256-GCM
  * content encryption bound to the header by AAD, and a per-recipient HPKE (RFC 9180) key wrap.
- * Pure: WebCrypto and @hpke/core only.
+ * Pure: WebCrypto only (HPKE in hpke.ts).
  */
-import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from "@hpke/core";
 import { decodeBase64Url, encodeBase64Url } from "./base64url.ts";
 import { arrayBufferOf as buf, requireLength } from "./bytes.ts";
 import { canonicalBytes } from "./canonical.ts";
@@ -23,13 +22,6 @@ import {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
-
-/** The HPKE suite of protocol v1: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM. */
-export const hpkeSuite = new CipherSuite({
-  kem: new DhkemX25519HkdfSha256(),
-  kdf: new HkdfSha256(),
-  aead: new Aes256Gcm(),
-});
 
 /** A sealing sender: its handle and signing key. */
 export interface Sender {

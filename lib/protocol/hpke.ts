@@ -9,7 +9,9 @@
  * `enc ‖ ct`; the envelope vectors and the independent noble implementation in
  * tests/protocol/noble_test.ts check it byte for byte.
  */
+import { arrayBufferOf as buf, concatBytes as concat } from "./bytes.ts";
 import { fail } from "./errors.ts";
+import { X25519_PKCS8_PREFIX, x25519PublicKey } from "./keys.ts";
 
 const encoder = new TextEncoder();
 const HPKE_V1 = encoder.encode("HPKE-v1");
@@ -19,43 +21,11 @@ const KEM_SUITE = Uint8Array.from([0x4b, 0x45, 0x4d, 0x00, 0x20]);
 const HPKE_SUITE = Uint8Array.from([0x48, 0x50, 0x4b, 0x45, 0x00, 0x20, 0x00, 0x01, 0x00, 0x02]);
 const ZERO_SALT = new Uint8Array(32);
 const MODE_BASE = 0;
-const X25519_PKCS8_PREFIX = Uint8Array.from([
-  0x30,
-  0x2e,
-  0x02,
-  0x01,
-  0x00,
-  0x30,
-  0x05,
-  0x06,
-  0x03,
-  0x2b,
-  0x65,
-  0x6e,
-  0x04,
-  0x22,
-  0x04,
-  0x20,
-]);
 
 /** The result of a single-shot seal: the encapsulated key and the ciphertext. */
 export interface HpkeSealed {
   enc: Uint8Array;
   ct: Uint8Array;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-function buf(bytes: Uint8Array): ArrayBuffer {
-  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 }
 
 function i2osp2(n: number): Uint8Array {
@@ -143,12 +113,12 @@ async function x25519(privateKey: CryptoKey, publicKey: Uint8Array): Promise<Uin
   return dh;
 }
 
-function importPrivate(scalar: Uint8Array, extractable = false): Promise<CryptoKey> {
+function importPrivate(scalar: Uint8Array): Promise<CryptoKey> {
   return crypto.subtle.importKey(
     "pkcs8",
     buf(concat(X25519_PKCS8_PREFIX, scalar)),
     "X25519",
-    extractable,
+    false,
     ["deriveBits"],
   );
 }
@@ -173,10 +143,8 @@ async function ephemeral(ikm?: Uint8Array): Promise<{ privateKey: CryptoKey; enc
     ikm.subarray(0, 0),
     32,
   );
-  const privateKey = await importPrivate(sk, true);
-  const jwk = await crypto.subtle.exportKey("jwk", privateKey);
-  const x = jwk.x!.replace(/-/g, "+").replace(/_/g, "/");
-  const enc = Uint8Array.from(atob(x + "=".repeat((4 - x.length % 4) % 4)), (c) => c.charCodeAt(0));
+  const privateKey = await importPrivate(sk);
+  const enc = await x25519PublicKey(sk);
   return { privateKey, enc };
 }
 

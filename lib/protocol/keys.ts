@@ -31,7 +31,8 @@ export type RandomBytes = (n: number) => Uint8Array;
 // PKCS#8 wrappers of a raw 32-byte private key (RFC 8410), the only import form WebCrypto
 // offers for raw Ed25519 / X25519 private keys.
 const ED25519_PKCS8_PREFIX = fromHex("302e020100300506032b657004220420");
-const X25519_PKCS8_PREFIX = fromHex("302e020100300506032b656e04220420");
+/** PKCS#8 prefix of a raw X25519 private scalar (WebCrypto imports private keys only so). */
+export const X25519_PKCS8_PREFIX = fromHex("302e020100300506032b656e04220420");
 
 // Imported CryptoKeys are cached: importing costs more than verifying one signature.
 const KEY_CACHE_LIMIT = 4096;

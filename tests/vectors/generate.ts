@@ -22,7 +22,6 @@ import {
   agentKeysFromPrivate,
   fingerprint,
   hpkeInfo,
-  hpkeSuite,
   type RandomBytes,
   registrationInput,
   rotationInput,
@@ -31,6 +30,7 @@ import {
   sign,
   signingInput,
 } from "../../lib/protocol/mod.ts";
+import { referenceHpke } from "../protocol/hpke_reference.ts";
 import type { Envelope, EnvelopeHeader, MessageType } from "../../lib/protocol/schemas.ts";
 
 const encoder = new TextEncoder();
@@ -335,15 +335,15 @@ async function envelopeVector(c: EnvelopeCase): Promise<EnvelopeVector> {
   const hpke = [];
   for (const r of recipients) {
     const ikm = random(32);
-    const pair = await hpkeSuite.kem.deriveKeyPair(ikm.slice().buffer);
+    const pair = await referenceHpke.kem.deriveKeyPair(ikm.slice().buffer);
     hpke.push({
       to: r.handle,
       info: text(hpkeInfo(header.id, r.handle)),
       ikm: b64(ikm),
       ephemeral_private_key: b64(
-        new Uint8Array(await hpkeSuite.kem.serializePrivateKey(pair.privateKey)),
+        new Uint8Array(await referenceHpke.kem.serializePrivateKey(pair.privateKey)),
       ),
-      enc: b64(new Uint8Array(await hpkeSuite.kem.serializePublicKey(pair.publicKey))),
+      enc: b64(new Uint8Array(await referenceHpke.kem.serializePublicKey(pair.publicKey))),
     });
   }
 

@@ -11,12 +11,12 @@ import {
   type Envelope,
   type EnvelopeHeader,
   hpkeInfo,
-  hpkeSuite,
   PAYLOAD_ALG,
   randomBytes,
   sign,
   signingInput,
 } from "../../../lib/protocol/mod.ts";
+import { hpkeSeal } from "../../../lib/protocol/hpke.ts";
 
 const buf = (b: Uint8Array) => b.slice().buffer as ArrayBuffer;
 
@@ -41,17 +41,11 @@ export async function sealRaw(
   );
   const keys = [];
   for (const r of recipients) {
-    const recipientPublicKey = await hpkeSuite.kem.deserializePublicKey(
-      buf(r.encryptionPublicKey),
-    );
-    const sealed = await hpkeSuite.seal(
-      { recipientPublicKey, info: buf(hpkeInfo(header.id, r.handle)) },
-      buf(key),
-    );
+    const sealed = await hpkeSeal(r.encryptionPublicKey, hpkeInfo(header.id, r.handle), key);
     keys.push({
       to: r.handle,
-      enc: encodeBase64Url(new Uint8Array(sealed.enc)),
-      wrapped: encodeBase64Url(new Uint8Array(sealed.ct)),
+      enc: encodeBase64Url(sealed.enc),
+      wrapped: encodeBase64Url(sealed.ct),
     });
   }
   const unsigned: Omit<Envelope, "sig"> = {
