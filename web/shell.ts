@@ -66,6 +66,17 @@ export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   "x-frame-options": "DENY",
 };
 
+/**
+ * The asset at `path` (under `/assets/`), or undefined. Own keys only: the tables are plain
+ * objects, so `constructor`, `toString` or `__proto__` would otherwise find Object's members.
+ */
+export function findAsset(
+  assets: Readonly<Record<string, Asset>>,
+  path: string,
+): Asset | undefined {
+  return Object.hasOwn(assets, path) ? assets[path] : undefined;
+}
+
 /** Headers for an embedded asset. */
 export function assetHeaders(asset: Asset): Record<string, string> {
   return {

@@ -11,6 +11,7 @@ import { logger } from "../log.ts";
 import {
   type Asset,
   assetHeaders,
+  findAsset,
   PAGE_HEADERS,
   pageHtml,
   SHARED_ASSETS,
@@ -146,13 +147,15 @@ export function mountRelayPages<E extends Env>(app: Hono<E>, relay: Relay): Stat
         encryption: decodeBase64Url(agent.encryption_public_key),
       });
       const host = new URL(relay.options.publicUrl).host;
+      // The link carries no fingerprint from here: only the inviter's own `#fp=` (the page's
+      // URL fragment, read in the browser) may go into it. The relay's view is labelled as such.
       return c.body(
         page("invite", {
           invite: {
             code,
             expires_at: new Date(invite.expires_at).toISOString(),
-            agent: { handle: agent.handle, profile: agent.profile, fingerprint: fp },
-            link: `taskferry://${host}/invite/${code}#fp=${fp}`,
+            agent: { handle: agent.handle, profile: agent.profile, relay_fingerprint: fp },
+            link: `taskferry://${host}/invite/${code}`,
           },
         }),
         200,
@@ -169,7 +172,7 @@ export function mountRelayPages<E extends Env>(app: Hono<E>, relay: Relay): Stat
   });
 
   app.get("/assets/*", (c) => {
-    const asset = ASSETS[c.req.path.slice("/assets/".length)];
+    const asset = findAsset(ASSETS, c.req.path.slice("/assets/".length));
     if (!asset) throw fail("not_found", `no asset ${c.req.path}`);
     return c.body(asset.body, 200, assetHeaders(asset));
   });

@@ -466,7 +466,8 @@ Deno.test({
           const code = /\/invite\/([A-Za-z0-9_-]+)/.exec(link)![1]!;
           const [agent] = await bob.api.agents();
 
-          await (await on(r)).goto(`${w.relay.url}/invite/${code}`);
+          // The fingerprint rides in the fragment, from the inviter; the relay never adds it.
+          await (await on(r)).goto(`${w.relay.url}/invite/${code}#fp=${agent!.fingerprint}`);
           await r.getByRole("heading", { name: `You are invited to connect with ${BOB}` })
             .waitFor();
           await waitText(r, ".fp", agent!.fingerprint);
