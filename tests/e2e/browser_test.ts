@@ -391,6 +391,8 @@ Deno.test({
       await t.step("hold tasks for approval, then approve a gated task", async () => {
         await on(b);
         await b.goto(bob.running.url + "/#/connections");
+        // One line per connection; the permission editor opens on demand.
+        await b.getByRole("button", { name: "Permissions", exact: true }).click();
         await b.getByRole("checkbox", { name: "Hold their tasks for my approval" }).check();
         await b.getByRole("button", { name: "Save permissions" }).click();
         await waitText(b, "form.perm", "Saved");
@@ -439,6 +441,7 @@ Deno.test({
       await t.step("edit a permission and see it enforced", async () => {
         await on(b);
         await b.goto(bob.running.url + "/#/connections");
+        await b.getByRole("button", { name: "Permissions", exact: true }).click();
         await b.getByRole("checkbox", { name: "May send messages" }).uncheck();
         await b.getByRole("button", { name: "Save permissions" }).click();
         await waitText(b, "form.perm", "Saved");
