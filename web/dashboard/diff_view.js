@@ -53,7 +53,7 @@ export function Diff({ artifacts }) {
       ${select("diff-from", from, setFrom, "From")} ${select("diff-to", to, setTo, "To")}
       <span class="muted" role="status"><span class="add">+${stats.added}</span> <span class="del">−${stats.removed}</span></span>
     </form>
-    <div class="table-wrap"><table class="diff" aria-label=${`Line diff from v${from} to v${to}`}>
+    <div class="table-wrap diff-wrap"><table class="diff" aria-label=${`Line diff from v${from} to v${to}`}>
       <tbody>${visible.map((r, i) => html`<${Row} key=${i} r=${r} />`)}</tbody>
     </table></div>
     ${
