@@ -6,10 +6,8 @@
 import { useState } from "preact/hooks";
 import { html } from "./ui.js";
 
-const W = 640;
 const H = 200;
 const M = { left: 52, right: 12, top: 24, bottom: 28 };
-const PW = W - M.left - M.right;
 const PH = H - M.top - M.bottom;
 
 /** The top of a value axis with four equal whole-number steps of 1, 2 or 5 × 10^k. */
@@ -47,6 +45,9 @@ export function TimeChart({ title, unit, times, series, kind = "line", id }) {
   const t1 = times[n - 1];
   const span = Math.max(1, t1 - t0);
   const max = niceMax(Math.max(0, ...series.flatMap((s) => s.values)));
+  // A narrower drawing on small screens keeps the labels readable once scaled to fit.
+  const W = globalThis.innerWidth < 600 ? 400 : 640;
+  const PW = W - M.left - M.right;
   const band = PW / n;
   const x = (i) =>
     kind === "bar"
@@ -56,15 +57,24 @@ export function TimeChart({ title, unit, times, series, kind = "line", id }) {
       : M.left + ((times[i] - t0) / span) * PW;
   const y = (v) => M.top + PH - (v / max) * PH;
   const yTicks = [0, 0.25, 0.5, 0.75, 1].map((f) => f * max);
-  const xTicks = n === 1
-    ? [0]
-    : [...new Set([0, 0.25, 0.5, 0.75, 1].map((f) => Math.round(f * (n - 1))))];
+  const xTicks = n === 1 ? [0] : [
+    ...new Set(
+      (W < 640 ? [0, 0.5, 1] : [0, 0.25, 0.5, 0.75, 1]).map((f) => Math.round(f * (n - 1))),
+    ),
+  ];
   const pick = (e) => {
     const r = e.currentTarget.getBoundingClientRect();
     const px = ((e.clientX - r.left) / r.width) * W;
     let best = 0;
     for (let i = 1; i < n; i++) if (Math.abs(x(i) - px) < Math.abs(x(best) - px)) best = i;
     setHover(best);
+  };
+  // Keyboard: arrows step through the points, as the pointer does.
+  const key = (e) => {
+    const step = { ArrowLeft: -1, ArrowRight: 1, Home: -n, End: n }[e.key];
+    if (step === undefined) return;
+    e.preventDefault();
+    setHover(Math.max(0, Math.min(n - 1, (hover ?? n - 1) + step)));
   };
   const at = hover ?? n - 1;
   const readout = series.map((s) => `${s.label} ${fmt(s.values[at] ?? 0)}`).join(", ");
@@ -73,7 +83,8 @@ export function TimeChart({ title, unit, times, series, kind = "line", id }) {
     <figure class="chart card" id=${id}>
       <figcaption><strong>${title}</strong> <span class="muted">(${unit})</span></figcaption>
       <svg viewBox=${`0 0 ${W} ${H}`} role="img" aria-label=${`${title}, ${unit}; latest: ${readout}`}
-        onPointerMove=${pick} onPointerLeave=${() => setHover(null)}>
+        tabindex="0" onPointerMove=${pick} onPointerLeave=${() => setHover(null)}
+        onKeyDown=${key} onBlur=${() => setHover(null)}>
         ${yTicks.map((v) =>
           html`
             <g class="tick y">

@@ -70,10 +70,18 @@ async function checkChart(page: Page, id: string, legend: string[]) {
   await chart.locator(".readout[data-hover=yes]").waitFor();
   assert(await chart.locator("line.hover").count() === 1, `${id}: hover line`);
   await page.mouse.move(0, 0);
+  // The keyboard reads the same values: Home jumps to the first point.
+  await chart.locator("svg").focus();
+  await page.keyboard.press("Home");
+  await chart.locator(".readout[data-hover=yes]").waitFor();
+  await chart.locator("svg").blur();
 }
 
 async function phoneFits(page: Page, name: string) {
   await page.setViewportSize({ width: 390, height: 844 });
+  // Charts pick their drawing width when they render: load the page at phone width.
+  await page.reload();
+  await page.locator("figure.chart svg").first().waitFor();
   const overflow = await page.evaluate<number>("document.documentElement.scrollWidth - innerWidth");
   assert(overflow <= 1, `${name} at phone width: ${overflow}px of horizontal overflow`);
   await screenshot(page, `${name}-phone`);
