@@ -84,7 +84,8 @@ function KeyCheck({ linkFp, served, source }) {
     </dl>
     ${
     verified
-      ? html`<p class="ok">✓ matches the link</p>`
+      ? html`<p><span class="ok">✓ matches the link</span> <span class="muted">— the check is as good
+          as the link; to be sure of the link, read the fingerprint to the owner.</span></p>`
       : html`<p role="alert"><strong>Not verified</strong>: the link carries no fingerprint, so only
           the relay vouches for this key. Read the served fingerprint to the owner over a channel
           you trust (phone, in person) before connecting.</p>`
