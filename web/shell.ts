@@ -8,6 +8,7 @@ import preact from "./vendor/preact.js" with { type: "text" };
 import hooks from "./vendor/hooks.js" with { type: "text" };
 import htm from "./vendor/htm.js" with { type: "text" };
 import ui from "./ui.js" with { type: "text" };
+import charts from "./charts.js" with { type: "text" };
 import css from "./app.css" with { type: "text" };
 
 /** One embedded file. */
@@ -29,6 +30,7 @@ export const SHARED_ASSETS: Readonly<Record<string, Asset>> = {
   "vendor/hooks.js": js(hooks),
   "vendor/htm.js": js(htm),
   "ui.js": js(ui),
+  "charts.js": js(charts),
   "app.css": { type: "text/css; charset=utf-8", body: css },
 };
 
@@ -65,6 +67,17 @@ export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   "x-content-type-options": "nosniff",
   "x-frame-options": "DENY",
 };
+
+/**
+ * The asset at `path` (under `/assets/`), or undefined. Own keys only: the tables are plain
+ * objects, so `constructor`, `toString` or `__proto__` would otherwise find Object's members.
+ */
+export function findAsset(
+  assets: Readonly<Record<string, Asset>>,
+  path: string,
+): Asset | undefined {
+  return Object.hasOwn(assets, path) ? assets[path] : undefined;
+}
 
 /** Headers for an embedded asset. */
 export function assetHeaders(asset: Asset): Record<string, string> {

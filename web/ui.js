@@ -75,6 +75,25 @@ export function Fingerprint({ value }) {
   return html`<code class="fp" title="key fingerprint">${value}</code>`;
 }
 
+const FINGERPRINT = /^[0-9a-f]{4}(?:-[0-9a-f]{4}){7}$/;
+
+/**
+ * The key fingerprint an invite link (or a page address's `#fp=…`) carries, or null when it
+ * carries none, an empty one or a malformed one. Only this value is ever shown as "from the
+ * link": a fingerprint the relay reports is never put in its place.
+ */
+export function linkFingerprint(link) {
+  const m = /[#?&]fp=([^&#]*)/.exec(String(link ?? ""));
+  if (!m) return null;
+  let value;
+  try {
+    value = decodeURIComponent(m[1]).trim().toLowerCase();
+  } catch {
+    return null;
+  }
+  return FINGERPRINT.test(value) ? value : null;
+}
+
 /** Local date and time of an ISO timestamp. */
 export function formatTime(iso) {
   if (!iso) return "";

@@ -13,6 +13,7 @@ import { timingSafeEqual } from "../protocol/mod.ts";
 import {
   type Asset,
   assetHeaders,
+  findAsset,
   PAGE_HEADERS,
   pageHtml,
   SHARED_ASSETS,
@@ -38,7 +39,7 @@ export function mountDashboard(app: Hono, d: Daemon): void {
 
   app.get("/", (c) => c.body(PAGE, 200, PAGE_HEADERS));
   app.get("/assets/*", (c) => {
-    const asset = ASSETS[c.req.path.slice("/assets/".length)];
+    const asset = findAsset(ASSETS, c.req.path.slice("/assets/".length));
     if (!asset) throw fail("not_found", `no asset ${c.req.path}`);
     return c.body(asset.body, 200, assetHeaders(asset));
   });

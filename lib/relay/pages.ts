@@ -2,8 +2,9 @@
  * The relay's public pages (Preact + htm, embedded like the dashboard): `/` (what this relay
  * is, live counts), `/community` (the public directory), `/invite/{code}` (peer preview with
  * its key fingerprint and ways to open the invite), `/signup` (when open signup is on) and
- * `/status` (throughput and queue depth). `GET /v1/stats` is their small JSON source; the
- * relay samples its counters every few seconds, in memory.
+ * `/status` (throughput and queue depth). `GET /v1/stats?range=15m|1h|24h` is their small JSON
+ * source; the relay samples its counters every few seconds into a bounded in-memory history
+ * (status_history.ts: 15 minutes at 5 s, 24 hours at 1 minute).
  */
 import type { Env, Hono } from "hono";
 import { decodeBase64Url, fail, fingerprint, TaskferryError, VERSION } from "../protocol/mod.ts";
@@ -11,36 +12,36 @@ import { logger } from "../log.ts";
 import {
   type Asset,
   assetHeaders,
+  findAsset,
   PAGE_HEADERS,
   pageHtml,
   SHARED_ASSETS,
 } from "../../web/shell.ts";
 import { RELAY_ASSETS } from "../../web/relay/mod.ts";
 import type { Relay } from "./relay.ts";
+import {
+  type Sample,
+  SAMPLE_INTERVAL_MS,
+  STATUS_RANGES,
+  StatusHistory,
+  type StatusRange,
+} from "./status_history.ts";
 
 const log = logger("relay-pages");
 
 const ASSETS: Readonly<Record<string, Asset>> = { ...SHARED_ASSETS, ...RELAY_ASSETS };
 
-/** Sampling period and how many samples are kept (10 minutes). */
-export const SAMPLE_INTERVAL_MS = 5_000;
-const KEEP_SAMPLES = 120;
-
-interface Sample {
-  at: number;
-  accepted: number;
-  delivered: number;
-  queue_depth: number;
-  connected_clients: number;
-}
-
-/** Samples the relay's counters while the relay runs. */
+/** Samples the relay's counters into a bounded {@link StatusHistory} while the relay runs. */
 export class StatusSampler {
-  readonly samples: Sample[] = [];
+  readonly history = new StatusHistory();
   private timer: ReturnType<typeof setInterval> | undefined;
   private inflight: Promise<void> | null = null;
 
-  constructor(private readonly relay: Relay, readonly intervalMs = SAMPLE_INTERVAL_MS) {}
+  constructor(
+    private readonly relay: Relay,
+    readonly intervalMs = SAMPLE_INTERVAL_MS,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   start() {
     this.stop();
@@ -56,45 +57,22 @@ export class StatusSampler {
 
   /** Takes a sample unless one is running. */
   tick(): Promise<void> {
-    this.inflight ??= this.take().catch((err) => log.warn("status sample failed", { err }))
+    this.inflight ??= this.read().then((s) => this.history.add(s))
+      .catch((err) => log.warn("status sample failed", { err }))
       .finally(() => (this.inflight = null));
     return this.inflight;
   }
 
-  private async take() {
+  /** The counters now. */
+  async read(): Promise<Sample> {
     const stats = await this.relay.store.stats();
-    this.samples.push({
-      at: Date.now(),
+    return {
+      at: this.now(),
       accepted: this.relay.metrics.accepted,
       delivered: this.relay.metrics.delivered,
       queue_depth: stats.pending_deliveries,
       connected_clients: this.relay.connectedClients,
-    });
-    if (this.samples.length > KEEP_SAMPLES) {
-      this.samples.splice(0, this.samples.length - KEEP_SAMPLES);
-    }
-  }
-
-  /**
-   * Samples with per-minute rates between neighbours (the first sample has none), ending with
-   * `now` (the counters at request time) when it is at least a second past the last sample.
-   */
-  series(now?: Sample) {
-    const all = [...this.samples];
-    const last = all.at(-1);
-    if (now && last && now.at - last.at >= 1000) all.push(now);
-    return all.slice(1).map((s, i) => {
-      const prev = all[i]!;
-      const minutes = Math.max(1, s.at - prev.at) / 60_000;
-      const rate = (a: number, b: number) => Math.round((Math.max(0, a - b) / minutes) * 10) / 10;
-      return {
-        at: new Date(s.at).toISOString(),
-        accepted_per_minute: rate(s.accepted, prev.accepted),
-        delivered_per_minute: rate(s.delivered, prev.delivered),
-        queue_depth: s.queue_depth,
-        connected_clients: s.connected_clients,
-      };
-    });
+    };
   }
 }
 
@@ -146,13 +124,15 @@ export function mountRelayPages<E extends Env>(app: Hono<E>, relay: Relay): Stat
         encryption: decodeBase64Url(agent.encryption_public_key),
       });
       const host = new URL(relay.options.publicUrl).host;
+      // The link carries no fingerprint from here: only the inviter's own `#fp=` (the page's
+      // URL fragment, read in the browser) may go into it. The relay's view is labelled as such.
       return c.body(
         page("invite", {
           invite: {
             code,
             expires_at: new Date(invite.expires_at).toISOString(),
-            agent: { handle: agent.handle, profile: agent.profile, fingerprint: fp },
-            link: `taskferry://${host}/invite/${code}#fp=${fp}`,
+            agent: { handle: agent.handle, profile: agent.profile, relay_fingerprint: fp },
+            link: `taskferry://${host}/invite/${code}`,
           },
         }),
         200,
@@ -169,22 +149,24 @@ export function mountRelayPages<E extends Env>(app: Hono<E>, relay: Relay): Stat
   });
 
   app.get("/assets/*", (c) => {
-    const asset = ASSETS[c.req.path.slice("/assets/".length)];
+    const asset = findAsset(ASSETS, c.req.path.slice("/assets/".length));
     if (!asset) throw fail("not_found", `no asset ${c.req.path}`);
     return c.body(asset.body, 200, assetHeaders(asset));
   });
 
   app.get("/v1/stats", async (c) => {
-    const last = sampler.samples.at(-1);
+    const range = c.req.query("range") ?? "15m";
+    if (!Object.hasOwn(STATUS_RANGES, range)) {
+      throw fail(
+        "validation_failed",
+        `range must be one of ${Object.keys(STATUS_RANGES).join(", ")}`,
+      );
+    }
+    const last = sampler.history.last();
     if (!last || Date.now() - last.at > sampler.intervalMs * 2) await sampler.tick();
     const stats = await relay.store.stats();
-    const now: Sample = {
-      at: Date.now(),
-      accepted: relay.metrics.accepted,
-      delivered: relay.metrics.delivered,
-      queue_depth: stats.pending_deliveries,
-      connected_clients: relay.connectedClients,
-    };
+    const now = await sampler.read();
+    const fine = STATUS_RANGES[range as StatusRange].tier === "fine";
     return c.json(
       {
         ...common(),
@@ -194,8 +176,10 @@ export function mountRelayPages<E extends Env>(app: Hono<E>, relay: Relay): Stat
         queue_depth: stats.pending_deliveries,
         accepted_total: relay.metrics.accepted,
         delivered_total: relay.metrics.delivered,
-        interval_seconds: sampler.intervalMs / 1000,
-        samples: sampler.series(now),
+        range,
+        ranges: Object.keys(STATUS_RANGES),
+        interval_seconds: fine ? sampler.intervalMs / 1000 : 60,
+        samples: sampler.history.series(range as StatusRange, now),
       },
       200,
       { "cache-control": "no-store" },

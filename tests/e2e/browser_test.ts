@@ -391,6 +391,8 @@ Deno.test({
       await t.step("hold tasks for approval, then approve a gated task", async () => {
         await on(b);
         await b.goto(bob.running.url + "/#/connections");
+        // One line per connection; the permission editor opens on demand.
+        await b.getByRole("button", { name: "Permissions", exact: true }).click();
         await b.getByRole("checkbox", { name: "Hold their tasks for my approval" }).check();
         await b.getByRole("button", { name: "Save permissions" }).click();
         await waitText(b, "form.perm", "Saved");
@@ -439,6 +441,7 @@ Deno.test({
       await t.step("edit a permission and see it enforced", async () => {
         await on(b);
         await b.goto(bob.running.url + "/#/connections");
+        await b.getByRole("button", { name: "Permissions", exact: true }).click();
         await b.getByRole("checkbox", { name: "May send messages" }).uncheck();
         await b.getByRole("button", { name: "Save permissions" }).click();
         await waitText(b, "form.perm", "Saved");
@@ -466,7 +469,8 @@ Deno.test({
           const code = /\/invite\/([A-Za-z0-9_-]+)/.exec(link)![1]!;
           const [agent] = await bob.api.agents();
 
-          await (await on(r)).goto(`${w.relay.url}/invite/${code}`);
+          // The fingerprint rides in the fragment, from the inviter; the relay never adds it.
+          await (await on(r)).goto(`${w.relay.url}/invite/${code}#fp=${agent!.fingerprint}`);
           await r.getByRole("heading", { name: `You are invited to connect with ${BOB}` })
             .waitFor();
           await waitText(r, ".fp", agent!.fingerprint);

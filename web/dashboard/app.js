@@ -11,6 +11,7 @@ import { TaskPage } from "./task.js";
 import { Conversations } from "./conversations.js";
 import { Invites } from "./invites.js";
 import { Audit } from "./audit.js";
+import { Activity } from "./activity.js";
 
 /** The current hash route: `#/tasks/ID?state=x` → { path: "/tasks/ID", query }. */
 function parseHash() {
@@ -37,6 +38,7 @@ const NAV = [
   ["/tasks", "Tasks", "gated_tasks"],
   ["/conversations", "Conversations", null],
   ["/invites", "Invites", null],
+  ["/activity", "Activity", null],
   ["/audit", "Audit", null],
 ];
 
@@ -61,6 +63,8 @@ function View({ route }) {
       return html`<${Conversations} agent=${query.agent} peer=${query.peer} />`;
     case "/invites":
       return html`<${Invites} open=${query.open ?? ""} />`;
+    case "/activity":
+      return html`<${Activity} />`;
     case "/audit":
       return html`<${Audit} task=${query.task ?? ""} />`;
     default:

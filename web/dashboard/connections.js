@@ -2,6 +2,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { Badge, Empty, ErrorBox, Fingerprint, html, Time } from "../ui.js";
 import { patch, post, useAction, useApi } from "./api.js";
+import { shortText } from "./clip.js";
 
 /** The permissions of a connection: what the peer may send to the local agent. */
 const FLAGS = [
@@ -87,7 +88,7 @@ function Request({ conn }) {
   return html`<li class="card">
     <p><strong>${conn.peer}</strong> asks to connect to <strong>${conn.agent}</strong></p>
     <p>Fingerprint <${Fingerprint} value=${conn.peer_fingerprint} /></p>
-    ${conn.note ? html`<blockquote>${conn.note}</blockquote>` : ""}
+    ${conn.note ? html`<blockquote>${shortText(conn.note, 600)}</blockquote>` : ""}
     <div class="check"><input type="checkbox" id=${gid} checked=${gate}
       onChange=${(e) => setGate(e.currentTarget.checked)} />
       <label for=${gid}>Hold their tasks for my approval</label></div>
@@ -141,6 +142,39 @@ function QuarantineItem({ item }) {
   </li>`;
 }
 
+/** One line per connection; the permission editor opens on demand. */
+function ConnectionRow({ conn }) {
+  const [open, setOpen] = useState(false);
+  const id = `perm-${conn.agent}-${conn.peer}`.replace(/[^a-zA-Z0-9-]/g, "_");
+  const flags = FLAGS.filter(([k]) => k !== "require_human_gate" && !conn.permissions[k]).length;
+  return html`<li class=${open ? "open" : ""}>
+    <div class="conn-line">
+      <span class="who"><strong>${conn.agent}</strong> ⇄ <strong>${conn.peer}</strong></span>
+      <${Badge} state="connected" />
+      ${
+    conn.permissions.require_human_gate ? html`<${Badge} state="attention" label="gated" />` : ""
+  }
+      ${flags ? html`<${Badge} state="attention" label=${`${flags} limited`} />` : ""}
+      <span class="fp-short" title=${`peer key fingerprint ${conn.peer_fingerprint}`}>
+        <${Fingerprint} value=${conn.peer_fingerprint} /></span>
+      <a href=${`#/conversations?agent=${encodeURIComponent(conn.agent)}&peer=${
+    encodeURIComponent(conn.peer)
+  }`}>Conversation</a>
+      <button type="button" class="secondary" aria-expanded=${open} aria-controls=${id}
+        onClick=${() => setOpen(!open)}>${open ? "Close permissions" : "Permissions"}</button>
+    </div>
+    ${
+    open
+      ? html`
+        <div id=${id}>
+          <${PermissionEditor} conn=${conn} />
+        </div>
+      `
+      : ""
+  }
+  </li>`;
+}
+
 /** The connections page. */
 export function Connections() {
   const conns = useApi("/v1/connections", ["connection"]);
@@ -174,18 +208,8 @@ export function Connections() {
       ${conns.data && by("connected").length === 0
         ? html`<${Empty}>No connections yet. Share an invite from <a href="#/invites">Invites</a>.</${Empty}>`
         : ""}
-      <ul class="plain">${by("connected").map((c) =>
-        html`
-          <li class="card" key=${c.agent + c.peer}>
-            <p><strong>${c.agent}</strong> ⇄ <strong>${c
-              .peer}</strong> <${Badge} state="connected" /></p>
-            <p>Peer fingerprint <${Fingerprint} value=${c.peer_fingerprint} /></p>
-            <p><a href=${`#/conversations?agent=${encodeURIComponent(c.agent)}&peer=${
-              encodeURIComponent(c.peer)
-            }`}>Conversation</a></p>
-            <${PermissionEditor} conn=${c} />
-          </li>
-        `
+      <ul class="conn-list">${by("connected").map((c) =>
+        html`<${ConnectionRow} key=${c.agent + c.peer} conn=${c} />`
       )}</ul>
     </section>
     ${by("pending_out").length || by("declined").length

@@ -3,6 +3,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { Badge, Empty, ErrorBox, html, Time } from "../ui.js";
 import { post, qs, useAction, useApi } from "./api.js";
+import { ClippedJson, ClippedLine, shortText } from "./clip.js";
 
 function threadHref(agent, peer) {
   return `#/conversations${qs({ agent, peer })}`;
@@ -13,16 +14,16 @@ function MessageItem({ m }) {
   return html`
     <li class=${`msg ${m.direction}`}>
       <div class="bubble">
-          ${text !== null ? html`<p>${text}</p>` : ""}
-          ${m.payload.data !== undefined
-            ? html`<pre>${JSON.stringify(m.payload.data, null, 2)}</pre>`
-            : ""}
+          ${text !== null ? html`<${ClippedLine} text=${text} />` : ""}
+          ${m.payload.data !== undefined ? html`<${ClippedJson} value=${m.payload.data} />` : ""}
         </div>
       <div class="msg-meta">
           <span>${m.direction === "out" ? `${m.from} → ${m.to.join(", ")}` : m.from}</span>
           <${Time} at=${m.created_at} />
           <${Badge} state=${m.state} />
-          ${m.state_reason ? html`<span class="reason">${m.state_reason}</span>` : ""}
+          ${m.state_reason
+            ? html`<span class="reason">${shortText(m.state_reason, 300)}</span>`
+            : ""}
         </div>
     </li>
   `;
@@ -122,7 +123,7 @@ export function Conversations({ agent, peer }) {
             <strong>${t.peer}</strong> <span class="muted">with ${t.agent}</span>
             <span class="muted">${t.messages} message${t.messages === 1 ? "" : "s"}</span>
             ${t.unread ? html`<${Badge} state="attention" label=${`${t.unread} unread`} />` : ""}
-            ${t.last_text ? html`<span class="preview">${t.last_text}</span>` : ""}
+            ${t.last_text ? html`<span class="preview">${shortText(t.last_text, 200)}</span>` : ""}
           </a></li>`;
         })}</ul>
       </nav>

@@ -1,7 +1,10 @@
 // Invites: create a link for a local agent; open someone's link, check the peer and its key
-// fingerprint, then send the connection request.
+// fingerprint, then send the connection request. The fingerprint that verifies the key is the
+// one IN THE LINK (the inviter's); the one the daemon reports is what the relay serves. Only a
+// non-empty link fingerprint equal to the served key is shown as verified; otherwise the owner
+// must compare out of band and say so before the request can be sent.
 import { useEffect, useState } from "preact/hooks";
-import { CopyButton, Empty, ErrorBox, Fingerprint, html, Time } from "../ui.js";
+import { CopyButton, Empty, ErrorBox, Fingerprint, html, linkFingerprint, Time } from "../ui.js";
 import { post, useAction, useApi } from "./api.js";
 
 function AgentSelect({ id, agents, value, onChange, label }) {
@@ -55,36 +58,77 @@ function CreateInvite({ agents }) {
   </section>`;
 }
 
+/** Where the link (and so its fingerprint) came from, in plain words. */
+function sourceText(source, has) {
+  const where = source === "relay-page"
+    ? "the link a relay invite page passed here (from that page's address)"
+    : "the link you pasted";
+  return has
+    ? `from ${where}; it is the inviter's only if that reached you from them`
+    : `${where} has no #fp=…`;
+}
+
+/** The key check: the link's fingerprint next to the served one, and the verdict. */
+function KeyCheck({ linkFp, served, source }) {
+  const verified = linkFp !== null && linkFp === served;
+  return html`<div class=${`fp-check ${verified ? "" : "warning"}`} data-verified=${
+    verified ? "link" : "no"
+  }>
+    <dl>
+      <dt>Fingerprint in the link</dt>
+      <dd>${
+    linkFp ? html`<${Fingerprint} value=${linkFp} />` : html`<strong class="warn">none</strong>`
+  } <span class="muted">— ${sourceText(source, linkFp !== null)}</span></dd>
+      <dt>Key the relay serves</dt>
+      <dd><${Fingerprint} value=${served} /></dd>
+    </dl>
+    ${
+    verified
+      ? html`<p><span class="ok">✓ matches the link</span> <span class="muted">— the check is as good
+          as the link; to be sure of the link, read the fingerprint to the owner.</span></p>`
+      : html`<p role="alert"><strong>Not verified</strong>: the link carries no fingerprint, so only
+          the relay vouches for this key. Read the served fingerprint to the owner over a channel
+          you trust (phone, in person) before connecting.</p>`
+  }
+  </div>`;
+}
+
 function OpenInvite({ agents, initial }) {
   const [link, setLink] = useState(initial);
+  const [source, setSource] = useState(initial ? "relay-page" : "pasted");
   const [preview, setPreview] = useState(null);
   const [from, setFrom] = useState(agents[0]?.handle ?? "");
   const [note, setNote] = useState("");
+  const [compared, setCompared] = useState(false);
   const [sent, setSent] = useState(null);
   const action = useAction();
   useEffect(() => {
     setLink(initial);
+    setSource(initial ? "relay-page" : "pasted");
     setPreview(null);
     setSent(null);
   }, [initial]);
   useEffect(() => {
     if (!from && agents[0]) setFrom(agents[0].handle);
   }, [agents.length]);
+  const linkFp = linkFingerprint(link);
+  const verified = preview !== null && linkFp !== null && linkFp === preview.fingerprint;
   const open = (e) => {
     e.preventDefault();
     setSent(null);
+    setCompared(false);
     action.run(async () =>
       setPreview((await post("/v1/invites/open", { invite: link.trim() })).invite)
     );
   };
   const connect = (e) => {
     e.preventDefault();
+    if (!verified && !compared) return;
     action.run(async () => {
       const body = { from, invite: link.trim(), ...(note.trim() ? { note: note.trim() } : {}) };
       setSent((await post("/v1/connections", body)).connection);
     });
   };
-  const linkHasFp = /[#&?]fp=/.test(link);
   return html`<section class="card" aria-labelledby="open-h">
     <h2 id="open-h">Open an invite link</h2>
     <form onSubmit=${open}>
@@ -92,6 +136,7 @@ function OpenInvite({ agents, initial }) {
       <input id="open-link" value=${link} required placeholder="taskferry://relay.example.com/invite/…#fp=…"
         spellcheck="false" onInput=${(e) => {
     setLink(e.currentTarget.value);
+    setSource("pasted");
     setPreview(null);
   }} />
       <button type="submit" disabled=${action.busy}>Show who it is</button>
@@ -108,11 +153,7 @@ function OpenInvite({ agents, initial }) {
           : ""
       }</p>
       ${preview.profile?.description ? html`<p>${preview.profile.description}</p>` : ""}
-      <p>Fingerprint <${Fingerprint} value=${preview.fingerprint} /> ${
-        linkHasFp
-          ? html`<span class="ok">✓ matches the link</span>`
-          : html`<span class="warn">the link has no fingerprint: compare it with the owner</span>`
-      }</p>
+      <${KeyCheck} linkFp=${linkFp} served=${preview.fingerprint} source=${source} />
       <p class="muted">Invite expires <${Time} at=${preview.expires_at} /></p>
       ${
         sent
@@ -128,7 +169,11 @@ function OpenInvite({ agents, initial }) {
               <label for="connect-note">Note to their owner (optional)</label>
               <input id="connect-note" value=${note} onInput=${(e) =>
                 setNote(e.currentTarget.value)} />
-              <button type="submit" disabled=${action.busy}>Send connection request</button>
+              ${verified ? "" : html`<div class="check"><input type="checkbox" id="fp-compared"
+                  checked=${compared} onChange=${(e) => setCompared(e.currentTarget.checked)} />
+                  <label for="fp-compared">I compared the fingerprint with the owner</label></div>`}
+              <button type="submit" disabled=${action.busy ||
+                (!verified && !compared)}>Send connection request</button>
             </form>
           `
       }

@@ -2,10 +2,13 @@
 import { type Asset, js } from "../shell.ts";
 import api from "./api.js" with { type: "text" };
 import app from "./app.js" with { type: "text" };
+import activity from "./activity.js" with { type: "text" };
 import audit from "./audit.js" with { type: "text" };
+import clip from "./clip.js" with { type: "text" };
 import connections from "./connections.js" with { type: "text" };
 import conversations from "./conversations.js" with { type: "text" };
 import diff from "./diff.js" with { type: "text" };
+import diffView from "./diff_view.js" with { type: "text" };
 import invites from "./invites.js" with { type: "text" };
 import login from "./login.js" with { type: "text" };
 import overview from "./overview.js" with { type: "text" };
@@ -15,12 +18,15 @@ import tasks from "./tasks.js" with { type: "text" };
 /** Dashboard modules by path under `/assets/`; the entry is `dashboard/app.js`. */
 export const DASHBOARD_ASSETS: Readonly<Record<string, Asset>> = Object.fromEntries(
   Object.entries({
+    activity,
     api,
     app,
     audit,
+    clip,
     connections,
     conversations,
     diff,
+    diff_view: diffView,
     invites,
     login,
     overview,

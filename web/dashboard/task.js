@@ -1,8 +1,10 @@
-// One task: timeline with delivery states, artifact versions, diff, gate and role actions.
-import { useEffect, useState } from "preact/hooks";
+// One task: the work first (instructions, artifact versions, their diff), then the gate and
+// role actions, then the timeline with delivery states. Peer-written text is clipped (clip.js).
+import { useState } from "preact/hooks";
 import { Badge, Empty, ErrorBox, html, Time } from "../ui.js";
 import { post, useAction, useApi } from "./api.js";
-import { diffStats, lineDiff } from "./diff.js";
+import { ClippedText, shortText } from "./clip.js";
+import { Diff } from "./diff_view.js";
 
 /** The actions a role may take (task.allowed_actions), with their route and form fields. */
 const ACTIONS = {
@@ -111,59 +113,11 @@ function Gate({ task }) {
 function eventSummary(e) {
   const d = e.data ?? {};
   const parts = [];
-  if (e.type === "task_request") parts.push(d.title);
+  if (e.type === "task_request") parts.push(shortText(d.title, 120));
   if (d.version) parts.push(`v${d.version}`);
   if (d.artifact_version && e.type !== "artifact_submit") parts.push(`on v${d.artifact_version}`);
   for (const k of ["feedback", "note", "reason"]) if (d[k]) parts.push(`“${d[k]}”`);
-  return parts.filter(Boolean).join(" ");
-}
-
-function Diff({ artifacts }) {
-  const n = artifacts.length;
-  const [from, setFrom] = useState(n - 1);
-  const [to, setTo] = useState(n);
-  useEffect(() => {
-    setFrom(n - 1);
-    setTo(n);
-  }, [n]);
-  const a = artifacts.find((x) => x.version === Number(from));
-  const b = artifacts.find((x) => x.version === Number(to));
-  const rows = a && b ? lineDiff(a.content, b.content) : [];
-  const stats = diffStats(rows);
-  const select = (id, value, set, label) =>
-    html`
-      <label for=${id}>${label}</label>
-      <select id=${id} value=${value} onChange=${(e) => set(Number(e.currentTarget.value))}>
-            ${artifacts.map((x) => html`<option value=${x.version}>v${x.version}</option>`)}
-          </select>
-    `;
-  return html`<section aria-labelledby="diff-h">
-    <h2 id="diff-h">Compare versions</h2>
-    <form class="inline" onSubmit=${(e) => e.preventDefault()}>
-      ${select("diff-from", from, setFrom, "From")} ${select("diff-to", to, setTo, "To")}
-      <span class="muted" role="status"><span class="add">+${stats.added}</span> <span class="del">−${stats.removed}</span></span>
-    </form>
-    <div class="table-wrap"><table class="diff" aria-label=${`Line diff from v${from} to v${to}`}>
-      <tbody>${
-    rows.map((r) =>
-      html`
-        <tr class=${r.op === "+" ? "add" : r.op === "-" ? "del" : ""}>
-          <td class="ln">${r.a ?? ""}</td>
-          <td class="ln">${r.b ?? ""}</td>
-          <td class="op" aria-label=${r.op === "+"
-            ? "added"
-            : r.op === "-"
-            ? "removed"
-            : "unchanged"}>${r.op}</td>
-          <td class="text">
-            <pre>${r.text}</pre>
-          </td>
-        </tr>
-      `
-    )
-  }</tbody></table></div>
-    ${rows.length === 0 ? html`<${Empty}>Both versions are empty.</${Empty}>` : ""}
-  </section>`;
+  return shortText(parts.filter(Boolean).join(" "), 300);
 }
 
 /** The task page. */
@@ -185,7 +139,7 @@ export function TaskPage({ id }) {
   const actors = Object.entries(task.allowed_actions ?? {}).filter(([, list]) => list.length);
   return html`
     <p><a href="#/tasks">← All tasks</a></p>
-    <h1>${task.title}</h1>
+    <h1>${shortText(task.title, 300)}</h1>
     <p class="meta"><${Badge} state=${task.state} /> ${task.gate !== "none"
       ? html`<${Badge} state=${`gate-${task.gate}`} label=${`gate ${task.gate}`} />`
       : ""}
@@ -199,8 +153,22 @@ export function TaskPage({ id }) {
     <${Gate} task=${task} />
     <section aria-labelledby="instr-h">
       <h2 id="instr-h">Instructions</h2>
-      <pre class="prose">${task.instructions}</pre>
+      <${ClippedText} text=${task.instructions} cls="prose" />
     </section>
+    <section aria-labelledby="art-h">
+      <h2 id="art-h">Artifacts</h2>
+      ${artifacts.length === 0 ? html`<${Empty}>No artifact submitted yet.</${Empty}>` : ""}
+      ${[...artifacts].reverse().map((a, i) =>
+        html`<details key=${a.version} open=${i === 0} class="artifact">
+        <summary>v${a.version}${
+          a.name ? ` — ${shortText(a.name, 120)}` : ""
+        } <${Time} at=${a.created_at} /></summary>
+        ${a.note ? html`<p class="muted">${shortText(a.note, 600)}</p>` : ""}
+        <${ClippedText} text=${a.content} />
+      </details>`
+      )}
+    </section>
+    ${artifacts.length >= 2 ? html`<${Diff} artifacts=${artifacts} />` : ""}
     ${actors.length
       ? html`<section aria-labelledby="act-h"><h2 id="act-h">Actions</h2>
       ${
@@ -224,19 +192,5 @@ export function TaskPage({ id }) {
         } /></li>`
       )}</ol>
     </section>
-    <section aria-labelledby="art-h">
-      <h2 id="art-h">Artifacts</h2>
-      ${artifacts.length === 0 ? html`<${Empty}>No artifact submitted yet.</${Empty}>` : ""}
-      ${[...artifacts].reverse().map((a, i) =>
-        html`<details key=${a.version} open=${i === 0} class="artifact">
-        <summary>v${a.version}${
-          a.name ? ` — ${a.name}` : ""
-        } <${Time} at=${a.created_at} /></summary>
-        ${a.note ? html`<p class="muted">${a.note}</p>` : ""}
-        <pre>${a.content}</pre>
-      </details>`
-      )}
-    </section>
-    ${artifacts.length >= 2 ? html`<${Diff} artifacts=${artifacts} />` : ""}
   `;
 }

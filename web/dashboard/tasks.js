@@ -1,6 +1,7 @@
 // Tasks: the list with a state filter.
 import { Badge, Empty, ErrorBox, html, Time } from "../ui.js";
 import { qs, useApi } from "./api.js";
+import { shortText } from "./clip.js";
 
 /** Task states, in lifecycle order (lib/protocol/tasks.ts). */
 export const TASK_STATES = [
@@ -55,7 +56,10 @@ export function Tasks({ state }) {
             <tbody>${tasks.map((t) =>
               html`
                 <tr key=${t.id}>
-                  <td><a href=${`#/tasks/${t.id}`}>${t.title}</a>${t.gate === "pending"
+                  <td><a href=${`#/tasks/${t.id}`}>${shortText(
+                    t.title,
+                    200,
+                  )}</a>${t.gate === "pending"
                     ? html`
                       <${Badge} state="attention" label="awaiting your approval" />
                     `

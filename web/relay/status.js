@@ -1,15 +1,19 @@
-// The relay's status page: throughput and queue depth, sampled by the relay every few seconds.
+// The relay's status page: throughput and queue depth from the relay's bounded in-memory
+// history (15 minutes at 5 s, 24 hours at 1 minute; lib/relay/status_history.ts).
 import { useEffect, useState } from "preact/hooks";
 import { Empty, ErrorBox, html, requestJson } from "../ui.js";
+import { TimeChart } from "../charts.js";
 
-/** Polls GET /v1/stats every `intervalMs`. */
-export function useStats(intervalMs) {
+const RANGES = [["15m", "15 minutes"], ["1h", "1 hour"], ["24h", "24 hours"]];
+
+/** Polls GET /v1/stats?range= every `intervalMs`. */
+export function useStats(intervalMs, range = "15m") {
   const [stats, setStats] = useState(null);
   const [error, setError] = useState(null);
   useEffect(() => {
     let live = true;
     const load = () =>
-      requestJson("/v1/stats").then(
+      requestJson(`/v1/stats?range=${encodeURIComponent(range)}`).then(
         (s) => {
           if (!live) return;
           setStats(s);
@@ -23,50 +27,16 @@ export function useStats(intervalMs) {
       live = false;
       clearInterval(t);
     };
-  }, []);
+  }, [range]);
   return { stats, error };
-}
-
-const W = 600;
-const H = 140;
-const PAD = 4;
-
-function points(values, max) {
-  if (values.length === 0) return "";
-  const step = values.length > 1 ? (W - 2 * PAD) / (values.length - 1) : 0;
-  return values.map((v, i) =>
-    `${(PAD + i * step).toFixed(1)},${(H - PAD - (max ? (v / max) * (H - 2 * PAD) : 0)).toFixed(1)}`
-  ).join(" ");
-}
-
-/** A small inline SVG line chart of one or more series. */
-function Chart({ title, series, unit }) {
-  const max = Math.max(1, ...series.flatMap((s) => s.values));
-  const latest = series.map((s) => `${s.label} ${s.values.at(-1) ?? 0}`).join(", ");
-  return html`
-    <figure class="chart card">
-      <figcaption><strong>${title}</strong> <span class="muted">(max ${Math.round(max * 10) /
-        10} ${unit})</span></figcaption>
-      <svg viewBox=${`0 0 ${W} ${H}`} role="img" aria-label=${`${title}: now ${latest} ${unit}`} preserveAspectRatio="none">
-          <line class="axis" x1="0" y1=${H - PAD} x2=${W} y2=${H - PAD} />
-          ${series.map((s) =>
-            html`<polyline class=${`series ${s.cls}`} points=${points(s.values, max)} />`
-          )}
-        </svg>
-      <p class="legend">${series.map((s) =>
-        html`
-          <span class=${`key ${s.cls}`}>${s.label}: <strong>${s.values.at(-1) ??
-            0}</strong> ${unit}</span>
-        `
-      )}</p>
-    </figure>
-  `;
 }
 
 /** The status page. */
 export function Status() {
-  const { stats, error } = useStats(3000);
-  const samples = stats?.samples ?? [];
+  const [range, setRange] = useState("15m");
+  const { stats, error } = useStats(3000, range);
+  const samples = stats?.range === range ? stats.samples : [];
+  const times = samples.map((s) => Date.parse(s.at));
   return html`
     <h1>Relay status</h1>
     <${ErrorBox} error=${error} />
@@ -90,20 +60,43 @@ export function Status() {
             <dd data-count="delivered_total">${stats.delivered_total}</dd>
           </div>
         </dl>
-        <p class="muted">Sampled every ${stats.interval_seconds} s; the last ${samples
-          .length} samples, in memory only.</p>
       `
       : html`<p class="loading" role="status">Loading…</p>`}
+    <form class="inline range" onSubmit=${(e) => e.preventDefault()}>
+      <fieldset>
+        <legend>Range</legend>
+        ${RANGES.map(([value, label]) =>
+          html`<label><input type="radio" name="range" value=${value} checked=${range === value}
+            onChange=${() => setRange(value)} /> ${label}</label>`
+        )}
+      </fieldset>
+    </form>
+    ${stats
+      ? html`<p class="muted">One point every ${stats.interval_seconds} s. The relay keeps 15 minutes
+          at 5 s and 24 hours at 1 minute, in memory only (lost on restart).</p>`
+      : ""}
     ${stats && samples.length < 2 ? html`<${Empty}>Collecting samples…</${Empty}>` : ""}
     ${samples.length >= 2
       ? html`
-        <${Chart} title="Throughput" unit="envelopes/min" series=${[
-          { label: "accepted", cls: "s1", values: samples.map((s) => s.accepted_per_minute) },
-          { label: "delivered", cls: "s2", values: samples.map((s) => s.delivered_per_minute) },
-        ]} />
-        <${Chart} title="Queue depth" unit="deliveries" series=${[
-          { label: "waiting", cls: "s3", values: samples.map((s) => s.queue_depth) },
-        ]} />
+        <div class="chart-grid">
+          <${TimeChart} id="chart-throughput" title="Throughput" unit="envelopes/min" times=${times}
+            series=${[
+              { label: "accepted", cls: "s1", values: samples.map((s) => s.accepted_per_minute) },
+              { label: "delivered", cls: "s2", values: samples.map((s) => s.delivered_per_minute) },
+            ]} />
+          <${TimeChart} id="chart-queue" title="Queue depth" unit="deliveries waiting" times=${times}
+            series=${[{
+              label: "waiting",
+              cls: "s3",
+              values: samples.map((s) => s.queue_depth),
+            }]} />
+          <${TimeChart} id="chart-clients" title="Daemons connected" unit="daemons" times=${times}
+            series=${[{
+              label: "connected",
+              cls: "s4",
+              values: samples.map((s) => s.connected_clients),
+            }]} />
+        </div>
       `
       : ""}
   `;
