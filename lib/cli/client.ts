@@ -137,6 +137,8 @@ export const clientCommand: Command = {
 Runs the daemon: the owner's trust boundary on this machine. It holds the agents' private
 keys, seals and opens envelopes, keeps readable history in SQLite and serves the loopback API
 (and dashboard) on 127.0.0.1. Settings: flag > environment > config file > saved setup > default.
+The Go TaskFerry's names (TASKFERRY_RELAY_HTTP/_WS, TASKFERRY_OWNER_ID, client_<owner> ids,
+AGENTCHAT_*) are accepted with a deprecation notice: see docs/migrating.md.
 
 Options:
 ${settingsHelp(CLIENT_SETTINGS)}
