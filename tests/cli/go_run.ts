@@ -24,8 +24,8 @@ export function childEnv(extra: Record<string, string>): Record<string, string> 
     TASKFERRY_LOG_LEVEL: "warn",
     ...extra,
   };
-  const denoDir = Deno.env.get("DENO_DIR");
-  if (denoDir) env.DENO_DIR = denoDir;
+  // A child with its own HOME still uses this process's module cache (Linux default path).
+  env.DENO_DIR = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME") ?? "/tmp"}/.cache/deno`;
   return env;
 }
 
