@@ -133,12 +133,6 @@ export function withEnvAliases(
       delete env.TASKFERRY_DEVICE_ID;
     }
   }
-  if (targets.has("TASKFERRY_RELAY_TOKEN") && set(env, "TASKFERRY_RELAY_TOKEN")) {
-    const id = env.TASKFERRY_CLIENT_ID;
-    if (id !== undefined && canonicalClientId(id) === id) {
-      env.TASKFERRY_RELAY_TOKEN = relayTokenFor(id, env.TASKFERRY_RELAY_TOKEN!);
-    }
-  }
   return env;
 }
 
