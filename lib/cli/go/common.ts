@@ -120,7 +120,7 @@ export interface GoVerbSpec {
 export function goVerb(spec: GoVerbSpec): Command {
   return {
     name: spec.name,
-    summary: spec.summary,
+    summary: `${spec.summary} (Go TaskFerry verb)`,
     help: `Usage: taskferry ${spec.usage}
 
 ${spec.summary} (a verb of the Go TaskFerry CLI).
