@@ -8,6 +8,8 @@ import json
 import os
 import sys
 
+sys.dont_write_bytecode = True  # keep the plugin directory clean
+
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "integrations", "hermes-plugin")
 
 
