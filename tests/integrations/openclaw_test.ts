@@ -53,6 +53,7 @@ Deno.test("openclaw plugin: the 15 Go tools with manifest and schemas matching H
     // The same schemas as the Hermes plugin's (one tool set, two languages).
     const out = await new Deno.Command("python3", {
       args: [
+        "-B", // no bytecode in the plugin directory
         "-c",
         "import json,sys; sys.path.insert(0, sys.argv[1]); import schemas; print(json.dumps(schemas.TOOLS))",
         here("../../integrations/hermes-plugin"),
