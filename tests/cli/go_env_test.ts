@@ -126,7 +126,17 @@ Deno.test("go env: TASKFERRY_RELAY_CLIENT_TOKENS creates and updates hashed clie
     { clientId: "alice", token: "a-token" },
     { clientId: "bob", token: "b-token" },
   ]);
-  for (const bad of ["alice", "=x", "Alice=x", "client_=x", "alice=", "alice=x,client_alice=y"]) {
+  for (
+    const bad of [
+      "alice",
+      "=x",
+      "Alice=x",
+      "client_=x",
+      "alice=",
+      "alice=x,client_alice=y",
+      `bob=tfr.alice.${"A".repeat(43)}`,
+    ]
+  ) {
     throws(() => parseClientTokens(bad), "TASKFERRY_RELAY_CLIENT_TOKENS");
   }
   const dir = await Deno.makeTempDir();

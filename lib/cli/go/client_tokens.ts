@@ -35,6 +35,12 @@ export function parseClientTokens(text: string): ClientTokenPair[] {
           `(client ids: lowercase a-z, 0-9, '_' and '-'; client_<owner> means <owner>)`,
       );
     }
+    const named = /^tfr\.([^.]+)\./.exec(token)?.[1];
+    if (named !== undefined && named !== clientId) {
+      throw new UsageError(
+        `TASKFERRY_RELAY_CLIENT_TOKENS gives client '${clientId}' a token issued for '${named}'`,
+      );
+    }
     if (seen.has(clientId)) {
       throw new UsageError(`TASKFERRY_RELAY_CLIENT_TOKENS names client '${clientId}' twice`);
     }
