@@ -83,8 +83,11 @@ export function withEnvAliases(
   warn: (line: string) => void = console.error,
 ): Record<string, string | undefined> {
   const env = { ...input };
+  // A name matters here when it is a target, or an old name that feeds one.
+  const relevant = (name: string) =>
+    targets.has(name) || ENV_ALIASES.some((a) => a.from === name && targets.has(a.to));
   for (const a of ENV_ALIASES.slice(0, GO_SUFFIXES.length)) {
-    if (set(env, a.from) && !set(env, a.to)) {
+    if (relevant(a.to) && set(env, a.from) && !set(env, a.to)) {
       env[a.to] = env[a.from];
       deprecation(a.from, a.to, a.why, warn);
     }

@@ -112,6 +112,11 @@ Deno.test("go env: owner id and AGENTCHAT_ aliases, with one notice each", () =>
   });
   assertEquals(env.TASKFERRY_CLIENT_ADDR, "127.0.0.1:4400");
   assertEquals(env.TASKFERRY_LOCAL_API_TOKEN, "new", "the new name wins");
+  const relay = withEnvAliases(new Set(RELAY_SETTINGS.map((s) => s.env)), {
+    AGENTCHAT_RELAY_ADDR: "127.0.0.1:9",
+    AGENTCHAT_CLIENT_ID: "x",
+  }, () => {});
+  assertEquals([relay.TASKFERRY_RELAY_ADDR, relay.TASKFERRY_CLIENT_ID], ["127.0.0.1:9", undefined]);
   assert(
     lines.some((l) => l.includes("AGENTCHAT_CLIENT_ADDR is deprecated; use TASKFERRY_CLIENT_ADDR")),
   );
