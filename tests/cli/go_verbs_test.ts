@@ -184,6 +184,19 @@ Deno.test("go cli: every Go verb, its flags and JSON output, as child processes"
       relay_token: relayTokenFor("carol", "carol-token"),
     });
 
+    // The operator's verbs take the Go spelling of a client id too.
+    const added = await okJson(
+      env,
+      "relay",
+      "add-client",
+      "client_dora",
+      "--db",
+      `${scratch}/relay.db`,
+      "--json",
+    );
+    assertEquals(added.client_id, "dora");
+    assert(added.token.startsWith("tfr.dora."), added.token);
+
     // Refusals: bad JSON is misuse (2); a wrong token is a failure (1); a missing flag is 2.
     const bad = await taskferry(
       env,
