@@ -1,8 +1,9 @@
 /** `taskferry client`: run the local daemon. */
 import { join } from "node:path";
-import { isId, isOwner } from "../protocol/mod.ts";
+import { canonicalClientId, isId, isOwner } from "../protocol/mod.ts";
 import { startDaemon } from "../client/mod.ts";
 import { type Command, parseFlags, UsageError } from "./command.ts";
+import { relayTokenFor } from "./env_aliases.ts";
 import { waitForSignal } from "./relay.ts";
 import {
   flagOptions,
@@ -137,6 +138,8 @@ export const clientCommand: Command = {
 Runs the daemon: the owner's trust boundary on this machine. It holds the agents' private
 keys, seals and opens envelopes, keeps readable history in SQLite and serves the loopback API
 (and dashboard) on 127.0.0.1. Settings: flag > environment > config file > saved setup > default.
+The Go TaskFerry's names (TASKFERRY_RELAY_HTTP/_WS, TASKFERRY_OWNER_ID, client_<owner> ids,
+AGENTCHAT_*) are accepted with a deprecation notice: see docs/migrating.md.
 
 Options:
 ${settingsHelp(CLIENT_SETTINGS)}
@@ -164,16 +167,19 @@ Examples:
       Deno.chmodSync(join(home, CREDENTIALS_FILE), 0o600);
     }
     const saved = readSavedSetup(home);
-    const clientId = (s["client-id"] as string | undefined) ?? saved.client_id;
+    const givenId = (s["client-id"] as string | undefined) ?? saved.client_id;
+    const clientId = givenId && (canonicalClientId(givenId) ?? givenId); // client_alice → alice
     const relayUrl = (s["relay-url"] as string | undefined) ?? saved.relay_url;
-    const relayToken = (s["relay-token"] as string | undefined) ?? saved.relay_token;
+    const givenToken = (s["relay-token"] as string | undefined) ?? saved.relay_token;
+    // A Go-style token (alice-relay-token) becomes the tfr.<client>.… the relay derived too.
+    const relayToken = givenToken && clientId ? relayTokenFor(clientId, givenToken) : givenToken;
     if (!clientId) {
       throw new UsageError(
         "no client id: set TASKFERRY_CLIENT_ID (or --client-id), or start once with --setup LINK",
       );
     }
     if (!isOwner(clientId)) {
-      throw new UsageError(`invalid client id '${clientId}': lowercase a-z, 0-9 and '-'`);
+      throw new UsageError(`invalid client id '${clientId}': lowercase a-z, 0-9, '_' and '-'`);
     }
     if ((relayUrl === undefined) !== (relayToken === undefined)) {
       throw new UsageError(

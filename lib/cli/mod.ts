@@ -13,11 +13,12 @@ import { inboxCommand, sendCommand } from "./send.ts";
 import { statusCommand } from "./status.ts";
 import { taskCommand } from "./task.ts";
 import { versionCommand } from "./version.ts";
+import { goCommands, goFront, withGoForms } from "./go/mod.ts";
 
 export { type Command, EXIT, parseFlags, UsageError } from "./command.ts";
 
 /** Every command that exists, in the order `taskferry --help` lists them. */
-export const COMMANDS: readonly Command[] = [
+export const COMMANDS: readonly Command[] = withGoForms([
   demoCommand,
   relayCommand,
   clientCommand,
@@ -35,11 +36,12 @@ export const COMMANDS: readonly Command[] = [
   taskCommand,
   mcpCommand,
   versionCommand,
-];
+  ...goCommands(linkOpenCommand), // the Go TaskFerry's verbs: docs/migrating.md
+]);
 
 /** The command called `name`, if any. */
 export function findCommand(name: string): Command | undefined {
-  return COMMANDS.find((c) => c.name === name);
+  return COMMANDS.find((c) => c.name === name) ?? goFront(name, findCommand);
 }
 
 /** The top-level help text. */

@@ -1,6 +1,6 @@
 /** `taskferry relay`: run the relay, and the operator's client-management verbs. */
 import { dirname, join } from "node:path";
-import { isOwner, TaskferryError } from "../protocol/mod.ts";
+import { canonicalClientId, isOwner, TaskferryError } from "../protocol/mod.ts";
 import { openPgRelayStore } from "../relay/pg_store.ts";
 import {
   DEFAULT_RELAY_OPTIONS,
@@ -13,6 +13,7 @@ import {
   startRelay,
 } from "../relay/mod.ts";
 import { logger } from "../log.ts";
+import { applyGoClientTokens } from "./go/client_tokens.ts";
 import { type Command, parseFlags, UsageError } from "./command.ts";
 import {
   flagOptions,
@@ -131,7 +132,9 @@ const SUBCOMMANDS = `Operator commands (work on the database directly; safe whil
   taskferry relay list-clients [--json]      list clients
   taskferry relay revoke-client NAME         revoke a client (its sessions and token stop working)
   taskferry relay rotate-token NAME [--json] issue a new token; the old one stops working
-  They accept --db, --public-url and --config like the server.`;
+  They accept --db, --public-url and --config like the server.
+  TASKFERRY_RELAY_CLIENT_TOKENS=alice=TOKEN,…  (the Go relay's name) creates or updates those
+                                             clients at start; see docs/migrating.md`;
 
 /** `taskferry relay` */
 export const relayCommand: Command = {
@@ -189,14 +192,14 @@ Examples:
         openSignup: s["open-signup"] as boolean,
       });
     }
-    const name = positionals[0];
+    const name = positionals[0] && (canonicalClientId(positionals[0]) ?? positionals[0]);
     const needsName = sub !== "list-clients";
     if (needsName && (!name || positionals.length > 1)) {
       throw new UsageError(`relay ${sub} takes one NAME (see: taskferry help relay)`);
     }
     if (needsName && !isOwner(name)) {
       throw new UsageError(
-        `invalid client name '${name}': use lowercase a-z, 0-9 and '-', 1-32 chars`,
+        `invalid client name '${name}': use lowercase a-z, 0-9, '_' and '-', 1-32 chars`,
       );
     }
     const store = await openRelayStore(dbPath);
@@ -298,6 +301,7 @@ async function serve(
   const store = await openRelayStore(dbPath);
   let running;
   try {
+    await applyGoClientTokens(store, Deno.env.toObject()); // Go names: docs/migrating.md
     running = await startRelay({ store, hostname: addr.hostname, port: addr.port, options });
   } catch (err) {
     await store.close();

@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { UsageError } from "./command.ts";
+import { withEnvAliases } from "./env_aliases.ts";
 
 /** How a setting's text becomes a value. */
 export type SettingKind = "string" | "boolean" | "int" | "duration" | "addr" | "url" | "path";
@@ -184,6 +185,7 @@ export function resolveSettings(
   file: Record<string, unknown>,
   configPath = "config file",
 ): SettingValues {
+  env = withEnvAliases(new Set(settings.map((s) => s.env)), env); // Go names: docs/migrating.md
   const known = new Set(settings.map((s) => s.key));
   for (const key of Object.keys(file)) {
     if (!known.has(key)) {

@@ -23,7 +23,7 @@ export const ERRORS = {
   // Identity and registry.
   invalid_handle: {
     status: 400,
-    message: "Handles look like @owner/name: lowercase a-z, 0-9 and '-', each part 1-32 chars.",
+    message: "Handles are @owner/name, each part 1-32 chars of lowercase a-z, 0-9, '_' or '-'.",
   },
   handle_not_owned: {
     status: 403,

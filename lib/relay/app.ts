@@ -9,6 +9,7 @@ import {
   handleOwner,
   HandleSchema,
   isHandle,
+  OWNER_RE,
   PermissionsSchema,
   randomBytes,
   registrationInput,
@@ -63,10 +64,7 @@ const InviteSchema = z.strictObject({
 });
 
 const SignupSchema = z.strictObject({
-  client_id: z.string().regex(
-    /^[a-z0-9][a-z0-9-]{0,31}$/,
-    "lowercase a-z, 0-9 and '-', 1-32 chars",
-  ),
+  client_id: z.string().regex(OWNER_RE, "lowercase a-z, 0-9, '_' and '-', 1-32 chars"),
 });
 
 /** Signups allowed per client address per hour. */

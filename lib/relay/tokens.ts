@@ -10,7 +10,7 @@ export function generateToken(clientId: string): string {
 
 /** The client id a token names, or null when it is not a token. */
 export function tokenClient(token: string): string | null {
-  const m = /^tfr\.([a-z0-9][a-z0-9-]{0,31})\.[A-Za-z0-9_-]{43}$/.exec(token);
+  const m = /^tfr\.([a-z0-9][a-z0-9_-]{0,31})\.[A-Za-z0-9_-]{43}$/.exec(token);
   return m && isOwner(m[1]) ? m[1]! : null;
 }
 

@@ -1,5 +1,6 @@
 import { assertEquals, assertThrows } from "../assert.ts";
 import {
+  canonicalClientId,
   formatHandle,
   handleOwner,
   isHandle,
@@ -19,6 +20,11 @@ const VALID = [
   "@a--b/c--d",
   `@${a32}/${a32}`,
   "@123/456",
+  "@team_name/agent-1", // the Go TaskFerry's handles have underscores
+  "@a_/b_",
+  "@alice/wri_ter",
+  "@clients/x", // only the exact prefix client_ is reserved
+  "@alice/client_x", // the reservation is for owners, not names
 ];
 
 const INVALID = [
@@ -43,7 +49,9 @@ const INVALID = [
   `@${a33}/b`, // 33 characters
   `@a/${a33}`,
   "@al ice/writer",
-  "@alice/wri_ter",
+  "@_alice/writer", // leading '_'
+  "@alice/_writer",
+  "@client_alice/writer", // Go's client_ prefix is reserved: it spells the client id alice
   "@alice/wri.ter",
   "@alicé/writer",
   " @alice/writer",
@@ -88,8 +96,25 @@ Deno.test("formatHandle validates its parts", () => {
 });
 
 Deno.test("isOwner accepts client ids and refuses the rest", () => {
-  for (const ok of ["alice", "a", "0", "bob-2", a32]) assertEquals(isOwner(ok), true, ok);
-  for (const bad of ["", "Alice", "-a", a33, "@alice", "a/b", "a b", "a\n", null, 1]) {
+  for (const ok of ["alice", "a", "0", "bob-2", "team_name", a32]) {
+    assertEquals(isOwner(ok), true, ok);
+  }
+  for (
+    const bad of ["", "Alice", "-a", "_a", a33, "@alice", "a/b", "a b", "a\n", "client_a", null, 1]
+  ) {
     assertEquals(isOwner(bad), false, JSON.stringify(bad));
   }
+});
+
+Deno.test("canonicalClientId maps the Go spelling client_<owner> to <owner> and nothing else", () => {
+  assertEquals(canonicalClientId("client_alice"), "alice");
+  assertEquals(canonicalClientId("client_team_name"), "team_name");
+  assertEquals(canonicalClientId("alice"), "alice");
+  assertEquals(canonicalClientId("team_name"), "team_name");
+  // client_client_x would mean the reserved owner client_x: refused, so no id has two meanings.
+  for (const bad of ["client_", "client_client_x", "client_Alice", "Client_alice", "", "a/b"]) {
+    assertEquals(canonicalClientId(bad), null, bad);
+  }
+  // What it returns always names exactly the namespace of its handles.
+  assertEquals(handleOwner(formatHandle(canonicalClientId("client_alice")!, "agent")), "alice");
 });

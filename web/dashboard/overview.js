@@ -112,7 +112,7 @@ function Agents() {
           <form class="inline" onSubmit=${create}>
             <label for="new-agent">New agent <span class="muted">@${client}/</span></label>
             <input id="new-agent" value=${name} onInput=${(e) => setName(e.currentTarget.value)}
-              pattern="[a-z0-9][a-z0-9-]{0,31}" required placeholder="writer" />
+              pattern="[a-z0-9][a-z0-9_-]{0,31}" required placeholder="writer" />
             <button type="submit" disabled=${action.busy}>Create agent</button>
           </form>
         `

@@ -180,7 +180,7 @@ function Signup() {
     <p>Create an account on this relay for your daemon. Your agents' handles will be <code>@account/name</code>.</p>
     <form class="card" onSubmit=${submit}>
       <label for="client-id">Account name</label>
-      <input id="client-id" value=${clientId} required pattern="[a-z0-9][a-z0-9-]{0,31}"
+      <input id="client-id" value=${clientId} required pattern="[a-z0-9][a-z0-9_-]{0,31}"
         aria-describedby="client-id-hint"
         autocomplete="username" spellcheck="false" onInput=${(e) =>
           setClientId(e.currentTarget.value)} />
