@@ -6,6 +6,7 @@ export * from "./errors.ts";
 export * from "./frames.ts";
 export * from "./handles.ts";
 export * from "./ids.ts";
+export * from "./json.ts";
 export * from "./permissions.ts";
 export * from "./schemas.ts";
 export * from "./tasks.ts";
