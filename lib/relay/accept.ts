@@ -208,6 +208,15 @@ export async function visibleTo(
     await store.hasPendingTo(agent.handle, clientId);
 }
 
+/** What an envelope's checks read and write (lock keys): its sender/recipient pairs, its task. */
+export function lockKeys(
+  envelope: { from: string; to: string[]; task_id?: string | undefined },
+): string[] {
+  const keys = envelope.to.map((to) => [envelope.from, to].sort().join("|"));
+  if (envelope.task_id) keys.push(envelope.task_id);
+  return keys;
+}
+
 function oneRecipient(envelope: Envelope): string {
   if (envelope.to.length !== 1) {
     throw fail("invalid_envelope", `${envelope.type} has one recipient`);

@@ -2,22 +2,16 @@
  * The relay: accepts sealed envelopes from authenticated daemons, stores them durably with one
  * delivery per recipient client, pushes them to connected recipients and reports receipts.
  */
-import {
-  type ClientFrame,
-  CLOSE_CODES,
-  fail,
-  TaskferryError,
-  timingSafeEqual,
-} from "../protocol/mod.ts";
+import { type ClientFrame, CLOSE_CODES, fail, TaskferryError } from "../protocol/mod.ts";
 import { logger } from "../log.ts";
-import { checkRouting, checkSignedEnvelope, type RateCheck } from "./accept.ts";
+import { checkRouting, checkSignedEnvelope, lockKeys, type RateCheck } from "./accept.ts";
 import { attachSocket } from "./intake.ts";
 import { RelayMetrics } from "./metrics.ts";
 import type { RelayOptions } from "./options.ts";
 import { RateLimiter } from "./ratelimit.ts";
 import { Session } from "./session.ts";
 import type { ClientRecord, DeliveryRow, RelayStore } from "./store.ts";
-import { hashToken, tokenClient } from "./tokens.ts";
+import { authenticateToken } from "./tokens.ts";
 
 export { DEFAULT_RELAY_OPTIONS, type RelayOptions } from "./options.ts";
 
@@ -130,15 +124,8 @@ export class Relay {
   }
 
   /** Authenticates a bearer token; throws `unauthorized` / `client_revoked`. */
-  async authenticate(token: string | undefined): Promise<ClientRecord> {
-    const clientId = token ? tokenClient(token) : null;
-    if (!token || !clientId) throw fail("unauthorized", "send Authorization: Bearer <relay token>");
-    const client = await this.store.getClient(clientId);
-    if (!client || !timingSafeEqual(client.token_hash, await hashToken(token))) {
-      throw fail("unauthorized", "unknown client or wrong token");
-    }
-    if (client.revoked_at !== null) throw fail("client_revoked");
-    return client;
+  authenticate(token: string | undefined): Promise<ClientRecord> {
+    return authenticateToken(this.store, token);
   }
 
   /**
@@ -297,13 +284,7 @@ export class Relay {
       const e = err instanceof TaskferryError ? err : fail("internal");
       if (!(err instanceof TaskferryError)) log.error("send failed", { err });
       this.metrics.refuse(e.code);
-      const frame: { type: "error"; code: typeof e.code; message: string; id?: string } = {
-        type: "error",
-        code: e.code,
-        message: e.message,
-      };
-      if (id) frame.id = id;
-      session.send(frame);
+      session.send({ type: "error", code: e.code, message: e.message, ...(id ? { id } : {}) });
     }
   }
 
@@ -345,13 +326,4 @@ export class Relay {
     this.acceptLock = run.catch(() => {});
     return run;
   }
-}
-
-/** What an envelope's checks read and write: its sender/recipient pairs and its task. */
-function lockKeys(
-  envelope: { from: string; to: string[]; task_id?: string | undefined },
-): string[] {
-  const keys = envelope.to.map((to) => [envelope.from, to].sort().join("|"));
-  if (envelope.task_id) keys.push(envelope.task_id);
-  return keys;
 }
