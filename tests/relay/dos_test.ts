@@ -50,7 +50,8 @@ Deno.test("dos: a 60 MB deeply nested frame before hello is refused by length (1
         `health_max_ms=${Math.round(maxLatency)} rss_base=${mb(base)}MB rss_peak=${mb(peak)}MB`,
     );
     assertEquals(ws.closeCode, 1009);
-    assert(maxLatency < 1000, `/health took ${Math.round(maxLatency)} ms`);
+    // Before: 10 s here (the frame was parsed); now the time to receive 60 MB, on a busy host.
+    assert(maxLatency < 2000, `/health took ${Math.round(maxLatency)} ms`);
     assert(peak - base < 400 * MB, `RSS grew ${mb(peak - base)} MB`);
   });
 });
@@ -65,15 +66,18 @@ Deno.test("dos: a session that never acks 2 MB deliveries does not make the rela
     const b = await SimSession.connect(target, "bob", bobToken!); // reads, never acks
     const req = await seal(alice, [bob], "connection_request", {}, { device_id: a.deviceId });
     assertEquals((await a.send(req)).type, "accepted");
-    await b.next((f) => f.type === "deliver");
+    const first = await b.next((f) => f.type === "deliver");
+    if (first.type === "deliver") b.raw({ type: "ack", seq: first.seq });
     const acc = await seal(bob, [alice], "connection_accept", { request_id: req.id }, {
       device_id: b.deviceId,
       reply_to: req.id,
     });
     assertEquals((await b.send(acc)).type, "accepted");
-    let delivered = 0;
+    // Distinct deliveries pushed (a retry of an overdue one is not a new one).
+    const pushed = new Set<number>();
     b.ws.addEventListener("message", (e) => {
-      if (String(e.data).startsWith('{"type":"deliver"')) delivered++;
+      const m = /^\{"type":"deliver","seq":(\d+)/.exec(String(e.data));
+      if (m) pushed.add(Number(m[1]));
     });
     const s = sampler(relay.url, relay.pid, 100);
     const N = 100;
@@ -83,10 +87,11 @@ Deno.test("dos: a session that never acks 2 MB deliveries does not make the rela
       assertEquals((await a.send(env)).type, "accepted");
     }
     await until("pushes settled", async () => {
-      const before = delivered;
+      const before = pushed.size;
       await new Promise((r) => setTimeout(r, 300));
-      return delivered === before;
+      return pushed.size === before;
     }, 60_000);
+    const delivered = pushed.size;
     const { peak, base } = await s.stop();
     const held = rss(relay.pid);
     console.log(
@@ -94,13 +99,14 @@ Deno.test("dos: a session that never acks 2 MB deliveries does not make the rela
         `rss_peak=${mb(peak)}MB rss_end=${mb(held)}MB`,
     );
     // 16 MB of unacked deliveries at most (maxUnackedBytes): 8 of these envelopes.
-    assert(delivered <= 9, `${delivered} deliveries pushed without an ack`);
+    assert(delivered <= 8, `${delivered} deliveries pushed without an ack`);
     assert(held - base < 160 * MB, `the relay holds ${mb(held - base)} MB for one session`);
     // Acks open the window again: everything arrives, in order.
+    // Overdue deliveries may come twice (retries); first arrivals must be in order.
     const seqs: number[] = [];
     const ack = (f: { type: string; seq?: number }) => {
       if (f.type !== "deliver") return;
-      seqs.push(f.seq!);
+      if (!seqs.includes(f.seq!)) seqs.push(f.seq!);
       b.raw({ type: "ack", seq: f.seq });
     };
     b.ws.addEventListener("message", (e) => ack(JSON.parse(String(e.data))));
