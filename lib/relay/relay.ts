@@ -77,10 +77,13 @@ export class Relay {
       this.sweep().catch((err) => log.error("sweep failed", { err }));
     }, this.options.sweepIntervalMs));
     // An idle session sends no frame that could notice a rotated or revoked token: look.
+    let checking = false;
     this.timers.push(setInterval(() => {
-      for (const s of this.sessions.values()) {
-        this.stillAuthorized(s).catch((err) => log.warn("credential check failed", { err }));
-      }
+      if (checking) return;
+      checking = true;
+      this.checkCredentials()
+        .catch((err) => log.warn("credential check failed", { err }))
+        .finally(() => checking = false);
     }, this.options.credentialCheckMs));
     for (const c of this.companions) c.start();
   }
@@ -206,13 +209,31 @@ export class Relay {
    */
   async stillAuthorized(session: Session): Promise<boolean> {
     if (session.closed) return false;
-    const client = await this.store.getClient(session.clientId);
+    return this.endIfStale(session, await this.store.getClient(session.clientId));
+  }
+
+  /** Ends `session` unless `client` (its record as stored now) still admits it. */
+  private endIfStale(session: Session, client: ClientRecord | null): boolean {
     const revoked = !client || client.revoked_at !== null;
     if (!revoked && client.token_hash === session.tokenHash) return true;
     const e = revoked ? fail("client_revoked") : fail("unauthorized", "the token was rotated");
     session.send({ type: "error", code: e.code, message: e.message });
     session.close(CLOSE_CODES.unauthorized, revoked ? "client revoked" : "token rotated");
     return false;
+  }
+
+  /**
+   * Checks every live session's credentials (an idle one sends no frame that would): one read
+   * per session when there are few, one read of all clients when there are many.
+   */
+  private async checkCredentials() {
+    const sessions = [...this.sessions.values()];
+    if (sessions.length <= 32) {
+      for (const s of sessions) await this.stillAuthorized(s);
+      return;
+    }
+    const clients = new Map((await this.store.listClients()).map((c) => [c.id, c]));
+    for (const s of sessions) if (!s.closed) this.endIfStale(s, clients.get(s.clientId) ?? null);
   }
 
   /** The daemon says it stored everything up to `seq`: ack what is still pending there. */

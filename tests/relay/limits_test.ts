@@ -115,6 +115,22 @@ Deno.test("limits: rotating or revoking a token ends an idle session at once", a
   });
 });
 
+Deno.test("limits: with many sessions (one read of all clients), a rotation still ends its own", async () => {
+  await withRelay({ credentialCheckMs: 50 }, async (relay) => {
+    const sessions = await Promise.all(Array.from({ length: 40 }, async (_, i) => {
+      const token = await relay.addClient(`c${i}`);
+      return await SimSession.connect(relay, `c${i}`, token);
+    }));
+    assert(await relay.relay.store.revokeClient("c7", Date.now()));
+    assertEquals((await closedWithin(sessions[7]!)).code, CLOSE_CODES.unauthorized);
+    // The others still answer.
+    for (const s of [sessions[0]!, sessions[39]!]) {
+      s.raw({ type: "ping" });
+      await s.next((f) => f.type === "pong");
+    }
+  });
+});
+
 Deno.test("limits: a private handle answers exactly like an unknown one", async () => {
   await withRelay({}, async (relay) => {
     const carolToken = await relay.addClient("carol");
