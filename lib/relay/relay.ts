@@ -5,6 +5,7 @@
 import { type ClientFrame, CLOSE_CODES, fail, TaskferryError } from "../protocol/mod.ts";
 import { logger } from "../log.ts";
 import { checkRouting, checkSignedEnvelope, lockKeys, type RateCheck } from "./accept.ts";
+import { checkCredentials, endIfStale } from "./credentials.ts";
 import { attachSocket } from "./intake.ts";
 import { RelayMetrics } from "./metrics.ts";
 import type { RelayOptions } from "./options.ts";
@@ -29,6 +30,7 @@ export class Relay {
   /** Set by `stop`: frames still queued are left to the daemon's next session. */
   stopped = false;
   private readonly timers: ReturnType<typeof setInterval>[] = [];
+  private readonly companions: { start(): void; stop(): Promise<void> }[] = [];
   private unlisten: (() => Promise<void>) | null = null;
   /** This process among the relay nodes sharing a store. */
   readonly nodeId = `node_${crypto.randomUUID()}`;
@@ -41,8 +43,6 @@ export class Relay {
       ? { takeAll: (keys, now) => cluster.takeRates(keys, now) }
       : this.rates;
   }
-
-  private readonly companions: { start(): void; stop(): Promise<void> }[] = [];
 
   /** Runs `companion` alongside the relay: started after it, stopped before it. */
   attachCompanion(companion: { start(): void; stop(): Promise<void> }) {
@@ -81,7 +81,7 @@ export class Relay {
     this.timers.push(setInterval(() => {
       if (checking) return;
       checking = true;
-      this.checkCredentials()
+      checkCredentials(this.store, [...this.sessions.values()])
         .catch((err) => log.warn("credential check failed", { err }))
         .finally(() => checking = false);
     }, this.options.credentialCheckMs));
@@ -203,37 +203,9 @@ export class Relay {
     log.info("session closed", { client_id: session.clientId });
   }
 
-  /**
-   * Re-reads the session's client: a revocation or token rotation (often by another process,
-   * `taskferry relay revoke-client` / `rotate-token`) ends the session. False when it ended.
-   */
+  /** Re-reads the session's client (credentials.ts); false when the session was ended. */
   async stillAuthorized(session: Session): Promise<boolean> {
-    if (session.closed) return false;
-    return this.endIfStale(session, await this.store.getClient(session.clientId));
-  }
-
-  /** Ends `session` unless `client` (its record as stored now) still admits it. */
-  private endIfStale(session: Session, client: ClientRecord | null): boolean {
-    const revoked = !client || client.revoked_at !== null;
-    if (!revoked && client.token_hash === session.tokenHash) return true;
-    const e = revoked ? fail("client_revoked") : fail("unauthorized", "the token was rotated");
-    session.send({ type: "error", code: e.code, message: e.message });
-    session.close(CLOSE_CODES.unauthorized, revoked ? "client revoked" : "token rotated");
-    return false;
-  }
-
-  /**
-   * Checks every live session's credentials (an idle one sends no frame that would): one read
-   * per session when there are few, one read of all clients when there are many.
-   */
-  private async checkCredentials() {
-    const sessions = [...this.sessions.values()];
-    if (sessions.length <= 32) {
-      for (const s of sessions) await this.stillAuthorized(s);
-      return;
-    }
-    const clients = new Map((await this.store.listClients()).map((c) => [c.id, c]));
-    for (const s of sessions) if (!s.closed) this.endIfStale(s, clients.get(s.clientId) ?? null);
+    return !session.closed && endIfStale(session, await this.store.getClient(session.clientId));
   }
 
   /** The daemon says it stored everything up to `seq`: ack what is still pending there. */
