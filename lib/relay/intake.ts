@@ -50,6 +50,21 @@ export function attachSocket(relay: Relay, ws: WebSocket) {
     }
   };
 
+  /** Refuses a frame by its length: an error frame, then close 1009. */
+  const tooBig = (data: string, limit: number) => {
+    const message = `a frame of ${data.length} characters; the limit is ${limit}`;
+    if (!session) {
+      relay.metrics.refuse("body_too_large");
+      refuse("body_too_large", message, CLOSE_TOO_BIG);
+      return;
+    }
+    // The envelope's id, when it can be read, lets the daemon settle it instead of resending.
+    const id = sendFrameId(data);
+    relay.metrics.refuse("envelope_too_large");
+    session.send({ type: "error", code: "envelope_too_large", message, ...(id ? { id } : {}) });
+    session.close(CLOSE_TOO_BIG, "frame too big");
+  };
+
   /** The session a hello opens, or null after refusing it (and closing the socket). */
   const hello = async (data: string): Promise<Session | null> => {
     try {
@@ -94,14 +109,7 @@ export function attachSocket(relay: Relay, ws: WebSocket) {
     // envelope's worth. (The runtime has already buffered the frame; nothing more is spent.)
     const limit = session ? options.maxEnvelopeBytes + FRAME_OVERHEAD_CHARS : HELLO_MAX_CHARS;
     if (data.length > limit) {
-      const id = session ? sendFrameId(data) : undefined;
-      const message = `frame of ${data.length} bytes; the limit is ${limit}`;
-      const code = session ? "envelope_too_large" : "body_too_large";
-      relay.metrics.refuse(code);
-      if (session) {
-        session.send(id ? { type: "error", id, code, message } : { type: "error", code, message });
-      } else refuse(code, message, CLOSE_TOO_BIG);
-      session?.close(CLOSE_TOO_BIG, "frame too big");
+      tooBig(data, limit);
       return;
     }
     // Bounded in frames and in size: a client may not park more than a few envelopes' worth
@@ -134,11 +142,7 @@ async function handleFrame(relay: Relay, session: Session, data: string) {
   } catch (err) {
     const e = err as TaskferryError;
     const id = sendFrameId(data);
-    session.send(
-      id
-        ? { type: "error", id, code: e.code, message: e.message }
-        : { type: "error", code: e.code, message: e.message },
-    );
+    session.send({ type: "error", code: e.code, message: e.message, ...(id ? { id } : {}) });
     return;
   }
   switch (frame.type) {
