@@ -117,6 +117,15 @@ export const RELAY_SETTINGS: readonly Setting[] = [
     help: "Connection requests per minute per agent",
   },
   {
+    flag: "max-agents-per-client",
+    env: "TASKFERRY_RELAY_MAX_AGENTS_PER_CLIENT",
+    key: "max_agents_per_client",
+    kind: "int",
+    default: String(DEFAULT_RELAY_OPTIONS.maxAgentsPerClient),
+    min: 1,
+    help: "Agents one client may register",
+  },
+  {
     flag: "config",
     env: "TASKFERRY_CONFIG",
     key: "config",
@@ -188,6 +197,7 @@ Examples:
         clockSkewMs: s["clock-skew"] as number,
         clientRatePerMinute: s["rate-limit"] as number,
         connectionRequestsPerMinute: s["connection-rate-limit"] as number,
+        maxAgentsPerClient: s["max-agents-per-client"] as number,
         publicUrl,
         openSignup: s["open-signup"] as boolean,
       });

@@ -1,7 +1,13 @@
 /** JSON request/response helpers shared by the relay and the daemon's loopback API. */
 import type { Context } from "hono";
 import type { z } from "zod";
-import { describeIssues, fail, TaskferryError } from "../protocol/mod.ts";
+import {
+  describeIssues,
+  fail,
+  MAX_JSON_DEPTH,
+  parseJsonBounded,
+  TaskferryError,
+} from "../protocol/mod.ts";
 import type { Logger } from "../log.ts";
 
 /** Default request body limit. */
@@ -9,24 +15,27 @@ export const DEFAULT_BODY_LIMIT = 1_048_576;
 
 /**
  * Reads the body as JSON and validates it: 415 when not JSON, 413 when larger than `limit`
- * bytes, `invalid_json` when unparsable, `validation_failed` with a readable path list.
+ * bytes, `payload_too_deep` when nested deeper than `maxDepth` (checked before parsing),
+ * `invalid_json` when unparsable, `validation_failed` with a readable path list.
  */
 export async function readJson<S extends z.ZodType>(
   c: Context,
   schema: S,
   limit = DEFAULT_BODY_LIMIT,
+  maxDepth = MAX_JSON_DEPTH,
 ): Promise<z.infer<S>> {
   const type = c.req.header("content-type") ?? "";
   if (!/^application\/json\b/i.test(type)) throw fail("unsupported_media_type");
   const declared = Number(c.req.header("content-length") ?? "0");
   if (declared > limit) throw fail("body_too_large", `the body limit is ${limit} bytes`);
   const bytes = await readLimited(c.req.raw, limit);
-  let value: unknown;
+  let text: string;
   try {
-    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
-    throw fail("invalid_json");
+    throw fail("invalid_json", "the body is not UTF-8");
   }
+  const value = parseJsonBounded(text, { maxBytes: limit, maxDepth });
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     throw fail(

@@ -19,6 +19,10 @@ export const ERRORS = {
   internal: { status: 500, message: "Internal error." },
   unavailable: { status: 503, message: "The service is not available right now." },
   timeout: { status: 504, message: "Timed out waiting for the result." },
+  payload_too_deep: {
+    status: 400,
+    message: "The JSON nests deeper than the protocol allows (64 levels).",
+  },
 
   // Identity and registry.
   invalid_handle: {
@@ -39,6 +43,10 @@ export const ERRORS = {
   invite_not_found: { status: 404, message: "No such invite." },
   invite_expired: { status: 410, message: "The invite has expired or was revoked." },
   client_revoked: { status: 401, message: "This client was revoked by the relay operator." },
+  too_many_agents: {
+    status: 403,
+    message: "This client has as many agents as the relay allows; ask the operator for more.",
+  },
 
   // Envelope checks (design §7), in the order the relay applies them.
   envelope_too_large: { status: 413, message: "The envelope exceeds the size limit." },

@@ -10,6 +10,7 @@ export * from "./frames.ts";
 export * from "./handles.ts";
 export * from "./ids.ts";
 export * from "./invites.ts";
+export * from "./json.ts";
 export * from "./keys.ts";
 export * from "./payloads.ts";
 export * from "./permissions.ts";

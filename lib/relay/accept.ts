@@ -16,12 +16,13 @@ import {
   roleOf,
   verifyEnvelope,
 } from "../protocol/mod.ts";
+import type { AcceptEffects, AgentRecord, RelayStore } from "./store.ts";
+
 /** Where rate limits are counted: this process, or a store shared by all nodes. */
 export interface RateCheck {
   /** Counts one use of each key if all are under their limits; else returns the key over. */
   takeAll(keys: [string, number][], now: number): string | null | Promise<string | null>;
 }
-import type { AcceptEffects, AgentRecord, RelayStore } from "./store.ts";
 
 /** Limits the pipeline needs. */
 export interface AcceptLimits {
@@ -31,7 +32,17 @@ export interface AcceptLimits {
   clientRatePerMinute: number;
   /** Connection requests per minute per sending agent. */
   connectionRequestsPerMinute: number;
+  /** Connection requests per minute to one agent, from everyone together. */
+  connectionRequestsPerRecipientPerMinute: number;
+  /** Connection requests per minute from one client, all its agents together. */
+  connectionRequestsPerClientPerMinute: number;
 }
+
+/**
+ * Largest `connection_request` envelope: its payload is a note (≤ 2000), an invite code and
+ * permissions, so a stranger's first contact cannot be a 2 MB write to someone's queue.
+ */
+export const CONNECTION_REQUEST_MAX_BYTES = 16_384;
 
 /** The sending session. */
 export interface SenderSession {
@@ -62,6 +73,12 @@ export async function checkSignedEnvelope(
     throw fail("envelope_too_large", `the limit is ${limits.maxEnvelopeBytes} bytes`);
   }
   const envelope = parseEnvelope(raw);
+  if (envelope.type === "connection_request" && size > CONNECTION_REQUEST_MAX_BYTES) {
+    throw fail(
+      "envelope_too_large",
+      `a connection_request is at most ${CONNECTION_REQUEST_MAX_BYTES} bytes`,
+    );
+  }
   if (handleOwner(envelope.from) !== session.clientId) throw fail("sender_not_owned");
   if (envelope.device_id !== session.deviceId) throw fail("device_mismatch");
   const sender = await store.getAgent(envelope.from);
@@ -95,7 +112,12 @@ export async function checkRouting(
   for (const handle of envelope.to) {
     const agent = await store.getAgent(handle);
     const owner = agent && (await store.getClient(agent.client_id));
-    if (!agent || !owner || owner.revoked_at !== null) {
+    // A private agent the sender may not see is answered like an unknown one: its existence
+    // is not something a stranger can probe for.
+    if (
+      !agent || !owner || owner.revoked_at !== null ||
+      !(await visibleTo(store, session.clientId, agent))
+    ) {
       throw fail("unknown_recipient", `${handle} is not registered on this relay`);
     }
     recipients.push(agent);
@@ -108,13 +130,8 @@ export async function checkRouting(
   const from = envelope.from;
   switch (envelope.type) {
     case "connection_request": {
+      // Visibility (checked above) is what lets a stranger ask: public, an invite, a link.
       const to = oneRecipient(envelope);
-      const target = recipients[0]!;
-      const allowed = target.public || target.client_id === session.clientId ||
-        (await store.hasGrant(session.clientId, to)) || (await store.getLink(to, from)) !== null;
-      if (!allowed) {
-        throw fail("not_connected", `${to} is private: ask its owner for an invite`);
-      }
       effects.pending = { from, to, request_id: envelope.id };
       break;
     }
@@ -156,7 +173,11 @@ export async function checkRouting(
   // Rate limits last, so only otherwise-acceptable envelopes consume the budget.
   const keys: [string, number][] = [[`client:${session.clientId}`, limits.clientRatePerMinute]];
   if (envelope.type === "connection_request") {
-    keys.push([`connreq:${from}`, limits.connectionRequestsPerMinute]);
+    keys.push(
+      [`connreq:${from}`, limits.connectionRequestsPerMinute],
+      [`connreq-to:${envelope.to[0]}`, limits.connectionRequestsPerRecipientPerMinute],
+      [`connreq-client:${session.clientId}`, limits.connectionRequestsPerClientPerMinute],
+    );
   } else {
     keys.push(...linkRates);
   }
@@ -168,6 +189,32 @@ export async function checkRouting(
 
   const recipientClients = [...new Set(recipients.map((r) => r.client_id))];
   return { envelope, recipientClients, effects };
+}
+
+/**
+ * Whether `clientId` may see `agent` (HTTP look-ups and envelope routing share this rule):
+ * public agents, its own, agents it is connected to, has an invite for, or that asked it.
+ */
+export async function visibleTo(
+  store: RelayStore,
+  clientId: string | null,
+  agent: AgentRecord,
+): Promise<boolean> {
+  if (agent.public) return true;
+  if (clientId === null) return false;
+  return agent.client_id === clientId ||
+    await store.clientLinkedTo(clientId, agent.handle) ||
+    await store.hasGrant(clientId, agent.handle) ||
+    await store.hasPendingTo(agent.handle, clientId);
+}
+
+/** What an envelope's checks read and write (lock keys): its sender/recipient pairs, its task. */
+export function lockKeys(
+  envelope: { from: string; to: string[]; task_id?: string | undefined },
+): string[] {
+  const keys = envelope.to.map((to) => [envelope.from, to].sort().join("|"));
+  if (envelope.task_id) keys.push(envelope.task_id);
+  return keys;
 }
 
 function oneRecipient(envelope: Envelope): string {

@@ -528,6 +528,11 @@ export class PgRelayStore implements RelayStore, ClusterStore {
   async close() {
     await this.pool.end({ timeout: 2 });
   }
+
+  async countClientAgents(clientId: string) {
+    const rows = await this.q`SELECT count(*)::int AS n FROM agents WHERE client_id = ${clientId}`;
+    return Number(rows[0]!.n);
+  }
 }
 
 async function applyEffects(t: Sql, effects: AcceptEffects, now: number) {

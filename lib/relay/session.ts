@@ -1,6 +1,8 @@
 /**
- * One daemon's WebSocket session: frames in a serial queue, one writer, and the push side of
- * the durable delivery queue (in seq order, a bounded in-flight window, retry with backoff).
+ * One daemon's WebSocket session: one writer, and the push side of the durable delivery queue
+ * (in seq order, a window bounded in deliveries and in bytes, retry with backoff). Pushed
+ * deliveries are not kept in memory: a retry reads the row from the store again, so a
+ * recipient that reads but never acks costs the relay a few numbers per delivery.
  */
 import { setImmediate } from "node:timers";
 import { CLOSE_CODES, type RelayFrame } from "../protocol/mod.ts";
@@ -12,6 +14,10 @@ export interface SessionHost {
   pending(clientId: string, afterSeq: number, limit: number): Promise<DeliveryRow[]>;
   noteAttempt(clientId: string, seq: number): Promise<void>;
   retryBaseMs: number;
+  /** Bytes of pushed, unacked deliveries past which nothing more is pushed. */
+  maxUnackedBytes: number;
+  /** The largest row a page read may return (bounds a page's memory). */
+  maxEnvelopeBytes: number;
 }
 
 /** Unacked deliveries a session may have out at once. */
@@ -26,18 +32,24 @@ export class Session {
   private lastQueued = 0;
   private readonly inflight = new Map<
     number,
-    { sentAt: number; attempts: number; frame: string }
+    { sentAt: number; attempts: number; bytes: number }
   >();
+  /** Sum of `bytes` over `inflight`. */
+  private inflightBytes = 0;
   private pumping = false;
   private pumpScheduled = false;
   /** The last pump found the queue drained and every row since was pushed by `offer`. */
   private caughtUp = false;
   private again = false;
+  /** The last pump stopped at the byte budget with rows left: the next ack must pump. */
+  private starved = false;
   closed = false;
 
   constructor(
     readonly clientId: string,
     readonly deviceId: string,
+    /** The token hash the session authenticated with: a rotation ends the session. */
+    readonly tokenHash: string,
     private readonly ws: WebSocket,
     private readonly host: SessionHost,
   ) {}
@@ -65,8 +77,31 @@ export class Session {
    * window: only then can queued rows be waiting that no wake-up will push.
    */
   acked(seq: number): boolean {
-    const wasFull = this.inflight.size >= WINDOW;
-    return this.inflight.delete(seq) && wasFull;
+    const wasFull = this.full || this.starved;
+    const entry = this.inflight.get(seq);
+    if (!entry) return false;
+    this.inflight.delete(seq);
+    this.inflightBytes -= entry.bytes;
+    return wasFull;
+  }
+
+  /** No room to push more: the window is full in deliveries or in bytes. */
+  private get full(): boolean {
+    return this.inflight.size >= WINDOW ||
+      (this.inflight.size > 0 && this.inflightBytes >= this.host.maxUnackedBytes);
+  }
+
+  /** Rows a page may read now: within the window, and within the byte budget at worst case. */
+  private pageRows(): number {
+    const bytesLeft = Math.max(0, this.host.maxUnackedBytes - this.inflightBytes);
+    const byBytes = Math.max(1, Math.floor(bytesLeft / this.host.maxEnvelopeBytes));
+    return Math.min(256, WINDOW - this.inflight.size, byBytes);
+  }
+
+  /** True when `row` fits the byte budget (the first unacked row always does). */
+  private fits(row: DeliveryRow): boolean {
+    return this.inflight.size === 0 ||
+      this.inflightBytes + row.body.length <= this.host.maxUnackedBytes;
   }
 
   /**
@@ -81,6 +116,8 @@ export class Session {
     const direct = this.caughtUp && !this.pumping && !this.pumpScheduled &&
       rows[0]!.seq > this.lastQueued &&
       this.inflight.size + rows.length <= WINDOW &&
+      this.inflightBytes + rows.reduce((n, r) => n + r.body.length, 0) <=
+        this.host.maxUnackedBytes &&
       this.ws.bufferedAmount <= HIGH_WATER_BYTES;
     if (!direct) {
       this.pumpSoon();
@@ -113,20 +150,31 @@ export class Session {
     }
     this.pumping = true;
     this.caughtUp = false;
+    this.starved = false;
     let drained = false;
     try {
       do {
         this.again = false;
         drained = false;
-        while (!this.closed && this.inflight.size < WINDOW) {
+        while (!this.closed && !this.full) {
           if (this.ws.bufferedAmount > HIGH_WATER_BYTES) {
             await new Promise((r) => setTimeout(r, 5));
             continue;
           }
-          const limit = Math.min(256, WINDOW - this.inflight.size);
+          const limit = this.pageRows();
           const rows = await this.host.pending(this.clientId, this.lastQueued, limit);
+          let stopped = false;
           for (const row of rows) {
+            // Over the byte budget: the row stays queued; an ack makes room and pumps again.
+            if (!this.fits(row)) {
+              stopped = true;
+              break;
+            }
             if (!this.push(row)) return;
+          }
+          if (stopped) {
+            this.starved = true;
+            break;
           }
           // A short page means the queue was drained when it was read; rows queued since then
           // woke this pump (`again`) or will start the next one, so asking again finds nothing.
@@ -142,25 +190,38 @@ export class Session {
     }
   }
 
-  /** Sends one queued row and tracks it until acked; false when the socket is gone. */
+  /** Sends one queued row and tracks it (not its body) until acked; false when gone. */
   private push(row: DeliveryRow): boolean {
-    const frame = row.kind === "envelope"
-      ? `{"type":"deliver","seq":${row.seq},"envelope":${row.body}}`
-      : `{"type":"receipt","seq":${row.seq},"receipt":${row.body}}`;
-    this.lastQueued = row.seq;
-    this.inflight.set(row.seq, { sentAt: Date.now(), attempts: row.attempts, frame });
-    return this.send(frame);
+    if (row.seq > this.lastQueued) this.lastQueued = row.seq;
+    this.track(row);
+    return this.send(frameOf(row));
   }
 
-  /** Resends deliveries whose ack is overdue, with exponential backoff per delivery. */
+  private track(row: DeliveryRow) {
+    const bytes = row.body.length;
+    const old = this.inflight.get(row.seq);
+    if (old) this.inflightBytes -= old.bytes;
+    this.inflight.set(row.seq, { sentAt: Date.now(), attempts: row.attempts, bytes });
+    this.inflightBytes += bytes;
+  }
+
+  /**
+   * Resends deliveries whose ack is overdue, with exponential backoff per delivery. The frame
+   * is rebuilt from the store's row; a row no longer pending (acked, failed) is dropped.
+   */
   async retryOverdue(now: number) {
-    for (const [seq, entry] of this.inflight) {
+    for (const [seq, entry] of [...this.inflight]) {
       const wait = Math.min(this.host.retryBaseMs * 2 ** entry.attempts, MAX_RETRY_MS);
       if (now - entry.sentAt < wait) continue;
       entry.attempts++;
       entry.sentAt = now;
+      const [row] = await this.host.pending(this.clientId, seq - 1, 1);
+      if (row?.seq !== seq) {
+        this.acked(seq);
+        continue;
+      }
       await this.host.noteAttempt(this.clientId, seq);
-      if (!this.send(entry.frame)) return;
+      if (!this.send(frameOf(row))) return;
     }
   }
 
@@ -170,15 +231,12 @@ export class Session {
    * below the pump's position that are neither in flight nor acked.
    */
   async catchUpGaps() {
-    if (this.closed || this.inflight.size >= WINDOW) return;
-    const rows = await this.host.pending(this.clientId, 0, WINDOW);
+    if (this.closed || this.full) return;
+    const rows = await this.host.pending(this.clientId, 0, this.pageRows());
     for (const row of rows) {
       if (row.seq >= this.lastQueued || this.inflight.has(row.seq)) continue;
-      const frame = row.kind === "envelope"
-        ? `{"type":"deliver","seq":${row.seq},"envelope":${row.body}}`
-        : `{"type":"receipt","seq":${row.seq},"receipt":${row.body}}`;
-      this.inflight.set(row.seq, { sentAt: Date.now(), attempts: row.attempts, frame });
-      if (!this.send(frame)) return;
+      if (!this.fits(row)) return;
+      if (!this.push(row)) return;
     }
   }
 
@@ -186,4 +244,11 @@ export class Session {
   get inflightCount(): number {
     return this.inflight.size;
   }
+}
+
+/** The frame that carries a queued row. */
+function frameOf(row: DeliveryRow): string {
+  return row.kind === "envelope"
+    ? `{"type":"deliver","seq":${row.seq},"envelope":${row.body}}`
+    : `{"type":"receipt","seq":${row.seq},"receipt":${row.body}}`;
 }

@@ -695,6 +695,19 @@ class SqliteRelayStore implements RelayStore {
     });
   }
 
+  countClientAgents(clientId: string) {
+    // Handles of a client all start with "@<id>/" ("/" + 1 = "0"): a range on the key.
+    return this.sync(() =>
+      get<{ n: number }>(
+        this.db,
+        "SELECT count(*) AS n FROM agents WHERE handle >= ? AND handle < ? AND client_id = ?",
+        `@${clientId}/`,
+        `@${clientId}0`,
+        clientId,
+      )?.n ?? 0
+    );
+  }
+
   /** Runs synchronous SQLite work behind the async interface; errors become rejections. */
   private sync<T>(fn: () => T): Promise<T> {
     try {

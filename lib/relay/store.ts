@@ -205,4 +205,7 @@ export interface RelayStore {
   stats(): Promise<StoreStats>;
 
   close(): Promise<void>;
+
+  /** Number of agents registered by `clientId` (the relay caps it). */
+  countClientAgents(clientId: string): Promise<number>;
 }

@@ -1,5 +1,13 @@
 /** Relay client tokens: `tfr.<client_id>.<secret>`; only a SHA-256 hash is stored. */
-import { encodeBase64Url, isOwner, randomBytes, sha256 } from "../protocol/mod.ts";
+import {
+  encodeBase64Url,
+  fail,
+  isOwner,
+  randomBytes,
+  sha256,
+  timingSafeEqual,
+} from "../protocol/mod.ts";
+import type { ClientRecord, RelayStore } from "./store.ts";
 
 const encoder = new TextEncoder();
 
@@ -25,4 +33,19 @@ export function setupUrl(publicUrl: string, clientId: string, token: string): st
   const host = new URL(publicUrl).host;
   const params = new URLSearchParams({ relay: publicUrl, client_id: clientId, token });
   return `taskferry://${host}/setup#${params}`;
+}
+
+/** The client a relay token authenticates; throws `unauthorized` / `client_revoked`. */
+export async function authenticateToken(
+  store: RelayStore,
+  token: string | undefined,
+): Promise<ClientRecord> {
+  const clientId = token ? tokenClient(token) : null;
+  if (!token || !clientId) throw fail("unauthorized", "send Authorization: Bearer <relay token>");
+  const client = await store.getClient(clientId);
+  if (!client || !timingSafeEqual(client.token_hash, await hashToken(token))) {
+    throw fail("unauthorized", "unknown client or wrong token");
+  }
+  if (client.revoked_at !== null) throw fail("client_revoked");
+  return client;
 }

@@ -19,8 +19,8 @@ import {
   generateAgentKeys,
   newId,
 } from "../../lib/protocol/mod.ts";
-import { generateToken, hashToken, openSqliteRelayStore } from "../../lib/relay/mod.ts";
-import { RelayProc, until } from "../e2e/faults/procs.ts";
+import { until } from "../e2e/faults/procs.ts";
+import { addClients, MB, mb, rss, withRelayProcess } from "./relay_proc.ts";
 import {
   api,
   connectAgents,
@@ -35,52 +35,11 @@ import {
 const SOAK = Deno.env.get("TASKFERRY_SOAK") === "1";
 const IDLE = Number(Deno.env.get("TASKFERRY_IDLE_CONNECTIONS") ?? (SOAK ? 1000 : 300));
 const FLOOD_MS = Number(Deno.env.get("TASKFERRY_FLOOD_SECONDS") ?? (SOAK ? 60 : 5)) * 1000;
-const MB = 1024 * 1024;
 
 /** Stated bounds (see docs/security.md): idle relay + per-connection cost, and the flood. */
 const BASE_RSS_MB = 160;
 const PER_CONNECTION_KB = 64;
 const FLOOD_RSS_MB = 320;
-
-/** The resident set size of `pid`, in bytes. */
-function rss(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
-  return kb * 1024;
-}
-
-const mb = (bytes: number) => Math.round((bytes / MB) * 10) / 10;
-
-/** A relay child process with a fresh home; `fn` runs against it; always cleaned up. */
-async function withRelayProcess(fn: (relay: RelayProc) => Promise<void>) {
-  const root = await Deno.makeTempDir({ prefix: "tf-bounds-" });
-  const relay = new RelayProc(root);
-  try {
-    await relay.up();
-    await fn(relay);
-  } catch (err) {
-    throw new Error(`${(err as Error).message}\n${await relay.tail()}`, { cause: err });
-  } finally {
-    await relay.stop();
-    await Deno.remove(root, { recursive: true }).catch(() => {});
-  }
-}
-
-/** Adds clients straight into the relay's database (what `relay add-client` does). */
-async function addClients(dbPath: string, ids: string[]): Promise<string[]> {
-  const store = openSqliteRelayStore(dbPath);
-  try {
-    const tokens = [];
-    for (const id of ids) {
-      const token = generateToken(id);
-      await store.addClient(id, await hashToken(token), Date.now());
-      tokens.push(token);
-    }
-    return tokens;
-  } finally {
-    await store.close();
-  }
-}
 
 async function health(url: string) {
   return (await api({ url }, "GET", "/health")).body as {

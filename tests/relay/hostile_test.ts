@@ -315,7 +315,7 @@ function httpCases(relay: TestRelay, x: Ctx): Case[] {
     },
     {
       name: "HTTP: 2,000 nested arrays inside a field (fits the size limit)",
-      expect: { status: 400, code: "validation_failed" },
+      expect: { status: 400, code: "payload_too_deep" },
       run: async () => {
         const keys = await generateAgentKeys();
         const body = await registrationBody("@alice/new", "alice", keys);
@@ -530,18 +530,19 @@ function wsCases(relay: TestRelay, x: Ctx): Case[] {
       run: () => frameError(x.a, { type: "ack", seq: 0 }),
     },
     {
-      name: "WS: a 10 MB frame",
-      expect: { code: "envelope_too_large" },
+      name: "WS: a 10 MB frame (refused by length, before parsing)",
+      expect: { code: "envelope_too_large", close: 1009 },
       run: async () => {
-        const env = await x.mk(x.alice, x.a, [x.bob], "message", { data: "x".repeat(10 * MB) });
-        const out = await answer(x.a, env);
-        await alive(x.a);
-        return out;
+        const d = await SimSession.connect(relay, "dave", x.tokens.dave);
+        const env = await x.mk(x.dave, d, [x.bob], "message", { data: "x".repeat(10 * MB) });
+        const f = await d.send(env);
+        const closed = await d.closed;
+        return { code: f.type === "error" && f.id === env.id ? f.code : "?", close: closed.code };
       },
     },
     {
       name: "WS: 100,000 nested arrays as a frame",
-      expect: { code: "bad_request" },
+      expect: { code: "payload_too_deep" },
       run: async () => {
         const out = await frameError(x.a, nested(100_000));
         await alive(x.a);
@@ -550,7 +551,7 @@ function wsCases(relay: TestRelay, x: Ctx): Case[] {
     },
     {
       name: "WS: 100,000 nested arrays inside an envelope",
-      expect: { code: "invalid_envelope" },
+      expect: { code: "payload_too_deep" },
       run: async () => {
         const env = await x.mk(x.alice, x.a, [x.bob]);
         const text = JSON.stringify({ type: "send", envelope: { ...env, keys: "@@" } })

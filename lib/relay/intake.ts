@@ -1,0 +1,188 @@
+/**
+ * WebSocket intake: what the relay does with a freshly upgraded socket before and after
+ * `hello`. Frames are refused by length before anything parses them — a few KB before `hello`
+ * (nobody is authenticated yet), the envelope limit plus frame overhead after it — and parsed
+ * with the bounded parser (depth scanned before `JSON.parse`). Accepted frames run in order,
+ * one at a time; the queue is bounded in frames and in size.
+ */
+import {
+  type ClientFrame,
+  ClientFrameSchema,
+  CLOSE_CODES,
+  describeIssues,
+  type ErrorCode,
+  fail,
+  parseJsonBounded,
+  TaskferryError,
+} from "../protocol/mod.ts";
+import { logger } from "../log.ts";
+import type { Relay } from "./relay.ts";
+import type { Session } from "./session.ts";
+
+const log = logger("relay");
+
+/** Longest frame accepted before `hello`: a hello is a few hundred characters. */
+export const HELLO_MAX_CHARS = 4096;
+/** What a `send` frame adds around its envelope, with room to spare. */
+export const FRAME_OVERHEAD_CHARS = 1024;
+/** Frames nest 5 levels (frame, envelope, payload, keys, key entry); anything deeper is junk. */
+export const FRAME_MAX_DEPTH = 8;
+/** RFC 6455 "message too big". */
+const CLOSE_TOO_BIG = 1009;
+
+/** Attaches `ws` to `relay`: hello first, then frames in order. */
+export function attachSocket(relay: Relay, ws: WebSocket) {
+  const options = relay.options;
+  let session: Session | null = null;
+  const queue: string[] = [];
+  let queuedChars = 0;
+  let draining = false;
+  const helloTimer = setTimeout(() => {
+    if (!session) refuse("unauthorized", "no hello within the time limit");
+  }, options.helloTimeoutMs);
+
+  const refuse = (code: ErrorCode, message: string, close: number = CLOSE_CODES.unauthorized) => {
+    try {
+      ws.send(JSON.stringify({ type: "error", code, message }));
+      ws.close(close, message.slice(0, 100));
+    } catch {
+      // socket already gone
+    }
+  };
+
+  /** Refuses a frame by its length: an error frame, then close 1009. */
+  const tooBig = (data: string, limit: number) => {
+    const message = `a frame of ${data.length} characters; the limit is ${limit}`;
+    if (!session) {
+      relay.metrics.refuse("body_too_large");
+      refuse("body_too_large", message, CLOSE_TOO_BIG);
+      return;
+    }
+    // The envelope's id, when it can be read, lets the daemon settle it instead of resending.
+    const id = sendFrameId(data);
+    relay.metrics.refuse("envelope_too_large");
+    session.send({ type: "error", code: "envelope_too_large", message, ...(id ? { id } : {}) });
+    session.close(CLOSE_TOO_BIG, "frame too big");
+  };
+
+  /** The session a hello opens, or null after refusing it (and closing the socket). */
+  const hello = async (data: string): Promise<Session | null> => {
+    try {
+      return await relay.openSession(ws, parseHello(data));
+    } catch (err) {
+      const e = err instanceof TaskferryError ? err : fail("bad_request");
+      const keep = ["bad_request", "client_revoked", "payload_too_deep"];
+      refuse(keep.includes(e.code) ? e.code : "unauthorized", e.message);
+      return null;
+    }
+  };
+
+  const drain = async () => {
+    if (draining) return;
+    draining = true;
+    try {
+      // Once the relay is stopping, frames still queued are left: their sockets are closing
+      // and the store is about to close; the daemon sends them again on its next session.
+      while (queue.length > 0 && !relay.stopped) {
+        const data = queue.shift()!;
+        queuedChars -= data.length;
+        if (session) {
+          await handleFrame(relay, session, data);
+          continue;
+        }
+        session = await hello(data);
+        clearTimeout(helloTimer);
+        if (!session) return;
+      }
+    } finally {
+      draining = false;
+    }
+  };
+
+  ws.onmessage = (event) => {
+    if (typeof event.data !== "string") {
+      refuse("bad_request", "frames are JSON text");
+      return;
+    }
+    const data = event.data;
+    // By length, before any parsing: an unauthenticated peer gets a few KB, a session one
+    // envelope's worth. (The runtime has already buffered the frame; nothing more is spent.)
+    const limit = session ? options.maxEnvelopeBytes + FRAME_OVERHEAD_CHARS : HELLO_MAX_CHARS;
+    if (data.length > limit) {
+      tooBig(data, limit);
+      return;
+    }
+    // Bounded in frames and in size: a client may not park more than a few envelopes' worth
+    // of unprocessed frames here (memory), however it splits them.
+    if (
+      queue.length >= options.maxQueuedFrames ||
+      (queue.length > 0 && queuedChars + data.length > 4 * options.maxEnvelopeBytes + 65_536)
+    ) {
+      session?.close(CLOSE_CODES.overloaded, "too many frames in flight; slow down");
+      ws.close(CLOSE_CODES.overloaded, "overloaded");
+      return;
+    }
+    queue.push(data);
+    queuedChars += data.length;
+    drain().catch((err) => log.error("frame handling failed", { err }));
+  };
+  ws.onclose = () => {
+    clearTimeout(helloTimer);
+    if (session) relay.closeSession(session);
+  };
+  ws.onerror = () => {};
+}
+
+/** One frame of an authenticated session. */
+async function handleFrame(relay: Relay, session: Session, data: string) {
+  if (!(await relay.stillAuthorized(session))) return;
+  let frame: ClientFrame;
+  try {
+    frame = parseFrame(data);
+  } catch (err) {
+    const e = err as TaskferryError;
+    const id = sendFrameId(data);
+    session.send({ type: "error", code: e.code, message: e.message, ...(id ? { id } : {}) });
+    return;
+  }
+  switch (frame.type) {
+    case "send":
+      await relay.send(session, frame.envelope, data.length);
+      return;
+    case "ack":
+      await relay.ack(session, frame.seq);
+      return;
+    case "ping":
+      session.send({ type: "pong" });
+      return;
+    case "hello":
+      session.send({ type: "error", code: "bad_request", message: "already authenticated" });
+      return;
+  }
+}
+
+function parseFrame(data: string): ClientFrame {
+  const value = parseJsonBounded(data, {
+    maxBytes: Number.MAX_SAFE_INTEGER, // the length was checked on arrival
+    maxDepth: FRAME_MAX_DEPTH,
+  });
+  const parsed = ClientFrameSchema.safeParse(value);
+  if (!parsed.success) throw fail("bad_request", describeIssues(parsed.error));
+  return parsed.data;
+}
+
+function parseHello(data: string): Extract<ClientFrame, { type: "hello" }> {
+  const frame = parseFrame(data);
+  if (frame.type !== "hello") throw fail("unauthorized", "the first frame must be hello");
+  return frame;
+}
+
+/**
+ * The envelope id of a `send` frame refused before parsing, found near its start, so the
+ * daemon can settle that envelope instead of resending it on every connection.
+ */
+function sendFrameId(data: string): string | undefined {
+  const head = data.slice(0, 512);
+  if (!head.includes('"send"')) return undefined;
+  return /"id":"(msg_[0-9A-HJKMNP-TV-Z]{26})"/.exec(head)?.[1];
+}
