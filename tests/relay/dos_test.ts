@@ -83,9 +83,9 @@ Deno.test("dos: a session that never acks 2 MB deliveries does not make the rela
     });
     const s = sampler(relay.url, relay.pid, 100);
     const N = SOAK ? 100 : 40;
-    const text = "x".repeat(1_400_000);
+    const data = "x".repeat(1_400_000); // `text` is capped at 1,000,000 characters
     for (let i = 0; i < N; i++) {
-      const env = await seal(alice, [bob], "message", { text }, { device_id: a.deviceId });
+      const env = await seal(alice, [bob], "message", { data }, { device_id: a.deviceId });
       assertEquals((await a.send(env)).type, "accepted");
     }
     await until("pushes settled", async () => {
