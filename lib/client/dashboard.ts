@@ -19,7 +19,8 @@ import {
 } from "../../web/shell.ts";
 import { DASHBOARD_ASSETS } from "../../web/dashboard/mod.ts";
 import type { Daemon } from "./daemon.ts";
-import { LOGIN_CODE_TTL_MS, SESSION_MAX_MS, sessionsOf, type SessionTable } from "./sessions.ts";
+import { LOGIN_CODE_TTL_MS, SESSION_MAX_MS, type SessionTable } from "./sessions.ts";
+import { parseBearer } from "./util.ts";
 
 const ASSETS: Readonly<Record<string, Asset>> = { ...SHARED_ASSETS, ...DASHBOARD_ASSETS };
 const PAGE = pageHtml({
@@ -34,7 +35,7 @@ const MAX_LINK_TTL_S = 86_400;
 
 /** Mounts the dashboard routes on the daemon's app (before the API's auth middleware). */
 export function mountDashboard(app: Hono, d: Daemon): void {
-  const sessions = sessionsOf(d);
+  const sessions = d.sessions;
 
   app.get("/", (c) => c.body(PAGE, 200, PAGE_HEADERS));
   app.get("/assets/*", (c) => {
@@ -107,8 +108,8 @@ export function mountDashboard(app: Hono, d: Daemon): void {
 
   // Mints a one-time login link. Bearer token only: a dashboard session cannot mint more.
   app.post("/v1/dashboard/login-links", async (c) => {
-    const m = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "");
-    if (!m || !timingSafeEqual(m[1]!, d.config.localApiToken)) {
+    const token = parseBearer(c.req.header("authorization"));
+    if (token === null || !timingSafeEqual(token, d.config.localApiToken)) {
       throw fail("unauthorized", "send Authorization: Bearer <local API token>");
     }
     const type = c.req.header("content-type") ?? "";
@@ -148,7 +149,7 @@ export function mountDashboard(app: Hono, d: Daemon): void {
 
 /** A one-time login link for the daemon at `baseUrl` (the demo prints these). */
 export function dashboardLoginUrl(d: Daemon, baseUrl: string, ttlMs = LOGIN_CODE_TTL_MS): string {
-  return `${baseUrl.replace(/\/+$/, "")}/login/${sessionsOf(d).issueCode(ttlMs)}`;
+  return `${baseUrl.replace(/\/+$/, "")}/login/${d.sessions.issueCode(ttlMs)}`;
 }
 
 function startSession(c: Context, sessions: SessionTable) {

@@ -16,12 +16,12 @@ import {
   TaskferryError,
   type TaskState,
 } from "../protocol/mod.ts";
+import type { ArtifactView } from "../protocol/views.ts";
 import { readJson } from "../http/mod.ts";
-import { all, get } from "../store/mod.ts";
 import { logger } from "../log.ts";
 import type { Daemon } from "./daemon.ts";
 import type { DaemonEvent } from "./events.ts";
-import { createTask, taskAction, taskDetail } from "./tasks.ts";
+import { createTask, taskAction, taskDetail } from "./tasks/mod.ts";
 
 const log = logger("openai");
 
@@ -132,12 +132,12 @@ type Outcome =
   | { kind: "refused"; code: string; message: string }
   | { kind: "timeout" }
   | { kind: "aborted" };
-type Artifact = { version: number; content: string; message_id: string };
+type Artifact = Pick<ArtifactView, "version" | "content" | "message_id">;
 
 /** Reads the task's state: an outcome once there is one, else null. */
 function check(d: Daemon, taskId: string, requestId: string, baseline: number): Outcome | null {
   const detail = taskDetail(d, taskId);
-  const arts = detail.artifacts as unknown as Artifact[];
+  const arts = detail.artifacts;
   const next = arts.find((a) => a.version > baseline);
   if (next) {
     return {
@@ -147,7 +147,7 @@ function check(d: Daemon, taskId: string, requestId: string, baseline: number): 
       message_id: next.message_id,
     };
   }
-  const state = detail.task.state as TaskState;
+  const state = detail.task.state;
   if (isTerminal(state)) {
     const last = detail.events.at(-1)?.data as { reason?: string; note?: string } | undefined;
     return {
@@ -157,17 +157,12 @@ function check(d: Daemon, taskId: string, requestId: string, baseline: number): 
       latest: arts.at(-1) ?? null,
     };
   }
-  const sent = get<{ state: string; state_reason: string | null }>(
-    d.db,
-    "SELECT state, state_reason FROM messages WHERE id = ? AND direction = 'out'",
-    requestId,
-  );
+  const sent = d.store.messages.outbound(requestId);
   if (sent?.state === "failed") {
-    const m = /^([a-z_]+): (.*)$/s.exec(sent.state_reason ?? "");
     return {
       kind: "refused",
-      code: m?.[1] ?? "unavailable",
-      message: m?.[2] ?? "the relay refused",
+      code: sent.state_code ?? "unavailable",
+      message: sent.state_reason ?? "the relay refused",
     };
   }
   return null;
@@ -228,15 +223,6 @@ function metaValue(body: Body, key: string): string | undefined {
   return v === undefined ? undefined : String(v);
 }
 
-function connected(d: Daemon, agent: string, peer: string): boolean {
-  return get<{ state: string }>(
-    d.db,
-    "SELECT state FROM connections WHERE agent = ? AND peer = ?",
-    agent,
-    peer,
-  )?.state === "connected";
-}
-
 /** Validates the call and creates the task (or the revision request of a follow-up). */
 async function start(d: Daemon, c: Context): Promise<Call> {
   const body = await readJson(c, Body);
@@ -247,7 +233,7 @@ async function start(d: Daemon, c: Context): Promise<Call> {
   }
   let agent: string;
   try {
-    agent = d.actingAgent(given);
+    agent = d.keyring.acting(given);
   } catch (err) {
     const e = toOpenAI(err);
     throw invalid(
@@ -256,7 +242,10 @@ async function start(d: Daemon, c: Context): Promise<Call> {
       e.code ?? undefined,
     );
   }
-  if (!HandleSchema.safeParse(body.model).success || !connected(d, agent, body.model)) {
+  if (
+    !HandleSchema.safeParse(body.model).success ||
+    !d.store.connections.isConnected(agent, body.model)
+  ) {
     throw new OpenAIError(
       404,
       "invalid_request_error",
@@ -302,7 +291,7 @@ async function start(d: Daemon, c: Context): Promise<Call> {
       );
     }
     const sent = await taskAction(d, taskId, "revisions", { agent, feedback: text });
-    return { ...base, taskId, requestId: sent.message.id, baseline: t.artifact_version as number };
+    return { ...base, taskId, requestId: sent.message.id, baseline: t.artifact_version };
   }
   const payload = {
     title,
@@ -312,7 +301,7 @@ async function start(d: Daemon, c: Context): Promise<Call> {
   const parsed = PAYLOAD_SCHEMAS.task_request.safeParse(payload);
   if (!parsed.success) throw invalid("the input is too long for a task", "input");
   const created = await createTask(d, { from: agent, to: body.model, ...parsed.data });
-  return { ...base, taskId: created.task.id as string, requestId: created.message.id, baseline: 0 };
+  return { ...base, taskId: created.task.id, requestId: created.message.id, baseline: 0 };
 }
 
 const USAGE = {
@@ -419,12 +408,7 @@ async function finalize(d: Daemon, call: Call, o: Outcome) {
 export function mountOpenAI(app: Hono, d: Daemon) {
   app.get("/v1/models", (c) => {
     const agent = c.req.header("x-taskferry-agent");
-    const rows = all<{ peer: string; created_at: string }>(
-      d.db,
-      `SELECT peer, min(created_at) AS created_at FROM connections WHERE state = 'connected'
-       ${agent ? "AND agent = ?" : ""} GROUP BY peer ORDER BY peer`,
-      ...(agent ? [agent] : []),
-    );
+    const rows = d.store.connections.connectedPeers(agent);
     return c.json({
       object: "list",
       data: rows.map((r) => ({
@@ -441,18 +425,18 @@ export function mountOpenAI(app: Hono, d: Daemon) {
       const taskId = c.req.param("id").replace(/^resp_/, "");
       const { task, artifacts } = taskDetail(d, taskId);
       const call: Call = {
-        body: { model: task.worker as string, input: "" },
-        agent: task.requester as string,
-        model: task.worker as string,
+        body: { model: task.worker, input: "" },
+        agent: task.requester,
+        model: task.worker,
         taskId,
         requestId: "",
         baseline: 0,
-        createdAt: Math.floor(Date.parse(task.created_at as string) / 1000),
+        createdAt: Math.floor(Date.parse(task.created_at) / 1000),
         timeoutMs: 0,
         keepOpen: true,
       };
-      const latest = (artifacts as unknown as Artifact[]).at(-1);
-      const state = task.state as TaskState;
+      const latest = artifacts.at(-1);
+      const state = task.state;
       const status = latest
         ? "completed"
         : state === "expired"
