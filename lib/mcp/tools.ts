@@ -4,47 +4,10 @@
  */
 import { z } from "zod";
 import { HANDLE_RE, TASK_STATES } from "../protocol/mod.ts";
-import { ApiError, type TaskferryClient } from "../sdk/mod.ts";
+import { ApiError } from "../sdk/mod.ts";
+import { type Tool, tool, type ToolContext } from "./tool.ts";
 
-/** What a tool call can use. */
-export interface ToolContext {
-  api: TaskferryClient;
-  /** The `--agent` default acting agent, if any. */
-  defaultAgent: string | undefined;
-  /** Inbox cursors this session handed out, by agent and type filter (wait_for_inbox resumes). */
-  cursors: Map<string, number>;
-  /** Aborted when the MCP client cancels the call. */
-  signal?: AbortSignal | undefined;
-}
-
-/** Hints for MCP hosts (spec `ToolAnnotations`). */
-export interface ToolHints {
-  readOnlyHint?: boolean;
-  destructiveHint?: boolean;
-  idempotentHint?: boolean;
-  openWorldHint?: boolean;
-}
-
-/** A tool as the server serves it. */
-export interface Tool {
-  name: string;
-  title: string;
-  description: string;
-  input: z.ZodType;
-  annotations: ToolHints;
-  run(ctx: ToolContext, args: unknown): Promise<unknown>;
-}
-
-function tool<S extends z.ZodType>(def: {
-  name: string;
-  title: string;
-  description: string;
-  input: S;
-  annotations: ToolHints;
-  run(ctx: ToolContext, args: z.infer<S>): Promise<unknown>;
-}): Tool {
-  return def as unknown as Tool;
-}
+export type { Tool, ToolContext, ToolHints } from "./tool.ts";
 
 /** The longest `wait_seconds` (MCP clients often time a call out after 60 s). */
 export const MAX_WAIT_SECONDS = 50;

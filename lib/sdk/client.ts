@@ -2,7 +2,23 @@
  * A typed client of the daemon's loopback API v1. Used by the CLI verbs, the MCP server, the
  * demo agents and tests. Depends on lib/protocol only.
  */
-import type { ErrorCode, Permissions, PermissionsPatch } from "../protocol/mod.ts";
+import type { ErrorCode, PermissionsPatch } from "../protocol/mod.ts";
+import type {
+  AgentView,
+  ArtifactView,
+  ConnectionView,
+  HealthView,
+  InviteView,
+  MessageView,
+  OpenedInviteView,
+  QuarantineItemView,
+  QuarantineResolution,
+  QueuedMessage,
+  TaskDetail,
+  TaskView,
+} from "../protocol/views.ts";
+
+export type * from "../protocol/views.ts";
 
 /** An API error with its catalogue code. */
 export class ApiError extends Error {
@@ -10,107 +26,6 @@ export class ApiError extends Error {
     super(message);
     this.name = "ApiError";
   }
-}
-
-/** A message or inbox item. */
-export interface MessageView {
-  id: string;
-  seq?: number;
-  type: string;
-  direction: "in" | "out";
-  agent: string;
-  from: string;
-  to: string[];
-  created_at: string;
-  state: string;
-  state_reason?: string;
-  payload: Record<string, unknown>;
-  conversation_id?: string;
-  task_id?: string;
-  reply_to?: string;
-}
-
-/** A task as the daemon shows it. */
-export interface TaskView {
-  id: string;
-  title: string;
-  instructions: string;
-  inputs?: Record<string, unknown>;
-  requester: string;
-  worker: string;
-  state: string;
-  artifact_version: number;
-  revisions: number;
-  max_revisions: number;
-  deadline: string | null;
-  gate: "none" | "pending" | "approved" | "rejected";
-  created_at: string;
-  updated_at: string;
-  local_roles: Record<string, "requester" | "worker">;
-  allowed_actions: Record<string, string[]>;
-}
-
-/** An artifact version. */
-export interface ArtifactView {
-  version: number;
-  content: string;
-  content_type: string;
-  name: string | null;
-  note: string | null;
-  message_id: string;
-  created_at: string;
-}
-
-/** A task with its timeline. */
-export interface TaskDetail {
-  task: TaskView;
-  events: {
-    seq: number;
-    event_id: string;
-    type: string;
-    actor: string;
-    at: string;
-    data: Record<string, unknown>;
-    hash: string;
-    prev_hash: string;
-    delivery_state: string | null;
-  }[];
-  artifacts: ArtifactView[];
-}
-
-/** A local agent. */
-export interface AgentView {
-  handle: string;
-  fingerprint: string;
-  signing_public_key: string;
-  encryption_public_key: string;
-  display_name?: string;
-  description?: string;
-  capabilities?: string[];
-  public: boolean;
-  registered: boolean;
-  created_at: string;
-}
-
-/** A connection of a local agent. */
-export interface ConnectionView {
-  agent: string;
-  peer: string;
-  state: "pending_out" | "pending_in" | "connected" | "declined";
-  request_id: string | null;
-  note: string | null;
-  permissions: Permissions;
-  peer_fingerprint: string | null;
-}
-
-/** `GET /v1/health`. */
-export interface HealthView {
-  status: string;
-  version: string;
-  client_id: string;
-  device_id: string;
-  relay: { configured: boolean; url: string | null; connected: boolean; error: string | null };
-  counts: Record<string, number>;
 }
 
 /** Where and how to reach the daemon. */
@@ -199,27 +114,13 @@ export class TaskferryClient {
   }
 
   // Invites and connections
-  async createInvite(
-    agent: string,
-  ): Promise<{ code: string; url: string; expires_at: string; fingerprint: string }> {
-    return (await this.request<
-      { invite: { code: string; url: string; expires_at: string; fingerprint: string } }
-    >(
-      "POST",
-      "/v1/invites",
-      { agent },
-    )).invite;
+  async createInvite(agent: string): Promise<InviteView> {
+    return (await this.request<{ invite: InviteView }>("POST", "/v1/invites", { agent })).invite;
   }
-  async openInvite(
-    invite: string,
-  ): Promise<{ code: string; agent: string; fingerprint: string; expires_at: string }> {
-    return (await this.request<
-      { invite: { code: string; agent: string; fingerprint: string; expires_at: string } }
-    >(
-      "POST",
-      "/v1/invites/open",
-      { invite },
-    )).invite;
+  async openInvite(invite: string): Promise<OpenedInviteView> {
+    return (await this.request<{ invite: OpenedInviteView }>("POST", "/v1/invites/open", {
+      invite,
+    })).invite;
   }
   connect(
     input: {
@@ -230,9 +131,7 @@ export class TaskferryClient {
       permissions?: PermissionsPatch;
     },
   ) {
-    return this.request<
-      { connection: ConnectionView; message: { id: string; state: string } | null }
-    >(
+    return this.request<{ connection: ConnectionView; message: QueuedMessage | null }>(
       "POST",
       "/v1/connections",
       input,
@@ -327,7 +226,7 @@ export class TaskferryClient {
     deadline?: string;
     max_revisions?: number;
   }) {
-    return this.request<{ task: TaskView; message: { id: string; state: string } }>(
+    return this.request<{ task: TaskView; message: QueuedMessage }>(
       "POST",
       "/v1/tasks",
       input,
@@ -346,7 +245,7 @@ export class TaskferryClient {
     )).artifact;
   }
   private action(id: string, action: string, body: Record<string, unknown>) {
-    return this.request<{ task: TaskView; message: { id: string; state: string } }>(
+    return this.request<{ task: TaskView; message: QueuedMessage }>(
       "POST",
       `/v1/tasks/${id}/${action}`,
       Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)),
@@ -388,15 +287,10 @@ export class TaskferryClient {
 
   // Quarantine
   quarantine() {
-    return this.request<
-      { items: { id: string; from: string; reason: string; type: string | null }[] }
-    >(
-      "GET",
-      "/v1/quarantine",
-    );
+    return this.request<{ items: QuarantineItemView[] }>("GET", "/v1/quarantine");
   }
   resolveQuarantine(id: string, accept: boolean) {
-    return this.request<{ id: string; resolution: string; applied: number }>(
+    return this.request<QuarantineResolution>(
       "POST",
       `/v1/quarantine/${id}/${accept ? "accept" : "reject"}`,
       {},
