@@ -4,17 +4,14 @@
  * acked only after they are stored, keepalive pings.
  */
 import type { ErrorCode, RelayFrame, RelayReceipt } from "../protocol/mod.ts";
+import type { OutboxItem } from "./store/mod.ts";
+import { Mutex } from "./util.ts";
 import { NoDelayWebSocket } from "./ws.ts";
 import { logger } from "../log.ts";
 
 const log = logger("relay-link");
 
-/** An outbox row to send. */
-export interface OutboxItem {
-  seq: number;
-  id: string;
-  envelope: string;
-}
+export type { OutboxItem };
 
 /** What the link needs from the daemon. */
 export interface LinkHost {
@@ -61,7 +58,8 @@ export class RelayLink {
   private lastSent = 0;
   private readonly inflight = new Map<string, number>();
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
-  private chain: Promise<void> = Promise.resolve();
+  /** Deliveries and receipts, one at a time in arrival order. */
+  private readonly serialized = new Mutex();
   connected = false;
   lastError: string | undefined;
 
@@ -87,7 +85,7 @@ export class RelayLink {
       ws.close(1000, "daemon stopping");
       await Promise.race([closed, new Promise((r) => setTimeout(r, 1000))]);
     }
-    await this.chain.catch(() => {});
+    await this.serialized.run(() => Promise.resolve());
     this.setConnected(false);
   }
 
@@ -207,7 +205,7 @@ export class RelayLink {
 
   /** Handles deliveries strictly in order; acks after success, reconnects after failure. */
   private serial(ws: WebSocket, seq: number, fn: () => Promise<void>) {
-    this.chain = this.chain.then(async () => {
+    this.serialized.run(async () => {
       if (ws.readyState !== WebSocket.OPEN) return;
       try {
         await fn();
@@ -217,7 +215,7 @@ export class RelayLink {
         return;
       }
       if (ws.readyState === WebSocket.OPEN) ws.send(`{"type":"ack","seq":${seq}}`);
-    });
+    }).catch((err) => log.warn("ack not sent", { seq, err }));
   }
 
   private retryLater(id: string) {

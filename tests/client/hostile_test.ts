@@ -466,7 +466,7 @@ async function inboundCases(w: World, taskId: string, aliceMessage: Envelope): P
     ]);
   let seq = 1_000_000;
   const deliver = async (envelope: unknown): Promise<Outcome> => {
-    await w.bob.running.daemon.inbound!.deliver(seq++, envelope);
+    await w.bob.running.daemon.inbound.deliver(seq++, envelope);
     return { code: "stored" };
   };
   const quarantined = (id: string) =>

@@ -30,10 +30,11 @@ export function applyInboundTask(
   const type = envelope.type as TaskMessageType;
   const taskId = envelope.task_id!;
   const row = d.store.tasks.get(taskId);
-  const record = (taskIdOf: string) =>
+  // The audit entry for this envelope (once it is applied).
+  const record = () =>
     appendEvent(
       d,
-      taskIdOf,
+      taskId,
       envelope.id,
       type,
       envelope.from,
@@ -68,7 +69,7 @@ export function applyInboundTask(
       gate ? "pending" : "none",
       envelope.created_at,
     );
-    record(taskId);
+    record();
     return { ok: true, visible: !gate };
   }
   if (!row) return { ok: false, code: "task_not_found", message: `no task ${taskId}` };
@@ -87,7 +88,7 @@ export function applyInboundTask(
     return { ok: true, visible: localSender && !(role === "requester" && row.gate === "pending") };
   }
   saveSnapshot(d, taskId, result.task);
-  record(taskId);
+  record();
   if (type === "artifact_submit") {
     insertArtifact(d, taskId, payload, envelope.id, envelope.created_at);
   }
