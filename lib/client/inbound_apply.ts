@@ -7,6 +7,7 @@
 import {
   decodeBase64Url,
   type Envelope,
+  type ErrorCode,
   isTaskType,
   openEnvelope,
   permissionFor,
@@ -47,7 +48,7 @@ export async function applyVerified(d: Daemon, envelope: Envelope, locals: strin
 
 /** Why an inbound envelope was not applied. */
 interface Rejection {
-  code: string;
+  code: ErrorCode;
   message: string;
 }
 

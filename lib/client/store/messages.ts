@@ -1,5 +1,5 @@
 /** The `messages` table (every envelope sent or received, readable) and the `inbox` cursor. */
-import type { Envelope, MessageType } from "../../protocol/mod.ts";
+import type { Envelope, ErrorCode, MessageType } from "../../protocol/mod.ts";
 import { all, type DatabaseSync, get, run } from "../../store/mod.ts";
 
 /** A message row. */
@@ -18,14 +18,14 @@ export interface MessageRow {
   envelope: string;
   state: string;
   /** The catalogue code of a refusal or rejection (`failed`, `rejected`), else null. */
-  state_code: string | null;
+  state_code: ErrorCode | null;
   state_reason: string | null;
   updated_at: string;
 }
 
 /** Why a message is in its state: a catalogue code and/or a human reason. */
 export interface StateCause {
-  code?: string | undefined;
+  code?: ErrorCode | undefined;
   reason?: string | undefined;
 }
 

@@ -2,6 +2,7 @@
 import {
   applyTaskEvent,
   type Envelope,
+  type ErrorCode,
   type PayloadOf,
   type TaskMessageType,
   type TaskSnapshot,
@@ -14,7 +15,7 @@ import { eventData, eventOf, roleOf } from "./rules.ts";
 /** The outcome of applying one inbound task envelope. */
 export type InboundTaskResult =
   | { ok: true; visible: boolean }
-  | { ok: false; code: string; message: string };
+  | { ok: false; code: ErrorCode; message: string };
 
 /**
  * Applies an inbound task envelope (already verified and opened) inside the caller's
