@@ -2,6 +2,7 @@
 export { daemonApp } from "./api.ts";
 export { dashboardLoginUrl, mountDashboard } from "./dashboard.ts";
 export { Daemon, type DaemonConfig, type DaemonOptions } from "./daemon.ts";
+export { DEFAULT_DAEMON_OPTIONS } from "./options.ts";
 export {
   type DaemonStartOptions,
   loadLocalToken,

@@ -12,12 +12,11 @@ import type { Daemon } from "./daemon.ts";
 import { type Call, start } from "./openai/call.ts";
 import { errorResponse, toOpenAI } from "./openai/errors.ts";
 import { awaitOutcome } from "./openai/outcome.ts";
+import { DEFAULT_DAEMON_OPTIONS } from "./options.ts";
 import { finalize, outputItem, outputPart, responseObject } from "./openai/response.ts";
 import { taskDetail } from "./tasks/mod.ts";
 
 export { inputText, RESPONSES_TIMEOUT } from "./openai/call.ts";
-
-const KEEPALIVE_MS = 15_000;
 
 /** Mounts the OpenAI-compatible routes on the loopback API (after the auth middleware). */
 export function mountOpenAI(app: Hono, d: Daemon) {
@@ -106,7 +105,7 @@ export function mountOpenAI(app: Hono, d: Daemon) {
       stream.onAbort(() => abort.abort());
       const keepalive = setInterval(
         () => void stream.write(": keepalive\n\n").catch(() => {}),
-        KEEPALIVE_MS,
+        DEFAULT_DAEMON_OPTIONS.streamKeepaliveMs,
       );
       try {
         await send("response.created", { response: responseObject(d, call, "in_progress") });

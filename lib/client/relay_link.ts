@@ -5,6 +5,7 @@
  */
 import type { ErrorCode, RelayFrame, RelayReceipt } from "../protocol/mod.ts";
 import type { OutboxItem } from "./store/mod.ts";
+import { DEFAULT_DAEMON_OPTIONS } from "./options.ts";
 import { Mutex } from "./util.ts";
 import { NoDelayWebSocket } from "./ws.ts";
 import { logger } from "../log.ts";
@@ -241,8 +242,8 @@ export class RelayLink {
   private scheduleReconnect() {
     if (this.stopped) return;
     clearTimeout(this.reconnectTimer);
-    const min = this.options.minBackoffMs ?? 250;
-    const max = this.options.maxBackoffMs ?? 30_000;
+    const min = this.options.minBackoffMs ?? DEFAULT_DAEMON_OPTIONS.minBackoffMs;
+    const max = this.options.maxBackoffMs ?? DEFAULT_DAEMON_OPTIONS.maxBackoffMs;
     const base = Math.min(max, min * 2 ** this.attempt++);
     const delay = base / 2 + Math.random() * base / 2;
     this.reconnectTimer = setTimeout(() => this.connect(), delay);

@@ -8,6 +8,7 @@ import { daemonApp } from "./api.ts";
 import { syncPermissions } from "./connections.ts";
 import { mountDashboard } from "./dashboard.ts";
 import { Daemon } from "./daemon.ts";
+import { DEFAULT_DAEMON_OPTIONS } from "./options.ts";
 import { CLIENT_MIGRATIONS, DaemonStore } from "./store/mod.ts";
 import { expireDue } from "./tasks/mod.ts";
 
@@ -131,7 +132,7 @@ export async function startDaemon(opts: DaemonStartOptions): Promise<RunningDaem
       log.warn("expiry sweep failed", { err });
     }
     syncPermissions(daemon).catch(() => {});
-  }, 5_000);
+  }, DEFAULT_DAEMON_OPTIONS.sweepMs);
   log.info("daemon listening", { url, client_id: opts.clientId, device_id: deviceId });
   return {
     daemon,

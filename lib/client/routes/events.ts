@@ -8,8 +8,7 @@ import { streamSSE } from "hono/streaming";
 import { VERSION } from "../../protocol/mod.ts";
 import type { Daemon } from "../daemon.ts";
 import type { DaemonEvent } from "../events.ts";
-
-const KEEPALIVE_MS = 15_000;
+import { DEFAULT_DAEMON_OPTIONS } from "../options.ts";
 
 /** The event stream route. */
 export function eventRoutes(d: Daemon): Hono {
@@ -35,7 +34,7 @@ export function eventRoutes(d: Daemon): Hono {
       const keepalive = setInterval(() => {
         queue.push({ id: -1, type: "ping", data: "{}" });
         wake?.();
-      }, KEEPALIVE_MS);
+      }, DEFAULT_DAEMON_OPTIONS.streamKeepaliveMs);
       stream.onAbort(() => {
         unsubscribe();
         clearInterval(keepalive);

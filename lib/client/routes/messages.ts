@@ -12,10 +12,8 @@ import { readJson } from "../../http/mod.ts";
 import { listConversations, listMessages } from "../conversations.ts";
 import type { Daemon } from "../daemon.ts";
 import { ackMessage, getMessage, inboxItems, sendMessage } from "../messages.ts";
+import { DEFAULT_DAEMON_OPTIONS } from "../options.ts";
 import { intParam } from "./params.ts";
-
-/** Longest long-poll wait, seconds. */
-const MAX_WAIT_SECONDS = 300;
 
 const Recipients = z.union([HandleSchema, z.array(HandleSchema).min(1).max(32)]);
 const MessageBody = z.strictObject({
@@ -69,7 +67,7 @@ export function messageRoutes(d: Daemon): Hono {
     const after = afterRaw === "latest"
       ? d.store.inbox.head(agent)
       : intParam(afterRaw, "after", 0, Number.MAX_SAFE_INTEGER, 0);
-    const wait = intParam(c.req.query("wait"), "wait", 0, MAX_WAIT_SECONDS, 0);
+    const wait = intParam(c.req.query("wait"), "wait", 0, DEFAULT_DAEMON_OPTIONS.maxWaitSeconds, 0);
     const limit = intParam(c.req.query("limit"), "limit", 1, 500, 100);
     let items = inboxItems(d, agent, after, type, limit);
     // Wait for the first item that passes the filters (another type does not end the wait).
