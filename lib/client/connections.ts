@@ -1,4 +1,7 @@
-/** Connections between a local agent and a peer: request, answer, permissions, invites. */
+/**
+ * Connections between a local agent and a peer: request, answer, permissions (synced to the
+ * relay), and the inbound and refused sides of the handshake. Invite links: invites.ts.
+ */
 import {
   DEFAULT_PERMISSIONS,
   type Envelope,
@@ -7,10 +10,10 @@ import {
   type PermissionsPatch,
   withDefaults,
 } from "../protocol/mod.ts";
-import type { ConnectionView, InviteView, OpenedInviteView } from "../protocol/views.ts";
+import type { ConnectionView } from "../protocol/views.ts";
 import { logger } from "../log.ts";
 import type { Daemon } from "./daemon.ts";
-import { keyFingerprint } from "./keys.ts";
+import { openInvite } from "./invites.ts";
 import type { ConnectionRow } from "./store/mod.ts";
 import { connectionView } from "./views.ts";
 
@@ -52,60 +55,6 @@ function upsert(d: Daemon, agent: string, peer: string, state: ConnectionRow["st
     created_at: existing?.created_at ?? now,
     updated_at: now,
   });
-}
-
-/** Parses an invite link (`taskferry://host/invite/CODE#fp=…`, an https invite URL, or a code). */
-export function parseInvite(text: string): { code: string; fingerprint: string | null } {
-  const trimmed = text.trim();
-  const m = /\/invite\/([A-Za-z0-9_-]{8,64})(?:[?#](.*))?$/.exec(trimmed);
-  if (m) {
-    const fp = new URLSearchParams(m[2] ?? "").get("fp");
-    return { code: m[1]!, fingerprint: fp };
-  }
-  if (/^[A-Za-z0-9_-]{8,64}$/.test(trimmed)) return { code: trimmed, fingerprint: null };
-  throw fail("validation_failed", "invite must be a taskferry://…/invite/CODE link or a code");
-}
-
-/** Creates an invite link for a local agent. */
-export async function createInvite(d: Daemon, agent: string): Promise<InviteView> {
-  const row = d.keyring.require(agent);
-  if (!d.relay) throw fail("unavailable", "no relay configured");
-  if (!row.registered) await d.keyring.register(agent);
-  const invite = await d.relay.createInvite(agent);
-  const host = new URL(d.relay.baseUrl).host;
-  return {
-    code: invite.code,
-    agent,
-    fingerprint: row.fingerprint,
-    expires_at: invite.expires_at,
-    url: `taskferry://${host}/invite/${invite.code}#fp=${row.fingerprint}`,
-  };
-}
-
-/** Looks an invite up (redeeming it at the relay) and checks its fingerprint; pins the peer. */
-export async function openInvite(d: Daemon, link: string): Promise<OpenedInviteView> {
-  if (!d.relay) throw fail("unavailable", "no relay configured");
-  const { code, fingerprint: expected } = parseInvite(link);
-  const invite = await d.relay.invite(code);
-  const actual = await keyFingerprint(invite.agent);
-  if (expected && expected !== actual) {
-    throw fail(
-      "key_changed",
-      `the invite says fingerprint ${expected}, the relay serves ${actual}`,
-    );
-  }
-  const pinned = d.peers.get(invite.agent.handle);
-  if (pinned && pinned.signing_public_key !== invite.agent.signing_public_key) {
-    throw fail("key_changed", `${invite.agent.handle} has a different pinned key`);
-  }
-  await d.peers.pin(invite.agent);
-  return {
-    code,
-    agent: invite.agent.handle,
-    fingerprint: actual,
-    expires_at: invite.expires_at,
-    profile: invite.agent.profile,
-  };
 }
 
 /** Sends a connection request from a local agent, by handle or by invite. */

@@ -5,12 +5,11 @@ import { HandleSchema, PermissionsPatchSchema } from "../../protocol/mod.ts";
 import { readJson } from "../../http/mod.ts";
 import {
   answerConnection,
-  createInvite,
   listConnections,
-  openInvite,
   requestConnection,
   updatePermissions,
 } from "../connections.ts";
+import { createInvite, openInvite } from "../invites.ts";
 import type { Daemon } from "../daemon.ts";
 import { handleParam } from "./params.ts";
 
