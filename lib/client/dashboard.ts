@@ -3,7 +3,7 @@
  * Preact modules under `/assets/`, and the login routes. Login is by the local API token
  * (`POST /login`) or by a one-time link (`GET /login/<code>`, minted through
  * `POST /v1/dashboard/login-links` — what `taskferry open` prints); either sets an HttpOnly,
- * SameSite=Strict session cookie. The API's auth middleware (api.ts) accepts that cookie and
+ * SameSite=Strict session cookie. The API's session guard (guards/session.ts) takes it and
  * asks for the session's CSRF token on state changes. The page never receives the relay token.
  */
 import type { Context, Hono } from "hono";
