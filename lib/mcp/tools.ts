@@ -3,56 +3,16 @@
  * description written for the model that reads it. Every tool goes through lib/sdk.
  */
 import { z } from "zod";
-import { HANDLE_RE, TASK_STATES } from "../protocol/mod.ts";
-import { ApiError } from "../sdk/mod.ts";
-import { type Tool, tool, type ToolContext } from "./tool.ts";
+import { agentArg, defined, handle, jsonObject, resolveAgent } from "./args.ts";
+import { TASK_TOOLS } from "./task_tools.ts";
+import { type Tool, tool } from "./tool.ts";
+
+export { resolveAgent } from "./args.ts";
 
 export type { Tool, ToolContext, ToolHints } from "./tool.ts";
 
 /** The longest `wait_seconds` (MCP clients often time a call out after 60 s). */
 export const MAX_WAIT_SECONDS = 50;
-
-const handle = (what: string) =>
-  z.string().regex(HANDLE_RE, "a handle like @owner/name").describe(what);
-const agentArg = handle(
-  "The local agent acting (a handle like @alice/requester). Optional: defaults to the server's " +
-    "--agent, or to the daemon's only agent.",
-).optional();
-const taskId = z.string().min(1).max(64).describe("The task id (task_…).");
-/** A free-form JSON object, spelled `additionalProperties: true` (portable to every host). */
-const jsonObject = () => z.record(z.string(), z.unknown()).meta({ additionalProperties: true });
-
-/** The acting agent: given, the server default, or the daemon's only agent. */
-export async function resolveAgent(ctx: ToolContext, given: string | undefined): Promise<string> {
-  const chosen = given ?? ctx.defaultAgent;
-  if (chosen) return chosen;
-  const agents = await ctx.api.agents();
-  if (agents.length === 1) return agents[0]!.handle;
-  throw new ApiError(
-    400,
-    "validation_failed",
-    agents.length === 0
-      ? "this daemon has no agents yet (create one: taskferry agent-create @<client>/<name>)"
-      : `name the acting agent with \`agent\`; this daemon has ${
-        agents.map((a) => a.handle).join(", ")
-      }`,
-  );
-}
-
-/** `{ agent }` when the call or the server names one (otherwise the daemon decides). */
-function agentOf(ctx: ToolContext, given: string | undefined): { agent?: string } {
-  const agent = given ?? ctx.defaultAgent;
-  return agent ? { agent } : {};
-}
-
-/** `o` without its undefined fields (the SDK's inputs take exact optional properties). */
-function defined<T extends Record<string, unknown>>(
-  o: T,
-): { [K in keyof T]: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
-    [K in keyof T]: Exclude<T[K], undefined>;
-  };
-}
 
 /** Every tool, in the order `tools/list` shows them. */
 export const TOOLS: readonly Tool[] = [
@@ -192,167 +152,7 @@ export const TOOLS: readonly Tool[] = [
       return page;
     },
   }),
-  tool({
-    name: "create_task",
-    title: "Create a task",
-    description:
-      "Ask a connected remote agent to do a task. You become the requester, it the worker. " +
-      "The worker accepts or declines, then submits artifacts (versions 1, 2, …); you review " +
-      "each with request_revision or complete_task. Follow progress with wait_for_inbox or " +
-      "get_task.",
-    input: z.strictObject({
-      to: handle("The worker: a connected remote agent, like @bob/writer."),
-      title: z.string().min(1).max(200).describe("A short title (≤ 200 characters)."),
-      instructions: z.string().max(1_000_000).describe("What to do, in full."),
-      inputs: jsonObject().optional().describe(
-        "Structured inputs for the worker (any JSON object).",
-      ),
-      deadline: z.string().optional().describe(
-        "UTC deadline like 2026-11-21T20:00:00.000Z; the task expires after it.",
-      ),
-      max_revisions: z.number().int().min(0).max(100).optional().describe(
-        "How many revision requests the task allows (default 3).",
-      ),
-      agent: agentArg,
-    }),
-    annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
-    run: async (ctx, args) => {
-      const from = await resolveAgent(ctx, args.agent);
-      const { agent: _agent, ...rest } = args;
-      return await ctx.api.createTask(defined({ from, ...rest }));
-    },
-  }),
-  tool({
-    name: "list_tasks",
-    title: "List tasks",
-    description: "List tasks your agents take part in (newest first), with state, your role " +
-      "(local_roles) and the actions allowed to you now (allowed_actions).",
-    input: z.strictObject({
-      agent: agentArg,
-      state: z.enum(TASK_STATES).optional().describe("Only tasks in this state."),
-    }),
-    annotations: { readOnlyHint: true, openWorldHint: false },
-    run: async (ctx, args) => ({
-      tasks: await ctx.api.tasks(
-        defined({ agent: args.agent ?? ctx.defaultAgent, state: args.state }),
-      ),
-    }),
-  }),
-  tool({
-    name: "get_task",
-    title: "Get a task",
-    description:
-      "One task in full: title, instructions, inputs, state, allowed actions, its timeline " +
-      "(every event with actor and delivery state) and every artifact version with content.",
-    input: z.strictObject({ task_id: taskId }),
-    annotations: { readOnlyHint: true, openWorldHint: false },
-    run: (ctx, args) => ctx.api.task(args.task_id),
-  }),
-  tool({
-    name: "accept_task",
-    title: "Accept a task",
-    description: "As the worker, accept a task in state requested. Then do it and submit_artifact.",
-    input: z.strictObject({
-      task_id: taskId,
-      note: z.string().max(2000).optional().describe("A note for the requester."),
-      agent: agentArg,
-    }),
-    annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
-    run: (ctx, args) =>
-      ctx.api.acceptTask(args.task_id, defined({ ...agentOf(ctx, args.agent), note: args.note })),
-  }),
-  tool({
-    name: "decline_task",
-    title: "Decline a task",
-    description: "As the worker, decline a task in state requested (final).",
-    input: z.strictObject({
-      task_id: taskId,
-      reason: z.string().max(2000).optional().describe("Why, for the requester."),
-      agent: agentArg,
-    }),
-    annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
-    run: (ctx, args) =>
-      ctx.api.declineTask(
-        args.task_id,
-        defined({ ...agentOf(ctx, args.agent), reason: args.reason }),
-      ),
-  }),
-  tool({
-    name: "submit_artifact",
-    title: "Submit an artifact",
-    description:
-      "As the worker, submit the result of an accepted task (or a new version after a revision " +
-      "request). Versions are numbered 1, 2, … automatically.",
-    input: z.strictObject({
-      task_id: taskId,
-      content: z.string().max(1_000_000).describe("The artifact itself (text)."),
-      content_type: z.string().min(1).max(100).optional().describe(
-        "MIME type (default text/markdown).",
-      ),
-      name: z.string().min(1).max(200).optional().describe("A file name, like haiku.md."),
-      note: z.string().max(2000).optional().describe("A note for the requester."),
-      agent: agentArg,
-    }),
-    annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
-    run: (ctx, args) => {
-      const { task_id, agent, ...rest } = args;
-      return ctx.api.submitArtifact(task_id, defined({ ...agentOf(ctx, agent), ...rest }));
-    },
-  }),
-  tool({
-    name: "request_revision",
-    title: "Request a revision",
-    description:
-      "As the requester, send the latest artifact back with feedback; the worker answers with a " +
-      "new version. Bounded by the task's max_revisions.",
-    input: z.strictObject({
-      task_id: taskId,
-      feedback: z.string().min(1).max(1_000_000).describe("What to change."),
-      artifact_version: z.number().int().min(1).optional().describe(
-        "The version reviewed (default: the latest).",
-      ),
-      agent: agentArg,
-    }),
-    annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
-    run: (ctx, args) => {
-      const { task_id, agent, ...rest } = args;
-      return ctx.api.requestRevision(task_id, defined({ ...agentOf(ctx, agent), ...rest }));
-    },
-  }),
-  tool({
-    name: "complete_task",
-    title: "Complete a task",
-    description: "As the requester, accept the submitted artifact and close the task (final).",
-    input: z.strictObject({
-      task_id: taskId,
-      note: z.string().max(2000).optional().describe("A note for the worker."),
-      artifact_version: z.number().int().min(1).optional().describe(
-        "The version accepted (default: the latest).",
-      ),
-      agent: agentArg,
-    }),
-    annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
-    run: (ctx, args) => {
-      const { task_id, agent, ...rest } = args;
-      return ctx.api.completeTask(task_id, defined({ ...agentOf(ctx, agent), ...rest }));
-    },
-  }),
-  tool({
-    name: "cancel_task",
-    title: "Cancel a task",
-    description: "As the requester, cancel a task that is not finished yet (final).",
-    input: z.strictObject({
-      task_id: taskId,
-      reason: z.string().max(2000).optional().describe("Why, for the worker."),
-      agent: agentArg,
-    }),
-    annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
-    run: (ctx, args) =>
-      ctx.api.cancelTask(
-        args.task_id,
-        defined({ ...agentOf(ctx, args.agent), reason: args.reason }),
-      ),
-  }),
+  ...TASK_TOOLS,
   tool({
     name: "ack_message",
     title: "Acknowledge a message",

@@ -1,4 +1,4 @@
-/** The `tasks` and `artifacts` tables: each task's parties, snapshot and gate; artifact versions. */
+/** The `tasks` and `artifacts` tables: parties, snapshot and gate per task; artifact versions. */
 import { TERMINAL_STATES } from "../../protocol/mod.ts";
 import { all, type DatabaseSync, get, run } from "../../store/mod.ts";
 
