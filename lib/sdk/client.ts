@@ -2,7 +2,7 @@
  * A typed client of the daemon's loopback API v1. Used by the CLI verbs, the MCP server, the
  * demo agents and tests. Depends on lib/protocol only.
  */
-import type { ErrorCode, PermissionsPatch } from "../protocol/mod.ts";
+import type { PermissionsPatch } from "../protocol/mod.ts";
 import type {
   AgentView,
   ArtifactView,
@@ -18,15 +18,10 @@ import type {
   TaskView,
 } from "../protocol/views.ts";
 
-export type * from "../protocol/views.ts";
+import { ApiError, callDaemon, type Query } from "./http.ts";
 
-/** An API error with its catalogue code. */
-export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: ErrorCode | string, message: string) {
-    super(message);
-    this.name = "ApiError";
-  }
-}
+export type * from "../protocol/views.ts";
+export { ApiError, callDaemon } from "./http.ts";
 
 /** Where and how to reach the daemon. */
 export interface ClientOptions {
@@ -34,8 +29,6 @@ export interface ClientOptions {
   token: string;
   fetch?: typeof fetch;
 }
-
-type Query = Record<string, string | number | undefined>;
 
 /** The loopback API client. */
 export class TaskferryClient {
@@ -50,49 +43,22 @@ export class TaskferryClient {
   }
 
   /** Low-level call: JSON in, JSON out, `ApiError` on failure. */
-  async request<T>(
+  /** Low-level call: JSON in, JSON out, `ApiError` on failure. */
+  request<T>(
     method: string,
     path: string,
     body?: unknown,
     query?: Query,
     signal?: AbortSignal,
   ): Promise<T> {
-    const qs = query
-      ? new URLSearchParams(
-        Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]),
-      ).toString()
-      : "";
-    const init: RequestInit = {
+    return callDaemon<T>(
+      { url: this.url, token: this.token, fetch: this.fetchFn },
       method,
-      headers: {
-        authorization: `Bearer ${this.token}`,
-        ...(body !== undefined ? { "content-type": "application/json" } : {}),
-      },
-    };
-    if (body !== undefined) init.body = JSON.stringify(body);
-    if (signal) init.signal = signal;
-    let res: Response;
-    try {
-      res = await this.fetchFn(`${this.url}${path}${qs ? "?" + qs : ""}`, init);
-    } catch (err) {
-      throw new ApiError(
-        0,
-        "unavailable",
-        `cannot reach the daemon at ${this.url}: ${(err as Error).message}`,
-      );
-    }
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : {};
-    } catch {
-      throw new ApiError(res.status, "internal", `daemon answered non-JSON (${res.status})`);
-    }
-    if (!res.ok) {
-      const e = (json as { error?: { code?: string; message?: string } }).error;
-      throw new ApiError(res.status, e?.code ?? "internal", e?.message ?? `HTTP ${res.status}`);
-    }
-    return json as T;
+      path,
+      body,
+      query,
+      signal,
+    );
   }
 
   health(): Promise<HealthView> {
