@@ -17,7 +17,6 @@ import type {
   TaskDetail,
   TaskView,
 } from "../protocol/views.ts";
-
 import { ApiError, callDaemon, type Query } from "./http.ts";
 
 export type * from "../protocol/views.ts";
