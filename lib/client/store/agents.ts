@@ -1,4 +1,4 @@
-/** Local agents (with their private keys) and pinned peer keys: the `agents` and `peers` tables. */
+/** The `agents` table: this daemon's local agents, with their private keys. */
 import { all, type DatabaseSync, get, run } from "../../store/mod.ts";
 
 /** A local agent row (private keys included: never serialize this to a response). */
@@ -13,16 +13,6 @@ export interface LocalAgentRow {
   public: number;
   registered: number;
   created_at: string;
-}
-
-/** A pinned peer. */
-export interface PeerRow {
-  handle: string;
-  signing_public_key: string;
-  encryption_public_key: string;
-  fingerprint: string;
-  profile: string;
-  pinned_at: string;
 }
 
 /** A full key set as stored (base64url), with its fingerprint. */
@@ -102,48 +92,5 @@ export class AgentTable {
   /** Number of local agents. */
   count(): number {
     return get<{ n: number }>(this.db, "SELECT count(*) AS n FROM agents")?.n ?? 0;
-  }
-}
-
-/** The `peers` table: keys pinned at first contact. */
-export class PeerTable {
-  constructor(private readonly db: DatabaseSync) {}
-
-  /** The pin of `handle`, if any. */
-  get(handle: string): PeerRow | undefined {
-    return get<PeerRow>(this.db, "SELECT * FROM peers WHERE handle = ?", handle);
-  }
-
-  /** Pins `peer` unless a pin exists (the first pin wins). */
-  insertIfAbsent(peer: PeerRow) {
-    run(
-      this.db,
-      `INSERT INTO peers (handle, signing_public_key, encryption_public_key, fingerprint, profile, pinned_at)
-       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (handle) DO NOTHING`,
-      peer.handle,
-      peer.signing_public_key,
-      peer.encryption_public_key,
-      peer.fingerprint,
-      peer.profile,
-      peer.pinned_at,
-    );
-  }
-
-  /** Replaces a pin (the owner accepted a key change). */
-  repin(
-    handle: string,
-    keys: { signing_public_key: string; encryption_public_key: string; fingerprint: string },
-    at: string,
-  ) {
-    run(
-      this.db,
-      `UPDATE peers SET signing_public_key = ?, encryption_public_key = ?, fingerprint = ?, pinned_at = ?
-       WHERE handle = ?`,
-      keys.signing_public_key,
-      keys.encryption_public_key,
-      keys.fingerprint,
-      at,
-      handle,
-    );
   }
 }

@@ -5,22 +5,30 @@
  * (`connections.isConnected(a, b)`, `audit.append(…)`), never how it is stored.
  */
 import { type DatabaseSync, openDatabase, transaction } from "../../store/mod.ts";
-import { AgentTable, PeerTable } from "./agents.ts";
+import { AgentTable } from "./agents.ts";
+import { ArtifactTable } from "./artifacts.ts";
 import { AuditTable } from "./audit.ts";
 import { ConnectionTable } from "./connections.ts";
-import { OutboxTable, QuarantineTable, SettingsTable } from "./held.ts";
 import { HistoryQueries } from "./history.ts";
-import { InboxTable, MessageTable } from "./messages.ts";
+import { InboxTable } from "./inbox.ts";
+import { MessageTable } from "./messages.ts";
+import { OutboxTable } from "./outbox.ts";
+import { PeerTable } from "./peers.ts";
+import { QuarantineTable } from "./quarantine.ts";
 import { CLIENT_MIGRATIONS } from "./schema.ts";
-import { ArtifactTable, TaskTable } from "./tasks.ts";
+import { SettingsTable } from "./settings.ts";
+import { TaskTable } from "./tasks.ts";
 
-export type { LocalAgentRow, PeerRow, StoredKeys } from "./agents.ts";
+export type { LocalAgentRow, StoredKeys } from "./agents.ts";
+export type { ArtifactRow } from "./artifacts.ts";
 export type { TaskEventRow, TimelineRow } from "./audit.ts";
 export type { ConnectionRow } from "./connections.ts";
-export type { OutboxItem, QuarantineRow } from "./held.ts";
 export type { ConversationRow, MessageFilter } from "./history.ts";
 export type { MessageRow, StateCause } from "./messages.ts";
-export type { ArtifactRow, TaskRow } from "./tasks.ts";
+export type { OutboxItem } from "./outbox.ts";
+export type { PeerRow } from "./peers.ts";
+export type { QuarantineRow } from "./quarantine.ts";
+export type { TaskRow } from "./tasks.ts";
 export { CLIENT_MIGRATIONS };
 
 /** Counts the health route reports. */

@@ -1,4 +1,4 @@
-/** The `quarantine`, `outbox` and `settings` tables: small tables with simple lifecycles. */
+/** The `quarantine` table: envelopes held for the owner (changed keys, forgeries). */
 import { all, type DatabaseSync, get, run } from "../../store/mod.ts";
 
 /** A quarantined envelope. */
@@ -10,13 +10,6 @@ export interface QuarantineRow {
   presented_key: string | null;
   created_at: string;
   resolution: string | null;
-}
-
-/** An outbox row to send. */
-export interface OutboxItem {
-  seq: number;
-  id: string;
-  envelope: string;
 }
 
 /** The `quarantine` table: envelopes held for the owner. */
@@ -80,68 +73,5 @@ export class QuarantineTable {
       this.db,
       "SELECT count(*) AS n FROM quarantine WHERE resolution IS NULL",
     )?.n ?? 0;
-  }
-}
-
-/** The `outbox` table: sealed envelopes waiting for the relay's answer, in send order. */
-export class OutboxTable {
-  constructor(private readonly db: DatabaseSync) {}
-
-  /** Queues a sealed envelope. */
-  insert(id: string, envelope: string, at: string) {
-    run(
-      this.db,
-      "INSERT INTO outbox (id, envelope, created_at) VALUES (?, ?, ?)",
-      id,
-      envelope,
-      at,
-    );
-  }
-
-  /** The relay accepted `id`. */
-  markAccepted(id: string) {
-    run(this.db, "UPDATE outbox SET state = 'accepted' WHERE id = ?", id);
-  }
-
-  /** The relay refused `id` for good. */
-  markFailed(id: string, code: string) {
-    run(this.db, "UPDATE outbox SET state = 'failed', error_code = ? WHERE id = ?", code, id);
-  }
-
-  /** Pending rows after `after`, in order. */
-  pending(after: number, limit: number): OutboxItem[] {
-    return all<OutboxItem>(
-      this.db,
-      "SELECT seq, id, envelope FROM outbox WHERE state = 'pending' AND seq > ? ORDER BY seq LIMIT ?",
-      after,
-      limit,
-    );
-  }
-
-  /** Pending rows. */
-  countPending(): number {
-    return get<{ n: number }>(this.db, "SELECT count(*) AS n FROM outbox WHERE state = 'pending'")
-      ?.n ?? 0;
-  }
-}
-
-/** The `settings` table: small key/value facts about this installation. */
-export class SettingsTable {
-  constructor(private readonly db: DatabaseSync) {}
-
-  /** The value of `key`, or null. */
-  get(key: string): string | null {
-    return get<{ value: string }>(this.db, "SELECT value FROM settings WHERE key = ?", key)
-      ?.value ?? null;
-  }
-
-  /** Sets `key`. */
-  set(key: string, value: string) {
-    run(
-      this.db,
-      "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-      key,
-      value,
-    );
   }
 }
