@@ -1,69 +1,33 @@
-/** Connections between a local agent and a peer: request, answer, permissions, invites. */
+/**
+ * Connections between a local agent and a peer: request, answer, permissions (synced to the
+ * relay), and the inbound and refused sides of the handshake. Invite links: invites.ts.
+ */
 import {
-  decodeBase64Url,
   DEFAULT_PERMISSIONS,
   type Envelope,
   fail,
-  fingerprint,
   type Permissions,
   type PermissionsPatch,
   withDefaults,
 } from "../protocol/mod.ts";
-import { all, get, run } from "../store/mod.ts";
+import type { ConnectionView } from "../protocol/views.ts";
 import { logger } from "../log.ts";
 import type { Daemon } from "./daemon.ts";
-import { nowIso } from "./util.ts";
+import { openInvite } from "./invites.ts";
+import type { ConnectionRow } from "./store/mod.ts";
+import { connectionView } from "./views.ts";
 
 const log = logger("connections");
 
-/** A connection row. */
-export interface ConnectionRow {
-  agent: string;
-  peer: string;
-  state: "pending_out" | "pending_in" | "connected" | "declined";
-  request_id: string | null;
-  note: string | null;
-  permissions: string;
-  permissions_synced: number;
-  created_at: string;
-  updated_at: string;
+/** The connection between `agent` and `peer` as the API shows it. */
+function viewOf(d: Daemon, agent: string, peer: string): ConnectionView {
+  const row = d.store.connections.between(agent, peer)!;
+  return connectionView(row, d.peers.get(row.peer));
 }
 
-export function connectionRow(d: Daemon, agent: string, peer: string): ConnectionRow | undefined {
-  return get<ConnectionRow>(
-    d.db,
-    "SELECT * FROM connections WHERE agent = ? AND peer = ?",
-    agent,
-    peer,
-  );
-}
-
-/** A connection as the API shows it. */
-export function connectionView(d: Daemon, row: ConnectionRow) {
-  const peer = d.peer(row.peer);
-  return {
-    agent: row.agent,
-    peer: row.peer,
-    state: row.state,
-    request_id: row.request_id,
-    note: row.note,
-    /** What the peer may send to the local agent. */
-    permissions: JSON.parse(row.permissions) as Permissions,
-    peer_fingerprint: peer?.fingerprint ?? null,
-    created_at: row.created_at,
-    updated_at: row.updated_at,
-  };
-}
-
-export function listConnections(d: Daemon, agent?: string) {
-  const rows = agent
-    ? all<ConnectionRow>(
-      d.db,
-      "SELECT * FROM connections WHERE agent = ? ORDER BY updated_at DESC",
-      agent,
-    )
-    : all<ConnectionRow>(d.db, "SELECT * FROM connections ORDER BY updated_at DESC");
-  return rows.map((r) => connectionView(d, r));
+/** Connections, most recently changed first (optionally of one local agent). */
+export function listConnections(d: Daemon, agent?: string): ConnectionView[] {
+  return d.store.connections.list(agent).map((r) => connectionView(r, d.peers.get(r.peer)));
 }
 
 function upsert(d: Daemon, agent: string, peer: string, state: ConnectionRow["state"], fields: {
@@ -72,88 +36,25 @@ function upsert(d: Daemon, agent: string, peer: string, state: ConnectionRow["st
   permissions?: Permissions;
   synced?: boolean;
 }) {
-  const now = nowIso();
-  const existing = connectionRow(d, agent, peer);
+  const now = d.nowIso();
+  const existing = d.store.connections.between(agent, peer);
   const permissions = fields.permissions ??
     (existing ? JSON.parse(existing.permissions) : { ...DEFAULT_PERMISSIONS });
-  run(
-    d.db,
-    `INSERT INTO connections (agent, peer, state, request_id, note, permissions, permissions_synced,
-       created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (agent, peer) DO UPDATE SET state = excluded.state, request_id = excluded.request_id,
-       note = excluded.note, permissions = excluded.permissions,
-       permissions_synced = excluded.permissions_synced, updated_at = excluded.updated_at`,
+  d.store.connections.upsert({
     agent,
     peer,
     state,
-    fields.request_id !== undefined ? fields.request_id : existing?.request_id ?? null,
-    fields.note !== undefined ? fields.note : existing?.note ?? null,
-    JSON.stringify(permissions),
-    fields.synced === false
+    request_id: fields.request_id !== undefined ? fields.request_id : existing?.request_id ?? null,
+    note: fields.note !== undefined ? fields.note : existing?.note ?? null,
+    permissions: JSON.stringify(permissions),
+    permissions_synced: fields.synced === false
       ? 0
       : existing && fields.synced === undefined
       ? existing.permissions_synced
       : 1,
-    existing?.created_at ?? now,
-    now,
-  );
-}
-
-/** Parses an invite link (`taskferry://host/invite/CODE#fp=…`, an https invite URL, or a code). */
-export function parseInvite(text: string): { code: string; fingerprint: string | null } {
-  const trimmed = text.trim();
-  const m = /\/invite\/([A-Za-z0-9_-]{8,64})(?:[?#](.*))?$/.exec(trimmed);
-  if (m) {
-    const fp = new URLSearchParams(m[2] ?? "").get("fp");
-    return { code: m[1]!, fingerprint: fp };
-  }
-  if (/^[A-Za-z0-9_-]{8,64}$/.test(trimmed)) return { code: trimmed, fingerprint: null };
-  throw fail("validation_failed", "invite must be a taskferry://…/invite/CODE link or a code");
-}
-
-/** Creates an invite link for a local agent. */
-export async function createInvite(d: Daemon, agent: string) {
-  const row = d.requireLocal(agent);
-  if (!d.relay) throw fail("unavailable", "no relay configured");
-  if (!row.registered) await d.registerAgent(agent);
-  const invite = await d.relay.createInvite(agent);
-  const host = new URL(d.relay.baseUrl).host;
-  return {
-    code: invite.code,
-    agent,
-    fingerprint: row.fingerprint,
-    expires_at: invite.expires_at,
-    url: `taskferry://${host}/invite/${invite.code}#fp=${row.fingerprint}`,
-  };
-}
-
-/** Looks an invite up (redeeming it at the relay) and checks its fingerprint; pins the peer. */
-export async function openInvite(d: Daemon, link: string) {
-  if (!d.relay) throw fail("unavailable", "no relay configured");
-  const { code, fingerprint: expected } = parseInvite(link);
-  const invite = await d.relay.invite(code);
-  const actual = await fingerprint({
-    signing: decodeBase64Url(invite.agent.signing_public_key),
-    encryption: decodeBase64Url(invite.agent.encryption_public_key),
+    created_at: existing?.created_at ?? now,
+    updated_at: now,
   });
-  if (expected && expected !== actual) {
-    throw fail(
-      "key_changed",
-      `the invite says fingerprint ${expected}, the relay serves ${actual}`,
-    );
-  }
-  const pinned = d.peer(invite.agent.handle);
-  if (pinned && pinned.signing_public_key !== invite.agent.signing_public_key) {
-    throw fail("key_changed", `${invite.agent.handle} has a different pinned key`);
-  }
-  await d.pinPeer(invite.agent);
-  return {
-    code,
-    agent: invite.agent.handle,
-    fingerprint: actual,
-    expires_at: invite.expires_at,
-    profile: invite.agent.profile,
-  };
 }
 
 /** Sends a connection request from a local agent, by handle or by invite. */
@@ -164,7 +65,7 @@ export async function requestConnection(d: Daemon, input: {
   note?: string | undefined;
   permissions?: PermissionsPatch | undefined;
 }) {
-  d.requireLocal(input.from);
+  d.keyring.require(input.from);
   let to = input.to;
   let invite: string | undefined;
   if (input.invite) {
@@ -177,18 +78,18 @@ export async function requestConnection(d: Daemon, input: {
   }
   if (!to) throw fail("validation_failed", "give `to` (a handle) or `invite`");
   if (to === input.from) throw fail("validation_failed", "an agent cannot connect to itself");
-  await d.ensurePeer(to);
+  await d.peers.ensure(to);
   const peer = to;
   return await d.lock.run(async () => {
-    const existing = connectionRow(d, input.from, peer);
+    const existing = d.store.connections.between(input.from, peer);
     if (existing?.state === "connected") {
-      return { connection: connectionView(d, existing), message: null };
+      return { connection: connectionView(existing, d.peers.get(peer)), message: null };
     }
     const payload: Record<string, unknown> = {};
     if (input.note) payload.note = input.note;
     if (invite) payload.invite = invite;
     if (input.permissions) payload.permissions = input.permissions;
-    const sent = await d.send({
+    const sent = await d.outbox.send({
       from: input.from,
       to: [peer],
       type: "connection_request",
@@ -203,7 +104,7 @@ export async function requestConnection(d: Daemon, input: {
     });
     d.events.emit("connection", { agent: input.from, peer, state: "pending_out" }, input.from);
     return {
-      connection: connectionView(d, connectionRow(d, input.from, peer)!),
+      connection: viewOf(d, input.from, peer),
       message: { id: sent.id, state: "queued" },
     };
   });
@@ -221,11 +122,7 @@ export async function answerConnection(
   },
 ) {
   return await d.lock.run(async () => {
-    const candidates = all<{ agent: string }>(
-      d.db,
-      "SELECT agent FROM connections WHERE peer = ? AND state = 'pending_in'",
-      peer,
-    ).map((r) => r.agent);
+    const candidates = d.store.connections.pendingFrom(peer);
     const agent = input.agent ?? (candidates.length === 1 ? candidates[0]! : undefined);
     if (!agent) {
       throw fail(
@@ -233,7 +130,7 @@ export async function answerConnection(
         `no single pending request from ${peer}; name the agent`,
       );
     }
-    const row = connectionRow(d, agent, peer);
+    const row = d.store.connections.between(agent, peer);
     if (!row || row.state !== "pending_in" || !row.request_id) {
       throw fail("connection_not_pending", `no pending request from ${peer} to ${agent}`);
     }
@@ -242,7 +139,7 @@ export async function answerConnection(
     const payload: Record<string, unknown> = { request_id: row.request_id };
     if (input.accept && input.permissions) payload.permissions = input.permissions;
     if (!input.accept && input.reason) payload.reason = input.reason;
-    const sent = await d.send({
+    const sent = await d.outbox.send({
       from: agent,
       to: [peer],
       type,
@@ -260,7 +157,7 @@ export async function answerConnection(
       agent,
     );
     return {
-      connection: connectionView(d, connectionRow(d, agent, peer)!),
+      connection: viewOf(d, agent, peer),
       message: { id: sent.id, state: "queued" },
     };
   });
@@ -273,32 +170,22 @@ export async function updatePermissions(
   agent: string,
   patch: PermissionsPatch,
 ) {
-  const row = connectionRow(d, agent, peer);
+  const row = d.store.connections.between(agent, peer);
   if (!row) throw fail("not_connected", `${agent} has no connection with ${peer}`);
   const permissions = withDefaults({ ...JSON.parse(row.permissions), ...patch });
   upsert(d, agent, peer, row.state, { permissions, synced: false });
   d.events.emit("connection", { agent, peer, state: row.state, permissions }, agent);
   if (row.state === "connected") await syncPermissions(d).catch(() => {});
-  return connectionView(d, connectionRow(d, agent, peer)!);
+  return viewOf(d, agent, peer);
 }
 
 /** Pushes permissions the relay has not seen yet (after reconnects, accepts and edits). */
 export async function syncPermissions(d: Daemon) {
   if (!d.relay) return;
-  const rows = all<ConnectionRow>(
-    d.db,
-    "SELECT * FROM connections WHERE state = 'connected' AND permissions_synced = 0",
-  );
-  for (const row of rows) {
+  for (const row of d.store.connections.unsynced()) {
     try {
       await d.relay.setPermissions(row.agent, row.peer, JSON.parse(row.permissions));
-      run(
-        d.db,
-        "UPDATE connections SET permissions_synced = 1 WHERE agent = ? AND peer = ? AND permissions = ?",
-        row.agent,
-        row.peer,
-        row.permissions,
-      );
+      d.store.connections.markSynced(row.agent, row.peer, row.permissions);
     } catch (err) {
       log.warn("permissions not synced yet", { agent: row.agent, peer: row.peer, err });
     }
@@ -316,7 +203,7 @@ export function applyInboundConnection(
   local: string,
 ): boolean {
   const peer = envelope.from;
-  const row = connectionRow(d, local, peer);
+  const row = d.store.connections.between(local, peer);
   if (envelope.type === "connection_request") {
     if (row?.state === "connected") {
       upsert(d, local, peer, "connected", { request_id: envelope.id });
@@ -340,19 +227,9 @@ export function revertRefusedConnection(
 ) {
   const peer = envelope.to[0]!;
   if (envelope.type === "connection_request") {
-    run(
-      d.db,
-      "DELETE FROM connections WHERE agent = ? AND peer = ? AND state = 'pending_out'",
-      envelope.from,
-      peer,
-    );
+    d.store.connections.deletePendingOut(envelope.from, peer);
   } else if (envelope.type === "connection_accept" || envelope.type === "connection_decline") {
-    run(
-      d.db,
-      "UPDATE connections SET state = 'pending_in' WHERE agent = ? AND peer = ?",
-      envelope.from,
-      peer,
-    );
+    d.store.connections.reopenPendingIn(envelope.from, peer);
   }
   d.events.emit("connection", { agent: envelope.from, peer, reverted: true }, envelope.from);
 }

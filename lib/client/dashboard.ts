@@ -3,7 +3,7 @@
  * Preact modules under `/assets/`, and the login routes. Login is by the local API token
  * (`POST /login`) or by a one-time link (`GET /login/<code>`, minted through
  * `POST /v1/dashboard/login-links` — what `taskferry open` prints); either sets an HttpOnly,
- * SameSite=Strict session cookie. The API's auth middleware (api.ts) accepts that cookie and
+ * SameSite=Strict session cookie. The API's session guard (guards/session.ts) takes it and
  * asks for the session's CSRF token on state changes. The page never receives the relay token.
  */
 import type { Context, Hono } from "hono";
@@ -20,7 +20,8 @@ import {
 } from "../../web/shell.ts";
 import { DASHBOARD_ASSETS } from "../../web/dashboard/mod.ts";
 import type { Daemon } from "./daemon.ts";
-import { LOGIN_CODE_TTL_MS, SESSION_MAX_MS, sessionsOf, type SessionTable } from "./sessions.ts";
+import { LOGIN_CODE_TTL_MS, SESSION_MAX_MS, type SessionTable } from "./sessions.ts";
+import { parseBearer } from "./util.ts";
 
 const ASSETS: Readonly<Record<string, Asset>> = { ...SHARED_ASSETS, ...DASHBOARD_ASSETS };
 const PAGE = pageHtml({
@@ -35,7 +36,7 @@ const MAX_LINK_TTL_S = 86_400;
 
 /** Mounts the dashboard routes on the daemon's app (before the API's auth middleware). */
 export function mountDashboard(app: Hono, d: Daemon): void {
-  const sessions = sessionsOf(d);
+  const sessions = d.sessions;
 
   app.get("/", (c) => c.body(PAGE, 200, PAGE_HEADERS));
   app.get("/assets/*", (c) => {
@@ -108,8 +109,8 @@ export function mountDashboard(app: Hono, d: Daemon): void {
 
   // Mints a one-time login link. Bearer token only: a dashboard session cannot mint more.
   app.post("/v1/dashboard/login-links", async (c) => {
-    const m = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "");
-    if (!m || !timingSafeEqual(m[1]!, d.config.localApiToken)) {
+    const token = parseBearer(c.req.header("authorization"));
+    if (token === null || !timingSafeEqual(token, d.config.localApiToken)) {
       throw fail("unauthorized", "send Authorization: Bearer <local API token>");
     }
     const type = c.req.header("content-type") ?? "";
@@ -149,7 +150,7 @@ export function mountDashboard(app: Hono, d: Daemon): void {
 
 /** A one-time login link for the daemon at `baseUrl` (the demo prints these). */
 export function dashboardLoginUrl(d: Daemon, baseUrl: string, ttlMs = LOGIN_CODE_TTL_MS): string {
-  return `${baseUrl.replace(/\/+$/, "")}/login/${sessionsOf(d).issueCode(ttlMs)}`;
+  return `${baseUrl.replace(/\/+$/, "")}/login/${d.sessions.issueCode(ttlMs)}`;
 }
 
 function startSession(c: Context, sessions: SessionTable) {

@@ -1,44 +1,39 @@
 /** Envelopes held for the owner: a changed peer key or a forgery. The owner decides. */
-import {
-  decodeBase64Url,
-  type Envelope,
-  fail,
-  fingerprint,
-  parseEnvelope,
-} from "../protocol/mod.ts";
-import { all, get, run } from "../store/mod.ts";
+import { type Envelope, fail, parseEnvelope } from "../protocol/mod.ts";
+import type { QuarantineItemView, QuarantineResolution } from "../protocol/views.ts";
+import { logger } from "../log.ts";
 import type { Daemon } from "./daemon.ts";
-import { applyVerified } from "./inbound.ts";
+import { applyVerified } from "./inbound_apply.ts";
+import { quarantineItemView } from "./views.ts";
 
-interface QuarantineRow {
-  id: string;
-  from_handle: string;
-  reason: string;
-  envelope: string;
-  presented_key: string | null;
-  created_at: string;
-  resolution: string | null;
+const log = logger("inbound");
+
+/** Holds an envelope for the owner (`envelope` null: it did not even parse). */
+export function quarantine(
+  d: Daemon,
+  envelope: Envelope | null,
+  raw: unknown,
+  reason: string,
+  presentedKey?: string,
+) {
+  const id = envelope?.id ?? `raw_${crypto.randomUUID()}`;
+  d.store.quarantine.insert({
+    id,
+    from_handle: envelope?.from ?? String((raw as { from?: unknown })?.from ?? "unknown"),
+    reason,
+    envelope: JSON.stringify(raw),
+    presented_key: presentedKey ?? null,
+    created_at: d.nowIso(),
+  });
+  d.events.emit("quarantine", { id, from: envelope?.from ?? null, reason });
+  log.warn("envelope quarantined", { id, reason });
 }
 
 /** Unresolved quarantine items. */
-export function listQuarantine(d: Daemon) {
-  return all<QuarantineRow>(
-    d.db,
-    "SELECT * FROM quarantine WHERE resolution IS NULL ORDER BY created_at",
-  )
-    .map((r) => {
-      const env = JSON.parse(r.envelope) as Partial<Envelope>;
-      const peer = d.peer(r.from_handle);
-      return {
-        id: r.id,
-        from: r.from_handle,
-        reason: r.reason,
-        type: env.type ?? null,
-        created_at: r.created_at,
-        pinned_fingerprint: peer?.fingerprint ?? null,
-        presented_key: r.presented_key ? JSON.parse(r.presented_key) : null,
-      };
-    });
+export function listQuarantine(d: Daemon): QuarantineItemView[] {
+  return d.store.quarantine.listOpen().map((r) =>
+    quarantineItemView(r, d.peers.get(r.from_handle))
+  );
 }
 
 /**
@@ -46,15 +41,15 @@ export function listQuarantine(d: Daemon) {
  * serves and applies every envelope held for that reason from that peer; other reasons can only
  * be rejected (a forgery stays a forgery).
  */
-export async function releaseQuarantine(d: Daemon, id: string, accept: boolean) {
-  const row = get<QuarantineRow>(
-    d.db,
-    "SELECT * FROM quarantine WHERE id = ? AND resolution IS NULL",
-    id,
-  );
+export async function releaseQuarantine(
+  d: Daemon,
+  id: string,
+  accept: boolean,
+): Promise<QuarantineResolution> {
+  const row = d.store.quarantine.open(id);
   if (!row) throw fail("not_found", `no open quarantine item ${id}`);
   if (!accept) {
-    run(d.db, "UPDATE quarantine SET resolution = 'rejected' WHERE id = ?", id);
+    d.store.quarantine.resolve(id, "rejected");
     d.events.emit("quarantine", { id, resolution: "rejected" });
     return { id, resolution: "rejected", applied: 0 };
   }
@@ -66,24 +61,13 @@ export async function releaseQuarantine(d: Daemon, id: string, accept: boolean) 
       signing_public_key: string;
       encryption_public_key: string;
     };
-    d.repinPeer(row.from_handle, {
-      ...keys,
-      fingerprint: await fingerprint({
-        signing: decodeBase64Url(keys.signing_public_key),
-        encryption: decodeBase64Url(keys.encryption_public_key),
-      }),
-    });
-    const held = all<QuarantineRow>(
-      d.db,
-      "SELECT * FROM quarantine WHERE from_handle = ? AND reason = 'key_changed' AND resolution IS NULL ORDER BY created_at",
-      row.from_handle,
-    );
+    await d.peers.repin(row.from_handle, keys);
     let applied = 0;
-    for (const item of held) {
+    for (const item of d.store.quarantine.heldForKeyChange(row.from_handle)) {
       const env = parseEnvelope(JSON.parse(item.envelope));
-      const locals = env.to.filter((h) => d.agentRow(h));
+      const locals = env.to.filter((h) => d.keyring.isLocal(h));
       await applyVerified(d, env, locals);
-      run(d.db, "UPDATE quarantine SET resolution = 'accepted' WHERE id = ?", item.id);
+      d.store.quarantine.resolve(item.id, "accepted");
       applied++;
     }
     d.events.emit("quarantine", { id, resolution: "accepted", applied });

@@ -4,17 +4,15 @@
  * acked only after they are stored, keepalive pings.
  */
 import type { ErrorCode, RelayFrame, RelayReceipt } from "../protocol/mod.ts";
+import type { OutboxItem } from "./store/mod.ts";
+import { DEFAULT_DAEMON_OPTIONS } from "./options.ts";
+import { Mutex } from "./util.ts";
 import { NoDelayWebSocket } from "./ws.ts";
 import { logger } from "../log.ts";
 
 const log = logger("relay-link");
 
-/** An outbox row to send. */
-export interface OutboxItem {
-  seq: number;
-  id: string;
-  envelope: string;
-}
+export type { OutboxItem };
 
 /** What the link needs from the daemon. */
 export interface LinkHost {
@@ -61,7 +59,8 @@ export class RelayLink {
   private lastSent = 0;
   private readonly inflight = new Map<string, number>();
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
-  private chain: Promise<void> = Promise.resolve();
+  /** Deliveries and receipts, one at a time in arrival order. */
+  private readonly serialized = new Mutex();
   connected = false;
   lastError: string | undefined;
 
@@ -87,7 +86,7 @@ export class RelayLink {
       ws.close(1000, "daemon stopping");
       await Promise.race([closed, new Promise((r) => setTimeout(r, 1000))]);
     }
-    await this.chain.catch(() => {});
+    await this.serialized.run(() => Promise.resolve());
     this.setConnected(false);
   }
 
@@ -207,7 +206,7 @@ export class RelayLink {
 
   /** Handles deliveries strictly in order; acks after success, reconnects after failure. */
   private serial(ws: WebSocket, seq: number, fn: () => Promise<void>) {
-    this.chain = this.chain.then(async () => {
+    this.serialized.run(async () => {
       if (ws.readyState !== WebSocket.OPEN) return;
       try {
         await fn();
@@ -217,7 +216,7 @@ export class RelayLink {
         return;
       }
       if (ws.readyState === WebSocket.OPEN) ws.send(`{"type":"ack","seq":${seq}}`);
-    });
+    }).catch((err) => log.warn("ack not sent", { seq, err }));
   }
 
   private retryLater(id: string) {
@@ -243,8 +242,8 @@ export class RelayLink {
   private scheduleReconnect() {
     if (this.stopped) return;
     clearTimeout(this.reconnectTimer);
-    const min = this.options.minBackoffMs ?? 250;
-    const max = this.options.maxBackoffMs ?? 30_000;
+    const min = this.options.minBackoffMs ?? DEFAULT_DAEMON_OPTIONS.minBackoffMs;
+    const max = this.options.maxBackoffMs ?? DEFAULT_DAEMON_OPTIONS.maxBackoffMs;
     const base = Math.min(max, min * 2 ** this.attempt++);
     const delay = base / 2 + Math.random() * base / 2;
     this.reconnectTimer = setTimeout(() => this.connect(), delay);

@@ -8,9 +8,9 @@ import { daemonApp } from "./api.ts";
 import { syncPermissions } from "./connections.ts";
 import { mountDashboard } from "./dashboard.ts";
 import { Daemon } from "./daemon.ts";
-import { attachInbound } from "./inbound.ts";
-import { CLIENT_MIGRATIONS } from "./schema.ts";
-import { expireDue } from "./tasks.ts";
+import { DEFAULT_DAEMON_OPTIONS } from "./options.ts";
+import { CLIENT_MIGRATIONS, DaemonStore } from "./store/mod.ts";
+import { expireDue } from "./tasks/mod.ts";
 
 const log = logger("daemon");
 
@@ -32,6 +32,8 @@ export interface DaemonStartOptions {
   linkBackoff?: { minBackoffMs?: number; maxBackoffMs?: number };
   /** Extra trusted CA certificates (PEM) for a relay behind a private CA (tests use this). */
   relayCaCerts?: string[] | undefined;
+  /** The daemon's clock (ms since the epoch); tests inject one to move deadlines. */
+  now?: (() => number) | undefined;
 }
 
 /** A running daemon. */
@@ -69,15 +71,9 @@ export async function startDaemon(opts: DaemonStartOptions): Promise<RunningDaem
     // not a plain file (e.g. :memory:)
   }
   const token = loadLocalToken(opts.home, opts.localApiToken);
-  const stored = (key: string) =>
-    (db.prepare("SELECT value FROM settings WHERE key = ?").get(key) as
-      | { value?: string }
-      | undefined)?.value;
-  const setStored = (key: string, value: string) =>
-    db.prepare(
-      "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    )
-      .run(key, value);
+  const settings = new DaemonStore(db).settings;
+  const stored = (key: string) => settings.get(key) ?? undefined;
+  const setStored = (key: string, value: string) => settings.set(key, value);
   let deviceId = opts.deviceId ?? stored("device_id");
   if (!deviceId || !isId(deviceId, "dev")) deviceId = newId("dev");
   setStored("device_id", deviceId);
@@ -96,8 +92,11 @@ export async function startDaemon(opts: DaemonStartOptions): Promise<RunningDaem
     relayUrl: opts.relayUrl,
     relayToken: opts.relayToken,
     localApiToken: token,
-  }, { ...opts.linkBackoff, ...(opts.relayCaCerts ? { caCerts: opts.relayCaCerts } : {}) });
-  attachInbound(daemon);
+  }, {
+    ...opts.linkBackoff,
+    ...(opts.relayCaCerts ? { caCerts: opts.relayCaCerts } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
+  });
   const app = daemonApp(daemon, (a) => {
     if (opts.dashboard !== false) mountDashboard(a, daemon);
     opts.mount?.(a, daemon);
@@ -133,7 +132,7 @@ export async function startDaemon(opts: DaemonStartOptions): Promise<RunningDaem
       log.warn("expiry sweep failed", { err });
     }
     syncPermissions(daemon).catch(() => {});
-  }, 5_000);
+  }, DEFAULT_DAEMON_OPTIONS.sweepMs);
   log.info("daemon listening", { url, client_id: opts.clientId, device_id: deviceId });
   return {
     daemon,

@@ -6,7 +6,6 @@
  */
 import { encodeBase64Url, randomBytes } from "../protocol/mod.ts";
 import { timingSafeEqual } from "../protocol/mod.ts";
-import type { Daemon } from "./daemon.ts";
 
 /** A session is dropped after this long without a request. */
 export const SESSION_IDLE_MS = 12 * 3_600_000;
@@ -124,15 +123,7 @@ export function readCookie(header: string | undefined, name: string): string | n
   return null;
 }
 
-const tables = new WeakMap<Daemon, SessionTable>();
-
-/** The session table of `d` (created on first use). */
-export function sessionsOf(d: Daemon): SessionTable {
-  let t = tables.get(d);
-  if (!t) {
-    const suffix = d.config.deviceId.slice(-12).toLowerCase().replace(/[^a-z0-9]/g, "");
-    t = new SessionTable(`taskferry_session_${suffix}`);
-    tables.set(d, t);
-  }
-  return t;
+/** The session cookie name of the daemon with `deviceId` (cookies do not tell ports apart). */
+export function sessionCookieName(deviceId: string): string {
+  return `taskferry_session_${deviceId.slice(-12).toLowerCase().replace(/[^a-z0-9]/g, "")}`;
 }

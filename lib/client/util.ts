@@ -1,14 +1,15 @@
-/** Small helpers shared inside the daemon. */
+/** Small pure helpers shared inside the daemon (each rule written once). */
 import { createHash } from "node:crypto";
-
-/** Current time as an ISO string. */
-export function nowIso(): string {
-  return new Date().toISOString();
-}
 
 /** Hex SHA-256 (synchronous, for use inside SQLite transactions). */
 export function sha256Hex(text: string): string {
   return createHash("sha256").update(text).digest("hex");
+}
+
+/** The token of an `Authorization: Bearer <token>` header, or null. */
+export function parseBearer(header: string | undefined): string | null {
+  const m = /^Bearer\s+(\S+)$/i.exec(header ?? "");
+  return m ? m[1]! : null;
 }
 
 /** A promise-chain mutex: runs `fn` after everything queued before it. */

@@ -2,116 +2,25 @@
  * A typed client of the daemon's loopback API v1. Used by the CLI verbs, the MCP server, the
  * demo agents and tests. Depends on lib/protocol only.
  */
-import type { ErrorCode, Permissions, PermissionsPatch } from "../protocol/mod.ts";
+import type { PermissionsPatch } from "../protocol/mod.ts";
+import type {
+  AgentView,
+  ArtifactView,
+  ConnectionView,
+  HealthView,
+  InviteView,
+  MessageView,
+  OpenedInviteView,
+  QuarantineItemView,
+  QuarantineResolution,
+  QueuedMessage,
+  TaskDetail,
+  TaskView,
+} from "../protocol/views.ts";
+import { ApiError, callDaemon, type Query } from "./http.ts";
 
-/** An API error with its catalogue code. */
-export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: ErrorCode | string, message: string) {
-    super(message);
-    this.name = "ApiError";
-  }
-}
-
-/** A message or inbox item. */
-export interface MessageView {
-  id: string;
-  seq?: number;
-  type: string;
-  direction: "in" | "out";
-  agent: string;
-  from: string;
-  to: string[];
-  created_at: string;
-  state: string;
-  state_reason?: string;
-  payload: Record<string, unknown>;
-  conversation_id?: string;
-  task_id?: string;
-  reply_to?: string;
-}
-
-/** A task as the daemon shows it. */
-export interface TaskView {
-  id: string;
-  title: string;
-  instructions: string;
-  inputs?: Record<string, unknown>;
-  requester: string;
-  worker: string;
-  state: string;
-  artifact_version: number;
-  revisions: number;
-  max_revisions: number;
-  deadline: string | null;
-  gate: "none" | "pending" | "approved" | "rejected";
-  created_at: string;
-  updated_at: string;
-  local_roles: Record<string, "requester" | "worker">;
-  allowed_actions: Record<string, string[]>;
-}
-
-/** An artifact version. */
-export interface ArtifactView {
-  version: number;
-  content: string;
-  content_type: string;
-  name: string | null;
-  note: string | null;
-  message_id: string;
-  created_at: string;
-}
-
-/** A task with its timeline. */
-export interface TaskDetail {
-  task: TaskView;
-  events: {
-    seq: number;
-    event_id: string;
-    type: string;
-    actor: string;
-    at: string;
-    data: Record<string, unknown>;
-    hash: string;
-    prev_hash: string;
-    delivery_state: string | null;
-  }[];
-  artifacts: ArtifactView[];
-}
-
-/** A local agent. */
-export interface AgentView {
-  handle: string;
-  fingerprint: string;
-  signing_public_key: string;
-  encryption_public_key: string;
-  display_name?: string;
-  description?: string;
-  capabilities?: string[];
-  public: boolean;
-  registered: boolean;
-  created_at: string;
-}
-
-/** A connection of a local agent. */
-export interface ConnectionView {
-  agent: string;
-  peer: string;
-  state: "pending_out" | "pending_in" | "connected" | "declined";
-  request_id: string | null;
-  note: string | null;
-  permissions: Permissions;
-  peer_fingerprint: string | null;
-}
-
-/** `GET /v1/health`. */
-export interface HealthView {
-  status: string;
-  version: string;
-  client_id: string;
-  device_id: string;
-  relay: { configured: boolean; url: string | null; connected: boolean; error: string | null };
-  counts: Record<string, number>;
-}
+export type * from "../protocol/views.ts";
+export { ApiError, callDaemon } from "./http.ts";
 
 /** Where and how to reach the daemon. */
 export interface ClientOptions {
@@ -119,8 +28,6 @@ export interface ClientOptions {
   token: string;
   fetch?: typeof fetch;
 }
-
-type Query = Record<string, string | number | undefined>;
 
 /** The loopback API client. */
 export class TaskferryClient {
@@ -135,49 +42,22 @@ export class TaskferryClient {
   }
 
   /** Low-level call: JSON in, JSON out, `ApiError` on failure. */
-  async request<T>(
+  /** Low-level call: JSON in, JSON out, `ApiError` on failure. */
+  request<T>(
     method: string,
     path: string,
     body?: unknown,
     query?: Query,
     signal?: AbortSignal,
   ): Promise<T> {
-    const qs = query
-      ? new URLSearchParams(
-        Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]),
-      ).toString()
-      : "";
-    const init: RequestInit = {
+    return callDaemon<T>(
+      { url: this.url, token: this.token, fetch: this.fetchFn },
       method,
-      headers: {
-        authorization: `Bearer ${this.token}`,
-        ...(body !== undefined ? { "content-type": "application/json" } : {}),
-      },
-    };
-    if (body !== undefined) init.body = JSON.stringify(body);
-    if (signal) init.signal = signal;
-    let res: Response;
-    try {
-      res = await this.fetchFn(`${this.url}${path}${qs ? "?" + qs : ""}`, init);
-    } catch (err) {
-      throw new ApiError(
-        0,
-        "unavailable",
-        `cannot reach the daemon at ${this.url}: ${(err as Error).message}`,
-      );
-    }
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : {};
-    } catch {
-      throw new ApiError(res.status, "internal", `daemon answered non-JSON (${res.status})`);
-    }
-    if (!res.ok) {
-      const e = (json as { error?: { code?: string; message?: string } }).error;
-      throw new ApiError(res.status, e?.code ?? "internal", e?.message ?? `HTTP ${res.status}`);
-    }
-    return json as T;
+      path,
+      body,
+      query,
+      signal,
+    );
   }
 
   health(): Promise<HealthView> {
@@ -199,27 +79,13 @@ export class TaskferryClient {
   }
 
   // Invites and connections
-  async createInvite(
-    agent: string,
-  ): Promise<{ code: string; url: string; expires_at: string; fingerprint: string }> {
-    return (await this.request<
-      { invite: { code: string; url: string; expires_at: string; fingerprint: string } }
-    >(
-      "POST",
-      "/v1/invites",
-      { agent },
-    )).invite;
+  async createInvite(agent: string): Promise<InviteView> {
+    return (await this.request<{ invite: InviteView }>("POST", "/v1/invites", { agent })).invite;
   }
-  async openInvite(
-    invite: string,
-  ): Promise<{ code: string; agent: string; fingerprint: string; expires_at: string }> {
-    return (await this.request<
-      { invite: { code: string; agent: string; fingerprint: string; expires_at: string } }
-    >(
-      "POST",
-      "/v1/invites/open",
-      { invite },
-    )).invite;
+  async openInvite(invite: string): Promise<OpenedInviteView> {
+    return (await this.request<{ invite: OpenedInviteView }>("POST", "/v1/invites/open", {
+      invite,
+    })).invite;
   }
   connect(
     input: {
@@ -230,9 +96,7 @@ export class TaskferryClient {
       permissions?: PermissionsPatch;
     },
   ) {
-    return this.request<
-      { connection: ConnectionView; message: { id: string; state: string } | null }
-    >(
+    return this.request<{ connection: ConnectionView; message: QueuedMessage | null }>(
       "POST",
       "/v1/connections",
       input,
@@ -327,7 +191,7 @@ export class TaskferryClient {
     deadline?: string;
     max_revisions?: number;
   }) {
-    return this.request<{ task: TaskView; message: { id: string; state: string } }>(
+    return this.request<{ task: TaskView; message: QueuedMessage }>(
       "POST",
       "/v1/tasks",
       input,
@@ -346,7 +210,7 @@ export class TaskferryClient {
     )).artifact;
   }
   private action(id: string, action: string, body: Record<string, unknown>) {
-    return this.request<{ task: TaskView; message: { id: string; state: string } }>(
+    return this.request<{ task: TaskView; message: QueuedMessage }>(
       "POST",
       `/v1/tasks/${id}/${action}`,
       Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)),
@@ -388,15 +252,10 @@ export class TaskferryClient {
 
   // Quarantine
   quarantine() {
-    return this.request<
-      { items: { id: string; from: string; reason: string; type: string | null }[] }
-    >(
-      "GET",
-      "/v1/quarantine",
-    );
+    return this.request<{ items: QuarantineItemView[] }>("GET", "/v1/quarantine");
   }
   resolveQuarantine(id: string, accept: boolean) {
-    return this.request<{ id: string; resolution: string; applied: number }>(
+    return this.request<QuarantineResolution>(
       "POST",
       `/v1/quarantine/${id}/${accept ? "accept" : "reject"}`,
       {},

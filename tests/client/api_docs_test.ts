@@ -2,7 +2,7 @@
 import { assert } from "../assert.ts";
 import { daemonApp } from "../../lib/client/api.ts";
 import { Daemon } from "../../lib/client/daemon.ts";
-import { CLIENT_MIGRATIONS } from "../../lib/client/schema.ts";
+import { CLIENT_MIGRATIONS } from "../../lib/client/store/mod.ts";
 import { ERRORS } from "../../lib/protocol/mod.ts";
 import { openDatabase } from "../../lib/store/mod.ts";
 

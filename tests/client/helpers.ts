@@ -20,7 +20,7 @@ export function hookDeliveries(
     before?: (envelope: { id: string; type: string }, attempt: number) => Promise<void>;
   } = {},
 ): Map<string, number> {
-  const inbound = t.running.daemon.inbound!;
+  const inbound = t.running.daemon.inbound;
   const original = inbound.deliver;
   const seen = new Map<string, number>();
   inbound.deliver = async (seq, raw) => {

@@ -466,7 +466,7 @@ async function inboundCases(w: World, taskId: string, aliceMessage: Envelope): P
     ]);
   let seq = 1_000_000;
   const deliver = async (envelope: unknown): Promise<Outcome> => {
-    await w.bob.running.daemon.inbound!.deliver(seq++, envelope);
+    await w.bob.running.daemon.inbound.deliver(seq++, envelope);
     return { code: "stored" };
   };
   const quarantined = (id: string) =>
@@ -580,11 +580,8 @@ async function inboundCases(w: World, taskId: string, aliceMessage: Envelope): P
       run: async () => {
         const env = await asAlice(header("task_accept", { task_id: taskId }), {});
         await deliver(env);
-        const [row] = dbRows<{ state: string; state_reason: string }>(
-          w.bob,
-          "SELECT state, state_reason FROM messages WHERE id = ?",
-          env.id,
-        );
+        // The stored code and reason, as the API joins them ("code: reason").
+        const row = await w.bob.api.message(env.id);
         assert(row?.state_reason?.startsWith("task_role"), JSON.stringify(row));
         assert(!(await inboxHas(env.id)), "not in the inbox");
         assertEquals((await w.bob.api.task(taskId)).task.state, "requested");
@@ -598,11 +595,8 @@ async function inboundCases(w: World, taskId: string, aliceMessage: Envelope): P
       run: async () => {
         const env = await asAlice(header("task_complete", { task_id: taskId }), {});
         await deliver(env);
-        const [row] = dbRows<{ state: string; state_reason: string }>(
-          w.bob,
-          "SELECT state, state_reason FROM messages WHERE id = ?",
-          env.id,
-        );
+        // The stored code and reason, as the API joins them ("code: reason").
+        const row = await w.bob.api.message(env.id);
         assert(row?.state_reason?.startsWith("illegal_transition"), JSON.stringify(row));
         assertEquals((await w.bob.api.task(taskId)).task.state, "requested");
         return { code: row!.state };

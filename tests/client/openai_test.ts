@@ -254,6 +254,31 @@ Deno.test("openai: errors in OpenAI's shape; declines, timeouts and streams that
       assertEquals(err.code, "timeout");
     });
 
+    await t.step("a task the relay refuses → its catalogue code and reason", async () => {
+      // bob's owner stops tasks from alice; the relay refuses the task_request. The daemon
+      // stores the refusal's code apart from its reason, and the answer carries both.
+      await w.bob.api.setPermissions("@alice/requester", "@bob/writer", { can_send_task: false });
+      try {
+        const err = await assertRejects(
+          () =>
+            client.responses.create({
+              model: "@bob/writer",
+              input: "Refused, please",
+              metadata: { timeout_seconds: "30" },
+            }),
+          OpenAI.PermissionDeniedError,
+        );
+        assertEquals(err.status, 403);
+        assertEquals(err.code, "permission_denied");
+        assert(err.message.includes("task_request"), err.message);
+        assert(!err.message.includes("permission_denied:"), "the reason is not the stored text");
+      } finally {
+        await w.bob.api.setPermissions("@alice/requester", "@bob/writer", {
+          can_send_task: true,
+        });
+      }
+    });
+
     await t.step("a declined task → status failed with the reason", async () => {
       const bob = w.bob.api;
       const declining = (async () => {

@@ -4,7 +4,7 @@
  */
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { newId } from "../../lib/protocol/mod.ts";
-import { expireDue } from "../../lib/client/tasks.ts";
+import { expireDue } from "../../lib/client/mod.ts";
 import { ApiError } from "../../lib/sdk/mod.ts";
 import { eventually, startWorld, type TestDaemon } from "./world.ts";
 import { ALICE, BOB, dbCount, sleep, wholeInbox } from "./helpers.ts";

@@ -87,7 +87,7 @@ Deno.test("security: a rotated peer key quarantines its envelopes until the owne
       0,
     );
     // Redelivery of a resolved item does not bring it back.
-    await w.bob.running.daemon.inbound!.deliver(
+    await w.bob.running.daemon.inbound.deliver(
       0,
       JSON.parse(
         dbRows<{ envelope: string }>(
@@ -125,7 +125,7 @@ Deno.test("security: a forged envelope (signed by another key) and garbage are q
       { handle: ALICE, signingPrivateKey: mallory.signing.privateKey },
       [{ handle: BOB, encryptionPublicKey: decodeBase64Url(bobKeys.encryption_public_key) }],
     );
-    const inbound = w.bob.running.daemon.inbound!;
+    const inbound = w.bob.running.daemon.inbound;
     await inbound.deliver(0, forged);
     await inbound.deliver(0, { v: 1, id: "not-an-id", type: "message", from: ALICE });
 

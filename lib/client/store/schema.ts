@@ -1,5 +1,5 @@
 /** The daemon's SQLite schema (design §9), in ordered migrations. */
-import type { Migration } from "../store/mod.ts";
+import type { Migration } from "../../store/mod.ts";
 
 export const CLIENT_MIGRATIONS: Migration[] = [{
   version: 1,
@@ -141,5 +141,19 @@ export const CLIENT_MIGRATIONS: Migration[] = [{
       created_at TEXT NOT NULL
     );
     CREATE INDEX outbox_pending ON outbox(state, seq);
+  `,
+}, {
+  version: 2,
+  name: "delivery state code apart from its reason",
+  // A refused or rejected message stored its state as one "code: message" text, which readers
+  // had to parse back. The code now has its own column; existing rows are split the same way
+  // the parser did (a lowercase code, ": ", then the message). Views still show them joined.
+  sql: `
+    ALTER TABLE messages ADD COLUMN state_code TEXT;
+    UPDATE messages
+      SET state_code = substr(state_reason, 1, instr(state_reason, ': ') - 1),
+        state_reason = substr(state_reason, instr(state_reason, ': ') + 2)
+      WHERE state IN ('failed', 'rejected') AND instr(state_reason, ': ') > 1
+        AND substr(state_reason, 1, instr(state_reason, ': ') - 1) NOT GLOB '*[^a-z_]*';
   `,
 }];

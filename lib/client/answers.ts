@@ -1,0 +1,46 @@
+/**
+ * What the relay answers, in one path: the host object the relay link is built with. Outbox
+ * answers (`accepted`, `refused`), delivery receipts, deliveries (handed to the inbound
+ * pipeline), the outbox feed and the link's status all come in here.
+ */
+import { type Envelope, isTaskType } from "../protocol/mod.ts";
+import { revertRefusedConnection, syncPermissions } from "./connections.ts";
+import type { Daemon } from "./daemon.ts";
+import type { LinkHost } from "./relay_link.ts";
+import { revertRefusedTaskEvent } from "./tasks/mod.ts";
+
+/** The relay link's host for `d`. */
+export function linkHost(d: Daemon): LinkHost {
+  return {
+    // Looked up on each call, so a test can wrap `d.inbound.deliver`.
+    deliver: (seq, envelope) => d.inbound.deliver(seq, envelope),
+    receipt: (r) =>
+      d.lock.run(() =>
+        Promise.resolve(void d.delivery.advanceOut(r.id, r.state, { reason: r.reason }))
+      ),
+    accepted: (id) => {
+      // One commit for both rows (a commit costs more than either write).
+      d.store.transaction(() => {
+        d.store.outbox.markAccepted(id);
+        d.delivery.advanceOut(id, "accepted");
+      });
+      if (d.store.messages.outbound(id)?.type === "connection_accept") {
+        syncPermissions(d).catch(() => {});
+      }
+    },
+    refused: (id, code, message) => {
+      d.store.outbox.markFailed(id, code);
+      d.delivery.advanceOut(id, "failed", { code, reason: message });
+      const row = d.store.messages.outbound(id);
+      if (!row) return;
+      const env = JSON.parse(row.envelope) as Envelope;
+      if (isTaskType(env.type)) revertRefusedTaskEvent(d, id, `${code}: ${message}`);
+      if (env.type.startsWith("connection_")) revertRefusedConnection(d, env);
+    },
+    pendingOutbox: (after, limit) => d.store.outbox.pending(after, limit),
+    status: (connected, detail) => {
+      d.events.emit("relay", { connected, ...(detail ? { detail } : {}) });
+      if (connected) d.keyring.registerPending().catch(() => {});
+    },
+  };
+}

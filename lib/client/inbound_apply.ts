@@ -1,0 +1,135 @@
+/**
+ * The inbound pipeline's back half: open a verified envelope for each local recipient, then in
+ * one transaction apply it (connections, permissions, the task state machine, gates), store it
+ * and show it in the inbox. An envelope that cannot be applied is stored as `rejected` with its
+ * code and reason, never silently dropped.
+ */
+import {
+  decodeBase64Url,
+  type Envelope,
+  type ErrorCode,
+  isTaskType,
+  openEnvelope,
+  permissionFor,
+  type Permissions,
+  TaskferryError,
+} from "../protocol/mod.ts";
+import { logger } from "../log.ts";
+import { applyInboundConnection, syncPermissions } from "./connections.ts";
+import type { Daemon } from "./daemon.ts";
+import { quarantine } from "./quarantine.ts";
+import { applyInboundTask } from "./tasks/mod.ts";
+
+const log = logger("inbound");
+
+/** Opens and applies a verified envelope for each local recipient (also used on release). */
+export async function applyVerified(d: Daemon, envelope: Envelope, locals: string[]) {
+  const peer = await d.peers.ensure(envelope.from);
+  for (const local of locals) {
+    const keys = await d.keyring.keysOf(local);
+    let payload: Record<string, unknown>;
+    try {
+      payload = await openEnvelope(envelope, local, {
+        encryptionPrivateKey: keys.encryption.privateKey,
+        encryptionPublicKey: keys.encryption.publicKey,
+      }, decodeBase64Url(peer.signing_public_key)) as Record<string, unknown>;
+    } catch (err) {
+      quarantine(
+        d,
+        envelope,
+        envelope,
+        err instanceof TaskferryError ? err.code : "decrypt_failed",
+      );
+      continue;
+    }
+    applyOne(d, envelope, payload, local);
+  }
+}
+
+/** Why an inbound envelope was not applied. */
+interface Rejection {
+  code: ErrorCode;
+  message: string;
+}
+
+function applyOne(d: Daemon, envelope: Envelope, payload: Record<string, unknown>, local: string) {
+  let visible = true;
+  let rejected: Rejection | null = null;
+  let syncAfterCommit = false;
+  const at = d.nowIso();
+  d.store.transaction(() => {
+    if (envelope.type === "receipt") {
+      applyReceipt(d, envelope, payload, local);
+      d.store.messages.insert(envelope, local, "in", payload, "received", at);
+      visible = false;
+      return;
+    }
+    if (envelope.type.startsWith("connection_")) {
+      if (!applyInboundConnection(d, envelope, payload, local)) {
+        rejected = { code: "connection_not_pending", message: "answers no request of ours" };
+      } else if (envelope.type === "connection_accept") {
+        syncAfterCommit = true;
+      }
+    } else {
+      const permissions = inboundPermissions(d, local, envelope.from);
+      const flag = permissionFor(envelope.type);
+      if (!permissions) {
+        rejected = { code: "not_connected", message: `no connection with ${envelope.from}` };
+      } else if (flag && !permissions[flag]) {
+        rejected = {
+          code: "permission_denied",
+          message: `${envelope.type} not allowed from ${envelope.from}`,
+        };
+      } else if (isTaskType(envelope.type)) {
+        const gate = envelope.type === "task_request" && permissions.require_human_gate;
+        const result = applyInboundTask(d, envelope, payload, local, gate);
+        if (!result.ok) rejected = { code: result.code, message: result.message };
+        else visible = result.visible;
+      }
+    }
+    if (rejected) {
+      const { code, message } = rejected as Rejection;
+      d.store.messages.insert(envelope, local, "in", payload, "rejected", at, {
+        code,
+        reason: message,
+      });
+      return;
+    }
+    d.store.messages.insert(envelope, local, "in", payload, "received", at);
+    if (visible) d.store.inbox.add(local, envelope.id);
+  });
+  if (rejected) {
+    log.warn("inbound envelope rejected", { id: envelope.id, ...(rejected as Rejection) });
+    return;
+  }
+  if (syncAfterCommit) syncPermissions(d).catch(() => {});
+  if (envelope.type.startsWith("connection_")) {
+    d.events.emit("connection", { agent: local, peer: envelope.from, type: envelope.type }, local);
+  }
+  if (envelope.task_id) d.events.emit("task", { id: envelope.task_id, type: envelope.type }, local);
+  if (visible) {
+    d.events.emit("inbox", { id: envelope.id, type: envelope.type, from: envelope.from }, local);
+  }
+}
+
+/** What `peer` may send to `local` (null when not connected). */
+function inboundPermissions(d: Daemon, local: string, peer: string): Permissions | null {
+  const row = d.store.connections.between(local, peer);
+  if (row?.state !== "connected") return null;
+  return JSON.parse(row.permissions) as Permissions;
+}
+
+/** A peer's read/processed/failed receipt for a message of ours. */
+function applyReceipt(
+  d: Daemon,
+  envelope: Envelope,
+  payload: Record<string, unknown>,
+  local: string,
+) {
+  const original = d.store.messages.outboundOf(payload.message_id as string, local);
+  // Only a recipient of our message may report on it.
+  if (!original || !(JSON.parse(original.to_handles) as string[]).includes(envelope.from)) return;
+  d.delivery.advanceOut(payload.message_id as string, payload.state as string, {
+    reason: payload.reason as string | undefined,
+  });
+}

@@ -1,0 +1,32 @@
+/**
+ * Key material as the daemon stores it (base64url text): the one home of "the fingerprint of
+ * these stored keys" and of turning fresh keys into stored form. Fingerprints are always
+ * computed here from the keys, never taken from the relay or an invite.
+ */
+import { type AgentKeys, decodeBase64Url, encodeBase64Url, fingerprint } from "../protocol/mod.ts";
+import type { StoredKeys } from "./store/mod.ts";
+
+/** Public keys as stored (base64url). */
+export interface PublicKeyText {
+  signing_public_key: string;
+  encryption_public_key: string;
+}
+
+/** The fingerprint of stored public keys. */
+export function keyFingerprint(keys: PublicKeyText): Promise<string> {
+  return fingerprint({
+    signing: decodeBase64Url(keys.signing_public_key),
+    encryption: decodeBase64Url(keys.encryption_public_key),
+  });
+}
+
+/** Fresh keys in stored form, with their fingerprint. */
+export async function storedKeys(keys: AgentKeys): Promise<StoredKeys> {
+  const text = {
+    signing_private_key: encodeBase64Url(keys.signing.privateKey),
+    signing_public_key: encodeBase64Url(keys.signing.publicKey),
+    encryption_private_key: encodeBase64Url(keys.encryption.privateKey),
+    encryption_public_key: encodeBase64Url(keys.encryption.publicKey),
+  };
+  return { ...text, fingerprint: await keyFingerprint(text) };
+}

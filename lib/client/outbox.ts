@@ -1,0 +1,94 @@
+/**
+ * The outbound path: seal an envelope, store the message row and the outbox row (plus the
+ * caller's effects) in one transaction, then wake the relay link. At-least-once from here on.
+ */
+import {
+  decodeBase64Url,
+  type Envelope,
+  type EnvelopeHeader,
+  type MessageType,
+  newId,
+  sealEnvelope,
+} from "../protocol/mod.ts";
+import type { EventBus } from "./events.ts";
+import type { Keyring } from "./keyring.ts";
+import type { Peers } from "./peers.ts";
+import type { RelayLink } from "./relay_link.ts";
+import type { DaemonStore } from "./store/mod.ts";
+
+/** Options for sending one envelope. */
+export interface SendSpec {
+  from: string;
+  to: string[];
+  type: MessageType;
+  payload: unknown;
+  conversation_id?: string | undefined;
+  task_id?: string | undefined;
+  reply_to?: string | undefined;
+  /** Extra writes done in the same transaction as the outbox insert. */
+  effects?: (id: string, createdAt: string) => void;
+}
+
+/** Seals and queues envelopes. */
+export class Outbox {
+  constructor(
+    private readonly store: DaemonStore,
+    private readonly keyring: Keyring,
+    private readonly peers: Peers,
+    private readonly events: EventBus,
+    private readonly deviceId: string,
+    private readonly nowIso: () => string,
+    private readonly link: RelayLink | null,
+  ) {}
+
+  /**
+   * Seals and queues one envelope: message row + outbox row + `effects` in one transaction,
+   * then wakes the link. Recipients are pinned first (on first contact, from the relay).
+   */
+  async send(spec: SendSpec): Promise<{ id: string; created_at: string }> {
+    const id = newId("msg");
+    const created_at = this.nowIso();
+    const header: EnvelopeHeader = {
+      v: 1,
+      id,
+      type: spec.type,
+      from: spec.from,
+      to: spec.to,
+      created_at,
+      device_id: this.deviceId,
+    };
+    if (spec.conversation_id) header.conversation_id = spec.conversation_id;
+    if (spec.task_id) header.task_id = spec.task_id;
+    if (spec.reply_to) header.reply_to = spec.reply_to;
+    const sender = this.keyring.require(spec.from);
+    const recipients = [];
+    for (const to of spec.to) {
+      const p = await this.peers.ensure(to);
+      recipients.push({
+        handle: to,
+        encryptionPublicKey: decodeBase64Url(p.encryption_public_key),
+      });
+    }
+    const envelope: Envelope = await sealEnvelope(
+      header,
+      spec.payload,
+      { handle: spec.from, signingPrivateKey: decodeBase64Url(sender.signing_private_key) },
+      recipients,
+    );
+    this.store.transaction(() => {
+      this.store.messages.insert(
+        envelope,
+        spec.from,
+        "out",
+        spec.payload,
+        "queued",
+        this.nowIso(),
+      );
+      this.store.outbox.insert(id, JSON.stringify(envelope), created_at);
+      spec.effects?.(id, created_at);
+    });
+    this.events.emit("message_state", { id, state: "queued", type: spec.type }, spec.from);
+    this.link?.flush();
+    return { id, created_at };
+  }
+}

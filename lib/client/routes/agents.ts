@@ -1,0 +1,25 @@
+/** `/v1/agents`: create and list local agents. */
+import { Hono } from "hono";
+import { z } from "zod";
+import { HandleSchema } from "../../protocol/mod.ts";
+import { readJson } from "../../http/mod.ts";
+import type { Daemon } from "../daemon.ts";
+
+const AgentBody = z.strictObject({
+  handle: HandleSchema,
+  display_name: z.string().max(100).optional(),
+  description: z.string().max(2000).optional(),
+  capabilities: z.array(z.string().max(64)).max(50).optional(),
+  public: z.boolean().optional(),
+});
+
+/** The agent routes. */
+export function agentRoutes(d: Daemon): Hono {
+  const app = new Hono();
+  app.post("/agents", async (c) => {
+    const body = await readJson(c, AgentBody);
+    return c.json({ agent: await d.keyring.create(body) }, 201);
+  });
+  app.get("/agents", (c) => c.json({ agents: d.keyring.list() }));
+  return app;
+}

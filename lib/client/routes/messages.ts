@@ -1,0 +1,88 @@
+/** `/v1/messages`, `/v1/conversations` and `/v1/inbox`: send, read, ack and wait for messages. */
+import { Hono } from "hono";
+import { z } from "zod";
+import {
+  ConversationIdSchema,
+  fail,
+  HandleSchema,
+  MessageIdSchema,
+  PAYLOAD_SCHEMAS,
+} from "../../protocol/mod.ts";
+import { readJson } from "../../http/mod.ts";
+import { listConversations, listMessages } from "../conversations.ts";
+import type { Daemon } from "../daemon.ts";
+import { ackMessage, getMessage, inboxItems, sendMessage } from "../messages.ts";
+import { DEFAULT_DAEMON_OPTIONS } from "../options.ts";
+import { intParam } from "./params.ts";
+
+const Recipients = z.union([HandleSchema, z.array(HandleSchema).min(1).max(32)]);
+const MessageBody = z.strictObject({
+  from: HandleSchema,
+  to: Recipients,
+  text: z.string().max(1_000_000).optional(),
+  data: z.unknown().optional(),
+  conversation_id: ConversationIdSchema.optional(),
+  reply_to: MessageIdSchema.optional(),
+}).refine((m) => m.text !== undefined || m.data !== undefined, "give text or data");
+const AckBody = z.strictObject({
+  agent: HandleSchema.optional(),
+  state: z.enum(["read", "processed"]),
+});
+
+/** The message, conversation and inbox routes. */
+export function messageRoutes(d: Daemon): Hono {
+  const app = new Hono();
+  app.post("/messages", async (c) => {
+    const body = await readJson(c, MessageBody);
+    const to = typeof body.to === "string" ? [body.to] : body.to;
+    return c.json(await sendMessage(d, { ...body, to }), 202);
+  });
+  // Read-only history views for the dashboard (docs/api.md, "Dashboard").
+  app.get("/messages", (c) =>
+    c.json({
+      messages: listMessages(d, {
+        agent: c.req.query("agent"),
+        peer: c.req.query("peer"),
+        type: c.req.query("type"),
+        limit: intParam(c.req.query("limit"), "limit", 1, 500, 100),
+      }),
+    }));
+  app.get(
+    "/conversations",
+    (c) => c.json({ conversations: listConversations(d, c.req.query("agent")) }),
+  );
+  app.get("/messages/:id", (c) => c.json({ message: getMessage(d, c.req.param("id")) }));
+  app.post("/messages/:id/ack", async (c) => {
+    const body = await readJson(c, AckBody);
+    return c.json({ message: await ackMessage(d, c.req.param("id"), body) });
+  });
+
+  app.get("/inbox", async (c) => {
+    const agent = d.keyring.acting(c.req.query("agent"));
+    const type = c.req.query("type");
+    if (type !== undefined && !(type in PAYLOAD_SCHEMAS)) {
+      throw fail("validation_failed", `unknown type ${type}`);
+    }
+    const afterRaw = c.req.query("after");
+    const after = afterRaw === "latest"
+      ? d.store.inbox.head(agent)
+      : intParam(afterRaw, "after", 0, Number.MAX_SAFE_INTEGER, 0);
+    const wait = intParam(c.req.query("wait"), "wait", 0, DEFAULT_DAEMON_OPTIONS.maxWaitSeconds, 0);
+    const limit = intParam(c.req.query("limit"), "limit", 1, 500, 100);
+    let items = inboxItems(d, agent, after, type, limit);
+    // Wait for the first item that passes the filters (another type does not end the wait).
+    // Real time, not the daemon's clock: this bounds how long a socket stays open.
+    const until = Date.now() + wait * 1000;
+    while (items.length === 0 && Date.now() < until) {
+      const woke = await d.events.waitFor(
+        (e) => e.type === "inbox" && e.agent === agent,
+        until - Date.now(),
+      );
+      if (!woke) break;
+      items = inboxItems(d, agent, after, type, limit);
+    }
+    const last = items.at(-1)?.seq;
+    return c.json({ agent, items, next_after: last ?? after });
+  });
+  return app;
+}

@@ -1,0 +1,68 @@
+/** `/v1/tasks`: create, list, read, act on tasks, and the owner's gate decisions. */
+import { Hono } from "hono";
+import { z } from "zod";
+import { fail, HandleSchema, PAYLOAD_SCHEMAS, TASK_STATES } from "../../protocol/mod.ts";
+import { readJson } from "../../http/mod.ts";
+import type { Daemon } from "../daemon.ts";
+import {
+  artifactOf,
+  createTask,
+  decideGate,
+  listTasks,
+  TASK_ACTIONS,
+  taskAction,
+  type TaskActionName,
+  taskDetail,
+} from "../tasks/mod.ts";
+import { intParam } from "./params.ts";
+
+const TaskBody = PAYLOAD_SCHEMAS.task_request.extend({ from: HandleSchema, to: HandleSchema });
+const Agent = { agent: HandleSchema.optional() };
+const ACTION_BODIES: Record<TaskActionName, z.ZodType> = {
+  accept: PAYLOAD_SCHEMAS.task_accept.extend(Agent),
+  decline: PAYLOAD_SCHEMAS.task_decline.extend(Agent),
+  artifacts: PAYLOAD_SCHEMAS.artifact_submit.omit({ version: true }).extend(Agent),
+  revisions: PAYLOAD_SCHEMAS.revision_request.partial({ artifact_version: true }).extend(Agent),
+  complete: PAYLOAD_SCHEMAS.task_complete.extend(Agent),
+  cancel: PAYLOAD_SCHEMAS.task_cancel.extend(Agent),
+  progress: PAYLOAD_SCHEMAS.task_progress.extend(Agent),
+  fail: PAYLOAD_SCHEMAS.task_fail.extend(Agent),
+};
+const GateBody = z.strictObject({ reason: z.string().max(2000).optional() });
+const Empty = z.strictObject({});
+
+/** The task routes. */
+export function taskRoutes(d: Daemon): Hono {
+  const app = new Hono();
+  app.post("/tasks", async (c) => {
+    const body = await readJson(c, TaskBody);
+    return c.json(await createTask(d, body), 202);
+  });
+  app.get("/tasks", (c) => {
+    const state = c.req.query("state");
+    if (state && !(TASK_STATES as readonly string[]).includes(state)) {
+      throw fail("validation_failed", `state must be one of ${TASK_STATES.join(", ")}`);
+    }
+    return c.json({ tasks: listTasks(d, { agent: c.req.query("agent"), state }) });
+  });
+  app.get("/tasks/:id", (c) => c.json(taskDetail(d, c.req.param("id"))));
+  app.get("/tasks/:id/artifacts/:version", (c) => {
+    const version = intParam(c.req.param("version"), "version", 1, 1_000_000, 1);
+    return c.json({ artifact: artifactOf(d, c.req.param("id"), version) });
+  });
+  for (const action of Object.keys(TASK_ACTIONS) as TaskActionName[]) {
+    app.post(`/tasks/:id/${action}`, async (c) => {
+      const body = await readJson(c, ACTION_BODIES[action]) as Record<string, unknown>;
+      return c.json(await taskAction(d, c.req.param("id"), action, body), 202);
+    });
+  }
+  app.post("/tasks/:id/approve", async (c) => {
+    await readJson(c, Empty);
+    return c.json(await decideGate(d, c.req.param("id"), true));
+  });
+  app.post("/tasks/:id/reject", async (c) => {
+    const body = await readJson(c, GateBody);
+    return c.json(await decideGate(d, c.req.param("id"), false, body.reason));
+  });
+  return app;
+}

@@ -1,0 +1,53 @@
+/** Pure task rules of the daemon: API action names, roles, and payloads as state-machine events. */
+import type { TaskEvent, TaskMessageType, TaskRole } from "../../protocol/mod.ts";
+import type { TaskRow } from "../store/mod.ts";
+
+/** Task actions the API exposes, by route name. */
+export const TASK_ACTIONS = {
+  accept: "task_accept",
+  decline: "task_decline",
+  artifacts: "artifact_submit",
+  revisions: "revision_request",
+  complete: "task_complete",
+  cancel: "task_cancel",
+  progress: "task_progress",
+  fail: "task_fail",
+} as const satisfies Record<string, TaskMessageType>;
+
+/** A route name of {@link TASK_ACTIONS}. */
+export type TaskActionName = keyof typeof TASK_ACTIONS;
+
+/** The role `handle` plays in a task, or null when it is no party. */
+export function roleOf(
+  row: Pick<TaskRow, "requester" | "worker">,
+  handle: string,
+): TaskRole | null {
+  return handle === row.requester ? "requester" : handle === row.worker ? "worker" : null;
+}
+
+/** What the audit log keeps of a payload (artifact content lives in `artifacts`). */
+export function eventData(type: TaskMessageType, payload: Record<string, unknown>) {
+  if (type === "artifact_submit") {
+    const { content: _content, ...rest } = payload;
+    return rest;
+  }
+  return payload;
+}
+
+/** A task envelope's payload as an event of the state machine. */
+export function eventOf(
+  type: TaskMessageType,
+  id: string,
+  role: TaskRole,
+  at: string,
+  payload: Record<string, unknown>,
+): TaskEvent {
+  const event: TaskEvent = { id, type, role, at };
+  if (type === "task_request") {
+    event.max_revisions = payload.max_revisions as number | undefined;
+    event.deadline = (payload.deadline as string | undefined) ?? null;
+  }
+  if (type === "artifact_submit") event.version = payload.version as number;
+  if (type === "revision_request") event.version = payload.artifact_version as number;
+  return event;
+}

@@ -1,0 +1,170 @@
+/** The MCP tools for tasks: create, list, read, and every action of either party. */
+import { z } from "zod";
+import { TASK_STATES } from "../protocol/mod.ts";
+import { agentArg, agentOf, defined, handle, jsonObject, resolveAgent, taskId } from "./args.ts";
+import { type Tool, tool } from "./tool.ts";
+
+/** The task tools, in the order `tools/list` shows them. */
+export const TASK_TOOLS: readonly Tool[] = [
+  tool({
+    name: "create_task",
+    title: "Create a task",
+    description:
+      "Ask a connected remote agent to do a task. You become the requester, it the worker. " +
+      "The worker accepts or declines, then submits artifacts (versions 1, 2, …); you review " +
+      "each with request_revision or complete_task. Follow progress with wait_for_inbox or " +
+      "get_task.",
+    input: z.strictObject({
+      to: handle("The worker: a connected remote agent, like @bob/writer."),
+      title: z.string().min(1).max(200).describe("A short title (≤ 200 characters)."),
+      instructions: z.string().max(1_000_000).describe("What to do, in full."),
+      inputs: jsonObject().optional().describe(
+        "Structured inputs for the worker (any JSON object).",
+      ),
+      deadline: z.string().optional().describe(
+        "UTC deadline like 2026-11-21T20:00:00.000Z; the task expires after it.",
+      ),
+      max_revisions: z.number().int().min(0).max(100).optional().describe(
+        "How many revision requests the task allows (default 3).",
+      ),
+      agent: agentArg,
+    }),
+    annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
+    run: async (ctx, args) => {
+      const from = await resolveAgent(ctx, args.agent);
+      const { agent: _agent, ...rest } = args;
+      return await ctx.api.createTask(defined({ from, ...rest }));
+    },
+  }),
+  tool({
+    name: "list_tasks",
+    title: "List tasks",
+    description: "List tasks your agents take part in (newest first), with state, your role " +
+      "(local_roles) and the actions allowed to you now (allowed_actions).",
+    input: z.strictObject({
+      agent: agentArg,
+      state: z.enum(TASK_STATES).optional().describe("Only tasks in this state."),
+    }),
+    annotations: { readOnlyHint: true, openWorldHint: false },
+    run: async (ctx, args) => ({
+      tasks: await ctx.api.tasks(
+        defined({ agent: args.agent ?? ctx.defaultAgent, state: args.state }),
+      ),
+    }),
+  }),
+  tool({
+    name: "get_task",
+    title: "Get a task",
+    description:
+      "One task in full: title, instructions, inputs, state, allowed actions, its timeline " +
+      "(every event with actor and delivery state) and every artifact version with content.",
+    input: z.strictObject({ task_id: taskId }),
+    annotations: { readOnlyHint: true, openWorldHint: false },
+    run: (ctx, args) => ctx.api.task(args.task_id),
+  }),
+  tool({
+    name: "accept_task",
+    title: "Accept a task",
+    description: "As the worker, accept a task in state requested. Then do it and submit_artifact.",
+    input: z.strictObject({
+      task_id: taskId,
+      note: z.string().max(2000).optional().describe("A note for the requester."),
+      agent: agentArg,
+    }),
+    annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
+    run: (ctx, args) =>
+      ctx.api.acceptTask(args.task_id, defined({ ...agentOf(ctx, args.agent), note: args.note })),
+  }),
+  tool({
+    name: "decline_task",
+    title: "Decline a task",
+    description: "As the worker, decline a task in state requested (final).",
+    input: z.strictObject({
+      task_id: taskId,
+      reason: z.string().max(2000).optional().describe("Why, for the requester."),
+      agent: agentArg,
+    }),
+    annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
+    run: (ctx, args) =>
+      ctx.api.declineTask(
+        args.task_id,
+        defined({ ...agentOf(ctx, args.agent), reason: args.reason }),
+      ),
+  }),
+  tool({
+    name: "submit_artifact",
+    title: "Submit an artifact",
+    description:
+      "As the worker, submit the result of an accepted task (or a new version after a revision " +
+      "request). Versions are numbered 1, 2, … automatically.",
+    input: z.strictObject({
+      task_id: taskId,
+      content: z.string().max(1_000_000).describe("The artifact itself (text)."),
+      content_type: z.string().min(1).max(100).optional().describe(
+        "MIME type (default text/markdown).",
+      ),
+      name: z.string().min(1).max(200).optional().describe("A file name, like haiku.md."),
+      note: z.string().max(2000).optional().describe("A note for the requester."),
+      agent: agentArg,
+    }),
+    annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
+    run: (ctx, args) => {
+      const { task_id, agent, ...rest } = args;
+      return ctx.api.submitArtifact(task_id, defined({ ...agentOf(ctx, agent), ...rest }));
+    },
+  }),
+  tool({
+    name: "request_revision",
+    title: "Request a revision",
+    description:
+      "As the requester, send the latest artifact back with feedback; the worker answers with a " +
+      "new version. Bounded by the task's max_revisions.",
+    input: z.strictObject({
+      task_id: taskId,
+      feedback: z.string().min(1).max(1_000_000).describe("What to change."),
+      artifact_version: z.number().int().min(1).optional().describe(
+        "The version reviewed (default: the latest).",
+      ),
+      agent: agentArg,
+    }),
+    annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
+    run: (ctx, args) => {
+      const { task_id, agent, ...rest } = args;
+      return ctx.api.requestRevision(task_id, defined({ ...agentOf(ctx, agent), ...rest }));
+    },
+  }),
+  tool({
+    name: "complete_task",
+    title: "Complete a task",
+    description: "As the requester, accept the submitted artifact and close the task (final).",
+    input: z.strictObject({
+      task_id: taskId,
+      note: z.string().max(2000).optional().describe("A note for the worker."),
+      artifact_version: z.number().int().min(1).optional().describe(
+        "The version accepted (default: the latest).",
+      ),
+      agent: agentArg,
+    }),
+    annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
+    run: (ctx, args) => {
+      const { task_id, agent, ...rest } = args;
+      return ctx.api.completeTask(task_id, defined({ ...agentOf(ctx, agent), ...rest }));
+    },
+  }),
+  tool({
+    name: "cancel_task",
+    title: "Cancel a task",
+    description: "As the requester, cancel a task that is not finished yet (final).",
+    input: z.strictObject({
+      task_id: taskId,
+      reason: z.string().max(2000).optional().describe("Why, for the worker."),
+      agent: agentArg,
+    }),
+    annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
+    run: (ctx, args) =>
+      ctx.api.cancelTask(
+        args.task_id,
+        defined({ ...agentOf(ctx, args.agent), reason: args.reason }),
+      ),
+  }),
+];

@@ -1,0 +1,187 @@
+/**
+ * The shapes the daemon's loopback API answers with (docs/api.md), defined once: the daemon's
+ * view builders produce them, the SDK, the MCP server and the OpenAI-compatible routes read
+ * them. Types only (no runtime code), so every layer may import this file.
+ */
+import type { Permissions } from "./permissions.ts";
+import type { TaskState } from "./tasks.ts";
+
+/** A message or inbox item (`seq` only on inbox items). */
+export interface MessageView {
+  id: string;
+  seq?: number;
+  type: string;
+  direction: "in" | "out";
+  agent: string;
+  from: string;
+  to: string[];
+  created_at: string;
+  state: string;
+  /** Why it failed or was rejected: "code: message" (or the peer's reason). */
+  state_reason?: string;
+  payload: Record<string, unknown>;
+  conversation_id?: string;
+  task_id?: string;
+  reply_to?: string;
+}
+
+/** A message just queued (`POST` answers carry it). */
+export interface QueuedMessage {
+  id: string;
+  state: string;
+}
+
+/** A task as the daemon shows it. */
+export interface TaskView {
+  id: string;
+  title: string;
+  instructions: string;
+  inputs?: Record<string, unknown>;
+  requester: string;
+  worker: string;
+  state: TaskState;
+  artifact_version: number;
+  revisions: number;
+  max_revisions: number;
+  deadline: string | null;
+  gate: "none" | "pending" | "approved" | "rejected";
+  created_at: string;
+  updated_at: string;
+  /** The task's local parties and their roles. */
+  local_roles: Record<string, "requester" | "worker">;
+  /** Per local party, the actions it may take now. */
+  allowed_actions: Record<string, string[]>;
+}
+
+/** An artifact version. */
+export interface ArtifactView {
+  version: number;
+  content: string;
+  content_type: string;
+  name: string | null;
+  note: string | null;
+  message_id: string;
+  created_at: string;
+}
+
+/** One event of a task's timeline. */
+export interface TaskEventView {
+  seq: number;
+  event_id: string;
+  type: string;
+  actor: string;
+  at: string;
+  data: Record<string, unknown>;
+  hash: string;
+  prev_hash: string;
+  /** Delivery state of the message that carried the event (null for local events). */
+  delivery_state: string | null;
+}
+
+/** A task with its timeline and artifacts. */
+export interface TaskDetail {
+  task: TaskView;
+  events: TaskEventView[];
+  artifacts: ArtifactView[];
+}
+
+/** One event of the audit log (`GET /v1/audit`). */
+export interface AuditEventView {
+  seq: number;
+  task_id: string;
+  event_id: string;
+  type: string;
+  actor: string;
+  at: string;
+  data: Record<string, unknown>;
+  prev_hash: string;
+  hash: string;
+}
+
+/** A local agent (never its private keys). */
+export interface AgentView {
+  handle: string;
+  fingerprint: string;
+  signing_public_key: string;
+  encryption_public_key: string;
+  display_name?: string;
+  description?: string;
+  capabilities?: string[];
+  public: boolean;
+  registered: boolean;
+  created_at: string;
+}
+
+/** A connection of a local agent. */
+export interface ConnectionView {
+  agent: string;
+  peer: string;
+  state: "pending_out" | "pending_in" | "connected" | "declined";
+  request_id: string | null;
+  note: string | null;
+  /** What the peer may send to the local agent. */
+  permissions: Permissions;
+  peer_fingerprint: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One thread: a local agent and a peer, with its plain-message counts. */
+export interface ConversationSummary {
+  agent: string;
+  peer: string;
+  messages: number;
+  /** Inbound messages the local agent has not marked read yet. */
+  unread: number;
+  last_at: string;
+  last_text: string | null;
+  last_direction: "in" | "out";
+  last_state: string;
+}
+
+/** An invite link minted for a local agent. */
+export interface InviteView {
+  code: string;
+  agent: string;
+  fingerprint: string;
+  expires_at: string;
+  url: string;
+}
+
+/** An invite looked up (and its agent pinned). */
+export interface OpenedInviteView {
+  code: string;
+  agent: string;
+  fingerprint: string;
+  expires_at: string;
+  profile: Record<string, unknown>;
+}
+
+/** An envelope held for the owner. */
+export interface QuarantineItemView {
+  id: string;
+  from: string;
+  reason: string;
+  type: string | null;
+  created_at: string;
+  pinned_fingerprint: string | null;
+  /** The keys the relay now serves, for a `key_changed` item. */
+  presented_key: { signing_public_key: string; encryption_public_key: string } | null;
+}
+
+/** The owner's decision on a quarantined item. */
+export interface QuarantineResolution {
+  id: string;
+  resolution: "accepted" | "rejected";
+  applied: number;
+}
+
+/** `GET /v1/health`. */
+export interface HealthView {
+  status: string;
+  version: string;
+  client_id: string;
+  device_id: string;
+  relay: { configured: boolean; url: string | null; connected: boolean; error: string | null };
+  counts: Record<string, number>;
+}

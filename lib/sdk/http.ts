@@ -1,0 +1,68 @@
+/** The SDK's transport: one JSON call to the daemon, with catalogue errors as `ApiError`. */
+import type { ErrorCode } from "../protocol/mod.ts";
+
+/** An API error with its catalogue code. */
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly code: ErrorCode | string, message: string) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+/** Query parameters (undefined ones are left out). */
+export type Query = Record<string, string | number | undefined>;
+
+/**
+ * One call: JSON in, JSON out, `ApiError` (with the daemon's catalogue code) on failure.
+ *
+ * @example
+ * ```ts
+ * const to = { url: "http://127.0.0.1:4318", token, fetch };
+ * const health = await callDaemon<{ status: string }>(to, "GET", "/v1/health");
+ * ```
+ */
+export async function callDaemon<T>(
+  to: { url: string; token: string; fetch: typeof fetch },
+  method: string,
+  path: string,
+  body?: unknown,
+  query?: Query,
+  signal?: AbortSignal,
+): Promise<T> {
+  const qs = query
+    ? new URLSearchParams(
+      Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]),
+    ).toString()
+    : "";
+  const init: RequestInit = {
+    method,
+    headers: {
+      authorization: `Bearer ${to.token}`,
+      ...(body !== undefined ? { "content-type": "application/json" } : {}),
+    },
+  };
+  if (body !== undefined) init.body = JSON.stringify(body);
+  if (signal) init.signal = signal;
+  let res: Response;
+  try {
+    res = await to.fetch(`${to.url}${path}${qs ? "?" + qs : ""}`, init);
+  } catch (err) {
+    throw new ApiError(
+      0,
+      "unavailable",
+      `cannot reach the daemon at ${to.url}: ${(err as Error).message}`,
+    );
+  }
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : {};
+  } catch {
+    throw new ApiError(res.status, "internal", `daemon answered non-JSON (${res.status})`);
+  }
+  if (!res.ok) {
+    const e = (json as { error?: { code?: string; message?: string } }).error;
+    throw new ApiError(res.status, e?.code ?? "internal", e?.message ?? `HTTP ${res.status}`);
+  }
+  return json as T;
+}
