@@ -2,10 +2,14 @@
 import { join } from "node:path";
 import { isId, isOwner } from "../protocol/mod.ts";
 import { startDaemon } from "../client/mod.ts";
+import { acquireHomeLock, HomeLockedError } from "../client/home_lock.ts";
+import { ensurePrivateHome } from "../store/mod.ts";
+import { setLogFormat } from "../log.ts";
 import { type Command, parseFlags, UsageError } from "./command.ts";
 import { waitForSignal } from "./relay.ts";
 import {
   flagOptions,
+  LOG_FORMAT_SETTING,
   parseAddr,
   readConfigSection,
   resolveSettings,
@@ -13,6 +17,7 @@ import {
   settingsHelp,
   taskferryHome,
 } from "./settings.ts";
+import { parseSetupLink, readSavedSetup, readSetupArg, saveSetup } from "./setup_link.ts";
 
 /** Every daemon setting: flag = env = config-file key (section "client"). */
 export const CLIENT_SETTINGS: readonly Setting[] = [
@@ -74,7 +79,9 @@ export const CLIENT_SETTINGS: readonly Setting[] = [
     env: "TASKFERRY_SETUP_URL",
     key: "setup",
     kind: "string",
-    help: "A taskferry://…/setup link from the relay operator; saved for later starts",
+    meta: "-|@FILE|LINK",
+    help: "The taskferry://…/setup link from the relay operator, read from stdin (-) or a file " +
+      "(@FILE) so its token stays out of ps and shell history; saved for later starts",
   },
   {
     flag: "home",
@@ -93,40 +100,10 @@ export const CLIENT_SETTINGS: readonly Setting[] = [
     defaultLabel: "$TASKFERRY_HOME/config.json if present",
     help: 'JSON config file; daemon keys go under "client"',
   },
+  LOG_FORMAT_SETTING,
 ];
 
-/** The relay credentials a setup link carries. */
-export interface SetupLink {
-  relay_url: string;
-  client_id: string;
-  relay_token: string;
-}
-
-/** Parses `taskferry://host/setup#relay=…&client_id=…&token=…`. */
-export function parseSetupLink(link: string): SetupLink {
-  const m = /^taskferry:\/\/[^/]+\/setup#(.+)$/.exec(link.trim());
-  const params = new URLSearchParams(m?.[1] ?? "");
-  const relay = params.get("relay");
-  const clientId = params.get("client_id");
-  const token = params.get("token");
-  if (!m || !relay || !clientId || !token || !isOwner(clientId) || !/^https?:\/\//.test(relay)) {
-    throw new UsageError(
-      "invalid setup link: expected taskferry://<host>/setup#relay=…&client_id=…&token=…",
-    );
-  }
-  return { relay_url: relay.replace(/\/+$/, ""), client_id: clientId, relay_token: token };
-}
-
-const CREDENTIALS_FILE = "relay-credentials.json";
-
-/** Saved credentials from an earlier `--setup`. */
-export function readSavedSetup(home: string): Partial<SetupLink> {
-  try {
-    return JSON.parse(Deno.readTextFileSync(join(home, CREDENTIALS_FILE)));
-  } catch {
-    return {};
-  }
-}
+export { parseSetupLink, readSavedSetup, type SetupLink } from "./setup_link.ts";
 
 /** `taskferry client` */
 export const clientCommand: Command = {
@@ -141,8 +118,12 @@ keys, seals and opens envelopes, keeps readable history in SQLite and serves the
 Options:
 ${settingsHelp(CLIENT_SETTINGS)}
 
+Only one daemon runs per home: a second start on the same home exits at once, naming the
+running daemon's pid and address. Files in the home are private (directory 0700, files 0600).
+
 Examples:
-  taskferry client --setup 'taskferry://relay.example.com/setup#relay=…&client_id=alice&token=…'
+  taskferry client --setup - < setup-link.txt        (or paste the link when asked)
+  taskferry client --setup @/run/secrets/taskferry-setup
   TASKFERRY_RELAY_URL=https://relay.example.com TASKFERRY_CLIENT_ID=alice \\
     TASKFERRY_RELAY_TOKEN=tfr.alice.… taskferry client
   taskferry client --addr 127.0.0.1:0 --home /tmp/alice
@@ -155,13 +136,19 @@ Examples:
     const configPath = (values.config as string | undefined) ?? env.TASKFERRY_CONFIG;
     const file = readConfigSection(configPath ?? join(home, "config.json"), "client", !!configPath);
     const s = resolveSettings(CLIENT_SETTINGS, values, env, file, configPath ?? "config file");
+    if (s["log-format"]) setLogFormat(s["log-format"] as "text" | "json");
+    // Everything this process creates in the home (databases and their sidecars, tokens,
+    // daemon.json) is private to the user; a home an older version left open is fixed, loudly.
+    try {
+      Deno.umask(0o077);
+    } catch {
+      // no umask on this platform
+    }
     Deno.mkdirSync(home, { recursive: true, mode: 0o700 });
+    ensurePrivateHome(home);
     if (s.setup) {
-      const link = parseSetupLink(s.setup as string);
-      Deno.writeTextFileSync(join(home, CREDENTIALS_FILE), JSON.stringify(link) + "\n", {
-        mode: 0o600,
-      });
-      Deno.chmodSync(join(home, CREDENTIALS_FILE), 0o600);
+      const fromFlag = typeof values.setup === "string";
+      saveSetup(home, parseSetupLink(await readSetupArg(s.setup as string, fromFlag)));
     }
     const saved = readSavedSetup(home);
     const clientId = (s["client-id"] as string | undefined) ?? saved.client_id;
@@ -190,6 +177,14 @@ Examples:
         `the daemon serves agents on loopback only; ${addr.hostname} is not a loopback address`,
       );
     }
+    let lock;
+    try {
+      lock = acquireHomeLock(home, `${addr.hostname}:${addr.port}`);
+    } catch (err) {
+      if (!(err instanceof HomeLockedError)) throw err;
+      console.error(`taskferry: ${err.message}`);
+      return 1;
+    }
     let running;
     try {
       running = await startDaemon({
@@ -204,6 +199,7 @@ Examples:
         port: addr.port,
       });
     } catch (err) {
+      lock.release();
       if (err instanceof Deno.errors.AddrInUse) {
         console.error(
           `taskferry: ${addr.hostname}:${addr.port} is in use; pick another with --addr`,
@@ -212,6 +208,7 @@ Examples:
       }
       throw err;
     }
+    lock.record(running.url);
     console.log(
       `taskferry client '${clientId}' on ${running.url}${
         relayUrl ? ` → relay ${relayUrl}` : " (no relay configured)"
@@ -221,6 +218,7 @@ Examples:
     console.log(`dashboard: ${running.url}/  (run 'taskferry open' for a one-time login link)`);
     await waitForSignal();
     await running.close();
+    lock.release();
     return 0;
   },
 };

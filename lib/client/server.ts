@@ -8,6 +8,7 @@ import { daemonApp } from "./api.ts";
 import { syncPermissions } from "./connections.ts";
 import { mountDashboard } from "./dashboard.ts";
 import { Daemon } from "./daemon.ts";
+import { removeDaemonFileIfOwner } from "./home_lock.ts";
 import { attachInbound } from "./inbound.ts";
 import { CLIENT_MIGRATIONS } from "./schema.ts";
 import { expireDue } from "./tasks.ts";
@@ -146,11 +147,7 @@ export async function startDaemon(opts: DaemonStartOptions): Promise<RunningDaem
       ac.abort();
       await server!.finished;
       await daemon.lock.run(() => Promise.resolve());
-      try {
-        Deno.removeSync(join(opts.home, "daemon.json"));
-      } catch {
-        // already gone
-      }
+      removeDaemonFileIfOwner(opts.home);
       db.close();
     },
   };

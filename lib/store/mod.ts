@@ -12,3 +12,10 @@ export {
   type SQLInputValue,
   transaction,
 } from "./sqlite.ts";
+export {
+  ensurePrivate,
+  ensurePrivateDatabase,
+  ensurePrivateHome,
+  SQLITE_SIDECARS,
+  withPrivateUmask,
+} from "./private.ts";
