@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { isId, isOwner } from "../protocol/mod.ts";
 import { startDaemon } from "../client/mod.ts";
 import { acquireHomeLock, HomeLockedError } from "../client/home_lock.ts";
-import { ensurePrivateHome } from "../store/mod.ts";
+import { ensurePrivateHome, setPrivateUmask } from "../store/mod.ts";
 import { setLogFormat } from "../log.ts";
 import { type Command, parseFlags, UsageError } from "./command.ts";
 import { waitForSignal } from "./relay.ts";
@@ -139,11 +139,7 @@ Examples:
     if (s["log-format"]) setLogFormat(s["log-format"] as "text" | "json");
     // Everything this process creates in the home (databases and their sidecars, tokens,
     // daemon.json) is private to the user; a home an older version left open is fixed, loudly.
-    try {
-      Deno.umask(0o077);
-    } catch {
-      // no umask on this platform
-    }
+    setPrivateUmask();
     Deno.mkdirSync(home, { recursive: true, mode: 0o700 });
     ensurePrivateHome(home);
     if (s.setup) {
@@ -209,6 +205,8 @@ Examples:
       throw err;
     }
     lock.record(running.url);
+    // Signal handlers first: whoever reads the lines below may signal at once.
+    const signalled = waitForSignal();
     console.log(
       `taskferry client '${clientId}' on ${running.url}${
         relayUrl ? ` → relay ${relayUrl}` : " (no relay configured)"
@@ -216,7 +214,7 @@ Examples:
     );
     console.log(`API token: ${join(home, "local-token")}`);
     console.log(`dashboard: ${running.url}/  (run 'taskferry open' for a one-time login link)`);
-    await waitForSignal();
+    await signalled;
     await running.close();
     lock.release();
     return 0;

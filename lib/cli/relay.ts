@@ -12,10 +12,14 @@ import {
   setupUrl,
   startRelay,
 } from "../relay/mod.ts";
-import { logger } from "../log.ts";
+import type { RelayTlsFiles } from "../relay/server.ts";
+import { logger, setLogFormat } from "../log.ts";
+import { ensurePrivateHome, setPrivateUmask } from "../store/mod.ts";
+import { serveOptions, watchTlsReload } from "./relay_tls.ts";
 import { type Command, parseFlags, UsageError } from "./command.ts";
 import {
   flagOptions,
+  LOG_FORMAT_SETTING,
   parseAddr,
   readConfigSection,
   resolveSettings,
@@ -116,6 +120,29 @@ export const RELAY_SETTINGS: readonly Setting[] = [
     help: "Connection requests per minute per agent",
   },
   {
+    flag: "tls-cert",
+    env: "TASKFERRY_RELAY_TLS_CERT",
+    key: "tls_cert",
+    kind: "path",
+    help: "PEM certificate chain: serve HTTPS and WSS directly (with --tls-key; SIGHUP reloads)",
+  },
+  {
+    flag: "tls-key",
+    env: "TASKFERRY_RELAY_TLS_KEY",
+    key: "tls_key",
+    kind: "path",
+    help: "PEM private key for --tls-cert",
+  },
+  {
+    flag: "behind-proxy",
+    env: "TASKFERRY_RELAY_BEHIND_PROXY",
+    key: "behind_proxy",
+    kind: "boolean",
+    default: "false",
+    help: "A TLS-terminating reverse proxy is in front (silences the plain-HTTP warning)",
+  },
+  LOG_FORMAT_SETTING,
+  {
     flag: "config",
     env: "TASKFERRY_CONFIG",
     key: "config",
@@ -170,15 +197,21 @@ Examples:
     const s = resolveSettings(RELAY_SETTINGS, values, env, file, configPath ?? "config file");
     const addr = parseAddr(s.addr as string)!;
     const dbPath = (s.db as string | undefined) ?? join(home, "relay.db");
+    if (s["log-format"]) setLogFormat(s["log-format"] as "text" | "json");
+    const tls = serveOptions(s);
     const publicUrl = (s["public-url"] as string | undefined) ??
-      `http://${addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname}:${addr.port}`;
+      `${tls ? "https" : "http"}://${
+        addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname
+      }:${addr.port}`;
     const json = values.json === true;
 
     if (sub === null) {
       if (json) {
         throw new UsageError("--json is for the operator commands (see: taskferry help relay)");
       }
-      return await serve(dbPath, addr, {
+      // Only TaskFerry's own home is made private wholesale; a --db elsewhere gets its files fixed.
+      if (dirname(dbPath) === home) ensurePrivateHome(home);
+      return await serve(dbPath, addr, tls, s["behind-proxy"] === true, {
         maxEnvelopeBytes: s["max-envelope-bytes"] as number,
         retentionMs: s.retention as number,
         deliveredRetentionMs: s["delivered-retention"] as number,
@@ -285,20 +318,24 @@ Configure the daemon on ${clientId}'s machine with either:
 async function serve(
   dbPath: string,
   addr: { hostname: string; port: number },
+  tls: RelayTlsFiles | undefined,
+  behindProxy: boolean,
   options: Partial<RelayOptions>,
 ): Promise<number> {
-  if (!/^(127\.|localhost$|::1$)/.test(addr.hostname)) {
+  if (!/^(127\.|localhost$|::1$)/.test(addr.hostname) && !tls && !behindProxy) {
     log.warn(
-      "listening on a non-loopback address: put TLS in front (a reverse proxy) for real use",
-      {
-        addr: `${addr.hostname}:${addr.port}`,
-      },
+      "INSECURE: listening on a non-loopback address over plain HTTP; relay tokens cross the " +
+        "network in clear. Serve TLS (--tls-cert/--tls-key) or put a TLS proxy in front and set " +
+        "--behind-proxy",
+      { addr: `${addr.hostname}:${addr.port}` },
     );
   }
+  // The database, its sidecars and the home are private to the relay's user (docs/security.md).
+  setPrivateUmask();
   const store = await openRelayStore(dbPath);
   let running;
   try {
-    running = await startRelay({ store, hostname: addr.hostname, port: addr.port, options });
+    running = await startRelay({ store, hostname: addr.hostname, port: addr.port, options, tls });
   } catch (err) {
     await store.close();
     if (err instanceof Deno.errors.AddrInUse) {
@@ -307,8 +344,12 @@ async function serve(
     }
     throw err;
   }
+  // Signal handlers first: whoever reads the line below may signal at once.
+  const unwatch = watchTlsReload(running);
+  const signalled = waitForSignal();
   console.log(`taskferry relay listening on ${running.url} (public URL ${options.publicUrl})`);
-  await waitForSignal();
+  await signalled;
+  unwatch();
   log.info("shutting down");
   await running.close();
   return 0;
@@ -331,7 +372,7 @@ export async function openRelayStore(db: string): Promise<RelayStore> {
       );
     }
   }
-  Deno.mkdirSync(dirname(db), { recursive: true });
+  Deno.mkdirSync(dirname(db), { recursive: true, mode: 0o700 });
   return openSqliteRelayStore(db);
 }
 

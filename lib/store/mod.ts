@@ -16,6 +16,7 @@ export {
   ensurePrivate,
   ensurePrivateDatabase,
   ensurePrivateHome,
+  setPrivateUmask,
   SQLITE_SIDECARS,
   withPrivateUmask,
 } from "./private.ts";

@@ -83,3 +83,12 @@ export function ensurePrivateHome(dir: string): string[] {
   }
   return fixed;
 }
+
+/** Sets the process umask to 077 for good (long-running commands); a no-op where there is none. */
+export function setPrivateUmask(): void {
+  try {
+    Deno.umask(0o077);
+  } catch {
+    // no umask on this platform
+  }
+}
