@@ -2,6 +2,7 @@
 import type { Command } from "./command.ts";
 import { agentCommand } from "./agent.ts";
 import { agentCreateCommand, agentsCommand } from "./agents.ts";
+import { backupCommand } from "./backup.ts";
 import { demoCommand } from "./demo.ts";
 import { clientCommand } from "./client.ts";
 import { acceptCommand, connectCommand, inviteCommand } from "./connect.ts";
@@ -34,6 +35,7 @@ export const COMMANDS: readonly Command[] = [
   inboxCommand,
   taskCommand,
   mcpCommand,
+  backupCommand,
   versionCommand,
 ];
 

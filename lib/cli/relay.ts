@@ -15,7 +15,8 @@ import {
 import type { RelayTlsFiles } from "../relay/server.ts";
 import { logger, setLogFormat } from "../log.ts";
 import { ensurePrivateHome, setPrivateUmask } from "../store/mod.ts";
-import { serveOptions, watchTlsReload } from "./relay_tls.ts";
+import { RELAY_TLS_SETTINGS, serveOptions, watchTlsReload } from "./relay_tls.ts";
+import { runBackup } from "./backup.ts";
 import { type Command, parseFlags, UsageError } from "./command.ts";
 import {
   flagOptions,
@@ -119,28 +120,7 @@ export const RELAY_SETTINGS: readonly Setting[] = [
     min: 1,
     help: "Connection requests per minute per agent",
   },
-  {
-    flag: "tls-cert",
-    env: "TASKFERRY_RELAY_TLS_CERT",
-    key: "tls_cert",
-    kind: "path",
-    help: "PEM certificate chain: serve HTTPS and WSS directly (with --tls-key; SIGHUP reloads)",
-  },
-  {
-    flag: "tls-key",
-    env: "TASKFERRY_RELAY_TLS_KEY",
-    key: "tls_key",
-    kind: "path",
-    help: "PEM private key for --tls-cert",
-  },
-  {
-    flag: "behind-proxy",
-    env: "TASKFERRY_RELAY_BEHIND_PROXY",
-    key: "behind_proxy",
-    kind: "boolean",
-    default: "false",
-    help: "A TLS-terminating reverse proxy is in front (silences the plain-HTTP warning)",
-  },
+  ...RELAY_TLS_SETTINGS,
   LOG_FORMAT_SETTING,
   {
     flag: "config",
@@ -158,6 +138,7 @@ const SUBCOMMANDS = `Operator commands (work on the database directly; safe whil
   taskferry relay list-clients [--json]      list clients
   taskferry relay revoke-client NAME         revoke a client (its sessions and token stop working)
   taskferry relay rotate-token NAME [--json] issue a new token; the old one stops working
+  taskferry relay backup FILE [--json]       online, consistent copy of the SQLite database
   They accept --db, --public-url and --config like the server.`;
 
 /** `taskferry relay` */
@@ -165,7 +146,7 @@ export const relayCommand: Command = {
   name: "relay",
   summary: "Run the relay server, or manage its clients",
   help: `Usage: taskferry relay [options]
-       taskferry relay <add-client|list-clients|revoke-client|rotate-token> [NAME] [options]
+       taskferry relay <add-client|list-clients|revoke-client|rotate-token|backup> [NAME|FILE] [options]
 
 Runs the relay: it routes sealed envelopes between daemons and never sees plaintext.
 Settings come from flags, then environment variables, then the config file, then defaults.
@@ -222,6 +203,7 @@ Examples:
         openSignup: s["open-signup"] as boolean,
       });
     }
+    if (sub === "backup") return runBackup(dbPath, positionals[0], json);
     const name = positionals[0];
     const needsName = sub !== "list-clients";
     if (needsName && (!name || positionals.length > 1)) {

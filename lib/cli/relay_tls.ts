@@ -5,9 +5,35 @@
 import { logger } from "../log.ts";
 import type { RelayTlsFiles, RunningRelay } from "../relay/server.ts";
 import { UsageError } from "./command.ts";
-import type { SettingValues } from "./settings.ts";
+import type { Setting, SettingValues } from "./settings.ts";
 
 const log = logger("relay");
+
+/** The relay's TLS settings (part of RELAY_SETTINGS in relay.ts). */
+export const RELAY_TLS_SETTINGS: readonly Setting[] = [
+  {
+    flag: "tls-cert",
+    env: "TASKFERRY_RELAY_TLS_CERT",
+    key: "tls_cert",
+    kind: "path",
+    help: "PEM certificate chain: serve HTTPS and WSS directly (with --tls-key; SIGHUP reloads)",
+  },
+  {
+    flag: "tls-key",
+    env: "TASKFERRY_RELAY_TLS_KEY",
+    key: "tls_key",
+    kind: "path",
+    help: "PEM private key for --tls-cert",
+  },
+  {
+    flag: "behind-proxy",
+    env: "TASKFERRY_RELAY_BEHIND_PROXY",
+    key: "behind_proxy",
+    kind: "boolean",
+    default: "false",
+    help: "A TLS-terminating reverse proxy is in front (silences the plain-HTTP warning)",
+  },
+];
 
 /** The TLS files the resolved settings name: both or neither. */
 export function serveOptions(s: SettingValues): RelayTlsFiles | undefined {

@@ -20,3 +20,4 @@ export {
   SQLITE_SIDECARS,
   withPrivateUmask,
 } from "./private.ts";
+export { backupDatabase, type DatabaseReport, inspectDatabase } from "./backup.ts";
