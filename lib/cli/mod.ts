@@ -4,6 +4,7 @@ import { agentCommand } from "./agent.ts";
 import { agentCreateCommand, agentsCommand } from "./agents.ts";
 import { backupCommand } from "./backup.ts";
 import { demoCommand } from "./demo.ts";
+import { doctorCommand } from "./doctor.ts";
 import { clientCommand } from "./client.ts";
 import { acceptCommand, connectCommand, inviteCommand } from "./connect.ts";
 import { linkOpenCommand } from "./link_open.ts";
@@ -35,6 +36,7 @@ export const COMMANDS: readonly Command[] = [
   inboxCommand,
   taskCommand,
   mcpCommand,
+  doctorCommand,
   backupCommand,
   versionCommand,
 ];

@@ -1,5 +1,5 @@
 /** `taskferry relay`: run the relay, and the operator's client-management verbs. */
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { isOwner, TaskferryError } from "../protocol/mod.ts";
 import { openPgRelayStore } from "../relay/pg_store.ts";
 import {
@@ -15,19 +15,11 @@ import {
 import type { RelayTlsFiles } from "../relay/server.ts";
 import { logger, setLogFormat } from "../log.ts";
 import { ensurePrivateHome, setPrivateUmask } from "../store/mod.ts";
-import { RELAY_TLS_SETTINGS, serveOptions, watchTlsReload } from "./relay_tls.ts";
+import { resolveRelayConfig } from "./relay_config.ts";
+import { RELAY_TLS_SETTINGS, watchTlsReload } from "./relay_tls.ts";
 import { runBackup } from "./backup.ts";
 import { type Command, parseFlags, UsageError } from "./command.ts";
-import {
-  flagOptions,
-  LOG_FORMAT_SETTING,
-  parseAddr,
-  readConfigSection,
-  resolveSettings,
-  type Setting,
-  settingsHelp,
-  taskferryHome,
-} from "./settings.ts";
+import { flagOptions, LOG_FORMAT_SETTING, type Setting, settingsHelp } from "./settings.ts";
 
 const log = logger("relay");
 
@@ -171,19 +163,8 @@ Examples:
     }, sub !== null);
     const values = parsed.values as Record<string, string | boolean | undefined>;
     const positionals = parsed.positionals;
-    const env = Deno.env.toObject();
-    const home = taskferryHome(env);
-    const configPath = (values.config as string | undefined) ?? env.TASKFERRY_CONFIG;
-    const file = readConfigSection(configPath ?? join(home, "config.json"), "relay", !!configPath);
-    const s = resolveSettings(RELAY_SETTINGS, values, env, file, configPath ?? "config file");
-    const addr = parseAddr(s.addr as string)!;
-    const dbPath = (s.db as string | undefined) ?? join(home, "relay.db");
+    const { home, s, addr, dbPath, tls, publicUrl } = resolveRelayConfig(RELAY_SETTINGS, values);
     if (s["log-format"]) setLogFormat(s["log-format"] as "text" | "json");
-    const tls = serveOptions(s);
-    const publicUrl = (s["public-url"] as string | undefined) ??
-      `${tls ? "https" : "http"}://${
-        addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname
-      }:${addr.port}`;
     const json = values.json === true;
 
     if (sub === null) {

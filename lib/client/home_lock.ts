@@ -121,3 +121,23 @@ export function removeDaemonFileIfOwner(home: string): void {
     // already gone, or not ours to judge
   }
 }
+
+/**
+ * Whether a live daemon holds `home`'s lock, without disturbing it: the lock is taken and at once
+ * released when free. For `taskferry doctor`.
+ */
+export function probeHomeLock(home: string): { held: boolean; holder: LockHolder | null } {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(join(home, LOCK_FILE), { read: true, write: true });
+  } catch {
+    return { held: false, holder: null }; // never started here
+  }
+  try {
+    if (!file.tryLockSync(true)) return { held: true, holder: readLockHolder(home) };
+    file.unlockSync();
+    return { held: false, holder: readLockHolder(home) };
+  } finally {
+    file.close();
+  }
+}
