@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
 import { eventually, startTestDaemon } from "../client/world.ts";
 import { HAVE_OPENSSL, makeCa } from "./ca.ts";
-import { runTaskferry, spawnTaskferry } from "./proc.ts";
+import { modeOf, runTaskferry, spawnTaskferry } from "./proc.ts";
 
 const LISTENING = /listening on (https?:\/\/[^ ]+) /;
 
@@ -89,20 +89,30 @@ Deno.test({
   },
 });
 
-Deno.test("relay tls: plain HTTP beyond loopback is warned about unless --behind-proxy; half a pair is refused", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "tf-tls-" });
-  const env = { TASKFERRY_HOME: dir };
-  try {
-    for (const [extra, warned] of [[[], true], [["--behind-proxy"], false]] as const) {
-      const relay = spawnTaskferry(["relay", "--addr", "0.0.0.0:0", ...extra], env);
-      const out = await relay.waitFor(LISTENING);
-      assertEquals(out.includes("INSECURE"), warned, out);
-      assertEquals(await relay.stop(), 0);
+Deno.test({
+  name:
+    "relay tls: plain HTTP beyond loopback is warned about unless --behind-proxy; relay data is private; half a pair is refused",
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "tf-tls-" });
+    const env = { TASKFERRY_HOME: dir };
+    try {
+      Deno.chmodSync(dir, 0o755); // as an older version might have left it: fixed at start
+      for (const [extra, warned] of [[[], true], [["--behind-proxy"], false]] as const) {
+        const relay = spawnTaskferry(["relay", "--addr", "0.0.0.0:0", ...extra], env);
+        const out = await relay.waitFor(LISTENING);
+        assertEquals(out.includes("INSECURE"), warned, out);
+        assertEquals(modeOf(dir), "700");
+        for (const f of ["relay.db", "relay.db-wal", "relay.db-shm"]) {
+          assertEquals(modeOf(join(dir, f)), "600", f);
+        }
+        assertEquals(await relay.stop(), 0);
+      }
+      const half = await runTaskferry(["relay", "--tls-cert", join(dir, "c.pem")], env);
+      assertEquals(half.code, 2, half.output);
+      assert(half.output.includes("set both --tls-cert and --tls-key"), half.output);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
-    const half = await runTaskferry(["relay", "--tls-cert", join(dir, "c.pem")], env);
-    assertEquals(half.code, 2, half.output);
-    assert(half.output.includes("set both --tls-cert and --tls-key"), half.output);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  },
 });

@@ -75,13 +75,21 @@ Deno.test("setup: --setup - (stdin) and --setup @FILE save the link; status exit
 
     // A literal link still works but is warned about, without echoing the token.
     const c = join(dir, "c");
-    const literal = spawnTaskferry(["client", "--setup", link], env(c));
+    const literal = spawnTaskferry(["client", "--setup", link, "--log-format", "text"], env(c));
     try {
       const out = await literal.waitFor(/visible to other users/);
       assert(!out.includes(token.slice(-20)), out);
+      assert(
+        /Z WARN {2}client the setup link on the command line/.test(out),
+        `text format: ${out}`,
+      );
     } finally {
       await literal.stop();
     }
+
+    const badFormat = await runTaskferry(["client", "--log-format", "xml"], env(join(dir, "f")));
+    assertEquals(badFormat.code, 2, badFormat.output);
+    assert(badFormat.output.includes("use one of text, json"), badFormat.output);
 
     // Bad forms: exit 2 with a message, nothing saved.
     const empty = await runTaskferry(["client", "--setup", "-"], env(join(dir, "d")), "");
