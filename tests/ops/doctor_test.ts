@@ -69,11 +69,13 @@ Deno.test("doctor: a healthy daemon passes; each injected fault fails its check 
         "relay",
         "relay token",
         "clock",
-        "disk space",
       ]
     ) {
       assertEquals(ok.by(name)?.status, "ok", `${name}: ${ok.output}`);
     }
+
+    // Disk space depends on the machine: present, and not failing (asserted above).
+    assert(ok.by("disk space") !== undefined, ok.output);
 
     const badToken = await doctor([], {
       ...env,
