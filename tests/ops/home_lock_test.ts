@@ -5,6 +5,12 @@
  */
 import { join } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
+import {
+  acquireHomeLock,
+  HomeLockedError,
+  probeHomeLock,
+  removeDaemonFileIfOwner,
+} from "../../lib/client/home_lock.ts";
 import { modeOf, runTaskferry, spawnTaskferry } from "./proc.ts";
 
 const isUnix = Deno.build.os !== "windows";
@@ -116,3 +122,36 @@ function existsSync(path: string) {
     return false;
   }
 }
+
+Deno.test("home lock: in one process too, a second acquire fails; daemon.json stays unless ours", async () => {
+  const { dir, home } = await tempHome();
+  Deno.mkdirSync(home);
+  try {
+    const lock = acquireHomeLock(home, "127.0.0.1:4318");
+    assertEquals(lock.takenOver, null);
+    lock.record("http://127.0.0.1:4318");
+    let err: unknown = null;
+    try {
+      acquireHomeLock(home, "127.0.0.1:4319");
+    } catch (e) {
+      err = e;
+    }
+    assert(err instanceof HomeLockedError, String(err));
+    assert(
+      err.message.includes(`pid ${Deno.pid}`) && err.message.includes("http://127.0.0.1:4318"),
+    );
+    assertEquals(probeHomeLock(home).held, true);
+    lock.release();
+    assertEquals(probeHomeLock(home), { held: false, holder: null });
+
+    const daemonFile = join(home, "daemon.json");
+    Deno.writeTextFileSync(daemonFile, JSON.stringify({ url: "http://x", pid: Deno.pid + 1 }));
+    removeDaemonFileIfOwner(home);
+    assert(existsSync(daemonFile), "another process's daemon.json is left alone");
+    Deno.writeTextFileSync(daemonFile, JSON.stringify({ url: "http://x", pid: Deno.pid }));
+    removeDaemonFileIfOwner(home);
+    assert(!existsSync(daemonFile), "our own is removed");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
