@@ -77,8 +77,8 @@ export const CLIENT_SETTINGS: readonly Setting[] = [
     key: "setup",
     kind: "string",
     meta: "-|@FILE|LINK",
-    help: "The taskferry://…/setup link from the relay operator, read from stdin (-) or a file " +
-      "(@FILE) so its token stays out of ps and shell history; saved for later starts",
+    help: "Setup link from the relay operator: - reads stdin, @FILE a file (keeps the token " +
+      "out of ps and shell history); saved for later starts",
   },
   {
     flag: "home",
