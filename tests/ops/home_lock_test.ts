@@ -59,6 +59,8 @@ Deno.test({
     // A clean stop empties the lock and removes daemon.json (it owned it).
     assertEquals(Deno.readTextFileSync(join(home, "daemon.lock")), "");
     assert(!existsSync(join(home, "daemon.json")));
+    const gone = await runTaskferry(["status"], { TASKFERRY_HOME: home });
+    assertEquals(gone.code, 1, `status with no daemon: ${gone.output}`);
     await Deno.remove(dir, { recursive: true });
   },
 });
