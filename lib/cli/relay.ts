@@ -12,7 +12,7 @@ import {
   setupUrl,
   startRelay,
 } from "../relay/mod.ts";
-import type { RelayTlsFiles } from "../relay/server.ts";
+import { type RelayTlsFiles, TlsFilesError } from "../relay/server.ts";
 import { logger, setLogFormat } from "../log.ts";
 import { ensurePrivateHome, setPrivateUmask } from "../store/mod.ts";
 import { resolveRelayConfig } from "./relay_config.ts";
@@ -301,6 +301,9 @@ async function serve(
     running = await startRelay({ store, hostname: addr.hostname, port: addr.port, options, tls });
   } catch (err) {
     await store.close();
+    if (err instanceof TlsFilesError) {
+      throw new UsageError(`${err.message}; check --tls-cert/--tls-key`);
+    }
     if (err instanceof Deno.errors.AddrInUse) {
       console.error(`taskferry: ${addr.hostname}:${addr.port} is in use; pick another with --addr`);
       return 1;

@@ -35,13 +35,18 @@ export interface RunningRelay {
 /** How long a rebind waits for the old listener's port to be released. */
 const REBIND_TIMEOUT_MS = 5_000;
 
-/** Reads and checks a certificate/key pair; throws a message naming the file at fault. */
+/** A certificate or key that cannot be read or does not load (a configuration error). */
+export class TlsFilesError extends Error {
+  override name = "TlsFilesError";
+}
+
+/** Reads and checks a certificate/key pair; throws {@link TlsFilesError} naming the file at fault. */
 export function loadTlsFiles(files: RelayTlsFiles): { cert: string; key: string } {
   const read = (path: string, what: string) => {
     try {
       return Deno.readTextFileSync(path);
     } catch (err) {
-      throw new Error(`cannot read the TLS ${what} ${path}: ${(err as Error).message}`);
+      throw new TlsFilesError(`cannot read the TLS ${what} ${path}: ${(err as Error).message}`);
     }
   };
   const pair = { cert: read(files.certFile, "certificate"), key: read(files.keyFile, "key") };
@@ -50,7 +55,7 @@ export function loadTlsFiles(files: RelayTlsFiles): { cert: string; key: string 
   try {
     Deno.listenTls({ hostname: "127.0.0.1", port: 0, ...pair }).close();
   } catch (err) {
-    throw new Error(
+    throw new TlsFilesError(
       `the TLS certificate ${files.certFile} and key ${files.keyFile} do not load: ` +
         `${(err as Error).message}`,
     );

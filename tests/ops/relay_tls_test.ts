@@ -91,7 +91,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "relay tls: plain HTTP beyond loopback is warned about unless --behind-proxy; relay data is private; half a pair is refused",
+    "relay tls: plain HTTP beyond loopback is warned about unless --behind-proxy; relay data is private; half a pair or a broken one is refused",
   ignore: Deno.build.os === "windows",
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "tf-tls-" });
@@ -111,6 +111,18 @@ Deno.test({
       const half = await runTaskferry(["relay", "--tls-cert", join(dir, "c.pem")], env);
       assertEquals(half.code, 2, half.output);
       assert(half.output.includes("set both --tls-cert and --tls-key"), half.output);
+      Deno.writeTextFileSync(join(dir, "junk.pem"), "not PEM");
+      const junk = await runTaskferry([
+        "relay",
+        "--addr",
+        "127.0.0.1:0",
+        "--tls-cert",
+        join(dir, "junk.pem"),
+        "--tls-key",
+        join(dir, "junk.pem"),
+      ], env);
+      assertEquals(junk.code, 2, junk.output);
+      assert(junk.output.includes("do not load") && !junk.output.includes("    at "), junk.output);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
