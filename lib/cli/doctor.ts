@@ -20,7 +20,7 @@ any check failed (warnings do not fail), else 0.
   daemon:  config, file permissions, whether a daemon runs on the home (the lock), its API,
            database integrity and schema, the relay: reachable, token accepted, clock skew;
            disk space
-  --relay: config, TLS files (loadable, expiry), plain HTTP beyond loopback, database integrity
+  --relay: config, public URL usable, TLS files (loadable, expiry), plain HTTP beyond loopback, database integrity
            (or PostgreSQL reachable), file permissions, the relay answering on its address and
            public URL, disk space
 

@@ -46,6 +46,17 @@ export async function relayChecks(
     detail: `addr ${c.addr.hostname}:${c.addr.port}, public URL ${c.publicUrl}, ` +
       `database ${pg ? "PostgreSQL" : c.dbPath}`,
   }];
+  // A public URL daemons cannot use: loopback, or the wildcard address the relay binds.
+  const loopbackUrl = /^https?:\/\/(127\.|localhost(:|\/|$)|\[::1?\]|0\.0\.0\.0)/.test(c.publicUrl);
+  if (loopbackUrl && !/^(127\.|localhost$|::1$)/.test(c.addr.hostname)) {
+    out.push({
+      name: "public URL",
+      status: "warn",
+      detail: `${c.publicUrl} is not reachable from other machines, but the relay listens on ` +
+        c.addr.hostname,
+      fix: "set --public-url to the address daemons use (setup links are built from it)",
+    });
+  }
   out.push(checkTls(c));
   if (pg) out.push(await checkPostgres(c.dbPath));
   else {

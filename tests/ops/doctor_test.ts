@@ -140,6 +140,7 @@ Deno.test("doctor --relay: a running relay passes; plain HTTP beyond loopback an
       env,
     );
     assertEquals([open.code, failed(open)], [1, ["tls"]], open.output);
+    assertEquals(open.by("public URL")?.status, "warn", "a loopback public URL on 0.0.0.0");
 
     Deno.writeTextFileSync(join(dir, "c.pem"), "garbage");
     Deno.writeTextFileSync(join(dir, "k.pem"), "garbage");
