@@ -2,7 +2,9 @@
 import type { Command } from "./command.ts";
 import { agentCommand } from "./agent.ts";
 import { agentCreateCommand, agentsCommand } from "./agents.ts";
+import { backupCommand } from "./backup.ts";
 import { demoCommand } from "./demo.ts";
+import { doctorCommand } from "./doctor.ts";
 import { clientCommand } from "./client.ts";
 import { acceptCommand, connectCommand, inviteCommand } from "./connect.ts";
 import { linkOpenCommand } from "./link_open.ts";
@@ -35,6 +37,8 @@ export const COMMANDS: readonly Command[] = withGoForms([
   inboxCommand,
   taskCommand,
   mcpCommand,
+  doctorCommand,
+  backupCommand,
   versionCommand,
   ...goCommands(linkOpenCommand), // the Go TaskFerry's verbs: docs/migrating.md
 ]);

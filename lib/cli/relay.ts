@@ -1,5 +1,5 @@
 /** `taskferry relay`: run the relay, and the operator's client-management verbs. */
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { canonicalClientId, isOwner, TaskferryError } from "../protocol/mod.ts";
 import { openPgRelayStore } from "../relay/pg_store.ts";
 import {
@@ -12,18 +12,15 @@ import {
   setupUrl,
   startRelay,
 } from "../relay/mod.ts";
-import { logger } from "../log.ts";
+import { type RelayTlsFiles, TlsFilesError } from "../relay/server.ts";
+import { logger, setLogFormat } from "../log.ts";
+import { ensurePrivateHome, setPrivateUmask } from "../store/mod.ts";
+import { resolveRelayConfig } from "./relay_config.ts";
+import { RELAY_TLS_SETTINGS, watchTlsReload } from "./relay_tls.ts";
+import { runBackup } from "./backup.ts";
 import { applyGoClientTokens } from "./go/client_tokens.ts";
 import { type Command, parseFlags, UsageError } from "./command.ts";
-import {
-  flagOptions,
-  parseAddr,
-  readConfigSection,
-  resolveSettings,
-  type Setting,
-  settingsHelp,
-  taskferryHome,
-} from "./settings.ts";
+import { flagOptions, LOG_FORMAT_SETTING, type Setting, settingsHelp } from "./settings.ts";
 
 const log = logger("relay");
 
@@ -116,6 +113,8 @@ export const RELAY_SETTINGS: readonly Setting[] = [
     min: 1,
     help: "Connection requests per minute per agent",
   },
+  ...RELAY_TLS_SETTINGS,
+  LOG_FORMAT_SETTING,
   {
     flag: "max-agents-per-client",
     env: "TASKFERRY_RELAY_MAX_AGENTS_PER_CLIENT",
@@ -141,6 +140,7 @@ const SUBCOMMANDS = `Operator commands (work on the database directly; safe whil
   taskferry relay list-clients [--json]      list clients
   taskferry relay revoke-client NAME         revoke a client (its sessions and token stop working)
   taskferry relay rotate-token NAME [--json] issue a new token; the old one stops working
+  taskferry relay backup FILE [--json]       online, consistent copy of the SQLite database
   They accept --db, --public-url and --config like the server.
   TASKFERRY_RELAY_CLIENT_TOKENS=alice=TOKEN,…  (the Go relay's name) creates or updates those
                                              clients at start; see docs/migrating.md`;
@@ -150,7 +150,7 @@ export const relayCommand: Command = {
   name: "relay",
   summary: "Run the relay server, or manage its clients",
   help: `Usage: taskferry relay [options]
-       taskferry relay <add-client|list-clients|revoke-client|rotate-token> [NAME] [options]
+       taskferry relay <add-client|list-clients|revoke-client|rotate-token|backup> [NAME|FILE] [options]
 
 Runs the relay: it routes sealed envelopes between daemons and never sees plaintext.
 Settings come from flags, then environment variables, then the config file, then defaults.
@@ -175,22 +175,17 @@ Examples:
     }, sub !== null);
     const values = parsed.values as Record<string, string | boolean | undefined>;
     const positionals = parsed.positionals;
-    const env = Deno.env.toObject();
-    const home = taskferryHome(env);
-    const configPath = (values.config as string | undefined) ?? env.TASKFERRY_CONFIG;
-    const file = readConfigSection(configPath ?? join(home, "config.json"), "relay", !!configPath);
-    const s = resolveSettings(RELAY_SETTINGS, values, env, file, configPath ?? "config file");
-    const addr = parseAddr(s.addr as string)!;
-    const dbPath = (s.db as string | undefined) ?? join(home, "relay.db");
-    const publicUrl = (s["public-url"] as string | undefined) ??
-      `http://${addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname}:${addr.port}`;
+    const { home, s, addr, dbPath, tls, publicUrl } = resolveRelayConfig(RELAY_SETTINGS, values);
+    if (s["log-format"]) setLogFormat(s["log-format"] as "text" | "json");
     const json = values.json === true;
 
     if (sub === null) {
       if (json) {
         throw new UsageError("--json is for the operator commands (see: taskferry help relay)");
       }
-      return await serve(dbPath, addr, {
+      // Only TaskFerry's own home is made private wholesale; a --db elsewhere gets its files fixed.
+      if (dirname(dbPath) === home) ensurePrivateHome(home);
+      return await serve(dbPath, addr, tls, s["behind-proxy"] === true, {
         maxEnvelopeBytes: s["max-envelope-bytes"] as number,
         retentionMs: s.retention as number,
         deliveredRetentionMs: s["delivered-retention"] as number,
@@ -202,6 +197,7 @@ Examples:
         openSignup: s["open-signup"] as boolean,
       });
     }
+    if (sub === "backup") return runBackup(dbPath, positionals[0], json);
     const name = positionals[0] && (canonicalClientId(positionals[0]) ?? positionals[0]);
     const needsName = sub !== "list-clients";
     if (needsName && (!name || positionals.length > 1)) {
@@ -298,31 +294,42 @@ Configure the daemon on ${clientId}'s machine with either:
 async function serve(
   dbPath: string,
   addr: { hostname: string; port: number },
+  tls: RelayTlsFiles | undefined,
+  behindProxy: boolean,
   options: Partial<RelayOptions>,
 ): Promise<number> {
-  if (!/^(127\.|localhost$|::1$)/.test(addr.hostname)) {
+  if (!/^(127\.|localhost$|::1$)/.test(addr.hostname) && !tls && !behindProxy) {
     log.warn(
-      "listening on a non-loopback address: put TLS in front (a reverse proxy) for real use",
-      {
-        addr: `${addr.hostname}:${addr.port}`,
-      },
+      "INSECURE: listening on a non-loopback address over plain HTTP; relay tokens cross the " +
+        "network in clear. Serve TLS (--tls-cert/--tls-key) or put a TLS proxy in front and set " +
+        "--behind-proxy",
+      { addr: `${addr.hostname}:${addr.port}` },
     );
   }
+  // The database, its sidecars and the home are private to the relay's user (docs/security.md).
+  setPrivateUmask();
   const store = await openRelayStore(dbPath);
   let running;
   try {
     await applyGoClientTokens(store, Deno.env.toObject()); // Go names: docs/migrating.md
-    running = await startRelay({ store, hostname: addr.hostname, port: addr.port, options });
+    running = await startRelay({ store, hostname: addr.hostname, port: addr.port, options, tls });
   } catch (err) {
     await store.close();
+    if (err instanceof TlsFilesError) {
+      throw new UsageError(`${err.message}; check --tls-cert/--tls-key`);
+    }
     if (err instanceof Deno.errors.AddrInUse) {
       console.error(`taskferry: ${addr.hostname}:${addr.port} is in use; pick another with --addr`);
       return 1;
     }
     throw err;
   }
+  // Signal handlers first: whoever reads the line below may signal at once.
+  const unwatch = watchTlsReload(running);
+  const signalled = waitForSignal();
   console.log(`taskferry relay listening on ${running.url} (public URL ${options.publicUrl})`);
-  await waitForSignal();
+  await signalled;
+  unwatch();
   log.info("shutting down");
   await running.close();
   return 0;
@@ -345,7 +352,7 @@ export async function openRelayStore(db: string): Promise<RelayStore> {
       );
     }
   }
-  Deno.mkdirSync(dirname(db), { recursive: true });
+  Deno.mkdirSync(dirname(db), { recursive: true, mode: 0o700 });
   return openSqliteRelayStore(db);
 }
 

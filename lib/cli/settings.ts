@@ -28,7 +28,21 @@ export interface Setting {
   help: string;
   min?: number;
   max?: number;
+  /** The only values a string setting accepts. */
+  choices?: readonly string[];
 }
+
+/** `--log-format`, shared by the long-running commands (the logger itself is lib/log.ts). */
+export const LOG_FORMAT_SETTING: Setting = {
+  flag: "log-format",
+  env: "TASKFERRY_LOG_FORMAT",
+  key: "log_format",
+  kind: "string",
+  choices: ["text", "json"],
+  meta: "text|json",
+  defaultLabel: "text on a terminal, json otherwise",
+  help: "Log line format on stderr",
+};
 
 /** Parsed values, by flag name. */
 export type SettingValues = Record<string, string | number | boolean | undefined>;
@@ -132,6 +146,7 @@ function parseValue(s: Setting, raw: string | boolean, source: string): string |
       }
     default:
       if (raw === "") throw bad("must not be empty");
+      if (s.choices && !s.choices.includes(raw)) throw bad(`use one of ${s.choices.join(", ")}`);
       return raw;
   }
 }

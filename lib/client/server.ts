@@ -11,6 +11,7 @@ import { Daemon } from "./daemon.ts";
 import { DEFAULT_DAEMON_OPTIONS } from "./options.ts";
 import { CLIENT_MIGRATIONS, DaemonStore } from "./store/mod.ts";
 import { expireDue } from "./tasks/mod.ts";
+import { removeDaemonFileIfOwner } from "./home_lock.ts";
 
 const log = logger("daemon");
 
@@ -145,11 +146,7 @@ export async function startDaemon(opts: DaemonStartOptions): Promise<RunningDaem
       ac.abort();
       await server!.finished;
       await daemon.lock.run(() => Promise.resolve());
-      try {
-        Deno.removeSync(join(opts.home, "daemon.json"));
-      } catch {
-        // already gone
-      }
+      removeDaemonFileIfOwner(opts.home);
       db.close();
     },
   };

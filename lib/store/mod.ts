@@ -12,3 +12,12 @@ export {
   type SQLInputValue,
   transaction,
 } from "./sqlite.ts";
+export {
+  ensurePrivate,
+  ensurePrivateDatabase,
+  ensurePrivateHome,
+  setPrivateUmask,
+  SQLITE_SIDECARS,
+  withPrivateUmask,
+} from "./private.ts";
+export { backupDatabase, type DatabaseReport, inspectDatabase } from "./backup.ts";

@@ -11,6 +11,7 @@ import {
   type StatementSync,
 } from "node:sqlite";
 import { TaskferryError } from "../protocol/errors.ts";
+import { ensurePrivateDatabase, withPrivateUmask } from "./private.ts";
 
 export type { DatabaseSync, SQLInputValue };
 
@@ -43,14 +44,30 @@ export function openDatabase(
 ): DatabaseSync {
   checkMigrations(migrations);
   const latest = migrations.at(-1)?.version ?? 0;
-  let db: DatabaseSync;
-  try {
-    db = new DatabaseSync(path);
-  } catch (err) {
-    // node:sqlite says only "unable to open database file"; name the file for the operator.
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new Error(`cannot open database ${path}: ${reason}`, { cause: err });
-  }
+  if (isMemoryPath(path)) return setUp(new DatabaseSync(path), path, migrations, latest, options);
+  // Fix a database an older version (or a copy) left readable before opening it, and create new
+  // files (the database, then its -wal and -shm) under umask 077 so they are never readable.
+  ensurePrivateDatabase(path);
+  return withPrivateUmask(() => {
+    let db: DatabaseSync;
+    try {
+      db = new DatabaseSync(path);
+    } catch (err) {
+      // node:sqlite says only "unable to open database file"; name the file for the operator.
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new Error(`cannot open database ${path}: ${reason}`, { cause: err });
+    }
+    return setUp(db, path, migrations, latest, options);
+  });
+}
+
+function setUp(
+  db: DatabaseSync,
+  path: string,
+  migrations: readonly Migration[],
+  latest: number,
+  options: OpenOptions,
+): DatabaseSync {
   try {
     // busy_timeout only affects this connection; it must come first so the version read below
     // waits out another process that is migrating instead of failing with SQLITE_BUSY.

@@ -23,6 +23,7 @@ Deno.test("--version and -V print the version and exit 0", async () => {
     const r = await runMain(flag);
     assertEquals(r.code, 0, flag);
     assert(r.stdout.includes(VERSION), r.stdout);
+    assert(r.stdout.includes("commit dev"), `a checkout reports commit dev: ${r.stdout}`);
     assertEquals(r.stderr, "");
   }
 });
@@ -31,6 +32,7 @@ Deno.test("version --json prints JSON", async () => {
   const r = await runMain("version", "--json");
   assertEquals(r.code, 0);
   assertEquals(JSON.parse(r.stdout).version, VERSION);
+  assertEquals(JSON.parse(r.stdout).commit, "dev");
 });
 
 Deno.test("--help, -h and help print the top help and exit 0", async () => {
