@@ -1,7 +1,7 @@
 /** `taskferry client`: run the local daemon. */
 import { join } from "node:path";
 import { startDaemon } from "../client/mod.ts";
-import { acquireHomeLock, HomeLockedError } from "../client/home_lock.ts";
+import { acquireHomeLock, HomeLockedError, lockPathFor } from "../client/home_lock.ts";
 import { ensurePrivateHome, setPrivateUmask } from "../store/mod.ts";
 import { setLogFormat } from "../log.ts";
 import { type Command, parseFlags } from "./command.ts";
@@ -55,7 +55,7 @@ Examples:
     const { clientId, relayUrl, relayToken, deviceId, addr, dbPath } = clientIdentity(home, s);
     let lock;
     try {
-      lock = acquireHomeLock(home, `${addr.hostname}:${addr.port}`);
+      lock = acquireHomeLock(home, `${addr.hostname}:${addr.port}`, lockPathFor(home, dbPath));
     } catch (err) {
       if (!(err instanceof HomeLockedError)) throw err;
       console.error(`taskferry: ${err.message}`);

@@ -17,6 +17,17 @@ const log = logger("daemon");
 /** The lock file's name inside the home. */
 export const LOCK_FILE = "daemon.lock";
 
+/**
+ * The lock that guards `dbPath`: `$home/daemon.lock` for the home's own database, else
+ * `<db>.lock` beside a database given with `--db`. What must never be shared is the database (its
+ * keys, device and relay session), so daemons with separate `--db` files may share a home — as the
+ * Go TaskFerry's README runs alice and bob from one directory; `daemon.json` then names the daemon
+ * that started last, and the CLI reaches the others with `--url`.
+ */
+export function lockPathFor(home: string, dbPath: string): string {
+  return dbPath === join(home, "client.db") ? join(home, LOCK_FILE) : `${dbPath}.lock`;
+}
+
 /** What the lock file records about its holder. */
 export interface LockHolder {
   pid: number;
@@ -33,7 +44,7 @@ export class HomeLockedError extends Error {
       : "a process that is still starting";
     super(
       `another taskferry daemon is running on ${home} (${who}); stop it first ` +
-        `(kill ${holder?.pid ?? "<pid>"}), or use another TASKFERRY_HOME`,
+        `(kill ${holder?.pid ?? "<pid>"}), or use another TASKFERRY_HOME (or --db)`,
     );
     this.name = "HomeLockedError";
   }
@@ -50,9 +61,9 @@ export interface HomeLock {
 }
 
 /** Reads the holder recorded in `home`'s lock file; null when empty, missing or unreadable. */
-export function readLockHolder(home: string): LockHolder | null {
+export function readLockHolder(home: string, path = join(home, LOCK_FILE)): LockHolder | null {
   try {
-    const json = JSON.parse(Deno.readTextFileSync(join(home, LOCK_FILE)));
+    const json = JSON.parse(Deno.readTextFileSync(path));
     return typeof json?.pid === "number" ? json as LockHolder : null;
   } catch {
     return null;
@@ -63,15 +74,18 @@ export function readLockHolder(home: string): LockHolder | null {
  * Takes `home`'s daemon lock or throws {@link HomeLockedError} at once (it never waits).
  * `addr` is what the daemon is about to bind, recorded until {@link HomeLock.record} has the URL.
  */
-export function acquireHomeLock(home: string, addr: string): HomeLock {
-  const path = join(home, LOCK_FILE);
+export function acquireHomeLock(
+  home: string,
+  addr: string,
+  path = join(home, LOCK_FILE),
+): HomeLock {
   const file = Deno.openSync(path, { read: true, write: true, create: true, mode: 0o600 });
   if (!file.tryLockSync(true)) {
     file.close();
-    throw new HomeLockedError(home, readLockHolder(home));
+    throw new HomeLockedError(home, readLockHolder(home, path));
   }
   // Whatever the file says now was written by a holder that is gone: the kernel gave us the lock.
-  const takenOver = readLockHolder(home);
+  const takenOver = readLockHolder(home, path);
   if (takenOver) {
     log.warn("took over the lock of a daemon that did not stop cleanly", {
       home,

@@ -8,6 +8,7 @@ import { assert, assertEquals } from "../assert.ts";
 import {
   acquireHomeLock,
   HomeLockedError,
+  lockPathFor,
   probeHomeLock,
   removeDaemonFileIfOwner,
 } from "../../lib/client/home_lock.ts";
@@ -156,4 +157,10 @@ Deno.test("home lock: in one process too, a second acquire fails; daemon.json st
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("home lock: the lock guards the database — the home's own, or <db>.lock beside a --db", () => {
+  const home = "/tmp/some-home";
+  assertEquals(lockPathFor(home, join(home, "client.db")), join(home, "daemon.lock"));
+  assertEquals(lockPathFor(home, "/data/alice.db"), "/data/alice.db.lock");
 });
