@@ -1,7 +1,7 @@
 /** `taskferry relay`: run the relay, and the operator's client-management verbs. */
 import { dirname, join } from "node:path";
 import { isOwner, TaskferryError } from "../protocol/mod.ts";
-import { openPgRelayStore } from "../relay/pg_store.ts";
+import { DEFAULT_PG_POOL_SIZE, openPgRelayStore } from "../relay/pg_store.ts";
 import {
   DEFAULT_RELAY_OPTIONS,
   generateToken,
@@ -43,6 +43,16 @@ export const RELAY_SETTINGS: readonly Setting[] = [
     kind: "path",
     defaultLabel: "$TASKFERRY_HOME/relay.db",
     help: "SQLite database file, or a postgres:// URL to share one database among several relays",
+  },
+  {
+    flag: "db-pool-size",
+    env: "TASKFERRY_DB_POOL_SIZE",
+    key: "db_pool_size",
+    kind: "int",
+    default: String(DEFAULT_PG_POOL_SIZE),
+    min: 1,
+    max: 1000,
+    help: "PostgreSQL connections in each relay node's pool (SQLite ignores it)",
   },
   {
     flag: "public-url",
@@ -178,7 +188,7 @@ Examples:
       if (json) {
         throw new UsageError("--json is for the operator commands (see: taskferry help relay)");
       }
-      return await serve(dbPath, addr, {
+      return await serve(dbPath, s["db-pool-size"] as number, addr, {
         maxEnvelopeBytes: s["max-envelope-bytes"] as number,
         retentionMs: s.retention as number,
         deliveredRetentionMs: s["delivered-retention"] as number,
@@ -284,6 +294,7 @@ Configure the daemon on ${clientId}'s machine with either:
 
 async function serve(
   dbPath: string,
+  poolSize: number,
   addr: { hostname: string; port: number },
   options: Partial<RelayOptions>,
 ): Promise<number> {
@@ -295,7 +306,7 @@ async function serve(
       },
     );
   }
-  const store = await openRelayStore(dbPath);
+  const store = await openRelayStore(dbPath, poolSize);
   let running;
   try {
     running = await startRelay({ store, hostname: addr.hostname, port: addr.port, options });
@@ -319,11 +330,14 @@ export function isPostgresUrl(db: string): boolean {
   return /^postgres(ql)?:\/\//.test(db);
 }
 
-/** Opens the relay store `db` names: a PostgreSQL URL, or a SQLite file (created with its dir). */
-export async function openRelayStore(db: string): Promise<RelayStore> {
+/**
+ * Opens the relay store `db` names: a PostgreSQL URL (with a pool of `poolSize` connections),
+ * or a SQLite file (created with its dir).
+ */
+export async function openRelayStore(db: string, poolSize?: number): Promise<RelayStore> {
   if (isPostgresUrl(db)) {
     try {
-      return await openPgRelayStore(db);
+      return await openPgRelayStore(db, poolSize === undefined ? {} : { poolSize });
     } catch (err) {
       if (err instanceof TaskferryError) throw err;
       throw new UsageError(

@@ -3,6 +3,7 @@
  * Same interface and semantics as the SQLite store; adds LISTEN/NOTIFY wake-ups, a shared rate
  * limiter and cross-node serialization of the stateful accept checks.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import postgres from "postgres";
 import { fail, PermissionsSchema, TERMINAL_STATES } from "../protocol/mod.ts";
 import type {
@@ -105,19 +106,29 @@ function toClient(r: Record<string, unknown>): ClientRecord {
   };
 }
 
+/** Connections per relay node's pool when not set (`--db-pool-size`). */
+export const DEFAULT_PG_POOL_SIZE = 10;
+
 /** Opens a PostgreSQL relay store: connects, migrates (refusing a newer schema). */
 export async function openPgRelayStore(
   url: string,
-  opts: { max?: number } = {},
+  opts: { poolSize?: number } = {},
 ): Promise<PgRelayStore> {
-  const sql = postgres(url, { max: opts.max ?? 10, onnotice: () => {}, idle_timeout: 30 });
+  const sql = postgres(url, {
+    max: opts.poolSize ?? DEFAULT_PG_POOL_SIZE,
+    onnotice: () => {},
+    idle_timeout: 30,
+  });
+  // Session bookkeeping and wake-ups get their own connection: they never queue behind accept
+  // transactions, so a node can release its sessions and stop while the pool is exhausted.
+  const control = postgres(url, { max: 1, onnotice: () => {}, idle_timeout: 30 });
   try {
     await migrate(sql);
   } catch (err) {
-    await sql.end({ timeout: 1 });
+    await Promise.all([sql.end({ timeout: 1 }), control.end({ timeout: 1 })]);
     throw err;
   }
-  return new PgRelayStore(sql, sql);
+  return new PgRelayStore(sql, control);
 }
 
 async function migrate(sql: postgres.Sql) {
@@ -143,9 +154,39 @@ async function migrate(sql: postgres.Sql) {
   });
 }
 
-/** The PostgreSQL store; `q` is the pool or a transaction. */
+/** The transaction a call runs in, while it is open. */
+interface TxScope {
+  t: postgres.TransactionSql;
+  open: boolean;
+}
+
+/** The PostgreSQL store. */
 export class PgRelayStore implements RelayStore, ClusterStore {
-  constructor(private readonly pool: postgres.Sql, private readonly q: Sql) {}
+  /**
+   * The transaction of the {@link exclusive} or {@link tx} call that the current async chain
+   * runs in. Every call made inside it (the accept checks, the shared rate check) uses that
+   * same connection: a caller holding advisory locks never waits for a second pool
+   * connection, so N concurrent accepts cannot exhaust a pool of N and deadlock (issue 21).
+   */
+  readonly #scope = new AsyncLocalStorage<TxScope>();
+
+  constructor(private readonly pool: postgres.Sql, private readonly control: postgres.Sql) {}
+
+  /** The open transaction of this async chain, else the pool. */
+  private get q(): Sql {
+    const scope = this.#scope.getStore();
+    return scope?.open ? scope.t : this.pool;
+  }
+
+  /** Runs `fn` in a transaction: the caller's open one, else a new one from the pool. */
+  private async tx<T>(fn: (t: Sql) => Promise<T>): Promise<T> {
+    const scope = this.#scope.getStore();
+    if (scope?.open) return await fn(scope.t);
+    return await this.pool.begin((t) => {
+      const inner: TxScope = { t, open: true };
+      return this.#scope.run(inner, () => fn(t)).finally(() => inner.open = false);
+    }) as T;
+  }
 
   /** Several relay nodes may share this store. */
   get cluster(): ClusterStore {
@@ -185,25 +226,26 @@ export class PgRelayStore implements RelayStore, ClusterStore {
    * across every node.
    */
   async exclusive<T>(keys: string[], fn: (store: RelayStore) => Promise<T>): Promise<T> {
-    return await this.pool.begin(async (t) => {
-      for (const key of [...new Set(keys)].sort()) {
-        await t`SELECT pg_advisory_xact_lock(hashtext(${key}))`;
-      }
-      return await fn(new PgRelayStore(this.pool, t));
-    }) as T;
+    return await this.tx(async (t) => {
+      // One round trip, in lock-id order (two keys may share a hash: ordering the ids, not
+      // the keys, is what keeps two nodes from taking the same two locks in opposite order).
+      await t`SELECT pg_advisory_xact_lock(k) FROM
+        (SELECT DISTINCT hashtext(x) AS k FROM unnest(${keys}::text[]) AS x ORDER BY k) AS l`;
+      return await fn(this);
+    });
   }
 
   /** Sends a wake-up for `clientId` to every node. */
   async notifyWake(clientId: string) {
-    await this.pool.notify(WAKE_CHANNEL, clientId);
+    await this.control.notify(WAKE_CHANNEL, clientId);
   }
 
   /** Records that `nodeId` holds `clientId`'s session and tells the other nodes. */
   async claimSession(clientId: string, nodeId: string, now: number) {
     await this
-      .pool`INSERT INTO relay_sessions (client_id, node_id, connected_at) VALUES (${clientId}, ${nodeId}, ${now})
+      .control`INSERT INTO relay_sessions (client_id, node_id, connected_at) VALUES (${clientId}, ${nodeId}, ${now})
       ON CONFLICT (client_id) DO UPDATE SET node_id = excluded.node_id, connected_at = excluded.connected_at`;
-    await this.pool.notify(
+    await this.control.notify(
       SESSION_CHANNEL,
       JSON.stringify({ client_id: clientId, node_id: nodeId }),
     );
@@ -212,7 +254,7 @@ export class PgRelayStore implements RelayStore, ClusterStore {
   /** Forgets the session record if this node still holds it. */
   async releaseSession(clientId: string, nodeId: string) {
     await this
-      .pool`DELETE FROM relay_sessions WHERE client_id = ${clientId} AND node_id = ${nodeId}`;
+      .control`DELETE FROM relay_sessions WHERE client_id = ${clientId} AND node_id = ${nodeId}`;
   }
 
   /**
@@ -226,7 +268,9 @@ export class PgRelayStore implements RelayStore, ClusterStore {
   ): Promise<string | null> {
     const start = now - (now % windowMs);
     const weight = 1 - (now - start) / windowMs;
-    return await this.pool.begin(async (t) => {
+    // Inside exclusive() this joins its transaction (see #scope) instead of taking a second
+    // pool connection while the first holds advisory locks.
+    return await this.tx(async (t) => {
       for (const [key, limit] of keys) {
         const rows = await t`SELECT window_start, count FROM rate_windows
           WHERE key = ${key} AND window_start IN (${start}, ${start - windowMs}) FOR UPDATE`;
@@ -243,7 +287,7 @@ export class PgRelayStore implements RelayStore, ClusterStore {
           ON CONFLICT (key, window_start) DO UPDATE SET count = rate_windows.count + 1`;
       }
       return null;
-    }) as string | null;
+    });
   }
 
   async addClient(id: string, tokenHash: string, now: number) {
@@ -339,8 +383,7 @@ export class PgRelayStore implements RelayStore, ClusterStore {
       await t`UPDATE invites SET uses = uses + 1 WHERE code = ${code}`;
       await t`INSERT INTO invite_grants (client_id, agent, created_at) VALUES (${clientId}, ${inv.agent}, ${now})`;
     };
-    if (this.q === this.pool) await this.pool.begin((t) => run(t));
-    else await run(this.q);
+    await this.tx(run);
   }
 
   async hasGrant(clientId: string, agent: string) {
@@ -423,9 +466,7 @@ export class PgRelayStore implements RelayStore, ClusterStore {
       await applyEffects(t, effects, e.accepted_at);
       return queued;
     };
-    return this.q === this.pool
-      ? await this.pool.begin((t) => run(t)) as { client_id: string; seq: number }[]
-      : await run(this.q);
+    return await this.tx(run);
   }
 
   async pendingDeliveries(clientId: string, afterSeq: number, limit: number) {
@@ -445,7 +486,7 @@ export class PgRelayStore implements RelayStore, ClusterStore {
   }
 
   async ackDelivery(clientId: string, seq: number, now: number) {
-    return await this.pool.begin(async (t) => {
+    return await this.tx(async (t) => {
       const rows = await t`UPDATE deliveries SET state = 'delivered', done_at = ${now}
         WHERE seq = ${seq} AND client_id = ${clientId} AND state = 'pending' RETURNING kind, envelope_id`;
       const row = rows[0];
@@ -464,7 +505,7 @@ export class PgRelayStore implements RelayStore, ClusterStore {
         now,
       );
       return { acked: true, receipt, accepted_at: Number(env.accepted_at) };
-    }) as { acked: boolean; receipt?: { client_id: string; seq: number }; accepted_at?: number };
+    });
   }
 
   async noteAttempt(clientId: string, seq: number) {
@@ -473,7 +514,7 @@ export class PgRelayStore implements RelayStore, ClusterStore {
   }
 
   async failExpired(before: number, now: number) {
-    return await this.pool.begin(async (t) => {
+    return await this.tx(async (t) => {
       const rows = await t`UPDATE deliveries SET state = 'failed', done_at = ${now}
         WHERE state = 'pending' AND created_at < ${before} RETURNING client_id, envelope_id, kind`;
       const receipts = [];
@@ -496,18 +537,18 @@ export class PgRelayStore implements RelayStore, ClusterStore {
         }
       }
       return receipts;
-    }) as { client_id: string; seq: number }[];
+    });
   }
 
   async prune(before: number) {
-    return await this.pool.begin(async (t) => {
+    return await this.tx(async (t) => {
       const d = await t`DELETE FROM deliveries WHERE state != 'pending' AND done_at < ${before}`;
       const e = await t`DELETE FROM envelopes WHERE accepted_at < ${before} AND NOT EXISTS
         (SELECT 1 FROM deliveries d WHERE d.envelope_id = envelopes.id AND d.state = 'pending' AND d.kind = 'envelope')`;
       await t`DELETE FROM rate_windows WHERE window_start < ${Date.now() - 180_000}`;
       await t`DELETE FROM invite_grants WHERE agent NOT IN (SELECT handle FROM agents)`;
       return d.count + e.count;
-    }) as number;
+    });
   }
 
   async stats(): Promise<StoreStats> {
@@ -525,8 +566,9 @@ export class PgRelayStore implements RelayStore, ClusterStore {
     };
   }
 
+  /** Closes both connections; transactions still waiting after 2 s are cut off. */
   async close() {
-    await this.pool.end({ timeout: 2 });
+    await Promise.all([this.pool.end({ timeout: 2 }), this.control.end({ timeout: 2 })]);
   }
 }
 
