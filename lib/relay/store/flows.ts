@@ -36,45 +36,55 @@ export function* addClient(id: string, tokenHash: string, now: number): Flow<voi
   }
 }
 
+/** A client by id, or null. */
 export function* getClient(id: string) {
   const r = yield* row("clientGet", id);
   return r ? toClient(r) : null;
 }
 
+/** Every client, by id. */
 export function* listClients() {
   return (yield* rows("clientList")).map(toClient);
 }
 
+/** Revokes an active client; false when there is none. */
 export function* revokeClient(id: string, now: number) {
   return (yield* count("clientRevoke", now, id)) > 0;
 }
 
+/** Replaces an active client's token hash; false when there is none. */
 export function* setClientToken(id: string, tokenHash: string) {
   return (yield* count("clientSetToken", tokenHash, id)) > 0;
 }
 
+/** An agent by handle, or null. */
 export function* getAgent(handle: string) {
   const r = yield* row("agentGet", handle);
   return r ? toAgent(r) : null;
 }
 
+/** Registers an agent, or updates its keys and profile (never its client). */
 export function* putAgent(agent: AgentRecord): Flow<void> {
   yield* count("agentPut", ...agentParams(agent));
 }
 
+/** Public agents of active clients, by handle. */
 export function* listPublicAgents(limit: number) {
   return (yield* rows("agentListPublic", limit)).map(toAgent);
 }
 
+/** Stores a new invite. */
 export function* createInvite(invite: InviteRecord): Flow<void> {
   yield* count("inviteAdd", ...inviteParams(invite));
 }
 
+/** An invite by code, or null. */
 export function* getInvite(code: string) {
   const r = yield* row("inviteGet", code);
   return r ? toInvite(r) : null;
 }
 
+/** Revokes an invite; false when it already was. */
 export function* revokeInvite(code: string) {
   return (yield* count("inviteRevoke", code)) > 0;
 }
@@ -89,41 +99,50 @@ export function* useInvite(code: string, clientId: string, now: number): Flow<vo
   yield* count("grantAdd", clientId, invite!.agent, now);
 }
 
+/** True when an invite let `clientId` contact `agent`. */
 export function* hasGrant(clientId: string, agent: string) {
   return (yield* row("grantGet", clientId, agent)) !== undefined;
 }
 
+/** The permissions `sender` has toward `recipient`, or null when not connected. */
 export function* getLink(sender: string, recipient: string) {
   const r = yield* row("linkGet", sender, recipient);
   return r ? toPermissions(r) : null;
 }
 
+/** Replaces a link's permissions; false when there is no link. */
 export function* setLinkPermissions(sender: string, recipient: string, permissions: Permissions) {
   return (yield* count("linkSetPermissions", JSON.stringify(permissions), sender, recipient)) > 0;
 }
 
+/** True when any agent of `clientId` is connected to `agent`. */
 export function* clientLinkedTo(clientId: string, agent: string) {
   return (yield* row("linkFromClient", agent, clientId)) !== undefined;
 }
 
+/** The pending connection request from → to, or null. */
 export function* getPending(from: string, to: string) {
   const r = yield* row("pendingGet", from, to);
   return r ? { request_id: String(r.request_id) } : null;
 }
 
+/** True when `agent` has a pending request to any agent of `clientId`. */
 export function* hasPendingTo(agent: string, clientId: string) {
   return (yield* row("pendingToClient", agent, clientId)) !== undefined;
 }
 
+/** The relay's view of a task, or null. */
 export function* getTask(id: string) {
   const r = yield* row("taskGet", id);
   return r ? toTask(r) : null;
 }
 
+/** Open (non-terminal) tasks from `requester` to `worker`. */
 export function* countOpenTasks(requester: string, worker: string) {
   return Number((yield* row("taskCountOpen", requester, worker))!.n);
 }
 
+/** True when an envelope with this id was accepted (and not yet pruned). */
 export function* envelopeExists(id: string) {
   return (yield* row("envelopeExists", id)) !== undefined;
 }
@@ -170,6 +189,7 @@ function* applyEffects(effects: AcceptEffects, now: number): Flow<void> {
   if (task) yield* count("taskPut", ...taskParams(task, now));
 }
 
+/** Pending deliveries of `clientId` after `afterSeq`, in order. */
 export function* pendingDeliveries(clientId: string, afterSeq: number, limit: number) {
   return (yield* rows("deliveriesPending", clientId, afterSeq, limit)).map(toDelivery);
 }
@@ -201,6 +221,7 @@ function* queueReceipt(
   return { client_id, seq: Number(r!.seq), body };
 }
 
+/** Counts a delivery attempt (for backoff). */
 export function* noteAttempt(clientId: string, seq: number): Flow<void> {
   yield* count("deliveryNoteAttempt", seq, clientId);
 }
@@ -232,6 +253,7 @@ export function* prune(before: number) {
   return deliveries + envelopes;
 }
 
+/** Counts for /metrics and the status page. */
 export function* stats() {
   return toStats((yield* row("stats"))!);
 }
