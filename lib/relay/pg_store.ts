@@ -6,6 +6,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import postgres from "postgres";
+import { fail } from "../protocol/mod.ts";
 import type { ClusterStore, RelayStore } from "./store.ts";
 import { type Flow, type Row, runAsync, type Step } from "./store/flow.ts";
 import { PG_MIGRATIONS } from "./store/pg_schema.ts";
@@ -23,6 +24,28 @@ export const WAKE_CHANNEL = "taskferry_wake";
 export const SESSION_CHANNEL = "taskferry_session";
 /** Connections per relay node's pool when not set (`--db-pool-size`). */
 export const DEFAULT_PG_POOL_SIZE = 10;
+
+/** postgres.js codes for a connection that is gone (closing node, database unreachable). */
+const CONNECTION_LOST = new Set([
+  "CONNECTION_CLOSED",
+  "CONNECTION_DESTROYED",
+  "CONNECTION_ENDED",
+  "CONNECT_TIMEOUT",
+  "ECONNREFUSED",
+  "ECONNRESET",
+]);
+
+/**
+ * Rethrows a lost connection as `unavailable` (a daemon sends again later), anything else as
+ * it is: a node that stops mid-accept refuses the envelope instead of failing `internal`.
+ */
+function lostAsUnavailable(err: unknown): never {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && CONNECTION_LOST.has(code)) {
+    throw fail("unavailable", `the relay lost its database connection (${code}); send again`);
+  }
+  throw err;
+}
 
 /** Opens a PostgreSQL relay store: connects, migrates (refusing a newer schema). */
 export async function openPgRelayStore(
@@ -105,7 +128,7 @@ export class PgRelayStore extends SqlRelayStore implements RelayStore, ClusterSt
   };
 
   protected run<T>(flow: Flow<T>): Promise<T> {
-    return runAsync(flow, this.exec);
+    return runAsync(flow, this.exec).catch(lostAsUnavailable);
   }
 
   protected atomic<T>(flow: Flow<T>): Promise<T> {
@@ -122,7 +145,7 @@ export class PgRelayStore extends SqlRelayStore implements RelayStore, ClusterSt
     return await this.pool.begin((t) => {
       const inner: TxScope = { t, open: true };
       return this.#scope.run(inner, () => fn(t)).finally(() => inner.open = false);
-    }) as T;
+    }).catch(lostAsUnavailable) as T;
   }
 
   /**

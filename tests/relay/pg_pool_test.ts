@@ -7,7 +7,7 @@
 import postgres from "postgres";
 import { assert, assertEquals } from "../assert.ts";
 import { DEFAULT_PERMISSIONS } from "../../lib/protocol/mod.ts";
-import { generateToken, hashToken, type RunningRelay, startRelay } from "../../lib/relay/mod.ts";
+import { generateToken, hashToken, startRelay } from "../../lib/relay/mod.ts";
 import { openPgRelayStore, type PgRelayStore } from "../../lib/relay/pg_store.ts";
 import { postgresBin, startPostgres, type TestPostgres } from "./pg.ts";
 import { registerAgent, seal, type SimAgent, SimSession } from "./sim.ts";
@@ -32,7 +32,7 @@ function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
 }
 
 /** A client with one agent registered through `relay`, and its token. */
-async function client(store: PgRelayStore, relay: RunningRelay, id: string, isPublic = false) {
+async function client(store: PgRelayStore, relay: { url: string }, id: string, isPublic = false) {
   const token = generateToken(id);
   await store.addClient(id, await hashToken(token), Date.now());
   const agent = await registerAgent(relay, token, id, "a", { public: isPublic });
@@ -166,6 +166,46 @@ Deno.test({
   },
 });
 
+/** Sends from 3 senders whose pair locks `holder` takes first; resolves once 2 of them wait. */
+async function exhaustPool(db: string, relay: { url: string }, store: PgRelayStore) {
+  const holder = postgres(db, { max: 1, onnotice: () => {} });
+  const reserved = await holder.reserve();
+  const sessions: SimSession[] = [];
+  const bob = await client(store, relay, "bob", true);
+  const senders = [];
+  for (let i = 0; i < 3; i++) {
+    const c = await client(store, relay, `s${i}`);
+    await link(store, c.agent, bob.agent, i);
+    const session = await SimSession.connect(relay, c.id, c.token);
+    sessions.push(session);
+    senders.push({ ...c, session });
+  }
+  // Another node (here: a bare connection) holds the lock of every sender's pair.
+  for (const { agent, session } of senders) {
+    const key = [agent.handle, bob.agent.handle].sort().join("|");
+    await reserved`SELECT pg_advisory_lock(hashtext(${key}))`;
+    const e = await seal(agent, [bob.agent], "message", {}, { device_id: session.deviceId });
+    session.raw({ type: "send", envelope: e });
+  }
+  const waiting = async () =>
+    (await reserved`SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND wait_event = 'advisory'`)[0]!.n as number;
+  const deadline = Date.now() + 10_000;
+  while ((await waiting()) < 2) {
+    assert(Date.now() < deadline, "the pool never filled up");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return {
+    waiting,
+    sessions,
+    async release() {
+      for (const s of sessions) s.close();
+      reserved.release();
+      await holder.end({ timeout: 1 });
+    },
+  };
+}
+
 Deno.test({
   name: "postgres pool: a node stops while its whole pool waits on a lock held elsewhere",
   ignore,
@@ -175,47 +215,67 @@ Deno.test({
     const db = await freshDb();
     const store = await openPgRelayStore(db, { poolSize: 2 });
     const node = await startRelay({ store, port: 0 });
-    const holder = postgres(db, { max: 1, onnotice: () => {} });
-    const sessions: SimSession[] = [];
+    let exhausted: Awaited<ReturnType<typeof exhaustPool>> | null = null;
     try {
-      const bob = await client(store, node, "bob", true);
-      const senders = [];
-      for (let i = 0; i < 3; i++) {
-        const c = await client(store, node, `s${i}`);
-        await link(store, c.agent, bob.agent, i);
-        const session = await SimSession.connect(node, c.id, c.token);
-        sessions.push(session);
-        senders.push({ ...c, session });
-      }
-      // Another node (here: a bare connection) holds the lock of every sender's pair.
-      const reserved = await holder.reserve();
-      for (const s of senders) {
-        const key = [s.agent.handle, bob.agent.handle].sort().join("|");
-        await reserved`SELECT pg_advisory_lock(hashtext(${key}))`;
-      }
-      for (const s of senders) {
-        const e = await seal(s.agent, [bob.agent], "message", {}, {
-          device_id: s.session.deviceId,
-        });
-        s.session.raw({ type: "send", envelope: e });
-      }
-      // Both pool connections are now inside exclusive(), waiting for the lock.
-      const deadline = Date.now() + 10_000;
-      for (;;) {
-        const rows = await reserved`SELECT count(*)::int AS n FROM pg_stat_activity
-          WHERE datname = current_database() AND wait_event = 'advisory'`;
-        if (rows[0]!.n === 2) break;
-        assert(Date.now() < deadline, "the pool never filled up");
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      exhausted = await exhaustPool(db, node, store);
       const started = performance.now();
       await within(8_000, "stop with an exhausted pool", node.close());
       console.log(`  stopped in ${Math.round(performance.now() - started)} ms`);
-      reserved.release();
     } finally {
-      for (const s of sessions) s.close();
       await node.close().catch(() => {});
-      await holder.end({ timeout: 1 });
+      await exhausted?.release();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "postgres pool: a relay process with TASKFERRY_DB_POOL_SIZE=2 exits on SIGTERM while both connections wait",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const db = await freshDb();
+    const store = await openPgRelayStore(db, { poolSize: 1 });
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (l.addr as Deno.NetAddr).port;
+    l.close();
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("../../main.ts", import.meta.url).pathname, "relay"],
+      env: {
+        TASKFERRY_RELAY_DB: db,
+        TASKFERRY_RELAY_ADDR: `127.0.0.1:${port}`,
+        TASKFERRY_LOG_LEVEL: "error",
+        // The flag's env form: the setting table gives both.
+        TASKFERRY_DB_POOL_SIZE: "2",
+      },
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    let exhausted: Awaited<ReturnType<typeof exhaustPool>> | null = null;
+    try {
+      const url = `http://127.0.0.1:${port}`;
+      const up = Date.now() + 20_000;
+      while (
+        !(await fetch(`${url}/health`).then((r) => r.body?.cancel().then(() => r.ok), () => false))
+      ) {
+        assert(Date.now() < up, "relay did not start");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      exhausted = await exhaustPool(db, { url }, store);
+      child.kill("SIGTERM");
+      const status = await within(10_000, "exit after SIGTERM", child.status);
+      assertEquals(status.code, 0);
+    } finally {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // exited
+      }
+      await child.status;
+      await exhausted?.release();
+      await store.close();
     }
   },
 });
