@@ -2,7 +2,8 @@
  * Issue 21: the PostgreSQL store with more concurrent senders than pool connections. 50
  * simulated daemons on two relay nodes (a pool of 4 each) send at once and everything is
  * accepted and delivered; a call made inside `exclusive()` never asks the pool for a second
- * connection; and a node whose whole pool waits on a lock still stops.
+ * connection; and a node whose whole pool waits on a lock still stops, in process and as a
+ * `taskferry relay` process told to stop with SIGTERM.
  */
 import postgres from "postgres";
 import { assert, assertEquals } from "../assert.ts";
