@@ -1,6 +1,7 @@
 /**
  * Cluster suite: relay throughput on PostgreSQL with one node and with two nodes (separate
- * processes), every envelope crossing nodes in the two-node run. Pre-sealed envelopes; the
+ * processes), every envelope crossing nodes in the two-node run, next to one node on SQLite
+ * (the default store) under the same load. Pre-sealed envelopes; the
  * simulated daemons (this process) ack every delivery. All processes — nodes, PostgreSQL and
  * this load generator — share this machine's cores, so the figure shows correctness of the
  * scale-out under load, not the gain a second machine would bring.
@@ -16,7 +17,7 @@ import {
   sign,
 } from "../lib/protocol/mod.ts";
 import { NoDelayWebSocket } from "../lib/client/ws.ts";
-import { generateToken, hashToken } from "../lib/relay/mod.ts";
+import { generateToken, hashToken, openSqliteRelayStore } from "../lib/relay/mod.ts";
 import { openPgRelayStore } from "../lib/relay/pg_store.ts";
 import { postgresBin, startPostgres } from "../tests/relay/pg.ts";
 import type { BenchOptions, BenchRow } from "./main.ts";
@@ -113,7 +114,9 @@ async function oneRun(
   pairs: number,
   perPair: number,
 ): Promise<BenchRow> {
-  const store = await openPgRelayStore(db);
+  const pg = db.startsWith("postgres://");
+  // SQLite: this process adds clients and edits links as `taskferry relay add-client` would.
+  const store = pg ? await openPgRelayStore(db) : openSqliteRelayStore(db);
   const started = await Promise.all(Array.from({ length: nodes }, () => startNode(db)));
   const urls = started.map((n) => n.url);
   const sims: Sim[] = [];
@@ -228,7 +231,7 @@ async function oneRun(
     const seconds = (performance.now() - t0) / 1000;
     return {
       suite: SUITE,
-      name: `PostgreSQL, ${nodes} relay node${
+      name: `${pg ? "PostgreSQL" : "SQLite"}, ${nodes} relay node${
         nodes === 1 ? "" : "s"
       }, ${pairs} senders → ${pairs} recipients${
         nodes > 1 ? " (every envelope crosses nodes)" : ""
@@ -261,13 +264,19 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     const pairs = opts.quick ? 4 : 10;
     const perPair = opts.quick ? 100 : 400;
     const rows: BenchRow[] = [];
+    const dir = await Deno.makeTempDir({ prefix: "tf-bench-cluster-" });
+    console.error("  SQLite, 1 node…");
+    const sqlite = await oneRun(`${dir}/relay.db`, 1, pairs, perPair).finally(() =>
+      Deno.remove(dir, { recursive: true }).catch(() => {})
+    );
     for (const nodes of [1, 2]) {
       const db = await pg.createDatabase(`cluster_${nodes}_${Date.now()}`);
       console.error(`  ${nodes} node(s)…`);
       rows.push(await oneRun(db, nodes, pairs, perPair));
     }
     rows[1]!.note += `; ${(rows[1]!.rate / rows[0]!.rate).toFixed(2)}× the one-node rate`;
-    return rows;
+    rows[0]!.note += `; ${(rows[0]!.rate / sqlite.rate).toFixed(2)}× the SQLite node's rate`;
+    return [sqlite, ...rows];
   } finally {
     await pg.stop();
   }

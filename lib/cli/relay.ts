@@ -1,7 +1,7 @@
 /** `taskferry relay`: run the relay, and the operator's client-management verbs. */
 import { dirname } from "node:path";
 import { canonicalClientId, isOwner, TaskferryError } from "../protocol/mod.ts";
-import { openPgRelayStore } from "../relay/pg_store.ts";
+import { DEFAULT_PG_POOL_SIZE, openPgRelayStore } from "../relay/pg_store.ts";
 import {
   DEFAULT_RELAY_OPTIONS,
   generateToken,
@@ -41,6 +41,16 @@ export const RELAY_SETTINGS: readonly Setting[] = [
     kind: "path",
     defaultLabel: "$TASKFERRY_HOME/relay.db",
     help: "SQLite database file, or a postgres:// URL to share one database among several relays",
+  },
+  {
+    flag: "db-pool-size",
+    env: "TASKFERRY_DB_POOL_SIZE",
+    key: "db_pool_size",
+    kind: "int",
+    default: String(DEFAULT_PG_POOL_SIZE),
+    min: 1,
+    max: 1000,
+    help: "PostgreSQL connections in each relay node's pool (SQLite ignores it)",
   },
   {
     flag: "public-url",
@@ -185,17 +195,24 @@ Examples:
       }
       // Only TaskFerry's own home is made private wholesale; a --db elsewhere gets its files fixed.
       if (dirname(dbPath) === home) ensurePrivateHome(home);
-      return await serve(dbPath, addr, tls, s["behind-proxy"] === true, {
-        maxEnvelopeBytes: s["max-envelope-bytes"] as number,
-        retentionMs: s.retention as number,
-        deliveredRetentionMs: s["delivered-retention"] as number,
-        clockSkewMs: s["clock-skew"] as number,
-        clientRatePerMinute: s["rate-limit"] as number,
-        connectionRequestsPerMinute: s["connection-rate-limit"] as number,
-        maxAgentsPerClient: s["max-agents-per-client"] as number,
-        publicUrl,
-        openSignup: s["open-signup"] as boolean,
-      });
+      return await serve(
+        dbPath,
+        s["db-pool-size"] as number,
+        addr,
+        tls,
+        s["behind-proxy"] === true,
+        {
+          maxEnvelopeBytes: s["max-envelope-bytes"] as number,
+          retentionMs: s.retention as number,
+          deliveredRetentionMs: s["delivered-retention"] as number,
+          clockSkewMs: s["clock-skew"] as number,
+          clientRatePerMinute: s["rate-limit"] as number,
+          connectionRequestsPerMinute: s["connection-rate-limit"] as number,
+          maxAgentsPerClient: s["max-agents-per-client"] as number,
+          publicUrl,
+          openSignup: s["open-signup"] as boolean,
+        },
+      );
     }
     if (sub === "backup") return runBackup(dbPath, positionals[0], json);
     const name = positionals[0] && (canonicalClientId(positionals[0]) ?? positionals[0]);
@@ -293,6 +310,7 @@ Configure the daemon on ${clientId}'s machine with either:
 
 async function serve(
   dbPath: string,
+  poolSize: number,
   addr: { hostname: string; port: number },
   tls: RelayTlsFiles | undefined,
   behindProxy: boolean,
@@ -308,7 +326,7 @@ async function serve(
   }
   // The database, its sidecars and the home are private to the relay's user (docs/security.md).
   setPrivateUmask();
-  const store = await openRelayStore(dbPath);
+  const store = await openRelayStore(dbPath, poolSize);
   let running;
   try {
     await applyGoClientTokens(store, Deno.env.toObject()); // Go names: docs/migrating.md
@@ -340,11 +358,14 @@ export function isPostgresUrl(db: string): boolean {
   return /^postgres(ql)?:\/\//.test(db);
 }
 
-/** Opens the relay store `db` names: a PostgreSQL URL, or a SQLite file (created with its dir). */
-export async function openRelayStore(db: string): Promise<RelayStore> {
+/**
+ * Opens the relay store `db` names: a PostgreSQL URL (with a pool of `poolSize` connections),
+ * or a SQLite file (created with its dir).
+ */
+export async function openRelayStore(db: string, poolSize?: number): Promise<RelayStore> {
   if (isPostgresUrl(db)) {
     try {
-      return await openPgRelayStore(db);
+      return await openPgRelayStore(db, poolSize === undefined ? {} : { poolSize });
     } catch (err) {
       if (err instanceof TaskferryError) throw err;
       throw new UsageError(

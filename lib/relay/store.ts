@@ -1,6 +1,7 @@
 /**
  * The relay store interface (design §9). Async so that a PostgreSQL implementation can plug in
- * without touching routing code; the SQLite implementation is in sqlite_store.ts.
+ * without touching routing code. Both implementations (sqlite_store.ts, pg_store.ts) share
+ * their logic (store/sql_store.ts, store/flows.ts, store/rules.ts) and differ only in SQL.
  */
 import type { Permissions, TaskSnapshot } from "../protocol/mod.ts";
 
@@ -106,9 +107,17 @@ export interface StoreStats {
  * the accept checks, shared rate limits, and wake-ups for the node holding a session.
  */
 export interface ClusterStore {
-  /** Runs `fn` in one transaction holding locks on `keys` (all nodes see one order). */
+  /**
+   * Runs `fn` in one transaction holding locks on `keys` (all nodes see one order). Every store
+   * call made while `fn` runs (through its argument or this store) joins that transaction, so
+   * `fn` never waits for a second connection while it holds the locks; `fn` must not wait on
+   * anything else (sockets, timers, other nodes) either.
+   */
   exclusive<T>(keys: string[], fn: (store: RelayStore) => Promise<T>): Promise<T>;
-  /** Counts one use of each key if all are under their per-minute limits; else the key over. */
+  /**
+   * Counts one use of each key if all are under their per-minute limits; else the key over.
+   * Inside {@link exclusive} it is part of that transaction.
+   */
   takeRates(keys: [string, number][], now: number): Promise<string | null>;
   /** Tells every node that `clientId` has new deliveries. */
   notifyWake(clientId: string): Promise<void>;

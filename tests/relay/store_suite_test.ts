@@ -6,7 +6,12 @@ import { join } from "node:path";
 import { assert, assertCode, assertEquals } from "../assert.ts";
 import { DEFAULT_PERMISSIONS } from "../../lib/protocol/mod.ts";
 import { openSqliteRelayStore, type RelayStore } from "../../lib/relay/mod.ts";
-import { openPgRelayStore } from "../../lib/relay/pg_store.ts";
+import { openPgRelayStore, PG_MIGRATIONS } from "../../lib/relay/pg_store.ts";
+import { RELAY_MIGRATIONS } from "../../lib/relay/sqlite_store.ts";
+import { inviteUsable } from "../../lib/relay/invite_rules.ts";
+import { SQLITE_QUERIES } from "../../lib/relay/store/sqlite_queries.ts";
+import { PG_QUERIES } from "../../lib/relay/store/pg_queries.ts";
+import { migrationsToRun } from "../../lib/relay/store/rules.ts";
 import { postgresBin, startPostgres, type TestPostgres } from "./pg.ts";
 
 type Factory = () => Promise<{ store: RelayStore; done: () => Promise<void> }>;
@@ -185,6 +190,38 @@ function suite(name: string, factory: Factory) {
       assertEquals((await store.stats()).envelopes, 0);
     }));
 }
+
+Deno.test("store rules: both dialects have SQL for every statement; schemas move in step", () => {
+  const names = (t: object) => Object.keys(t).sort();
+  assertEquals(names(PG_QUERIES), names(SQLITE_QUERIES));
+  // Only PostgreSQL keeps shared rate windows; SQLite has nothing else to skip.
+  const skipped = Object.entries(SQLITE_QUERIES).filter(([, sql]) => sql === null);
+  assertEquals(skipped.map(([name]) => name), ["pruneRates"]);
+  assertEquals(Object.values(PG_QUERIES).filter((sql) => sql === null), []);
+  const steps = (ms: { version: number; name: string }[]) => ms.map((m) => [m.version, m.name]);
+  assertEquals(steps(PG_MIGRATIONS), steps(RELAY_MIGRATIONS));
+});
+
+Deno.test("store rules: an invite is usable until revoked, expired or used up", () => {
+  const invite = { revoked: false, expires_at: 2_000, uses: 0, max_uses: 2 };
+  assert(inviteUsable(invite, 2_000), "usable up to and including expires_at");
+  assert(!inviteUsable(invite, 2_001));
+  assert(!inviteUsable({ ...invite, revoked: true }, 1_000));
+  assert(inviteUsable({ ...invite, uses: 1 }, 1_000));
+  assert(!inviteUsable({ ...invite, uses: 2 }, 1_000));
+  assert(inviteUsable({ ...invite, uses: 99, max_uses: null }, 1_000), "null: no use limit");
+});
+
+Deno.test("store rules: migrations run from the current version; a newer database is refused", async () => {
+  const ms = [{ version: 1 }, { version: 2 }, { version: 3 }];
+  assertEquals(migrationsToRun(0, ms, "test"), ms);
+  assertEquals(migrationsToRun(2, ms, "test"), [{ version: 3 }]);
+  assertEquals(migrationsToRun(3, ms, "test"), []);
+  await assertCode(
+    () => migrationsToRun(4, ms, "test"),
+    "database_too_new",
+  );
+});
 
 suite("sqlite", async () => {
   const dir = await Deno.makeTempDir({ prefix: "tf-store-" });

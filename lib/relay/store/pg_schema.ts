@@ -1,0 +1,45 @@
+/** The relay store's schema on PostgreSQL (DDL only; versions match sqlite_schema.ts). */
+
+/** PostgreSQL migrations, in order. */
+export const PG_MIGRATIONS: { version: number; name: string; sql: string }[] = [{
+  version: 1,
+  name: "relay schema",
+  sql: `
+    CREATE TABLE clients (id TEXT PRIMARY KEY, token_hash TEXT NOT NULL, created_at BIGINT NOT NULL,
+      revoked_at BIGINT);
+    CREATE TABLE agents (handle TEXT PRIMARY KEY, client_id TEXT NOT NULL REFERENCES clients(id),
+      signing_public_key TEXT NOT NULL, encryption_public_key TEXT NOT NULL, profile TEXT NOT NULL,
+      public BOOLEAN NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);
+    CREATE INDEX agents_public ON agents(public, handle);
+    CREATE TABLE invites (code TEXT PRIMARY KEY, agent TEXT NOT NULL REFERENCES agents(handle),
+      client_id TEXT NOT NULL, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL,
+      revoked BOOLEAN NOT NULL DEFAULT false, uses INTEGER NOT NULL DEFAULT 0, max_uses INTEGER);
+    CREATE TABLE invite_grants (client_id TEXT NOT NULL, agent TEXT NOT NULL, created_at BIGINT NOT NULL,
+      PRIMARY KEY (client_id, agent));
+    CREATE TABLE links (sender TEXT NOT NULL, recipient TEXT NOT NULL, permissions TEXT NOT NULL,
+      created_at BIGINT NOT NULL, PRIMARY KEY (sender, recipient));
+    CREATE INDEX links_recipient ON links(recipient);
+    CREATE TABLE pending_requests (from_handle TEXT NOT NULL, to_handle TEXT NOT NULL,
+      request_id TEXT NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (from_handle, to_handle));
+    CREATE TABLE tasks (id TEXT PRIMARY KEY, requester TEXT NOT NULL, worker TEXT NOT NULL,
+      state TEXT NOT NULL, snapshot TEXT NOT NULL, updated_at BIGINT NOT NULL);
+    CREATE INDEX tasks_parties ON tasks(requester, worker, state);
+    CREATE TABLE envelopes (id TEXT PRIMARY KEY, sender_client TEXT NOT NULL, from_handle TEXT NOT NULL,
+      recipients TEXT NOT NULL, type TEXT NOT NULL, body TEXT NOT NULL, accepted_at BIGINT NOT NULL);
+    CREATE INDEX envelopes_accepted ON envelopes(accepted_at);
+    CREATE TABLE deliveries (seq BIGSERIAL PRIMARY KEY, client_id TEXT NOT NULL,
+      kind TEXT NOT NULL CHECK (kind IN ('envelope', 'receipt')), envelope_id TEXT NOT NULL, body TEXT,
+      state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed')),
+      attempts INTEGER NOT NULL DEFAULT 0, created_at BIGINT NOT NULL, done_at BIGINT);
+    CREATE INDEX deliveries_pending ON deliveries(client_id, state, seq);
+    CREATE INDEX deliveries_done ON deliveries(state, done_at);
+    CREATE INDEX deliveries_created ON deliveries(state, created_at);
+    CREATE INDEX deliveries_envelope ON deliveries(envelope_id);
+    -- Which node holds each client's session (a client has one session at a time).
+    CREATE TABLE relay_sessions (client_id TEXT PRIMARY KEY, node_id TEXT NOT NULL,
+      connected_at BIGINT NOT NULL);
+    -- Rate-limit windows shared by every node.
+    CREATE TABLE rate_windows (key TEXT NOT NULL, window_start BIGINT NOT NULL, count INTEGER NOT NULL,
+      PRIMARY KEY (key, window_start));
+  `,
+}];
