@@ -185,7 +185,9 @@ async function exhaustPool(db: string, relay: { url: string }, store: PgRelaySto
   for (const { agent, session } of senders) {
     const key = [agent.handle, bob.agent.handle].sort().join("|");
     await reserved`SELECT pg_advisory_lock(hashtext(${key}))`;
-    const e = await seal(agent, [bob.agent], "message", {}, { device_id: session.deviceId });
+    const e = await seal(agent, [bob.agent], "message", { text: "hi" }, {
+      device_id: session.deviceId,
+    });
     session.raw({ type: "send", envelope: e });
   }
   const waiting = async () =>
