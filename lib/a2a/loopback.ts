@@ -1,0 +1,94 @@
+/**
+ * The bridge's way into the daemon: the loopback API, reached through a `fetch`-like function
+ * (the daemon app's own `app.fetch` in process, or `fetch` against its URL), always with the
+ * A2A caller's bearer token, so the daemon's own authorization decides what the caller may
+ * reach. Plus a watcher that yields a task's detail each time the daemon's event stream says it
+ * may have changed.
+ */
+import { parseSseStream } from "@a2a-js/sdk";
+import { type TaskDetail, TaskferryClient } from "../sdk/mod.ts";
+
+/** Something that answers a `Request` (both `fetch` and a Hono app's `fetch` qualify). */
+export type Fetcher = (request: Request) => Response | Promise<Response>;
+
+/** How often a watched task is re-read even without events: a safety net, events come first. */
+const POLL_MS = 2_000;
+
+/** The loopback API as one caller (one bearer token) sees it. */
+export class Loopback {
+  readonly api: TaskferryClient;
+
+  constructor(
+    private readonly fetcher: Fetcher,
+    private readonly baseUrl: string,
+    private readonly token: string,
+  ) {
+    this.api = new TaskferryClient({
+      url: baseUrl,
+      token,
+      fetch: (input, init) => Promise.resolve(fetcher(new Request(input, init))),
+    });
+  }
+
+  /**
+   * Yields the task's detail now and after every change the daemon announces (or every
+   * {@link POLL_MS}), until the consumer stops or `signal` aborts. The event stream is open
+   * before the first reading, so no change between the two is missed.
+   */
+  async *watch(taskId: string, agent: string, signal: AbortSignal): AsyncGenerator<TaskDetail> {
+    const ctl = new AbortController();
+    let dirty = true;
+    let wake: (() => void) | null = null;
+    const poke = () => {
+      dirty = true;
+      wake?.();
+    };
+    const stop = () => {
+      ctl.abort();
+      wake?.();
+    };
+    signal.addEventListener("abort", stop);
+    const res = await this.fetcher(
+      new Request(`${this.baseUrl}/v1/events?agent=${encodeURIComponent(agent)}`, {
+        headers: { authorization: `Bearer ${this.token}` },
+        signal: ctl.signal,
+      }),
+    );
+    if (!res.ok) {
+      await res.body?.cancel();
+      // The same error the JSON routes would give (401, …): let the client raise it.
+      await this.api.task(taskId);
+    }
+    const events = parseSseStream(res)[Symbol.asyncIterator]();
+    // Wait for `ready`: from then on every change reaches us.
+    await events.next();
+    const pump = (async () => {
+      try {
+        while (!ctl.signal.aborted) {
+          const next = await events.next();
+          if (next.done) break;
+          if (next.value.data.includes(taskId)) poke();
+        }
+      } catch {
+        // The stream ended (abort or daemon shutdown): the poll below keeps going.
+      }
+    })();
+    const timer = setInterval(poke, POLL_MS);
+    try {
+      while (!signal.aborted) {
+        if (!dirty) await new Promise<void>((r) => (wake = r));
+        wake = null;
+        if (signal.aborted) break;
+        dirty = false;
+        yield await this.api.task(taskId);
+      }
+    } finally {
+      clearInterval(timer);
+      signal.removeEventListener("abort", stop);
+      ctl.abort();
+      await events.return?.(undefined).catch(() => {});
+      await res.body?.cancel().catch(() => {});
+      await pump;
+    }
+  }
+}
