@@ -6,4 +6,5 @@
  */
 export * from "./app.ts";
 export * from "./card.ts";
+export * from "./executor.ts";
 export * from "./states.ts";
