@@ -243,6 +243,34 @@ Deno.test("a2a: the SDK client sends, streams, follows up, accepts, cancels and 
       assertEquals(file.body.error.code, -32005);
     });
 
+    await t.step("raw JSON-RPC as in docs/integrations.md (curl)", async () => {
+      const sent = await rpc(bridge, "/a2a/bob/writer", w.alice.token, {
+        jsonrpc: "2.0",
+        id: 6,
+        method: "SendMessage",
+        params: {
+          message: { messageId: "m6", role: "ROLE_USER", parts: [{ text: "Write a limerick" }] },
+          configuration: { returnImmediately: true },
+        },
+      }, { "A2A-Version": "1.0" });
+      assertEquals(sent.body.result.task.status.state, "TASK_STATE_SUBMITTED");
+      assertEquals(sent.body.result.task.metadata.taskferry.title, "Write a limerick");
+      const got = await rpc(bridge, "/a2a/bob/writer", w.alice.token, {
+        jsonrpc: "2.0",
+        id: 7,
+        method: "GetTask",
+        params: { id: sent.body.result.task.id },
+      }, { "A2A-Version": "1.0" });
+      assertEquals(got.body.result.id, sent.body.result.task.id);
+      const wrongVersion = await rpc(bridge, "/a2a/bob/writer", w.alice.token, {
+        jsonrpc: "2.0",
+        id: 8,
+        method: "GetTask",
+        params: { id: sent.body.result.task.id },
+      }, { "A2A-Version": "9.9" });
+      assertEquals(wrongVersion.body.error.code, -32009);
+    });
+
     await t.step("A2A 0.3 method names work on the same endpoint", async () => {
       const got = await rpc(bridge, "/a2a/bob/writer", w.alice.token, {
         jsonrpc: "2.0",
