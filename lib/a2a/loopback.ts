@@ -58,6 +58,7 @@ export class Loopback {
       await res.body?.cancel();
       // The same error the JSON routes would give (401, …): let the client raise it.
       await this.api.task(taskId);
+      throw new Error(`the daemon refused its event stream (HTTP ${res.status})`);
     }
     const events = parseSseStream(res)[Symbol.asyncIterator]();
     // Wait for `ready`: from then on every change reaches us.

@@ -111,7 +111,7 @@ class Executor implements AgentExecutor {
 }
 
 /** Starts the agent on a fresh loopback port. */
-export function startTestAgent(): TestAgent {
+export function startTestAgent(opts: { streaming?: boolean } = {}): TestAgent {
   const executor = new Executor();
   const holder: { card?: AgentCard; rpc?: JsonRpcTransportHandler } = {};
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
@@ -147,6 +147,7 @@ export function startTestAgent(): TestAgent {
     ...card,
     name: "test agent",
     supportedInterfaces: card.supportedInterfaces.filter((i) => i.protocolVersion === "1.0"),
+    capabilities: { ...card.capabilities!, streaming: opts.streaming ?? true },
     securitySchemes: {},
     securityRequirements: [],
   };

@@ -74,3 +74,20 @@ Deno.test("a2a executor: aborting cancels the A2A task and rejects with the reas
     await agent.close();
   }
 });
+
+Deno.test("a2a executor: an agent without streaming is sent a blocking message and read back", async () => {
+  const agent = startTestAgent({ streaming: false });
+  try {
+    const r = await runA2ARound({
+      url: agent.url,
+      prompt: "No streams here",
+      taskId: "task_01M800TAA76RWNMDMVRFVC5GA9",
+      revision: 0,
+    });
+    assertEquals(r.outcome, "artifact");
+    assertEquals(r.text, "answer to: No streams here");
+    assertEquals(r.state, "TASK_STATE_INPUT_REQUIRED");
+  } finally {
+    await agent.close();
+  }
+});

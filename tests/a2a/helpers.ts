@@ -2,7 +2,14 @@
  * A2A test helpers: the A2A sub-app served on its own loopback port in front of alice's daemon
  * (over real sockets, as an A2A client would reach it), and official `@a2a-js/sdk` clients.
  */
-import { type Message, type Part, Role, type SendMessageRequest } from "@a2a-js/sdk";
+import {
+  type Message,
+  type Part,
+  Role,
+  type SendMessageRequest,
+  type StreamResponse,
+  type TaskState,
+} from "@a2a-js/sdk";
 import {
   ClientFactory,
   ClientFactoryOptions,
@@ -88,4 +95,55 @@ export function sendRequest(message: Message, returnImmediately = false): SendMe
 /** The text of parts. */
 export function textOf(parts: Part[] | undefined): string {
   return (parts ?? []).map((p) => p.content?.$case === "text" ? p.content.value : "").join("");
+}
+
+/** Collects a stream in the background; `until` resolves when a matching event arrived. */
+export function collect(stream: AsyncGenerator<StreamResponse>) {
+  const seen: StreamResponse[] = [];
+  const waiters: {
+    match: (e: StreamResponse) => boolean;
+    resolve: () => void;
+    reject: (err: unknown) => void;
+  }[] = [];
+  let failed: unknown = null;
+  const done = (async () => {
+    try {
+      for await (const e of stream) {
+        seen.push(e);
+        for (const w of waiters.filter((w) => w.match(e))) w.resolve();
+      }
+    } catch (err) {
+      failed = err;
+      for (const w of waiters) w.reject(err);
+      throw err;
+    }
+  })();
+  done.catch(() => {}); // observed through `done` and `until`
+  return {
+    seen,
+    done,
+    until: (match: (e: StreamResponse) => boolean) =>
+      seen.some(match)
+        ? Promise.resolve()
+        : failed
+        ? Promise.reject(failed)
+        : new Promise<void>((resolve, reject) => {
+          waiters.push({ match, resolve, reject });
+        }),
+  };
+}
+
+/** Matches a status update in `state` (whose message contains `words`, when given). */
+export const isStatus = (state: TaskState, words?: string) => (e: StreamResponse) =>
+  e.payload?.$case === "statusUpdate" && e.payload.value.status?.state === state &&
+  (words === undefined || textOf(e.payload.value.status.message?.parts).includes(words));
+
+/** A raw JSON-RPC call to the bridge (no SDK), with the status and the parsed body. */
+export async function rpc(b: Bridge, path: string, token: string, body: unknown, headers = {}) {
+  const res = await fetch(`${b.url}${path}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
 }

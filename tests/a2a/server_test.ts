@@ -3,12 +3,14 @@
  * to @bob/writer through `a2aApp` in front of alice's daemon; bob's side is played with the
  * TaskFerry SDK (accept, progress, artifact), so every step is awaited, never slept on.
  */
-import { type StreamResponse, TaskState } from "@a2a-js/sdk";
+import { TaskState } from "@a2a-js/sdk";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { startWorld, type World } from "../client/world.ts";
 import {
   bearerFetch,
-  type Bridge,
+  collect,
+  isStatus,
+  rpc,
   sdkClient,
   sendRequest,
   startBridge,
@@ -16,55 +18,6 @@ import {
   textOf,
   userMessage,
 } from "./helpers.ts";
-
-/** Collects a stream in the background; `until` resolves when a matching event arrived. */
-function collect(stream: AsyncGenerator<StreamResponse>) {
-  const seen: StreamResponse[] = [];
-  const waiters: {
-    match: (e: StreamResponse) => boolean;
-    resolve: () => void;
-    reject: (err: unknown) => void;
-  }[] = [];
-  let failed: unknown = null;
-  const done = (async () => {
-    try {
-      for await (const e of stream) {
-        seen.push(e);
-        for (const w of waiters.filter((w) => w.match(e))) w.resolve();
-      }
-    } catch (err) {
-      failed = err;
-      for (const w of waiters) w.reject(err);
-      throw err;
-    }
-  })();
-  done.catch(() => {}); // observed through `done` and `until`
-  return {
-    seen,
-    done,
-    until: (match: (e: StreamResponse) => boolean) =>
-      seen.some(match)
-        ? Promise.resolve()
-        : failed
-        ? Promise.reject(failed)
-        : new Promise<void>((resolve, reject) => {
-          waiters.push({ match, resolve, reject });
-        }),
-  };
-}
-
-const isStatus = (state: TaskState, words?: string) => (e: StreamResponse) =>
-  e.payload?.$case === "statusUpdate" && e.payload.value.status?.state === state &&
-  (words === undefined || textOf(e.payload.value.status.message?.parts).includes(words));
-
-async function rpc(b: Bridge, path: string, token: string, body: unknown, headers = {}) {
-  const res = await fetch(`${b.url}${path}`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
-    body: typeof body === "string" ? body : JSON.stringify(body),
-  });
-  return { status: res.status, body: await res.json() };
-}
 
 Deno.test("a2a: the SDK client sends, streams, follows up, accepts, cancels and reads tasks at a remote agent", async (t) => {
   const w: World = await startWorld();
@@ -188,6 +141,40 @@ Deno.test("a2a: the SDK client sends, streams, follows up, accepts, cancels and 
       );
       assertEquals((err as { envelopeCode?: number }).envelopeCode, -32001);
     });
+
+    await t.step(
+      "a task with another peer is not reachable through this peer's endpoint",
+      async () => {
+        await w.bob.api.createAgent({ handle: "@bob/editor", public: true });
+        await w.alice.api.connect({ from: "@alice/requester", to: "@bob/editor" });
+        await bob.waitForInbox("@bob/editor", (m) => m.type === "connection_request");
+        await bob.acceptConnection("@alice/requester", { agent: "@bob/editor" });
+        await w.alice.api.waitForInbox(
+          "@alice/requester",
+          (m) => m.type === "connection_accept" && m.from === "@bob/editor",
+        );
+        const other = await w.alice.api.createTask({
+          from: "@alice/requester",
+          to: "@bob/editor",
+          title: "for the editor",
+          instructions: "edit",
+        });
+        for (
+          const call of [
+            () => client.getTask({ tenant: "", id: other.task.id }),
+            () => client.cancelTask({ tenant: "", id: other.task.id, metadata: {} }),
+            () => client.sendMessage(sendRequest(userMessage([text("accept")], other.task.id))),
+          ]
+        ) {
+          const err = await assertRejects(call);
+          assertEquals((err as { envelopeCode?: number }).envelopeCode, -32001);
+        }
+        assertEquals((await w.alice.api.task(other.task.id)).task.state, "requested");
+        // The editor has its own endpoint, where the task is found.
+        const editor = await sdkClient(`${bridge.url}/a2a/bob/editor`, w.alice.token);
+        assertEquals((await editor.getTask({ tenant: "", id: other.task.id })).id, other.task.id);
+      },
+    );
 
     await t.step("wrong or missing token: 401, nothing created", async () => {
       const before = (await w.alice.api.tasks()).length;
