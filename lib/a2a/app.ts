@@ -30,8 +30,11 @@ export interface A2AOptions {
   fetch: Fetcher;
   /** The base URL requests to `fetch` use (default `http://127.0.0.1`, a loopback Host). */
   daemonUrl?: string;
-  /** The daemon's public base URL, for the URLs in agent cards (`http://127.0.0.1:4318`). */
-  publicUrl: string;
+  /**
+   * The base URL for the URLs in agent cards (`http://127.0.0.1:4318`). Default: the origin the
+   * request came to, which the daemon's Host check has already limited to loopback names.
+   */
+  publicUrl?: string;
   /** How long a blocking `SendMessage` waits for an artifact or an end (default 120 s). */
   waitMs?: number;
 }
@@ -61,6 +64,7 @@ interface Resolved {
 /** Finds the local agent connected to the peer (a header picks one when several are). */
 async function resolve(
   opts: A2AOptions,
+  origin: string,
   token: string,
   owner: string,
   name: string,
@@ -91,7 +95,7 @@ async function resolve(
     };
   }
   const conn = mine[0]! as typeof mine[number] & { peer_profile?: PeerProfile | null };
-  const url = `${opts.publicUrl.replace(/\/+$/, "")}/a2a/${owner}/${name}`;
+  const url = `${(opts.publicUrl ?? origin).replace(/\/+$/, "")}/a2a/${owner}/${name}`;
   return { loopback, peer, agent: conn.agent, profile: conn.peer_profile ?? {}, url };
 }
 
@@ -152,6 +156,7 @@ export function a2aApp(opts: A2AOptions): Hono {
     try {
       const r = await resolve(
         opts,
+        new URL(c.req.url).origin,
         token,
         c.req.param("owner"),
         c.req.param("name"),
@@ -189,6 +194,7 @@ export function a2aApp(opts: A2AOptions): Hono {
     try {
       const r = await resolve(
         opts,
+        new URL(c.req.url).origin,
         token,
         c.req.param("owner") ?? "",
         c.req.param("name") ?? "",

@@ -5,7 +5,6 @@
  * reach. Plus a watcher that yields a task's detail each time the daemon's event stream says it
  * may have changed.
  */
-import { parseSseStream } from "@a2a-js/sdk";
 import { type TaskDetail, TaskferryClient } from "../sdk/mod.ts";
 
 /** Something that answers a `Request` (both `fetch` and a Hono app's `fetch` qualify). */
@@ -26,8 +25,18 @@ export class Loopback {
     this.api = new TaskferryClient({
       url: baseUrl,
       token,
-      fetch: (input, init) => Promise.resolve(fetcher(new Request(input, init))),
+      fetch: (input, init) => Promise.resolve(fetcher(this.request(String(input), init ?? {}))),
     });
+  }
+
+  /**
+   * A request to the loopback API. It names its Host itself: a `Request` built in process has
+   * none, and the daemon refuses requests without a loopback Host (its DNS-rebinding defence).
+   */
+  private request(url: string, init: RequestInit): Request {
+    const req = new Request(url, init);
+    if (!req.headers.has("host")) req.headers.set("host", new URL(url).host);
+    return req;
   }
 
   /**
@@ -49,7 +58,7 @@ export class Loopback {
     };
     signal.addEventListener("abort", stop);
     const res = await this.fetcher(
-      new Request(`${this.baseUrl}/v1/events?agent=${encodeURIComponent(agent)}`, {
+      this.request(`${this.baseUrl}/v1/events?agent=${encodeURIComponent(agent)}`, {
         headers: { authorization: `Bearer ${this.token}` },
         signal: ctl.signal,
       }),
@@ -60,20 +69,32 @@ export class Loopback {
       await this.api.task(taskId);
       throw new Error(`the daemon refused its event stream (HTTP ${res.status})`);
     }
-    const events = parseSseStream(res)[Symbol.asyncIterator]();
-    // Wait for `ready`: from then on every change reaches us.
-    await events.next();
+    // Our own reader (not the SDK's SSE parser) so that `cancel()` ends a pending read: an
+    // in-process response (the daemon app's own `fetch`) does not see the request's abort.
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let ready = () => {};
+    const isReady = new Promise<void>((r) => (ready = r));
     const pump = (async () => {
+      let buffer = "";
       try {
-        while (!ctl.signal.aborted) {
-          const next = await events.next();
-          if (next.done) break;
-          if (next.value.data.includes(taskId)) poke();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          const blocks = (buffer + value).split("\n\n");
+          buffer = blocks.pop()!;
+          for (const b of blocks) {
+            if (/^event: ready$/m.test(b)) ready();
+            else if (b.includes(taskId)) poke();
+          }
         }
       } catch {
         // The stream ended (abort or daemon shutdown): the poll below keeps going.
+      } finally {
+        ready();
       }
     })();
+    // Wait for `ready`: from then on every change reaches us.
+    await isReady;
     const timer = setInterval(poke, POLL_MS);
     try {
       while (!signal.aborted) {
@@ -87,8 +108,7 @@ export class Loopback {
       clearInterval(timer);
       signal.removeEventListener("abort", stop);
       ctl.abort();
-      await events.return?.(undefined).catch(() => {});
-      await res.body?.cancel().catch(() => {});
+      await reader.cancel().catch(() => {});
       await pump;
     }
   }
