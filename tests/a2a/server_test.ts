@@ -268,6 +268,26 @@ Deno.test("a2a: the SDK client sends, streams, follows up, accepts, cancels and 
       assertEquals(got.body.result.id, taskId);
       assertEquals(got.body.result.status.state, "completed");
       assertEquals(got.body.result.kind, "task");
+      const sent = await rpc(bridge, "/a2a/bob/writer", w.alice.token, {
+        jsonrpc: "2.0",
+        id: 9,
+        method: "message/send",
+        params: {
+          message: {
+            kind: "message",
+            messageId: "m9",
+            role: "user",
+            parts: [{ kind: "text", text: "An 0.3 client's task" }],
+          },
+          configuration: { blocking: false },
+        },
+      }, { "A2A-Version": "0.3" });
+      assertEquals(sent.body.result.kind, "task");
+      assertEquals(sent.body.result.status.state, "submitted");
+      assertEquals(
+        (await w.alice.api.task(sent.body.result.id)).task.instructions,
+        "An 0.3 client's task",
+      );
     });
   } finally {
     await bridge.close();
