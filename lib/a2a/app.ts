@@ -13,6 +13,7 @@
  * Express adapter would do is here, since the daemon runs Hono on Deno, not Express.
  */
 import { type Context, Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { A2A_VERSION_HEADER, AgentCard, formatSSEErrorEvent, formatSSEEvent } from "@a2a-js/sdk";
 import { JsonRpcTransportHandler, ServerCallContext, validateVersion } from "@a2a-js/sdk/server";
 import { LegacyJsonRpcTransportHandler } from "@a2a-js/sdk/compat/v0_3/server";
@@ -105,8 +106,16 @@ const unauthorized = (message: string) =>
     headers: { "content-type": "application/json", "www-authenticate": "Bearer" },
   });
 
-/** An SSE response from JSON-RPC stream items; `abort` fires when the client goes away. */
-function sse(first: unknown, rest: AsyncIterator<unknown>, id: Rpc["id"], abort: AbortController) {
+/**
+ * An SSE response from JSON-RPC stream items; a failure mid-stream becomes an error event
+ * (`errorOf`), and `abort` fires when the client goes away.
+ */
+function sse(
+  first: unknown,
+  rest: AsyncIterator<unknown>,
+  errorOf: (err: unknown) => unknown,
+  abort: AbortController,
+) {
   const enc = new TextEncoder();
   let keepalive: ReturnType<typeof setInterval> | undefined;
   const body = new ReadableStream<Uint8Array>({
@@ -123,8 +132,7 @@ function sse(first: unknown, rest: AsyncIterator<unknown>, id: Rpc["id"], abort:
         } else ctl.enqueue(enc.encode(formatSSEEvent(next.value)));
       } catch (err) {
         clearInterval(keepalive);
-        const e = JsonRpcTransportHandler.mapToJSONRPCError(toA2AError(err));
-        ctl.enqueue(enc.encode(formatSSEErrorEvent({ jsonrpc: "2.0", id, error: e })));
+        ctl.enqueue(enc.encode(formatSSEErrorEvent(errorOf(toA2AError(err)))));
         ctl.close();
       }
     },
@@ -149,6 +157,14 @@ function sse(first: unknown, rest: AsyncIterator<unknown>, id: Rpc["id"], abort:
  */
 export function a2aApp(opts: A2AOptions): Hono {
   const app = new Hono();
+  app.use(
+    "/a2a/*",
+    bodyLimit({
+      maxSize: MAX_BODY,
+      onError: (c) =>
+        c.json(rpcError(A2A_ERROR_CODE.INVALID_REQUEST, "body_too_large: over 1 MiB"), 413),
+    }),
+  );
 
   app.get("/a2a/:owner/:name/.well-known/agent-card.json", async (c) => {
     const token = parseBearer(c.req.header("authorization"));
@@ -178,9 +194,6 @@ export function a2aApp(opts: A2AOptions): Hono {
     const token = parseBearer(c.req.header("authorization"));
     if (!token) return unauthorized("send the TaskFerry token as Authorization: Bearer");
     const text = await c.req.text();
-    if (text.length > MAX_BODY) {
-      return c.json(rpcError(A2A_ERROR_CODE.INVALID_REQUEST, "body_too_large: over 1 MiB"), 413);
-    }
     let body: Record<string, unknown>;
     try {
       const parsed = JSON.parse(text);
@@ -190,6 +203,10 @@ export function a2aApp(opts: A2AOptions): Hono {
       return c.json(rpcError(A2A_ERROR_CODE.PARSE_ERROR, "invalid_json: send one JSON-RPC object"));
     }
     const id = (typeof body.id === "string" || typeof body.id === "number") ? body.id : null;
+    const legacy = isLegacyJsonRpcMethod(body.method);
+    const toRpc = legacy
+      ? LegacyJsonRpcTransportHandler.mapToLegacyJSONRPCError
+      : JsonRpcTransportHandler.mapToJSONRPCError;
     const abort = new AbortController();
     try {
       const r = await resolve(
@@ -204,7 +221,6 @@ export function a2aApp(opts: A2AOptions): Hono {
         return c.json(rpcError(A2A_ERROR_CODE.INVALID_REQUEST, r.message, id), r.status);
       }
       const card = agentCard(r.peer, r.profile, r.url);
-      const legacy = isLegacyJsonRpcMethod(body.method);
       const version = c.req.header(A2A_VERSION_HEADER) || (legacy ? "0.3" : "1.0");
       validateVersion(version, card, "JSONRPC");
       if (legacy !== (version === "0.3")) {
@@ -236,11 +252,11 @@ export function a2aApp(opts: A2AOptions): Hono {
       if (first.done) return c.json(rpcError(A2A_ERROR_CODE.INTERNAL_ERROR, "empty stream", id));
       const item = first.value as { error?: unknown };
       if (item.error) return c.json(item as object);
-      return sse(first.value, it, id, abort);
+      return sse(first.value, it, (err) => ({ jsonrpc: "2.0", id, error: toRpc(err) }), abort);
     } catch (err) {
       const e = toA2AError(err);
       if (e instanceof Unauthorized) return unauthorized(e.message);
-      return c.json({ jsonrpc: "2.0", id, error: JsonRpcTransportHandler.mapToJSONRPCError(e) });
+      return c.json({ jsonrpc: "2.0", id, error: toRpc(e) });
     }
   };
   // With and without the final slash: clients resolve the card relative to `…/name/`.

@@ -228,6 +228,8 @@ Deno.test("a2a: the SDK client sends, streams, follows up, accepts, cancels and 
         },
       });
       assertEquals(file.body.error.code, -32005);
+      const huge = await rpc(bridge, "/a2a/bob/writer", w.alice.token, "x".repeat(1024 * 1024 + 1));
+      assertEquals(huge.status, 413);
     });
 
     await t.step("raw JSON-RPC as in docs/integrations.md (curl)", async () => {
