@@ -1,11 +1,9 @@
 /**
- * The A2A sub-app mounted inside a daemon the way the daemon will mount it (one line, through
- * `startDaemon`'s `mount`), reaching the loopback API in process through the daemon app's own
- * `fetch` (no socket hop) — so the daemon's defences (Host check, token in URL) and its bearer
+ * The A2A sub-app as the daemon mounts it (lib/client/server.ts), reaching the loopback API in
+ * process through the daemon app's own `fetch` (no socket hop) — so the daemon's defences (Host check, token in URL) and its bearer
  * check apply to the A2A routes as to any other.
  */
 import { TaskState } from "@a2a-js/sdk";
-import { a2aApp } from "../../lib/a2a/mod.ts";
 import { startDaemon } from "../../lib/client/mod.ts";
 import { TaskferryClient } from "../../lib/sdk/mod.ts";
 import { assert, assertEquals } from "../assert.ts";
@@ -23,8 +21,6 @@ Deno.test("a2a mounted in the daemon: in-process loopback calls, the card names 
     relayToken: await relay.addClient("alice"),
     port: 0,
     linkBackoff: { minBackoffMs: 20, maxBackoffMs: 200 },
-    // What the integrator adds to the daemon (lib/client/server.ts), in one line:
-    mount: (app) => app.route("/", a2aApp({ fetch: (req) => app.fetch(req) })),
   });
   const bob = await startTestDaemon(relay, "bob");
   const api = new TaskferryClient({ url: alice.url, token: alice.token });
