@@ -13,6 +13,8 @@ import { inboxCommand, sendCommand } from "./send.ts";
 import { statusCommand } from "./status.ts";
 import { taskCommand } from "./task.ts";
 import { versionCommand } from "./version.ts";
+import { wakeCommand } from "./wake.ts";
+import { workerCommand } from "./worker.ts";
 
 export { type Command, EXIT, parseFlags, UsageError } from "./command.ts";
 
@@ -34,6 +36,8 @@ export const COMMANDS: readonly Command[] = [
   inboxCommand,
   taskCommand,
   mcpCommand,
+  workerCommand,
+  wakeCommand,
   versionCommand,
 ];
 
