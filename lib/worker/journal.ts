@@ -20,6 +20,8 @@ export interface RoundRecord {
   started_at: string;
   ended_at?: string;
   exit_code?: number | null;
+  /** The child's pid (its process group id) while it runs. */
+  pid?: number;
   /** The saved artifact content, relative to the task's state directory (state "finished"). */
   result_file?: string;
   /** The failure to send (state "finished" without a result file). */

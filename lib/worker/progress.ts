@@ -84,9 +84,14 @@ export class ProgressCoalescer {
 
   async #flush(): Promise<void> {
     if (!this.#lines.length) return;
-    const note = this.#dropped ? `[… ${this.#dropped} earlier lines skipped]\n` : "";
-    let text = note + this.#lines.join("\n");
-    if (text.length > this.opts.maxChars) text = text.slice(text.length - this.opts.maxChars);
+    const note = () => this.#dropped ? `[… ${this.#dropped} earlier lines skipped]\n` : "";
+    // The note counts against the bound too: drop more of the oldest lines to make room.
+    while (this.#lines.length > 1 && note().length + this.#chars - 1 > this.opts.maxChars) {
+      this.#chars -= this.#lines.shift()!.length + 1;
+      this.#dropped++;
+    }
+    let text = note() + this.#lines.join("\n");
+    if (text.length > this.opts.maxChars) text = text.slice(0, this.opts.maxChars);
     this.#lines = [];
     this.#chars = 0;
     this.#dropped = 0;

@@ -85,6 +85,8 @@ async function runRound(
       task: taskId,
       revision: round.revision,
     });
+    // A worker killed with -9 leaves its child's group running (it has its own session).
+    if (prev.pid) killOrphanGroup(prev.pid);
   }
   if (isCancelled()) return;
   journal.update(round.revision, {
@@ -134,6 +136,7 @@ async function runRound(
     ...(cfg.timeoutMs ? { timeoutMs: cfg.timeoutMs } : {}),
   });
   started(child);
+  if (child.pid) journal.update(round.revision, { version: round.version, pid: child.pid });
   cfg.log.info("run started", { task: taskId, revision: round.revision, pid: child.pid });
   const outcome = await child.done;
   const parsed = parser.result();
@@ -186,17 +189,19 @@ export function failureOf(
   if (outcome.kind === "spawn_failed") {
     return { code: "spawn_failed", reason: bound(outcome.error ?? "the command could not start") };
   }
+  // What the agent CLI itself reported (a preset's error result) says most; stderr follows.
+  const said = agentError ? `\n${agentError}` : "";
   if (outcome.kind === "timeout") {
     return {
       code: "timeout",
-      reason: bound(`timed out after ${(timeoutMs ?? 0) / 1000} s${tail}`),
+      reason: bound(`timed out after ${(timeoutMs ?? 0) / 1000} s${said}${tail}`),
     };
   }
   if (outcome.signal) {
-    return { code: "killed", reason: bound(`killed by ${outcome.signal}${tail}`) };
+    return { code: "killed", reason: bound(`killed by ${outcome.signal}${said}${tail}`) };
   }
   if (outcome.code !== 0) {
-    return { code: "exit_status", reason: bound(`exit status ${outcome.code}${tail}`) };
+    return { code: "exit_status", reason: bound(`exit status ${outcome.code}${said}${tail}`) };
   }
   if (agentError) return { code: "agent_error", reason: bound(agentError + tail) };
   return null;
@@ -245,6 +250,23 @@ async function deliver(
       return;
     }
     throw err; // kept "finished" in the journal: the next reconcile delivers it
+  }
+}
+
+/** SIGKILLs the process group `pgid` if a process of it still leads it (an orphaned run). */
+function killOrphanGroup(pgid: number) {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pgid}/stat`);
+    // Fields after the command name: state, ppid, pgrp. Only a group leader of its own group.
+    const [, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(pgrp) !== pgid) return;
+  } catch {
+    if (Deno.build.os === "linux") return; // no such process
+  }
+  try {
+    Deno.kill(-pgid, "SIGKILL");
+  } catch {
+    // already gone
   }
 }
 
