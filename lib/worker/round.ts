@@ -23,7 +23,8 @@ export interface ActiveRound {
   pid(): number | null;
   /** Stops the child (cancel): SIGTERM to its group, SIGKILL after the grace; submits nothing. */
   cancel(): void;
-  done: Promise<void>;
+  /** Resolves true when the round is settled, false when it must be retried (daemon error). */
+  done: Promise<boolean>;
 }
 
 /** Task states in which the worker owes a round. */
@@ -48,8 +49,9 @@ export function startRound(api: WorkerApi, cfg: WorkerConfig, detail: TaskDetail
   const done = runRound(api, cfg, detail, round, (c) => {
     child = c;
     if (cancelled) c.stop("cancelled");
-  }, () => cancelled).catch((err) => {
-    cfg.log.warn("round failed to complete", { task: taskId, error: err });
+  }, () => cancelled).then(() => true, (err) => {
+    cfg.log.warn("round not delivered; will retry", { task: taskId, error: err });
+    return false;
   });
   return {
     taskId,

@@ -15,11 +15,16 @@ import { type ActiveRound, RUNNABLE, startRound } from "./round.ts";
 const WAIT_SECONDS = 25;
 /** Backoff after a failed pass (the daemon down or restarting). */
 const RETRY_MS = [250, 500, 1000, 2000, 5000];
+/** Backoff before a round whose outcome could not be delivered is tried again. */
+const REDELIVER_MS = [500, 1000, 2000, 5000, 10_000, 30_000];
 
 /** Runs one agent's tasks. */
 export class Worker {
   readonly #running = new Map<string, ActiveRound>();
   readonly #positions = new Map<string, number>();
+  /** Tasks whose last round could not be delivered: failures so far and when to try again. */
+  readonly #backoff = new Map<string, { failures: number; until: number }>();
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   #dirty = false;
   #wake: AbortController | null = null;
   /** Most rounds seen running at once (for tests and the log). */
@@ -64,6 +69,7 @@ export class Worker {
         this.#wake = null;
       }
     }
+    for (const timer of this.#timers) clearTimeout(timer);
     for (const r of this.#running.values()) r.cancel();
     await Promise.all([...this.#running.values()].map((r) => r.done));
   }
@@ -94,7 +100,10 @@ export class Worker {
         r.cancel();
       }
     }
-    const queue = due.filter((t) => !this.#running.has(t.id)).sort(byArrival);
+    const now = Date.now();
+    const queue = due.filter((t) =>
+      !this.#running.has(t.id) && (this.#backoff.get(t.id)?.until ?? 0) <= now
+    ).sort(byArrival);
     while (this.#running.size < this.cfg.concurrency && queue.length) {
       await this.#start(queue.shift()!);
     }
@@ -107,8 +116,19 @@ export class Worker {
     this.#running.set(t.id, round);
     this.#positions.delete(t.id);
     this.peak = Math.max(this.peak, this.#running.size);
-    round.done.finally(() => {
+    round.done.then((settled) => {
       if (this.#running.get(t.id) === round) this.#running.delete(t.id);
+      if (settled) this.#backoff.delete(t.id);
+      else {
+        const failures = (this.#backoff.get(t.id)?.failures ?? 0) + 1;
+        const ms = REDELIVER_MS[Math.min(failures - 1, REDELIVER_MS.length - 1)]!;
+        this.#backoff.set(t.id, { failures, until: Date.now() + ms });
+        const timer = setTimeout(() => {
+          this.#timers.delete(timer);
+          this.kick();
+        }, ms);
+        this.#timers.add(timer);
+      }
       this.kick();
     });
   }
