@@ -161,19 +161,23 @@ See docs/worker.md for the full contract and security notes.
       ...(typeof values.url === "string" ? { url: values.url } : {}),
       ...(typeof values.token === "string" ? { token: values.token } : {}),
     });
-    const api = loopbackWorkerApi(client);
     const log = logger("worker");
     try {
-      await api.tasks(agent);
+      const agents = await client.agents();
+      if (!agents.some((a) => a.handle === agent)) {
+        console.error(`taskferry worker: unknown_agent: ${agent} is not an agent of this daemon`);
+        return 1;
+      }
     } catch (err) {
-      if (err instanceof ApiError && err.code !== "unavailable") {
+      // Unreachable now: the worker waits for the daemon. Refused: say why and stop.
+      if (err instanceof ApiError && err.code !== "unavailable" && err.code !== "forbidden") {
         console.error(`taskferry worker: ${err.code}: ${err.message}`);
         return 1;
       }
     }
     const workdir = (s.workdir as string | undefined) ??
       join(home, "worker", agent.replace(/^@/, "").replace("/", "_"));
-    const worker = new Worker(api, {
+    const worker = new Worker(loopbackWorkerApi(client), {
       agent,
       base,
       preset: presetFor(presetName),

@@ -11,17 +11,39 @@ export const MAX_ARTIFACT_BYTES = 512 * 1024;
 const MAX_OUTPUT_FILES = 20;
 
 /** Cuts `text` to at most `maxBytes` UTF-8 bytes, saying so at the end. */
-export function boundText(text: string, maxBytes: number, what = "output"): string {
+export function boundText(text: string, maxBytes: number): string {
   const bytes = new TextEncoder().encode(text);
-  if (bytes.length <= maxBytes) return text;
-  const note =
-    `\n[… ${what} cut at ${maxBytes} bytes of ${bytes.length}; the full text is kept by the worker]\n`;
+  return bytes.length <= maxBytes ? text : cutBytes(bytes, maxBytes, bytes.length);
+}
+
+/** The first bytes of `bytes` that fit in `maxBytes` with a note saying `total` was cut. */
+function cutBytes(bytes: Uint8Array, maxBytes: number, total: number): string {
+  const note = `\n[… cut at ${maxBytes} bytes of ${total}; the full text is kept by the worker]\n`;
   const keep = maxBytes - new TextEncoder().encode(note).length;
-  // fatal: false drops a multi-byte character cut in half.
-  return new TextDecoder("utf-8", { fatal: false }).decode(bytes.slice(0, keep)).replace(
-    /\uFFFD$/,
-    "",
-  ) + note;
+  // A multi-byte character cut in half decodes to U+FFFD at the end: drop it.
+  return new TextDecoder().decode(bytes.subarray(0, keep)).replace(/\uFFFD$/, "") + note;
+}
+
+/**
+ * Reads at most `maxBytes` of the file at `path` as text (a huge stdout or output file is never
+ * read whole into memory); a cut says so.
+ */
+export function readBounded(path: string, maxBytes = MAX_ARTIFACT_BYTES): string {
+  const size = Deno.statSync(path).size;
+  if (size <= maxBytes) return Deno.readTextFileSync(path);
+  const file = Deno.openSync(path);
+  try {
+    const buf = new Uint8Array(maxBytes);
+    let got = 0;
+    while (got < maxBytes) {
+      const n = file.readSync(buf.subarray(got));
+      if (n === null) break;
+      got += n;
+    }
+    return cutBytes(buf.subarray(0, got), maxBytes, size);
+  } finally {
+    file.close();
+  }
 }
 
 /** Text files written to `dir` (sorted by name), skipping binaries and subdirectories. */
@@ -36,12 +58,15 @@ export function readOutputFiles(dir: string): { name: string; text: string }[] {
   }
   const out: { name: string; text: string }[] = [];
   for (const e of entries.slice(0, MAX_OUTPUT_FILES)) {
-    const bytes = Deno.readFileSync(join(dir, e.name));
+    const path = join(dir, e.name);
+    const size = Deno.statSync(path).size;
     let text: string;
     try {
-      text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+      text = size > MAX_ARTIFACT_BYTES
+        ? readBounded(path)
+        : new TextDecoder("utf-8", { fatal: true }).decode(Deno.readFileSync(path));
     } catch {
-      text = `[binary file, ${bytes.length} bytes: not attached until file transfer exists]`;
+      text = `[binary file, ${size} bytes: not attached until file transfer exists]`;
     }
     out.push({ name: e.name, text });
   }

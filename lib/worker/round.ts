@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import { ApiError, type TaskDetail } from "../sdk/mod.ts";
-import { composeArtifact, readOutputFiles } from "./artifact.ts";
+import { composeArtifact, readBounded, readOutputFiles } from "./artifact.ts";
 import type { WorkerApi } from "./api.ts";
 import { MAX_REASON_CHARS, type WorkerConfig } from "./config.ts";
 import { type RoundRecord, TaskJournal } from "./journal.ts";
@@ -162,7 +162,7 @@ async function runRound(
       fail_code: failure.code,
     });
   } else {
-    const result = parsed.content ?? Deno.readTextFileSync(stdoutFile);
+    const result = parsed.content ?? readBounded(stdoutFile);
     const content = composeArtifact(result, readOutputFiles(dirs.output));
     const resultFile = join(`round-${round.revision}`, "result.txt");
     Deno.writeTextFileSync(join(dirs.state, resultFile), content, { mode: 0o600 });

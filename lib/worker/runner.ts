@@ -17,14 +17,21 @@ const WAIT_SECONDS = 25;
 const RETRY_MS = [250, 500, 1000, 2000, 5000];
 /** Backoff before a round whose outcome could not be delivered is tried again. */
 const REDELIVER_MS = [500, 1000, 2000, 5000, 10_000, 30_000];
+/** Least time between two queue-position updates to one task. */
+const POSITION_INTERVAL_MS = 5000;
 
 /** Runs one agent's tasks. */
 export class Worker {
   readonly #running = new Map<string, ActiveRound>();
-  readonly #positions = new Map<string, number>();
+  /** The queue position each waiting task was last told, and when. */
+  readonly #positions = new Map<string, { position: number; at: number }>();
+  #positionTimer: ReturnType<typeof setTimeout> | undefined;
   /** Tasks whose last round could not be delivered: failures so far and when to try again. */
   readonly #backoff = new Map<string, { failures: number; until: number }>();
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  /** When each due round was first seen (its place in the queue), by `task#revision`. */
+  readonly #arrival = new Map<string, number>();
+  #arrivals = 0;
   #dirty = false;
   #wake: AbortController | null = null;
   /** Most rounds seen running at once (for tests and the log). */
@@ -70,6 +77,7 @@ export class Worker {
       }
     }
     for (const timer of this.#timers) clearTimeout(timer);
+    clearTimeout(this.#positionTimer);
     for (const r of this.#running.values()) r.cancel();
     await Promise.all([...this.#running.values()].map((r) => r.done));
   }
@@ -100,10 +108,21 @@ export class Worker {
         r.cancel();
       }
     }
+    for (const t of [...due].sort(byArrival)) {
+      const key = `${t.id}#${t.revisions}`;
+      if (!this.#arrival.has(key)) this.#arrival.set(key, this.#arrivals++);
+    }
+    for (const key of this.#arrival.keys()) {
+      const [id, revision] = key.split("#");
+      if (dueKey.get(id!) !== Number(revision)) this.#arrival.delete(key);
+    }
+    const arrival = (t: TaskView) => this.#arrival.get(`${t.id}#${t.revisions}`)!;
     const now = Date.now();
+    // In the order the rounds became due: first seen by this worker, rounds first seen in the
+    // same pass (e.g. after a restart) by the time of their last change.
     const queue = due.filter((t) =>
       !this.#running.has(t.id) && (this.#backoff.get(t.id)?.until ?? 0) <= now
-    ).sort(byArrival);
+    ).sort((a, b) => arrival(a) - arrival(b));
     while (this.#running.size < this.cfg.concurrency && queue.length) {
       await this.#start(queue.shift()!);
     }
@@ -133,17 +152,35 @@ export class Worker {
     });
   }
 
+  /**
+   * Tells each waiting task its queue position when it changed — at most once per
+   * {@link POSITION_INTERVAL_MS} per task, so a long queue moving fast does not become a flood of
+   * progress envelopes (a held-back update goes out on a later pass).
+   */
   async #tellPositions(queue: TaskView[]) {
     const waiting = new Set(queue.map((t) => t.id));
     for (const id of this.#positions.keys()) if (!waiting.has(id)) this.#positions.delete(id);
+    const now = Date.now();
+    let held = false;
     for (const [i, t] of queue.entries()) {
       const position = i + 1;
-      if (this.#positions.get(t.id) === position) continue;
-      this.#positions.set(t.id, position);
+      const last = this.#positions.get(t.id);
+      if (last?.position === position) continue;
+      if (last && now - last.at < POSITION_INTERVAL_MS) {
+        held = true;
+        continue;
+      }
+      this.#positions.set(t.id, { position, at: now });
       const text = `queued: position ${position} of ${queue.length}, ` +
         `waiting for one of ${this.cfg.concurrency} runner(s)`;
       await this.api.progress(t.id, { text, queue_position: position, agent: this.cfg.agent })
         .catch((err) => this.cfg.log.debug("queue position not sent", { task: t.id, error: err }));
+    }
+    if (held && this.#positionTimer === undefined) {
+      this.#positionTimer = setTimeout(() => {
+        this.#positionTimer = undefined;
+        this.kick();
+      }, POSITION_INTERVAL_MS);
     }
   }
 

@@ -62,16 +62,17 @@ Deno.test({
         await both(id, "submitted");
         const v1 = (await alice.task(id)).artifacts;
         assertEquals(v1.map((a) => [a.version, a.content]), [[1, "progress line\nrev 0\n"]]);
-        await until(
-          "progress at the requester",
-          async () =>
-            JSON.stringify({ ...await alice.task(id), artifacts: [] }).includes("progress line"),
-        );
         await alice.requestRevision(id, { agent: ALICE, feedback: "Mention gulls." });
         await until("v2", async () => (await alice.task(id)).artifacts.length === 2);
         const v2 = (await alice.task(id)).artifacts[1]!;
         assert(v2.content.startsWith("progress line\nrev 1\n## Revision 1 requested"), v2.content);
         assert(v2.content.includes("Mention gulls."), v2.content);
+        // Progress needs the daemon's task_progress (design §11).
+        await until(
+          "progress at the requester",
+          async () =>
+            JSON.stringify({ ...await alice.task(id), artifacts: [] }).includes("progress line"),
+        );
         await alice.completeTask(id, { agent: ALICE });
         await both(id, "completed");
       } finally {

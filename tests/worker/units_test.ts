@@ -1,7 +1,7 @@
 /** The worker's small parts: argv splitting, progress coalescing, artifact bounds, wake mode. */
 import { join } from "node:path";
 import { assert, assertEquals, assertThrows } from "../assert.ts";
-import { boundText, composeArtifact } from "../../lib/worker/artifact.ts";
+import { boundText, composeArtifact, readBounded } from "../../lib/worker/artifact.ts";
 import { ProgressCoalescer } from "../../lib/worker/progress.ts";
 import { runWake } from "../../lib/worker/wake.ts";
 import { splitWords } from "../../lib/worker/words.ts";
@@ -61,6 +61,11 @@ Deno.test("boundText and composeArtifact: within the byte bound, never half a ch
   assert(new TextEncoder().encode(cut).length <= 501);
   assert(!cut.includes("\uFFFD") && cut.includes("cut at 501 bytes of 2000"), cut);
   assertEquals(composeArtifact("out\n", []), "out\n");
+  const big = Deno.makeTempFileSync();
+  Deno.writeTextFileSync(big, "a".repeat(3_000_000));
+  const head = readBounded(big, 1000);
+  assert(head.length <= 1000 && head.startsWith("aaa") && head.includes("of 3000000"), head);
+  assertEquals(readBounded(big, 3_000_000).length, 3_000_000);
   assertEquals(
     composeArtifact("out", [{ name: "a.md", text: "A" }]),
     "out\n\n--- file: a.md ---\nA\n",
