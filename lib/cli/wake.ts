@@ -1,8 +1,7 @@
 /** `taskferry wake`: run a command when a local agent's inbox gets something new. */
 import { join } from "node:path";
 import { logger } from "../log.ts";
-import { loopbackWorkerApi, runWake } from "../worker/mod.ts";
-import { splitWords } from "../worker/words.ts";
+import { loopbackWorkerApi, runWake, splitWords } from "../worker/mod.ts";
 import { type Command, parseFlags, UsageError } from "./command.ts";
 import { daemonClient } from "./daemon_client.ts";
 import {

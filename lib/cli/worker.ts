@@ -2,8 +2,7 @@
 import { join } from "node:path";
 import { logger } from "../log.ts";
 import { ApiError } from "../sdk/mod.ts";
-import { loopbackWorkerApi, PRESET_NAMES, presetFor, Worker } from "../worker/mod.ts";
-import { splitWords } from "../worker/words.ts";
+import { loopbackWorkerApi, PRESET_NAMES, presetFor, splitWords, Worker } from "../worker/mod.ts";
 import { type Command, parseFlags, UsageError } from "./command.ts";
 import { daemonClient } from "./daemon_client.ts";
 import {

@@ -4,3 +4,4 @@ export type { WorkerConfig } from "./config.ts";
 export { PRESET_NAMES, presetFor } from "./presets.ts";
 export { Worker } from "./runner.ts";
 export { runWake, type WakeOptions } from "./wake.ts";
+export { splitWords } from "./words.ts";

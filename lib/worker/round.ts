@@ -44,22 +44,22 @@ export function taskDirs(workdir: string, taskId: string, revision: number) {
 export function startRound(api: WorkerApi, cfg: WorkerConfig, detail: TaskDetail): ActiveRound {
   const taskId = detail.task.id;
   const round = roundOf(detail.task);
-  let child: Supervised | null = null;
-  let cancelled = false;
+  // Shared with the running round: the child once it exists, and whether a cancel came first.
+  const run: { child: Supervised | null; cancelled: boolean } = { child: null, cancelled: false };
   const done = runRound(api, cfg, detail, round, (c) => {
-    child = c;
-    if (cancelled) c.stop("cancelled");
-  }, () => cancelled).then(() => true, (err) => {
+    run.child = c;
+    if (run.cancelled) c.stop("cancelled");
+  }, () => run.cancelled).then(() => true, (err) => {
     cfg.log.warn("round not delivered; will retry", { task: taskId, error: err });
     return false;
   });
   return {
     taskId,
     revision: round.revision,
-    pid: () => (child as Supervised | null)?.pid ?? null,
+    pid: () => run.child?.pid ?? null,
     cancel() {
-      cancelled = true;
-      (child as Supervised | null)?.stop("cancelled");
+      run.cancelled = true;
+      run.child?.stop("cancelled");
     },
     done,
   };

@@ -25,6 +25,8 @@ export interface WakeOptions {
   daemonUrl?: string;
   log: Logger;
   signal: AbortSignal;
+  /** Called once the inbox cursor is taken: items from then on wake the command (tests). */
+  onReady?: () => void;
   /** Called after each run with the ids it was given (tests). */
   onRun?: (ids: string[], code: number | null) => void;
 }
@@ -34,6 +36,7 @@ export async function runWake(opts: WakeOptions): Promise<void> {
   const { api, agent, signal } = opts;
   Deno.mkdirSync(opts.workdir, { recursive: true, mode: 0o700 });
   let after = await api.inboxHead(agent);
+  opts.onReady?.();
   while (!signal.aborted) {
     let page = await api.waitInbox(agent, after, 25, signal);
     if (!page.items.length) {

@@ -10,7 +10,7 @@ import { UsageError } from "../../lib/cli/command.ts";
 import { workerCommand } from "../../lib/cli/worker.ts";
 import { wakeCommand } from "../../lib/cli/wake.ts";
 import { logger } from "../../lib/log.ts";
-import { loopbackWorkerApi, presetFor, Worker } from "../../lib/worker/mod.ts";
+import { loopbackWorkerApi, presetFor, runWake, Worker } from "../../lib/worker/mod.ts";
 import { eventually, startWorld } from "../client/world.ts";
 import { alive, poll, readMaybe } from "./helpers.ts";
 
@@ -114,4 +114,36 @@ Deno.test("worker and wake CLI: settings from flags, env and config; misuse is a
     workerCommand.help.includes("TASKFERRY_WORKER_EXEC") &&
       wakeCommand.help.includes("TASKFERRY_WAKE_DEBOUNCE"),
   );
+});
+
+Deno.test("wake over the loopback API: a message to the agent runs the command with its id", async () => {
+  const world = await startWorld();
+  const ac = new AbortController();
+  const runs: string[][] = [];
+  const workdir = Deno.makeTempDirSync({ prefix: "tf-wake-" });
+  let ready!: () => void;
+  const isReady = new Promise<void>((r) => (ready = r));
+  const done = runWake({
+    api: loopbackWorkerApi(world.bob.api),
+    agent: BOB,
+    command: ["sh", "-c", 'echo "$TASKFERRY_WAKE_IDS $TASKFERRY_WAKE_TYPES" > woke.txt'],
+    debounceMs: 50,
+    graceMs: 500,
+    workdir,
+    log: logger("wake-test"),
+    signal: ac.signal,
+    onReady: ready,
+    onRun: (ids) => runs.push(ids),
+  });
+  try {
+    await isReady;
+    const sent = await world.alice.api.send({ from: ALICE, to: BOB, text: "secret words" });
+    await eventually(() => Promise.resolve(runs.length > 0));
+    assertEquals(runs[0], [sent.message.id]);
+    assertEquals(Deno.readTextFileSync(join(workdir, "woke.txt")), `${sent.message.id} message\n`);
+  } finally {
+    ac.abort();
+    await done;
+    await world.close();
+  }
 });
