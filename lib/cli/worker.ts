@@ -2,7 +2,14 @@
 import { join } from "node:path";
 import { logger } from "../log.ts";
 import { ApiError } from "../sdk/mod.ts";
-import { loopbackWorkerApi, PRESET_NAMES, presetFor, splitWords, Worker } from "../worker/mod.ts";
+import {
+  acquireWorkerLock,
+  loopbackWorkerApi,
+  PRESET_NAMES,
+  presetFor,
+  splitWords,
+  Worker,
+} from "../worker/mod.ts";
 import { type Command, parseFlags, UsageError } from "./command.ts";
 import { daemonClient } from "./daemon_client.ts";
 import {
@@ -112,7 +119,8 @@ written there are attached to the artifact), TASKFERRY_REVISION (0, 1, …) and 
 Its stdout lines are sent as progress; exit 0 submits stdout as the next artifact version; any
 other exit, a crash or --timeout fails the task with the status and the last stderr lines. A
 cancel stops the process group. Execution is at-least-once: a round interrupted by a restart
-runs again, but is never submitted twice. Arguments after -- are passed to the command.
+runs again, but is never submitted twice. One worker per agent (a second one refuses to start).
+Arguments after -- are passed to the command.
 Settings come from flags, then environment variables, then the config file, then defaults.
 
 Options:
@@ -174,8 +182,8 @@ See docs/worker.md for the full contract and security notes.
         return 1;
       }
     }
-    const workdir = (s.workdir as string | undefined) ??
-      join(home, "worker", agent.replace(/^@/, "").replace("/", "_"));
+    const slug = agent.replace(/^@/, "").replace("/", "_");
+    const workdir = (s.workdir as string | undefined) ?? join(home, "worker", slug);
     const worker = new Worker(loopbackWorkerApi(client), {
       agent,
       base,
@@ -187,6 +195,16 @@ See docs/worker.md for the full contract and security notes.
       graceMs: s.grace as number,
       log,
     });
+    // One worker per agent and daemon home (two would run every round twice).
+    Deno.mkdirSync(join(home, "worker"), { recursive: true, mode: 0o700 });
+    const lock = acquireWorkerLock(join(home, "worker", `${slug}.lock`));
+    if ("heldBy" in lock) {
+      console.error(
+        `taskferry worker: conflict: a worker for ${agent} already runs (pid ${lock.heldBy}); ` +
+          "run one worker per agent (raise --concurrency instead)",
+      );
+      return 1;
+    }
     const ac = new AbortController();
     const stop = () => ac.abort();
     Deno.addSignalListener("SIGINT", stop);
@@ -196,6 +214,7 @@ See docs/worker.md for the full contract and security notes.
       await worker.run(ac.signal);
       return 0;
     } finally {
+      lock.release();
       Deno.removeSignalListener("SIGINT", stop);
       Deno.removeSignalListener("SIGTERM", stop);
     }

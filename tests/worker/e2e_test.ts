@@ -135,6 +135,11 @@ Deno.test({
       const second = world.worker(args, workdir, "worker-restart-2");
       try {
         await both(id, "submitted");
+        // A second worker for the same agent is refused while this one runs.
+        const third = world.worker(args, workdir, "worker-restart-3");
+        assertEquals((await third.child.status).code, 1);
+        await third.stop();
+        assert(Deno.readTextFileSync(third.log).includes("a worker for @bob/writer already runs"));
         assertEquals(readMaybe(join(workdir, id, "starts"))!.trim().split("\n").length, 2);
         assertEquals((await alice.task(id)).artifacts.map((a) => [a.version, a.content]), [[
           1,

@@ -31,6 +31,7 @@ export function startWorker(
   opts: Partial<Omit<WorkerConfig, "preset" | "log">> & { preset?: string; fake?: FakeDaemon },
 ): TestWorker {
   const fake = opts.fake ?? new FakeDaemon();
+  const own = opts.workdir === undefined;
   const workdir = opts.workdir ?? Deno.makeTempDirSync({ prefix: "tf-worker-" });
   const log = recordingLogger();
   const worker = new Worker(fake, {
@@ -48,8 +49,26 @@ export function startWorker(
   const ac = new AbortController();
   const running = worker.run(ac.signal);
   let stopped: Promise<void> | undefined;
-  const stop = () => stopped ??= (ac.abort(), running);
+  const stop = () =>
+    stopped ??= (ac.abort(), running).finally(() => {
+      if (own) Deno.removeSync(workdir, { recursive: true });
+    });
   return { fake, worker, workdir, log, stop, [Symbol.asyncDispose]: stop };
+}
+
+/** A temporary directory removed when the test's `using` scope ends. */
+export function tempDir(prefix: string): { path: string } & Disposable {
+  const path = Deno.makeTempDirSync({ prefix });
+  return {
+    path,
+    [Symbol.dispose]: () => {
+      try {
+        Deno.removeSync(path, { recursive: true });
+      } catch {
+        // already gone
+      }
+    },
+  };
 }
 
 /** True while `pid` is a live process (a zombie counts as gone). */

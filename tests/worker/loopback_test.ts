@@ -12,14 +12,15 @@ import { wakeCommand } from "../../lib/cli/wake.ts";
 import { logger } from "../../lib/log.ts";
 import { loopbackWorkerApi, presetFor, runWake, Worker } from "../../lib/worker/mod.ts";
 import { eventually, startWorld } from "../client/world.ts";
-import { alive, poll, readMaybe } from "./helpers.ts";
+import { alive, poll, readMaybe, tempDir } from "./helpers.ts";
 
 const ALICE = "@alice/requester";
 const BOB = "@bob/writer";
 
 Deno.test("worker over the loopback API: a task is accepted, run and submitted; a cancel stops the child", async () => {
   const world = await startWorld();
-  const workdir = Deno.makeTempDirSync({ prefix: "tf-worker-" });
+  using dir = tempDir("tf-worker-");
+  const workdir = dir.path;
   const ac = new AbortController();
   const worker = new Worker(loopbackWorkerApi(world.bob.api), {
     agent: BOB,
@@ -74,7 +75,8 @@ Deno.test("worker over the loopback API: a task is accepted, run and submitted; 
 });
 
 Deno.test("worker and wake CLI: settings from flags, env and config; misuse is a usage error", async () => {
-  const home = Deno.makeTempDirSync({ prefix: "tf-home-" });
+  using dir = tempDir("tf-home-");
+  const home = dir.path;
   const usage = (args: string[], cmd = workerCommand) =>
     assertRejects(() => cmd.run(args), UsageError);
   const e1 = await usage(["--home", home, "--exec", "true"]);
@@ -120,7 +122,8 @@ Deno.test("wake over the loopback API: a message to the agent runs the command w
   const world = await startWorld();
   const ac = new AbortController();
   const runs: string[][] = [];
-  const workdir = Deno.makeTempDirSync({ prefix: "tf-wake-" });
+  using dir = tempDir("tf-wake-");
+  const workdir = dir.path;
   let ready!: () => void;
   const isReady = new Promise<void>((r) => (ready = r));
   const done = runWake({

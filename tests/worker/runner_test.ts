@@ -9,7 +9,7 @@ import { assert, assertEquals } from "../assert.ts";
 import { TaskJournal } from "../../lib/worker/journal.ts";
 import { taskDirs } from "../../lib/worker/round.ts";
 import { AGENT, FakeDaemon } from "./fake_api.ts";
-import { alive, poll, readMaybe, startWorker } from "./helpers.ts";
+import { alive, poll, readMaybe, startWorker, tempDir } from "./helpers.ts";
 
 const sh = (script: string, ...args: string[]) => ["sh", "-c", script, "sh", ...args];
 
@@ -145,7 +145,9 @@ Deno.test("worker: a cancel kills the whole process group (SIGTERM, then SIGKILL
 });
 
 Deno.test("worker: concurrency 2 with 4 tasks never runs more than 2 at once; the others hear their queue position", async () => {
-  const runs = Deno.makeTempDirSync({ prefix: "tf-runs-" });
+  using runsDir = tempDir("tf-runs-");
+  const runs = join(runsDir.path, "live");
+  Deno.mkdirSync(runs);
   await using w = startWorker({
     base: sh(
       `touch "$1/$TASKFERRY_TASK_ID"; ls "$1" | wc -l >> "$1.counts"
@@ -196,7 +198,8 @@ Deno.test("worker: a revision request runs again with the feedback and the previ
 
 Deno.test("worker: killed mid-run and restarted, the round runs again and is submitted once", async () => {
   const fake = new FakeDaemon();
-  const workdir = Deno.makeTempDirSync({ prefix: "tf-worker-" });
+  using dir = tempDir("tf-worker-");
+  const workdir = dir.path;
   const base = sh(`echo $$ >> starts; echo started; [ -e release ] || sleep 30; echo finished`);
   const first = startWorker({ fake, workdir, base, graceMs: 200 });
   const id = fake.addTask();
@@ -241,7 +244,8 @@ Deno.test("worker: a gated task is not run until the owner approves it", async (
 
 Deno.test("worker: after a crash (journal says running), the orphaned process group is killed and the round runs again", async () => {
   const fake = new FakeDaemon();
-  const workdir = Deno.makeTempDirSync({ prefix: "tf-worker-" });
+  using dir = tempDir("tf-worker-");
+  const workdir = dir.path;
   const id = fake.addTask();
   await fake.accept(id);
   // What a worker killed with -9 leaves behind: a journal entry and a child in its own group.

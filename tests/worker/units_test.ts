@@ -2,11 +2,12 @@
 import { join } from "node:path";
 import { assert, assertEquals, assertThrows } from "../assert.ts";
 import { boundText, composeArtifact, readBounded } from "../../lib/worker/artifact.ts";
+import { acquireWorkerLock } from "../../lib/worker/lock.ts";
 import { ProgressCoalescer } from "../../lib/worker/progress.ts";
 import { runWake } from "../../lib/worker/wake.ts";
 import { splitWords } from "../../lib/worker/words.ts";
 import { AGENT, FakeDaemon } from "./fake_api.ts";
-import { recordingLogger } from "./helpers.ts";
+import { readMaybe, recordingLogger, tempDir } from "./helpers.ts";
 
 Deno.test("splitWords: quotes and backslashes like a shell, nothing else", () => {
   assertEquals(splitWords(`claude  -p --model 'opus 4' "a \\"b\\" c" d\\ e ''`), [
@@ -61,7 +62,8 @@ Deno.test("boundText and composeArtifact: within the byte bound, never half a ch
   assert(new TextEncoder().encode(cut).length <= 501);
   assert(!cut.includes("\uFFFD") && cut.includes("cut at 501 bytes of 2000"), cut);
   assertEquals(composeArtifact("out\n", []), "out\n");
-  const big = Deno.makeTempFileSync();
+  using dir = tempDir("tf-big-");
+  const big = join(dir.path, "big.txt");
   Deno.writeTextFileSync(big, "a".repeat(3_000_000));
   const head = readBounded(big, 1000);
   assert(head.length <= 1000 && head.startsWith("aaa") && head.includes("of 3000000"), head);
@@ -74,7 +76,8 @@ Deno.test("boundText and composeArtifact: within the byte bound, never half a ch
 
 Deno.test("wake: one run per debounced batch of inbox items, with ids only in the environment", async () => {
   const fake = new FakeDaemon();
-  const workdir = Deno.makeTempDirSync({ prefix: "tf-wake-" });
+  using dir = tempDir("tf-wake-");
+  const workdir = dir.path;
   const ac = new AbortController();
   const runs: string[][] = [];
   const done = runWake({
@@ -104,4 +107,24 @@ Deno.test("wake: one run per debounced batch of inbox items, with ids only in th
   assertEquals(runs[1], ["msg_4"]);
   ac.abort();
   await done;
+});
+
+Deno.test("worker lock: one worker per agent; a lock left by a dead worker is taken over", async () => {
+  using dir = tempDir("tf-lock-");
+  const path = join(dir.path, "bob_writer.lock");
+  const held = acquireWorkerLock(path);
+  assert(!("heldBy" in held));
+  // A live process holds it: refused, naming the pid.
+  const other = new Deno.Command("sleep", { args: ["30"] }).spawn();
+  held.release();
+  Deno.writeTextFileSync(path, `${other.pid}\n`);
+  assertEquals(acquireWorkerLock(path), { heldBy: other.pid });
+  other.kill("SIGKILL");
+  await other.status;
+  // Its holder died: taken over.
+  const again = acquireWorkerLock(path);
+  assert(!("heldBy" in again));
+  assertEquals(Deno.readTextFileSync(path), `${Deno.pid}\n`);
+  again.release();
+  assertEquals(readMaybe(path), null);
 });
