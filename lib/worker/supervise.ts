@@ -89,7 +89,12 @@ export function superviseChild(
     try {
       Deno.kill(-pid, sig);
     } catch {
-      // the group is already gone
+      // The group is gone — or there is none (no process groups here): signal the child itself.
+      try {
+        child.kill(sig);
+      } catch {
+        // already exited
+      }
     }
   };
   const stop = (kind: "cancelled" | "timeout") => {
