@@ -110,7 +110,7 @@ Deno.test("worker: --timeout stops the run and fails the task (timeout); the pro
 });
 
 Deno.test("worker: a cancel kills the whole process group (SIGTERM, then SIGKILL after the grace) and submits nothing", async () => {
-  const graceMs = 400;
+  const graceMs = 1000;
   await using w = startWorker({
     // The leader dies on SIGTERM; its grandchild ignores SIGTERM and needs the SIGKILL.
     base: sh(`sh -c 'trap "" TERM; exec sleep 30' & echo $! > stubborn.pid
@@ -127,14 +127,13 @@ Deno.test("worker: a cancel kills the whole process group (SIGTERM, then SIGKILL
   const pids = ["leader", "child", "stubborn"].map((n) => Number(readMaybe(join(dir, `${n}.pid`))));
   assert(pids.every((p) => p > 0 && alive(p)), `not all running: ${pids}`);
   const progressBefore = w.fake.progressLog.length;
+  const t0 = performance.now();
   w.fake.cancel(id);
   await poll("the leader and its child gone", () => !alive(pids[0]!) && !alive(pids[1]!), graceMs);
-  const ms = await poll(
-    "the SIGTERM-ignoring grandchild gone",
-    () => !alive(pids[2]!),
-    graceMs + 1500,
-  );
-  assert(ms >= graceMs * 0.5, `the grandchild died after ${ms} ms, before the grace period ended`);
+  await poll("the SIGTERM-ignoring grandchild gone", () => !alive(pids[2]!), graceMs + 2000);
+  // SIGKILL comes a grace period after SIGTERM, which comes after the cancel.
+  const ms = performance.now() - t0;
+  assert(ms >= graceMs * 0.9, `the grandchild died ${ms} ms after the cancel, before the grace`);
   await w.fake.until(
     "the round recorded as cancelled",
     () => TaskJournal.load(taskDirs(w.workdir, id, 0).state, id).round(0)?.state === "cancelled",
