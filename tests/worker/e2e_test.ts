@@ -50,6 +50,7 @@ Deno.test({
     const dir = (name: string) => join(world.root, name);
 
     await t.step("a script task and a revision loop", async () => {
+      const events = world.events("alice");
       const worker = world.worker(
         exec(
           `sed -n "/^## Revision/,+2p" > feedback.txt; echo "progress line"; echo "rev $TASKFERRY_REVISION"; cat feedback.txt`,
@@ -67,15 +68,18 @@ Deno.test({
         const v2 = (await alice.task(id)).artifacts[1]!;
         assert(v2.content.startsWith("progress line\nrev 1\n## Revision 1 requested"), v2.content);
         assert(v2.content.includes("Mention gulls."), v2.content);
-        // Progress needs the daemon's task_progress (design §11).
+        // Progress needs the daemon's task_progress (design §11): alice sees it in the task or
+        // on her event stream.
         await until(
           "progress at the requester",
           async () =>
+            events.text().includes("progress line") ||
             JSON.stringify({ ...await alice.task(id), artifacts: [] }).includes("progress line"),
         );
         await alice.completeTask(id, { agent: ALICE });
         await both(id, "completed");
       } finally {
+        events.close();
         await worker.stop();
         await cleanUp();
       }

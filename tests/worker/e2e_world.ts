@@ -95,6 +95,8 @@ export interface ProcessWorld {
   homes: { alice: string; bob: string };
   alice: TaskferryClient;
   bob: TaskferryClient;
+  /** Collects the raw text of a daemon's event stream (`GET /v1/events`) from now on. */
+  events(who: "alice" | "bob"): { text(): string; close(): void };
   /** Starts `taskferry worker` for bob's agent with `args` (its workdir is `workdir`). */
   worker(args: string[], workdir: string, name?: string): Proc;
   [Symbol.asyncDispose](): Promise<void>;
@@ -160,6 +162,19 @@ export async function startProcessWorld(): Promise<ProcessWorld> {
       homes,
       alice,
       bob,
+      events(who) {
+        const api = apis[who]!;
+        const token = Deno.readTextFileSync(join(homes[who], "local-token")).trim();
+        const ac = new AbortController();
+        let text = "";
+        fetch(`${api.url}/v1/events`, {
+          headers: { authorization: `Bearer ${token}` },
+          signal: ac.signal,
+        }).then(async (res) => {
+          for await (const chunk of res.body!.pipeThrough(new TextDecoderStream())) text += chunk;
+        }).catch(() => {});
+        return { text: () => text, close: () => ac.abort() };
+      },
       worker(args, workdir, name = "worker") {
         const p = spawnTaskferry(["worker", "--agent", BOB, "--workdir", workdir, ...args], {
           TASKFERRY_HOME: homes.bob,
