@@ -4,23 +4,17 @@
  * failing command (failed at both ends with the reason), a cancel that kills a sleeping child,
  * the worker killed with -9 mid-run and restarted (the task completes once), concurrency 2 with
  * 4 tasks, and a gated task that is not run until the owner approves.
- *
- * These need the daemon's side of design §11 (`task_progress`, `task_fail`, the
- * `/v1/tasks/{id}/progress` and `/v1/tasks/{id}/fail` routes), which lands separately: they are
- * skipped unless TASKFERRY_WORKER_E2E=1, and the integrator turns them on when it is in.
  */
 import { join } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
 import { ALICE, BOB, startProcessWorld, until } from "./e2e_world.ts";
 import { alive, poll, readMaybe } from "./helpers.ts";
 
-const ignore = Deno.env.get("TASKFERRY_WORKER_E2E") !== "1";
 const exec = (script: string) => ["--exec", `sh -c '${script.replaceAll("'", `'"'"'`)}'`];
 
 Deno.test({
   name:
     "e2e worker: script task, revisions, failure, cancel, kill -9 and restart, concurrency, gate",
-  ignore,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
