@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { TaskferryClient } from "../../lib/sdk/mod.ts";
+import { until as waitUntil } from "../wait.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const DENO = Deno.execPath();
@@ -70,23 +71,12 @@ function freePort(): number {
 }
 
 /** Polls `fn` until it returns something truthy (state behind another process's API). */
-export async function until<T>(
+export function until<T>(
   what: string,
   fn: () => Promise<T | null | undefined | false> | T | null | undefined | false,
   ms = 30_000,
 ): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+  return waitUntil(what, fn, ms, 50);
 }
 
 /** The running world. */
