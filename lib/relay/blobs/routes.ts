@@ -8,7 +8,7 @@
  * as a bearer, like every authenticated relay route; tokens in URLs are refused.
  */
 import { Hono } from "hono";
-import { fail } from "../../protocol/mod.ts";
+import { fail, TaskferryError } from "../../protocol/mod.ts";
 import { errorHandler, notFoundHandler, readLimited } from "../../http/mod.ts";
 import { logger } from "../../log.ts";
 import type { Refusal } from "./rules.ts";
@@ -68,7 +68,11 @@ export function blobRoutes(deps: BlobRouteDeps): Hono {
     const result = await blobs.putChunk(id, c.req.param("id"), size, index, (limit) => {
       // A declared length that cannot be right is refused before a byte is read.
       if (declared !== undefined && Number(declared) > limit) throw fail("body_too_large");
-      return readLimited(c.req.raw, limit);
+      return readLimited(c.req.raw, limit).catch((err) => {
+        if (err instanceof TaskferryError) throw err;
+        // The uploader went away mid-chunk: nothing is stored; it resumes from GET /v1/blobs/{id}.
+        throw fail("bad_request", "the chunk body was cut off", undefined, { cause: err });
+      });
     });
     return c.json(
       { blob_id: result.blob.id, index, stored: result.stored },
