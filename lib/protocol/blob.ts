@@ -12,7 +12,7 @@
  * no streaming digest (e.g. `() => createHash("sha256")` from `node:crypto`).
  */
 import { arrayBufferOf as buf, requireLength } from "./bytes.ts";
-import { fail, TaskferryError } from "./errors.ts";
+import { fail } from "./errors.ts";
 import { isId } from "./ids.ts";
 
 const encoder = new TextEncoder();
@@ -64,6 +64,12 @@ export function importBlobKey(key: Uint8Array): Promise<CryptoKey> {
   return crypto.subtle.importKey("raw", buf(key), "AES-GCM", false, ["encrypt", "decrypt"]);
 }
 
+const gcmParams = (blobId: string, index: number, final: boolean) => ({
+  name: "AES-GCM",
+  iv: buf(blobChunkNonce(index, final)),
+  additionalData: buf(blobChunkAad(blobId, index, final)),
+});
+
 /** Seals one chunk: AES-256-GCM(key, nonce(index, final), aad(id, index, final), plaintext). */
 export async function sealBlobChunk(
   key: CryptoKey,
@@ -72,11 +78,7 @@ export async function sealBlobChunk(
   final: boolean,
   plaintext: Uint8Array,
 ): Promise<Uint8Array> {
-  const params = {
-    name: "AES-GCM",
-    iv: buf(blobChunkNonce(index, final)),
-    additionalData: buf(blobChunkAad(blobId, index, final)),
-  };
+  const params = gcmParams(blobId, index, final);
   return new Uint8Array(await crypto.subtle.encrypt(params, key, plaintext as BufferSource));
 }
 
@@ -91,11 +93,7 @@ export async function openBlobChunk(
   final: boolean,
   sealed: Uint8Array,
 ): Promise<Uint8Array> {
-  const params = {
-    name: "AES-GCM",
-    iv: buf(blobChunkNonce(index, final)),
-    additionalData: buf(blobChunkAad(blobId, index, final)),
-  };
+  const params = gcmParams(blobId, index, final);
   try {
     if (sealed.length < BLOB_TAG_SIZE) throw new RangeError("shorter than the tag");
     return new Uint8Array(await crypto.subtle.decrypt(params, key, sealed as BufferSource));
@@ -143,12 +141,9 @@ export async function* rechunk(
       }
     }
   }
-  if (ready && filled === 0) {
-    yield { bytes: ready, final: true };
-    return;
-  }
-  if (ready) yield { bytes: ready, final: false };
-  yield { bytes: fill.subarray(0, filled), final: true };
+  // A held full piece is the last one unless bytes followed it; an empty source is one empty piece.
+  if (ready) yield { bytes: ready, final: filled === 0 };
+  if (!ready || filled > 0) yield { bytes: fill.subarray(0, filled), final: true };
 }
 
 /** A sealed chunk as {@link sealBlobStream} yields it. */
@@ -198,9 +193,11 @@ export async function* sealBlobStream(
   let index = 0;
   let size = 0;
   for await (const { bytes, final } of rechunk(source, options.chunkSize ?? BLOB_CHUNK_SIZE)) {
+    // WebCrypto encrypts off the main thread: hash while it runs.
+    const sealing = sealBlobChunk(key, options.blobId, index, final, bytes);
     hash?.update(bytes);
     size += bytes.length;
-    yield { index, final, sealed: await sealBlobChunk(key, options.blobId, index, final, bytes) };
+    yield { index, final, sealed: await sealing };
     index++;
   }
   return { size, chunks: index, sha256: hash ? new Uint8Array(hash.digest()) : null };
@@ -233,23 +230,33 @@ export async function* openBlobStream(
   const id = options.blobId;
   let index = 0;
   let size = 0;
-  for await (const { bytes, final } of rechunk(source, sealedSize)) {
+  const open = async (bytes: Uint8Array, final: boolean, i: number) => {
     if (final && bytes.length === 0) throw fail("blob_truncated", `${id}: no chunks`);
-    let plain: Uint8Array;
     try {
-      plain = await openBlobChunk(key, id, index, final, bytes);
+      return await openBlobChunk(key, id, i, final, bytes);
     } catch (err) {
       // The stream ended on a chunk sealed as "more follows": cut off, not forged.
-      if (final && bytes.length === sealedSize && await opensAsMore(key, id, index, bytes)) {
-        throw fail("blob_truncated", `${id} ends after chunk ${index}, which is not the last`);
+      if (final && bytes.length === sealedSize && await opensAsMore(key, id, i, bytes)) {
+        throw fail("blob_truncated", `${id} ends after chunk ${i}, which is not the last`);
       }
       throw err;
     }
+  };
+  // WebCrypto decrypts off the main thread: chunk i+1 decrypts while chunk i is hashed.
+  let previous: Promise<Uint8Array> | null = null;
+  const take = async (opening: Promise<Uint8Array>) => {
+    const plain = await opening;
     hash?.update(plain);
     size += plain.length;
-    index++;
-    yield plain;
+    return plain;
+  };
+  for await (const { bytes, final } of rechunk(source, sealedSize)) {
+    const opening = open(bytes, final, index++);
+    opening.catch(() => {}); // awaited below; a failure of the one before is reported first
+    if (previous) yield await take(previous);
+    previous = opening;
   }
+  if (previous) yield await take(previous);
   if (options.size !== undefined && size !== options.size) {
     throw fail("blob_corrupt", `${id} holds ${size} bytes, the descriptor says ${options.size}`);
   }
@@ -260,15 +267,9 @@ export async function* openBlobStream(
   return { size, chunks: index, sha256: digest };
 }
 
-async function opensAsMore(key: CryptoKey, id: string, index: number, bytes: Uint8Array) {
-  try {
-    await openBlobChunk(key, id, index, false, bytes);
-    return true;
-  } catch (err) {
-    if (err instanceof TaskferryError) return false;
-    throw err;
-  }
-}
+/** True when `bytes` is chunk `index` sealed as "more follows" (a cut-off stream). */
+const opensAsMore = (key: CryptoKey, id: string, index: number, bytes: Uint8Array) =>
+  openBlobChunk(key, id, index, false, bytes).then(() => true, () => false);
 
 const sameBytes = (a: Uint8Array, b: Uint8Array) =>
   a.length === b.length && a.every((x, i) => x === b[i]);

@@ -132,6 +132,20 @@ Deno.test("blob: every size round-trips, whatever the input pieces", async () =>
   }
 });
 
+Deno.test("blob: a ReadableStream is a source for sealing and for opening", async () => {
+  const key = randomBytes(32);
+  const blobId = newId("blob");
+  const bytes = noise(5 * CHUNK + 1);
+  const sealed: Uint8Array[] = [];
+  const source = ReadableStream.from(pieces(bytes, 100));
+  for await (const c of sealBlobStream(source, { key, blobId, chunkSize: CHUNK })) {
+    sealed.push(c.sealed);
+  }
+  const back = ReadableStream.from(each(sealed));
+  const opened = await collect(openBlobStream(back, { key, blobId, chunkSize: CHUNK }));
+  assertEquals(concat(opened.items), bytes);
+});
+
 Deno.test("blob: a sealed chunk is the plaintext plus a 16-byte tag and hides it", async () => {
   const key = await importBlobKey(randomBytes(32));
   const blobId = newId("blob");
