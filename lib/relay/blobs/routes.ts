@@ -11,8 +11,7 @@ import { Hono } from "hono";
 import { fail, TaskferryError } from "../../protocol/mod.ts";
 import { errorHandler, notFoundHandler, readLimited } from "../../http/mod.ts";
 import { logger } from "../../log.ts";
-import type { Refusal } from "./rules.ts";
-import type { BlobService } from "./service.ts";
+import type { Authorize, BlobService } from "./service.ts";
 
 const log = logger("relay-blobs");
 
@@ -28,7 +27,7 @@ export interface BlobRouteDeps {
    * Whether `clientId` may download `blobId`: null, or the refusal. Defaults to the grants
    * recorded by `blobs.grant` when envelopes naming the blob were accepted.
    */
-  authorize?(clientId: string, blobId: string): Promise<Refusal | null>;
+  authorize?: Authorize;
 }
 
 /** Parses a path or header number that must be a non-negative integer. */
@@ -42,7 +41,7 @@ function wholeNumber(text: string | undefined, what: string): number {
 /** The blob routes as a sub-app. */
 export function blobRoutes(deps: BlobRouteDeps): Hono {
   const { blobs } = deps;
-  const authorize = deps.authorize ?? ((c: string, b: string) => blobs.authorize(c, b));
+  const authorize: Authorize = deps.authorize ?? ((c, b) => blobs.authorize(c, b));
   const app = new Hono();
   app.onError(errorHandler(log));
   app.notFound(notFoundHandler);
@@ -82,7 +81,7 @@ export function blobRoutes(deps: BlobRouteDeps): Hono {
 
   app.get("/v1/blobs/:id", async (c) => {
     const { id } = await client(c);
-    return c.json(await blobs.status(id, c.req.param("id")));
+    return c.json(await blobs.status(id, c.req.param("id"), authorize));
   });
 
   app.get("/v1/blobs/:id/chunks/:index", async (c) => {

@@ -33,6 +33,9 @@ export interface BlobStatus {
 
 const refuse = (r: Refusal): TaskferryError => fail(r.code, r.message);
 
+/** The read decision: null when `clientId` may read `blobId`, else the refusal. */
+export type Authorize = (clientId: string, blobId: string) => Promise<Refusal | null>;
+
 function checkId(id: string) {
   if (!isId(id, "blob")) throw fail("blob_not_found", "blob ids look like blob_<ULID>");
 }
@@ -147,29 +150,32 @@ export class BlobService {
     return await this.status(clientId, blobId);
   }
 
-  /** The blob's status for its owner (to resume) or a reader (to download). */
-  async status(clientId: string, blobId: string): Promise<BlobStatus> {
+  /**
+   * The blob's status for its owner (to resume) or a client `authorize` lets read it (to plan a
+   * download; while the upload is unfinished too).
+   */
+  async status(
+    clientId: string,
+    blobId: string,
+    authorize: Authorize = (c, b) => this.authorize(c, b),
+  ): Promise<BlobStatus> {
     checkId(blobId);
     const blob = await this.store.get(blobId);
-    if (blob?.owner !== clientId) {
-      const refusal = readRefusal({
-        clientId,
-        blob,
-        readers: blob ? await this.store.readers(blobId) : [],
-      });
+    if (!blob) throw fail("blob_not_found", "no such blob (or it has expired)");
+    if (blob.owner !== clientId) {
+      const refusal = await authorize(clientId, blobId);
       if (refusal && refusal.code !== "blob_incomplete") throw refuse(refusal);
     }
     const stored = await this.store.chunkIndexes(blobId);
-    const b = blob!;
     return {
-      blob_id: b.id,
-      size: b.size,
-      chunk_size: b.chunk_size,
-      chunks: b.chunks,
+      blob_id: blob.id,
+      size: blob.size,
+      chunk_size: blob.chunk_size,
+      chunks: blob.chunks,
       stored,
-      next_missing: missingOf(b, stored)[0] ?? null,
-      finalized: b.finalized_at !== null,
-      expires_at: new Date(b.expires_at).toISOString(),
+      next_missing: missingOf(blob, stored)[0] ?? null,
+      finalized: blob.finalized_at !== null,
+      expires_at: new Date(blob.expires_at).toISOString(),
     };
   }
 
