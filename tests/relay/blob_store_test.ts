@@ -11,6 +11,7 @@ import {
   type BlobLimits,
   BlobService,
   type BlobStore,
+  blobSweeper,
   DiskBlobStore,
   PgBlobStore,
 } from "../../lib/relay/blobs/mod.ts";
@@ -201,6 +202,30 @@ Deno.test("disk blobs: chunks are files under the home; deleting removes them", 
     await store.delete(id);
     assert(![...Deno.readDirSync(join(dir, "chunks"))].length);
   } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("blob sweeper: removes expired blobs on its timer; stop waits for it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tf-blobs-" });
+  const store = await DiskBlobStore.open(dir);
+  const clock = { t: 1_000_000 };
+  const s = new BlobService(store, LIMITS, () => clock.t);
+  const removed = Promise.withResolvers<number>();
+  const sweeper = blobSweeper(s, {
+    intervalMs: 5,
+    onSwept: (n) => n > 0 && removed.resolve(n),
+  });
+  try {
+    const id = newId("blob");
+    await s.putChunk("alice", id, 250, 0, body(chunk(SEALED)));
+    sweeper.start();
+    clock.t += LIMITS.uploadTtlMs! + 1;
+    assertEquals(await removed.promise, 1);
+    assertEquals(await store.get(id), null);
+  } finally {
+    await sweeper.stop();
     await store.close();
     await Deno.remove(dir, { recursive: true });
   }

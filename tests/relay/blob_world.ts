@@ -18,6 +18,7 @@ import {
 import {
   type Authorize,
   BLOB_SIZE_HEADER,
+  type BlobLimits,
   blobRoutes,
   BlobService,
   type BlobStatus,
@@ -37,12 +38,17 @@ export type Fetch = (path: string, init?: RequestInit) => Promise<Response>;
  * A relay's blob side on `dir` (or on a given store): store, service, and the routes mounted with
  * one `app.route` line as relayApp will. `nextRequestDone()` resolves when the next request ends.
  */
-export async function relayOn(dir: string | BlobStore, authorize?: Authorize) {
+export async function relayOn(
+  dir: string | BlobStore,
+  authorize?: Authorize,
+  limits: Partial<BlobLimits> = {},
+) {
   const store = typeof dir === "string" ? await DiskBlobStore.open(dir) : dir;
   const blobs = new BlobService(store, {
     chunkSize: CHUNK,
     maxFileBytes: 64 * CHUNK,
     quotaBytes: 80 * CHUNK,
+    ...limits,
   });
   let putDone = Promise.withResolvers<void>();
   const app = new Hono();

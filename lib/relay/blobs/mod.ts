@@ -8,3 +8,4 @@ export * from "./routes.ts";
 export * from "./rules.ts";
 export * from "./service.ts";
 export * from "./store.ts";
+export * from "./sweeper.ts";
