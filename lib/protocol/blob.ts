@@ -120,6 +120,7 @@ export async function* rechunk(
   source: ByteSource,
   size: number,
 ): AsyncGenerator<{ bytes: Uint8Array; final: boolean }> {
+  if (!Number.isSafeInteger(size) || size < 1) throw new RangeError(`bad chunk size ${size}`);
   let fill = new Uint8Array(size);
   let filled = 0;
   let ready: Uint8Array | null = null;

@@ -6,7 +6,7 @@
  * lie about size or hash — fails with its stable code.
  */
 import { createHash } from "node:crypto";
-import { assert, assertCode, assertEquals } from "../assert.ts";
+import { assert, assertCode, assertEquals, assertRejects } from "../assert.ts";
 import {
   BLOB_TAG_SIZE,
   blobChunkCount,
@@ -129,6 +129,17 @@ Deno.test("blob: every size round-trips, whatever the input pieces", async () =>
       assertEquals(concat(opened.items), bytes);
       assertEquals(opened.result.chunks, items.length);
     }
+  }
+});
+
+Deno.test("blob: a chunk size that is not a positive integer is refused, not looped on", async () => {
+  for (const chunkSize of [0, -1, 1.5, NaN]) {
+    const gen = sealBlobStream(pieces(noise(10), 3), {
+      key: randomBytes(32),
+      blobId: newId("blob"),
+      chunkSize,
+    });
+    await assertRejects(() => gen.next(), RangeError);
   }
 });
 
