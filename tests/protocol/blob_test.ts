@@ -6,10 +6,12 @@
  * lie about size or hash — fails with its stable code.
  */
 import { createHash } from "node:crypto";
-import { assert, assertCode, assertEquals, assertRejects } from "../assert.ts";
+import { assert, assertCode, assertEquals, assertRejects, assertThrows } from "../assert.ts";
 import {
   BLOB_TAG_SIZE,
+  blobChunkAad,
   blobChunkCount,
+  blobChunkNonce,
   decodeBase64Url,
   encodeBase64Url,
   importBlobKey,
@@ -155,6 +157,16 @@ Deno.test("blob: a ReadableStream is a source for sealing and for opening", asyn
   const back = ReadableStream.from(each(sealed));
   const opened = await collect(openBlobStream(back, { key, blobId, chunkSize: CHUNK }));
   assertEquals(concat(opened.items), bytes);
+});
+
+Deno.test("blob: nonces put the index in 8 bytes, big-endian, and the final flag last", () => {
+  const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  assertEquals(hex(blobChunkNonce(0, false)), "000000000000000000000000");
+  assertEquals(hex(blobChunkNonce(258, true)), "000000000000010200000001");
+  assertEquals(hex(blobChunkNonce(2 ** 32 + 5, false)), "000000010000000500000000");
+  assertEquals(hex(blobChunkNonce(2 ** 40, true)), "000001000000000000000001");
+  for (const bad of [-1, 1.5, NaN, 2 ** 53]) assertThrows(() => blobChunkNonce(bad, false));
+  assertThrows(() => blobChunkAad("msg_01M7ZVNRE000000000000000B1", 0, false), TypeError);
 });
 
 Deno.test("blob: a sealed chunk is the plaintext plus a 16-byte tag and hides it", async () => {
