@@ -68,7 +68,13 @@ export async function agentLoop(
 export async function ensureAgent(api: TaskferryClient, handle: string, create: boolean) {
   const agents = await api.agents();
   if (agents.some((a) => a.handle === handle)) return;
-  if (!create) throw new ApiError(404, "unknown_agent", `${handle} is not an agent of this daemon`);
+  if (!create) {
+    throw new ApiError(
+      404,
+      "unknown_agent",
+      `${handle} is not an agent of this daemon (or not the one this agent token acts as)`,
+    );
+  }
   await api.createAgent({ handle, public: true, description: "TaskFerry demo agent" });
 }
 

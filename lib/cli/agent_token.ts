@@ -60,9 +60,12 @@ export function runAgentToken(args: string[]): Promise<number> {
   }
   return runVerb(async () => {
     const token = await daemonClient(values).issueAgentToken(first, values.label);
-    output(values.json, { token }, () =>
-      `${token.token}\n` +
-      `(agent token ${token.id} for ${token.agent}: shown once; give it to the runtime as ` +
-      `TASKFERRY_AGENT_TOKEN or --token; revoke with: taskferry agent token revoke ${token.id})`);
+    if (values.json) return output(true, { token }, () => "");
+    // The token alone on stdout, so `T=$(taskferry agent token @me/x)` captures just it.
+    console.log(token.token);
+    console.error(
+      `agent token ${token.id} for ${token.agent}: shown once; give it to the runtime as ` +
+        `TASKFERRY_AGENT_TOKEN or in a --token-file; revoke: taskferry agent token revoke ${token.id}`,
+    );
   });
 }
