@@ -27,6 +27,7 @@ export { ApiError, callDaemon } from "./http.ts";
 /** Where and how to reach the daemon. */
 export interface ClientOptions {
   url: string;
+  /** The owner's local API token, or an agent token (acts as its agent only; design §14). */
   token: string;
   fetch?: typeof fetch;
 }

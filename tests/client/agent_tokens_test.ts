@@ -305,3 +305,40 @@ Deno.test("agent tokens: the demo agents complete the whole flow holding agent t
     await w.close();
   }
 });
+
+Deno.test("agent tokens: the CLI issues (bare token on stdout), lists and revokes them", async () => {
+  const w = await startWorld();
+  try {
+    const env = childEnv({
+      TASKFERRY_CLIENT_URL: w.bob.running.url,
+      TASKFERRY_LOCAL_API_TOKEN: w.bob.token,
+      TASKFERRY_HOME: "/nonexistent-taskferry-home",
+    });
+    const cli = async (...args: string[]) => {
+      const out = await new Deno.Command(DENO, {
+        args: ["run", "-A", MAIN, "agent", "token", ...args],
+        env,
+        clearEnv: true,
+      }).output();
+      const text = (b: Uint8Array) => new TextDecoder().decode(b);
+      return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+    };
+    const issued = await cli(BOB, "--label", "cli");
+    assertEquals(issued.code, 0, issued.stderr);
+    const token = issued.stdout.trim();
+    assert(/^tfa_[A-Za-z0-9_-]{43}$/.test(token), `stdout is the bare token: ${issued.stdout}`);
+    assert(issued.stderr.includes("shown once"), issued.stderr);
+    const agent = new TaskferryClient({ url: w.bob.running.url, token });
+    assertEquals((await agent.agents()).map((a) => a.handle), [BOB]);
+    const listed = await cli("list", "--json");
+    const { tokens } = JSON.parse(listed.stdout) as { tokens: { id: string; label: string }[] };
+    assertEquals(tokens.map((x) => x.label), ["cli"]);
+    assert(!listed.stdout.includes(token), "list never prints the secret");
+    assertEquals((await cli("revoke", tokens[0]!.id)).code, 0);
+    await refused(() => agent.agents(), 401, "unauthorized", "revoked from the CLI");
+    assertEquals((await cli("@bob/nobody")).code, 1, "unknown agent");
+    assertEquals((await cli()).code, 2, "usage");
+  } finally {
+    await w.close();
+  }
+});
