@@ -82,12 +82,26 @@ export function messageVisibleTo(
   return m.agent === agent && (!m.task_id || taskVisibleTo(d, m.task_id, agent));
 }
 
-/** For a route about message `id`: an agent token reaches only its agent's visible messages. */
-export function requireVisibleMessage(c: Context, d: Daemon, id: string): void {
+/**
+ * For a route about message `id`: an agent token reaches only its agent's visible copy, which
+ * this returns (`not_found` otherwise); for the owner, undefined (any copy will do).
+ */
+export function requireVisibleMessage(c: Context, d: Daemon, id: string): MessageRow | undefined {
   const own = agentOf(c);
-  if (own === null) return;
+  if (own === null) return undefined;
   const row = d.store.messages.of(id, own);
   if (!row || !messageVisibleTo(d, row, own)) throw fail("not_found", `no message ${id}`);
+  return row;
+}
+
+/** Of `messages`, those the caller may see (all for the owner; see {@link messageVisibleTo}). */
+export function visibleMessages<M extends Parameters<typeof messageVisibleTo>[1]>(
+  c: Context,
+  d: Daemon,
+  messages: M[],
+): M[] {
+  const own = agentOf(c);
+  return own === null ? messages : messages.filter((m) => messageVisibleTo(d, m, own));
 }
 
 /**

@@ -11,12 +11,7 @@ import {
 import { readJson } from "../../http/mod.ts";
 import { listConversations, listMessages } from "../conversations.ts";
 import type { Daemon } from "../daemon.ts";
-import {
-  actingAgent,
-  agentOf,
-  messageVisibleTo,
-  requireVisibleMessage,
-} from "../guards/principal.ts";
+import { actingAgent, requireVisibleMessage, visibleMessages } from "../guards/principal.ts";
 import { ackMessage, getMessage, inboxItems, sendMessage } from "../messages.ts";
 import { DEFAULT_DAEMON_OPTIONS } from "../options.ts";
 import { messageView } from "../views.ts";
@@ -53,20 +48,16 @@ export function messageRoutes(d: Daemon): Hono {
       type: c.req.query("type"),
       limit: intParam(c.req.query("limit"), "limit", 1, 500, 100),
     });
-    const own = agentOf(c);
-    if (own === null) return c.json({ messages });
     // An agent token never sees the messages of a task held at the owner's gate.
-    return c.json({ messages: messages.filter((m) => messageVisibleTo(d, m, own)) });
+    return c.json({ messages: visibleMessages(c, d, messages) });
   });
   app.get(
     "/conversations",
     (c) => c.json({ conversations: listConversations(d, actingAgent(c, c.req.query("agent"))) }),
   );
   app.get("/messages/:id", (c) => {
-    const own = agentOf(c);
-    if (own === null) return c.json({ message: getMessage(d, c.req.param("id")) });
-    requireVisibleMessage(c, d, c.req.param("id"));
-    return c.json({ message: messageView(d.store.messages.of(c.req.param("id"), own)!) });
+    const own = requireVisibleMessage(c, d, c.req.param("id"));
+    return c.json({ message: own ? messageView(own) : getMessage(d, c.req.param("id")) });
   });
   app.post("/messages/:id/ack", async (c) => {
     const body = await readJson(c, AckBody);
