@@ -4,12 +4,10 @@
  * `TASKFERRY_AGENT_TOKEN`, then a token file — and falls back to the owner's token (the CLI's
  * usual lookup) only with a warning, since that token can approve its own gated tasks.
  */
+import { AGENT_TOKEN_PREFIX } from "../client/guards/agent_tokens.ts";
 import type { TaskferryClient } from "../sdk/mod.ts";
 import { UsageError } from "./command.ts";
 import { daemonClient } from "./daemon_client.ts";
-
-/** Agent tokens start with this (lib/client/guards/agent_tokens.ts issues them). */
-const AGENT_TOKEN_PREFIX = "tfa_";
 
 /** Flags a runtime takes besides the usual `--url`, `--token`, `--home`. */
 export const RUNTIME_TOKEN_FLAGS = { "token-file": { type: "string" } } as const;

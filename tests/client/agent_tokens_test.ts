@@ -10,7 +10,7 @@ import * as stdioModule from "@modelcontextprotocol/sdk/client/stdio.js";
 import type * as StdioTypes from "@modelcontextprotocol/sdk/client/stdio";
 import { agentClient, runRequester, runWriter } from "../../lib/agents/mod.ts";
 import { CLIENT_MIGRATIONS, Daemon, daemonApp } from "../../lib/client/mod.ts";
-import { agentMayCall } from "../../lib/client/guards/access.ts";
+import { AGENT_ROUTES, agentMayCall } from "../../lib/client/guards/access.ts";
 import { issueAgentToken } from "../../lib/client/guards/agent_tokens.ts";
 import { ApiError, TaskferryClient } from "../../lib/sdk/mod.ts";
 import { openDatabase } from "../../lib/store/mod.ts";
@@ -277,6 +277,20 @@ Deno.test("agent tokens: every route outside the agent table refuses an agent to
   } finally {
     db.close();
   }
+});
+
+Deno.test("agent tokens: docs/api.md's token table names every route of AGENT_ROUTES", async () => {
+  const doc = await Deno.readTextFile(new URL("../../docs/api.md", import.meta.url));
+  const start = doc.indexOf("### Which routes need which token");
+  const table = doc.slice(start, doc.indexOf("Owner only", start));
+  assert(start > 0, "the section exists");
+  const missing = AGENT_ROUTES.map(([m, p]) => {
+    const action = /^\/v1\/tasks\/:id\/([a-z]+)$/.exec(p)?.[1];
+    if (action) return table.includes("`" + action + "`") ? null : `${m} ${p}`;
+    const shown = `${m} ${p.replace(":owner/:name", "{handle}").replace(/:([a-z]+)/g, "{$1}")}`;
+    return table.includes("`" + shown + "`") ? null : shown;
+  }).filter((x) => x !== null);
+  assertEquals(missing, [], "routes missing from the table");
 });
 
 Deno.test("agent tokens: the demo agents complete the whole flow holding agent tokens", async () => {
