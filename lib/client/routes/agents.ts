@@ -4,6 +4,7 @@ import { z } from "zod";
 import { HandleSchema } from "../../protocol/mod.ts";
 import { readJson } from "../../http/mod.ts";
 import type { Daemon } from "../daemon.ts";
+import { agentOf } from "../guards/principal.ts";
 
 const AgentBody = z.strictObject({
   handle: HandleSchema,
@@ -20,6 +21,10 @@ export function agentRoutes(d: Daemon): Hono {
     const body = await readJson(c, AgentBody);
     return c.json({ agent: await d.keyring.create(body) }, 201);
   });
-  app.get("/agents", (c) => c.json({ agents: d.keyring.list() }));
+  // An agent token sees its own agent only (creating agents is the owner's: guards/access.ts).
+  app.get("/agents", (c) => {
+    const own = agentOf(c);
+    return c.json({ agents: d.keyring.list().filter((a) => own === null || a.handle === own) });
+  });
   return app;
 }

@@ -18,6 +18,7 @@ import { QuarantineTable } from "./quarantine.ts";
 import { CLIENT_MIGRATIONS } from "./schema.ts";
 import { SettingsTable } from "./settings.ts";
 import { TaskTable } from "./tasks.ts";
+import { AgentTokenTable } from "./tokens.ts";
 
 export type { LocalAgentRow, StoredKeys } from "./agents.ts";
 export type { ArtifactRow } from "./artifacts.ts";
@@ -29,6 +30,7 @@ export type { OutboxItem } from "./outbox.ts";
 export type { PeerRow } from "./peers.ts";
 export type { QuarantineRow } from "./quarantine.ts";
 export type { TaskRow } from "./tasks.ts";
+export type { AgentTokenRow } from "./tokens.ts";
 export { CLIENT_MIGRATIONS };
 
 /** Counts the health route reports. */
@@ -56,6 +58,7 @@ export class DaemonStore {
   readonly audit: AuditTable;
   readonly quarantine: QuarantineTable;
   readonly outbox: OutboxTable;
+  readonly tokens: AgentTokenTable;
 
   constructor(readonly db: DatabaseSync) {
     this.settings = new SettingsTable(db);
@@ -70,6 +73,7 @@ export class DaemonStore {
     this.audit = new AuditTable(db);
     this.quarantine = new QuarantineTable(db);
     this.outbox = new OutboxTable(db);
+    this.tokens = new AgentTokenTable(db);
   }
 
   /** Opens (migrating) the daemon database at `path`. */

@@ -156,4 +156,20 @@ export const CLIENT_MIGRATIONS: Migration[] = [{
       WHERE state IN ('failed', 'rejected') AND instr(state_reason, ': ') > 1
         AND substr(state_reason, 1, instr(state_reason, ': ') - 1) NOT GLOB '*[^a-z_]*';
   `,
+}, {
+  version: 3,
+  name: "agent tokens",
+  // Local credentials scoped to one agent (design §14): only a SHA-256 of each token is kept.
+  // Tokens go with their agent.
+  sql: `
+    CREATE TABLE agent_tokens (
+      id TEXT PRIMARY KEY,
+      agent TEXT NOT NULL REFERENCES agents(handle) ON DELETE CASCADE,
+      token_hash TEXT NOT NULL UNIQUE,
+      label TEXT,
+      created_at TEXT NOT NULL,
+      last_used_at TEXT
+    );
+    CREATE INDEX agent_tokens_agent ON agent_tokens(agent);
+  `,
 }];
