@@ -181,7 +181,9 @@ See docs/worker.md for the full contract and security notes.
       throw new UsageError("--a2a takes the agent's base URL, e.g. http://127.0.0.1:9999");
     }
     if (!base.length && !presetName && !a2a) {
-      throw new UsageError("--exec, --preset or --a2a is required (see: taskferry help worker)");
+      throw new UsageError(
+        "--exec or --preset is required, or --a2a URL (see: taskferry help worker)",
+      );
     }
     const client = daemonClient({
       home,
