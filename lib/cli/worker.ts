@@ -53,7 +53,7 @@ export const WORKER_SETTINGS: readonly Setting[] = [
     key: "a2a",
     kind: "string",
     meta: "URL",
-    help: "Hand each round to the local A2A server agent at URL instead of a command",
+    help: "Send each round to the local A2A server agent at URL, not a command",
   },
   {
     flag: "concurrency",
