@@ -28,9 +28,9 @@ import { ApiError } from "../lib/sdk/mod.ts";
 import { loopbackWorkerApi, presetFor, Worker } from "../lib/worker/mod.ts";
 import { ALICE, BOB, startWorld, type World } from "./daemon.ts";
 import type { BenchOptions, BenchRow } from "./main.ts";
+import { TaskEvents, wall } from "./task_events.ts";
 
 const SUITE = "worker";
-const wall = () => performance.timeOrigin + performance.now();
 
 function stats(values: number[]): { p50: number; p99: number; text: string } {
   const s = [...values].sort((a, b) => a - b);
@@ -42,63 +42,6 @@ function stats(values: number[]): { p50: number; p99: number; text: string } {
     p99: at(99),
     text: `p50 ${f(at(50))}, p99 ${f(at(99))}, max ${f(s.at(-1)!)}`,
   };
-}
-
-/** Alice's task events over SSE: `when(id, type)` resolves with the wall time it arrived. */
-class TaskEvents {
-  readonly #seen = new Map<string, number>();
-  readonly #waiters = new Map<string, (at: number) => void>();
-  readonly #ac = new AbortController();
-  readonly ready: Promise<void>;
-
-  constructor(url: string, token: string, agent: string) {
-    let ready!: () => void;
-    this.ready = new Promise((r) => ready = r);
-    (async () => {
-      const res = await fetch(`${url}/v1/events?agent=${encodeURIComponent(agent)}`, {
-        headers: { authorization: `Bearer ${token}`, accept: "text/event-stream" },
-        signal: this.#ac.signal,
-      });
-      let buf = "";
-      for await (const chunk of res.body!.pipeThrough(new TextDecoderStream())) {
-        buf += chunk;
-        let end;
-        while ((end = buf.indexOf("\n\n")) >= 0) {
-          const block = buf.slice(0, end);
-          buf = buf.slice(end + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1];
-          if (event === "ready") ready();
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (event !== "task" || !data) continue;
-          const e = JSON.parse(data) as { id: string; type?: string };
-          const key = `${e.id}#${e.type}`;
-          const at = wall();
-          const waiter = this.#waiters.get(key);
-          if (waiter) {
-            this.#waiters.delete(key);
-            waiter(at);
-          } else if (!this.#seen.has(key)) this.#seen.set(key, at);
-        }
-      }
-    })().catch(() => {});
-  }
-
-  when(id: string, type: string, timeoutMs = 30_000): Promise<number> {
-    const key = `${id}#${type}`;
-    const at = this.#seen.get(key);
-    if (at !== undefined) return Promise.resolve(at);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${type} event for ${id}`)), timeoutMs);
-      this.#waiters.set(key, (t) => {
-        clearTimeout(timer);
-        resolve(t);
-      });
-    });
-  }
-
-  close() {
-    this.#ac.abort();
-  }
 }
 
 /** A worker for bob's agent running `base`; `started` maps task ids to spawn times (wall). */
