@@ -14,6 +14,7 @@ import { setLogLevel } from "../log.ts";
 import { type Command, parseFlags, UsageError } from "./command.ts";
 import { waitForSignal } from "./relay.ts";
 import { parseDuration } from "./settings.ts";
+import { runDemoWorker } from "./demo_worker.ts";
 
 const REQUESTER = "@alice/requester";
 const WRITER = "@bob/writer";
@@ -175,6 +176,16 @@ Examples:
         `\nflow complete in ${ms()} ms: task ${completed} is ${detail.task.state} on both sides, ` +
           `${detail.artifacts.length} artifact versions, ${detail.events.length} events in the audit chain`,
       );
+      // bob's worker runs a command for a second task; alice sees its progress live.
+      const worker = await runDemoWorker({
+        home,
+        alice: aliceApi,
+        bob: bobApi,
+        signal: ac.signal,
+        pauseMs: values.once ? 40 : 700,
+      });
+      agents.push(worker.running);
+      console.log(worker.line);
       console.log("");
       for (const [name, d] of [["alice", alice], ["bob", bob]] as const) {
         // A one-time login link (valid for an hour); the token file works too.
