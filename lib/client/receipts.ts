@@ -19,6 +19,8 @@ export class DeliveredReceipts {
   private readonly pending = new Map<string, string[]>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private sending: Promise<void> = Promise.resolve();
+  /** Batches taken from `pending` and not yet in the outbox. */
+  private inFlight = 0;
 
   constructor(private readonly d: Daemon) {}
 
@@ -37,18 +39,24 @@ export class DeliveredReceipts {
     }
   }
 
+  /** Whether nothing is waiting to become a receipt in the outbox (tests wait for this). */
+  idle(): boolean {
+    return this.pending.size === 0 && this.inFlight === 0;
+  }
+
   /** Sends everything pending now (also on stop); resolves when it is in the outbox. */
   flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
     const batches = [...this.pending];
     this.pending.clear();
+    this.inFlight += batches.length;
     this.sending = this.sending.then(async () => {
       for (const [key, ids] of batches) {
         const [local, peer] = key.split("\n") as [string, string];
         // Receipts travel only over a connection (the relay refuses them otherwise).
-        if (!this.d.store.connections.isConnected(local, peer)) continue;
-        for (let i = 0; i < ids.length; i += MAX_RECEIPT_IDS) {
+        const connected = this.d.store.connections.isConnected(local, peer);
+        for (let i = 0; connected && i < ids.length; i += MAX_RECEIPT_IDS) {
           const [first, ...rest] = ids.slice(i, i + MAX_RECEIPT_IDS);
           await this.d.outbox.send({
             from: local,
@@ -61,6 +69,7 @@ export class DeliveredReceipts {
             },
           }).catch((err) => log.warn("delivered receipt not queued", { peer, err }));
         }
+        this.inFlight--;
       }
     });
     return this.sending;

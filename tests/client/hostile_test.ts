@@ -55,7 +55,10 @@ async function quiesce(w: World) {
   await eventually(async () => {
     const r = await (await fetch(`${w.relay.url}/health`)).json();
     const [a, b] = await Promise.all([w.alice.api.health(), w.bob.api.health()]);
-    return r.queue_depth === 0 && a.counts.outbox_pending === 0 && b.counts.outbox_pending === 0;
+    // Signed `delivered` receipts wait up to 200 ms in a batch before the outbox.
+    const batched = [w.alice, w.bob].some((t) => !t.running.daemon.inbound.receipts.idle());
+    return r.queue_depth === 0 && a.counts.outbox_pending === 0 &&
+      b.counts.outbox_pending === 0 && !batched;
   });
 }
 
