@@ -20,11 +20,15 @@ import type { DaemonStore, StateCause } from "./store/mod.ts";
 
 const log = logger("delivery");
 
-/** Whether an inbound message in `from` may be marked `to` by the local agent. */
+/**
+ * Whether the local agent's mark `to` moves an inbound message in `from` forward (a repeat or
+ * an older mark: false). Throws `conflict` for a message refused on arrival (`rejected`).
+ */
 export function inMovesForward(from: string, to: string): boolean {
   if (!isInbound(from) || !isInbound(to)) return false;
   const step = advanceInbound(from, to);
-  return step.ok && step.changed;
+  if (!step.ok) throw step.error;
+  return step.changed;
 }
 
 /** A cause as one line, the way views and events show it ("code: reason"). */

@@ -125,6 +125,8 @@ Deno.test("poison: hostile envelopes through the relay cannot block an honest on
     );
     assertEquals([row?.state, row?.state_code], ["rejected", "internal"], "kept for the owner");
     assert(row!.state_reason.includes("injected"), row!.state_reason);
+    const marked = await w.bob.api.ack(boom.id, "read", BOB).catch((e) => e);
+    assertEquals((marked as { code?: string }).code, "conflict", "a rejected message stays so");
     // Everything was acked: nothing is left for bob at the relay, nothing is stuck.
     await eventually(() => {
       const db = new DatabaseSync(w.relay.dbPath, { readOnly: true });
