@@ -44,7 +44,7 @@ export function linkHost(d: Daemon): LinkHost {
       if (env.type.startsWith("connection_")) revertRefusedConnection(d, env);
     },
     pendingOutbox: (after, limit) => d.store.outbox.pending(after, limit),
-    // Receipts still being batched go into the outbox before the socket closes.
+    // Receipts still being batched go into the outbox (sent on the next start).
     stopping: () => d.inbound.receipts.flush(),
     status: (connected, detail) => {
       d.events.emit("relay", { connected, ...(detail ? { detail } : {}) });

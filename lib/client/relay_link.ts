@@ -30,7 +30,7 @@ export interface LinkHost {
   refused(id: string, code: ErrorCode, message: string): void;
   pendingOutbox(afterSeq: number, limit: number): OutboxItem[];
   status(connected: boolean, detail?: string): void;
-  /** Called once when the link stops, before the socket closes (last sends). */
+  /** Called once when the link stops, after the last delivery was handled. */
   stopping?(): Promise<void>;
 }
 
@@ -110,7 +110,6 @@ export class RelayLink {
     clearTimeout(this.reconnectTimer);
     clearTimeout(this.retryTimer);
     clearInterval(this.pingTimer);
-    if (wasRunning) await this.host.stopping?.().catch(() => {});
     const ws = this.ws;
     this.ws = null;
     if (ws) {
@@ -119,6 +118,8 @@ export class RelayLink {
       await Promise.race([closed, new Promise((r) => setTimeout(r, 1000))]);
     }
     await this.serialized.run(() => Promise.resolve());
+    // After the last delivery: what it left to send goes to the outbox for the next start.
+    if (wasRunning) await this.host.stopping?.().catch(() => {});
     this.setConnected(false);
   }
 
