@@ -49,6 +49,8 @@ export function linkHost(d: Daemon): LinkHost {
     status: (connected, detail) => {
       d.events.emit("relay", { connected, ...(detail ? { detail } : {}) });
       if (connected) d.keyring.registerPending().catch(() => {});
+      // Receipts owed from before a restart go out now.
+      if (connected) d.inbound.receipts.schedule();
     },
   };
 }

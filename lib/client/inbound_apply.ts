@@ -149,14 +149,18 @@ function applyOne(d: Daemon, envelope: Envelope, payload: Record<string, unknown
     }
     d.store.messages.insert(envelope, local, "in", payload, "received", at);
     if (visible) d.store.inbox.add(local, envelope.id);
+    // Stored: the sender is owed a signed `delivered` receipt (receipts, which returned above,
+    // are not answered).
+    if (d.inbound.receipts.enabled) {
+      d.store.messages.owe(envelope.id, local, envelope.from, at);
+    }
   });
   if (rejected) {
     log.warn("inbound envelope rejected", { id: envelope.id, ...(rejected as Rejection) });
     return;
   }
   if (syncAfterCommit) syncPermissions(d).catch(() => {});
-  // Stored: tell the sender in a signed receipt (receipts themselves are not answered).
-  if (envelope.type !== "receipt") d.inbound.receipts.add(local, envelope.from, envelope.id);
+  if (envelope.type !== "receipt") d.inbound.receipts.schedule();
   if (envelope.type.startsWith("connection_")) {
     d.events.emit("connection", { agent: local, peer: envelope.from, type: envelope.type }, local);
   }

@@ -42,14 +42,14 @@ Deno.test("receipts: the relay's word is `relayed`; `delivered` is bob's signed 
   try {
     const state = async (id: string) => (await w.alice.api.message(id)).state;
     // Bob's daemon stores but does not answer (an older peer, or receipts lost).
-    const receipts = w.bob.running.daemon.inbound.receipts;
-    const add = receipts.add.bind(receipts);
-    receipts.add = () => {};
+    const messages = w.bob.running.daemon.store.messages;
+    const owe = messages.owe.bind(messages);
+    messages.owe = () => {};
     const m1 = await w.alice.api.send({ from: ALICE, to: BOB, text: "one" });
     await w.bob.api.waitForInbox(BOB, (m) => m.id === m1.message.id);
     await eventually(async () => (await state(m1.message.id)) === "relayed");
 
-    receipts.add = add;
+    messages.owe = owe;
     const m2 = await w.alice.api.send({ from: ALICE, to: BOB, text: "two" });
     await eventually(async () => (await state(m2.message.id)) === "delivered");
     assertEquals(await state(m1.message.id), "relayed", "nothing but a receipt moves it on");
@@ -80,6 +80,28 @@ Deno.test("receipts: a burst is acknowledged in a few batched receipts", async (
     assertEquals(covered.length, ids.length);
     console.log(`receipts: ${ids.length} messages acknowledged by ${payloads.length} receipts`);
     assert(payloads.length < ids.length / 2, `${payloads.length} receipts for ${ids.length}`);
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("receipts: what is owed survives a crash before the batch went out", async () => {
+  const w = await startWorld();
+  try {
+    // Bob's daemon stores and acks, then dies before its 200 ms batch: no flush, not even on
+    // the way down (as with kill -9).
+    const receipts = w.bob.running.daemon.inbound.receipts;
+    receipts.schedule = () => {};
+    receipts.flush = () => Promise.resolve();
+    const m = await w.alice.api.send({ from: ALICE, to: BOB, text: "before the crash" });
+    await w.bob.api.waitForInbox(BOB, (x) => x.id === m.message.id);
+    await eventually(async () => (await w.alice.api.message(m.message.id)).state === "relayed");
+    const owed = () =>
+      dbRows<{ id: string }>(w.bob, "SELECT id FROM receipts_due").map((r) => r.id);
+    assert(owed().includes(m.message.id), "owed, in bob's database");
+    w.bob = await w.bob.restart();
+    await eventually(async () => (await w.alice.api.message(m.message.id)).state === "delivered");
+    await eventually(() => Promise.resolve(owed().length === 0)); // settled with the outbox row
   } finally {
     await w.close();
   }

@@ -157,3 +157,23 @@ export const CLIENT_MIGRATIONS: Migration[] = [{
         AND substr(state_reason, 1, instr(state_reason, ': ') - 1) NOT GLOB '*[^a-z_]*';
   `,
 }];
+
+/**
+ * Signed `delivered` receipts owed to senders (issue 13 item 5), written in the same transaction
+ * that stores the envelope, so a daemon killed before its batch went out still sends them after
+ * a restart (the relay does not redeliver what was acked).
+ */
+const RECEIPTS_DUE_MIGRATION: Migration = {
+  version: 3,
+  name: "delivered receipts owed to senders",
+  sql: `
+    CREATE TABLE receipts_due (
+      id TEXT NOT NULL,
+      agent TEXT NOT NULL,
+      peer TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      PRIMARY KEY (id, agent)
+    );
+  `,
+};
+CLIENT_MIGRATIONS.push(RECEIPTS_DUE_MIGRATION);
