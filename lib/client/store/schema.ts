@@ -173,3 +173,23 @@ export const CLIENT_MIGRATIONS: Migration[] = [{
     CREATE INDEX agent_tokens_agent ON agent_tokens(agent);
   `,
 }];
+
+/**
+ * Signed `delivered` receipts owed to senders (issue 13 item 5), written in the same transaction
+ * that stores the envelope, so a daemon killed before its batch went out still sends them after
+ * a restart (the relay does not redeliver what was acked).
+ */
+const RECEIPTS_DUE_MIGRATION: Migration = {
+  version: 4,
+  name: "delivered receipts owed to senders",
+  sql: `
+    CREATE TABLE receipts_due (
+      id TEXT NOT NULL,
+      agent TEXT NOT NULL,
+      peer TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      PRIMARY KEY (id, agent)
+    );
+  `,
+};
+CLIENT_MIGRATIONS.push(RECEIPTS_DUE_MIGRATION);
