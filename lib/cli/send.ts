@@ -73,7 +73,7 @@ const PREVIEW_CHARS = 80;
 /** `text` on one line (newlines shown as ⏎), cut to `max` characters with an ellipsis. */
 export function preview(text: string, max = PREVIEW_CHARS): string {
   const flat = text.trim().replace(/\s*\r?\n\s*/g, " ⏎ ").replace(/\s+/g, " ");
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+  return flat.length > max ? `${flat.slice(0, max - 1).trimEnd()}…` : flat;
 }
 
 /** What an item says, in a few words: its text, or the artifact's first lines, or its title. */
