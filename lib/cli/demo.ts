@@ -211,6 +211,14 @@ Examples:
           `${name} dashboard: ${link}  (or log in with ${join(home, name, "local-token")})`,
         );
       }
+      // The README's loopback recipe starts from these two lines (tests/cli/readme_snippet_test.ts).
+      console.log("\nFor the README's loopback API recipe (curl), paste into another shell:");
+      for (const [name, d] of [["ALICE", alice], ["BOB", bob]] as const) {
+        const token = join(home, name.toLowerCase(), "local-token");
+        console.log(
+          `  export ${name}_API=${d.url} ${name}_TOKEN_FILE='${token.replaceAll("'", "'\\''")}'`,
+        );
+      }
       console.log("\nPress Ctrl-C to stop.");
       await signalled;
       await shutdown();
