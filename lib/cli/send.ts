@@ -102,6 +102,9 @@ export const inboxCommand: Command = {
   summary: "Read an agent's inbox (optionally waiting for new items)",
   help: `Usage: taskferry inbox [options]
 
+Prints one line per item: its cursor, time, type, sender, task and a one-line preview of its
+text or artifact (--json prints the items whole).
+
 Options:
   --agent AGENT   whose inbox (optional when the daemon has one agent)
   --after N       only items after cursor N ("latest" for only new ones)
