@@ -134,7 +134,7 @@ Examples:
       const bobApi = new TaskferryClient({ url: bob.url, token: bob.token });
       await ensureAgent(aliceApi, REQUESTER, true);
       await ensureAgent(bobApi, WRITER, true);
-      console.log("");
+      if (!interrupted) console.log("");
 
       // One line per step, printed when the recipient's daemon has verified and stored it.
       let step = 0;
