@@ -75,8 +75,10 @@ Examples:
     }
     const target = positionals[0]!;
     const from = checkHandle(values.from, "--from");
-    // A link has a scheme and an invite path; anything else with a '/' is meant as a handle.
-    const isLink = target.includes("://") || target.includes("/invite/") || !target.includes("/");
+    // A link has a scheme or an invite path, a bare code is 8-64 URL-safe characters (as
+    // lib/client/invites.ts parses them); anything else is meant as a handle.
+    const isLink = target.includes("://") || target.includes("/invite/") ||
+      /^[A-Za-z0-9_-]{8,64}$/.test(target);
     return runVerb(async () => {
       const input: Parameters<ReturnType<typeof daemonClient>["connect"]>[0] = { from };
       if (target.startsWith("@") || !isLink) input.to = checkHandle(target, "HANDLE");

@@ -47,6 +47,7 @@ Deno.test("cli errors: each refusal names the problem and the fix, exactly", asy
       badHandle,
       longHandle,
       goHandle,
+      bareName,
       noDaemon,
       wrongTokenFlag,
       wrongTokenFile,
@@ -63,6 +64,7 @@ Deno.test("cli errors: each refusal names the problem and the fix, exactly", asy
       cli(b, ["agent-create", "@Bob/Writer"]),
       cli(b, ["agent-create", "@bob/" + "w".repeat(40)]),
       cli(a, ["send", "--from", "@client_alice/requester", "--to", "@bob/writer", "hi"]),
+      cli(a, ["connect", "--from", "@alice/requester", "bob"]),
       cli(empty, ["agents"], { TASKFERRY_CLIENT_ADDR: `127.0.0.1:${port}` }),
       cli(b, ["agents", "--token", "tfl_wrong"]),
       cli(wrongHome, ["agents"]),
@@ -112,6 +114,11 @@ Deno.test("cli errors: each refusal names the problem and the fix, exactly", asy
       goHandle,
       2,
       `--from '@client_alice/requester' is not a valid handle: ${HANDLE_RULE}; did you mean '@alice/requester'?`,
+    );
+    assertRefused(
+      bareName,
+      2,
+      `HANDLE 'bob' is not a valid handle: ${HANDLE_RULE}; did you mean '@bob/agent'?`,
     );
     assertRefused(
       noDaemon,
