@@ -31,6 +31,9 @@ export const A2A_STATE: Readonly<Record<TaskState, A2AState>> = {
   declined: A2AState.TASK_STATE_REJECTED,
   cancelled: A2AState.TASK_STATE_CANCELED,
   expired: A2AState.TASK_STATE_FAILED,
+  // Offers (design §13): waiting for a claim is "submitted"; a withdrawn offer was not ours.
+  offered: A2AState.TASK_STATE_SUBMITTED,
+  withdrawn: A2AState.TASK_STATE_CANCELED,
 };
 
 /** What one A2A state, reported by a local A2A agent working a TaskFerry round, means for it. */

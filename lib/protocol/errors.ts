@@ -95,6 +95,10 @@ export const ERRORS = {
   },
   task_expired: { status: 409, message: "The task's deadline has passed." },
   gate_pending: { status: 409, message: "The task waits for the owner's approval." },
+  no_candidates: {
+    status: 409,
+    message: "No connected peer advertises that capability: connect to one, or name the agents.",
+  },
 
   // Storage.
   database_too_new: {

@@ -7,7 +7,13 @@ import { z } from "zod";
 import { fileNameProblem, MAX_BLOB_SIZE, MAX_FILES } from "./blob.ts";
 import { RECEIPT_STATES } from "./delivery.ts";
 import { PermissionsPatchSchema } from "./permissions.ts";
-import { BlobIdSchema, MessageIdSchema, type MessageType, TimestampSchema } from "./schemas.ts";
+import {
+  BlobIdSchema,
+  HandleSchema,
+  MessageIdSchema,
+  type MessageType,
+  TimestampSchema,
+} from "./schemas.ts";
 import { JsonObjectSchema, JsonValueSchema, wellFormed } from "./wellformed.ts";
 
 const text = (max: number) => wellFormed(0, max);
@@ -75,6 +81,9 @@ export const PAYLOAD_SCHEMAS = {
     deadline: TimestampSchema.optional(),
     max_revisions: z.number().int().min(0).max(100).optional(),
     files: FilesSchema.optional(),
+    // An offer (design §13): `to` lists every candidate (two or more); the first claim the
+    // requester's daemon receives wins. Absent on direct tasks, so those stay byte-identical.
+    claim: z.literal(true).optional(),
   }),
   task_accept: z.strictObject({ note: text(2000).optional() }),
   task_decline: z.strictObject({ reason: text(2000).optional() }),
@@ -115,6 +124,14 @@ export const PAYLOAD_SCHEMAS = {
   task_fail: z.strictObject({
     reason: wellFormed(1, 4000),
     code: z.string().regex(FAIL_CODE_RE, "lowercase a-z, 0-9 and _, 1-64 chars").optional(),
+  }),
+  // A candidate takes an offered task. The requester's daemon decides; this is only a bid.
+  task_claim: z.strictObject({ note: text(2000).optional() }),
+  // The requester's decision, to every candidate: `worker` (also the header's first recipient)
+  // holds the task, every other candidate withdraws.
+  task_assign: z.strictObject({
+    worker: HandleSchema,
+    round: z.number().int().min(1).max(1000).optional(),
   }),
 } as const satisfies Record<MessageType, z.ZodType>;
 

@@ -22,6 +22,8 @@ export const MESSAGE_TYPES = [
   "receipt",
   "task_progress",
   "task_fail",
+  "task_claim",
+  "task_assign",
 ] as const;
 export type MessageType = typeof MESSAGE_TYPES[number];
 
@@ -36,8 +38,16 @@ export const TASK_TYPES = [
   "task_cancel",
   "task_progress",
   "task_fail",
+  "task_claim",
+  "task_assign",
 ] as const satisfies readonly MessageType[];
 export type TaskMessageType = typeof TASK_TYPES[number];
+
+/**
+ * Task types that may name several recipients: a `task_request` to several candidates is an
+ * offer (design §13), and its `task_assign` goes to every candidate, the assigned worker first.
+ */
+export const OFFER_TYPES: readonly TaskMessageType[] = ["task_request", "task_assign"];
 
 /** True for types that act on a task. */
 export function isTaskType(type: string): type is TaskMessageType {
@@ -136,7 +146,7 @@ function checkHeader(
   if (isTaskType(h.type) && h.task_id === undefined) {
     ctx.addIssue({ code: "custom", path: ["task_id"], message: `${h.type} needs task_id` });
   }
-  if (isTaskType(h.type) && h.to.length !== 1) {
+  if (isTaskType(h.type) && h.to.length !== 1 && !(OFFER_TYPES as string[]).includes(h.type)) {
     ctx.addIssue({ code: "custom", path: ["to"], message: "task messages have one recipient" });
   }
   if (h.blobs !== undefined && !(FILE_TYPES as readonly string[]).includes(h.type)) {

@@ -5,11 +5,16 @@
  *     └─decline─▶ declined        revision ─▶ revision_requested ─artifact vN─┘
  * any non-terminal ─cancel (requester)─▶ cancelled; deadline passed ─▶ expired
  * accepted | revision_requested ─fail (worker)─▶ failed; ─progress (worker)─▶ (no change)
+ *
+ * Offers (design §13): a task_request with `claim` starts `offered`; candidates' task_claims
+ * change nothing (bids); the requester's task_assign moves it to `accepted` (for the assigned
+ * worker and the requester) or `withdrawn` (for every other candidate's daemon).
  */
 import { fail, type TaskferryError } from "./errors.ts";
 import type { TaskMessageType } from "./schemas.ts";
 
 export const TASK_STATES = [
+  "offered",
   "requested",
   "accepted",
   "submitted",
@@ -19,6 +24,7 @@ export const TASK_STATES = [
   "cancelled",
   "expired",
   "failed",
+  "withdrawn",
 ] as const;
 export type TaskState = typeof TASK_STATES[number];
 
@@ -29,6 +35,7 @@ export const TERMINAL_STATES: readonly TaskState[] = [
   "cancelled",
   "expired",
   "failed",
+  "withdrawn",
 ];
 
 /** True when no further event can change the task. */
@@ -54,6 +61,8 @@ export interface TaskSnapshot {
   deadline: string | null;
   /** Ids of the events already applied, for idempotence under redelivery. */
   event_ids: readonly string[];
+  /** An offer's candidates (absent on direct tasks, so their snapshots stay unchanged). */
+  candidates?: readonly string[];
 }
 
 /** One task event as it arrives: an envelope id, its type, the actor's role, its time. */
@@ -68,6 +77,10 @@ export interface TaskEvent {
   deadline?: string | null | undefined;
   /** For `artifact_submit` (the version submitted) and `revision_request` (the version reviewed). */
   version?: number | undefined;
+  /** For an offering `task_request`: every candidate (two or more). */
+  candidates?: readonly string[] | undefined;
+  /** For `task_assign` applied by a candidate that was not chosen: it withdraws. */
+  withdrawn?: boolean | undefined;
 }
 
 /** The outcome of applying an event. */
@@ -86,6 +99,8 @@ export const TASK_ACTION_ROLE: Record<TaskMessageType, TaskRole> = {
   task_cancel: "requester",
   task_progress: "worker",
   task_fail: "worker",
+  task_claim: "worker",
+  task_assign: "requester",
 };
 
 /**
@@ -109,6 +124,8 @@ const MOVES: Record<Exclude<TaskMessageType, "task_request">, {
   },
   task_progress: { from: ["accepted", "revision_requested"], to: null },
   task_fail: { from: ["accepted", "revision_requested"], to: "failed" },
+  task_claim: { from: ["offered"], to: null },
+  task_assign: { from: ["offered"], to: "accepted" },
 };
 
 function refuse(code: Parameters<typeof fail>[0], message: string): Transition {
@@ -126,18 +143,23 @@ export function applyTaskEvent(task: TaskSnapshot | null, event: TaskEvent): Tra
   if (event.type === "task_request") {
     if (task) return refuse("illegal_transition", "the task already exists");
     if (event.role !== "requester") return refuse("task_role", "only a requester creates a task");
-    return {
-      ok: true,
-      duplicate: false,
-      task: {
-        state: "requested",
-        artifact_version: 0,
-        revisions: 0,
-        max_revisions: event.max_revisions ?? DEFAULT_MAX_REVISIONS,
-        deadline: event.deadline ?? null,
-        event_ids: [event.id],
-      },
+    const offer = event.candidates !== undefined;
+    if (
+      offer &&
+      (event.candidates!.length < 2 || new Set(event.candidates).size !== event.candidates!.length)
+    ) {
+      return refuse("validation_failed", "an offer needs two or more distinct candidates");
+    }
+    const created: TaskSnapshot = {
+      state: offer ? "offered" : "requested",
+      artifact_version: 0,
+      revisions: 0,
+      max_revisions: event.max_revisions ?? DEFAULT_MAX_REVISIONS,
+      deadline: event.deadline ?? null,
+      event_ids: [event.id],
     };
+    if (offer) created.candidates = [...event.candidates!];
+    return { ok: true, duplicate: false, task: created };
   }
   if (!task) return refuse("task_not_found", "no task_request precedes this event");
 
@@ -190,6 +212,10 @@ export function applyTaskEvent(task: TaskSnapshot | null, event: TaskEvent): Tra
         duplicate: false,
         task: next(task, event, { state: move.to, revisions: task.revisions + 1 }),
       };
+    }
+    case "task_assign": {
+      const state = event.withdrawn ? "withdrawn" : move.to;
+      return { ok: true, duplicate: false, task: next(task, event, { state }) };
     }
     default:
       return { ok: true, duplicate: false, task: next(task, event, { state: move.to }) };

@@ -51,6 +51,8 @@ export interface TaskView {
   local_roles: Record<string, "requester" | "worker">;
   /** Per local party, the actions it may take now. */
   allowed_actions: Record<string, string[]>;
+  /** An offer's candidates (design §13); `worker` stays "" until one is assigned. */
+  candidates?: string[];
 }
 
 /** An artifact version. */

@@ -16,6 +16,7 @@ import {
   roleOf,
   verifyEnvelope,
 } from "../protocol/mod.ts";
+import { assignedWorker, isOffer, offerRole, openOffer } from "./offers.ts";
 import type { AcceptEffects, AgentRecord, RelayStore } from "./store.ts";
 
 /** Where rate limits are counted: this process, or a store shared by all nodes. */
@@ -230,6 +231,7 @@ async function checkTask(store: RelayStore, envelope: Envelope, permissions: Per
   const task = await store.getTask(taskId);
   if (envelope.type === "task_request") {
     if (task) throw fail("illegal_transition", `task ${taskId} already exists`);
+    if (isOffer(envelope)) return openOffer(envelope, RELAY_MAX_REVISIONS);
     const open = await store.countOpenTasks(envelope.from, to);
     if (open >= permissions.max_open_tasks) {
       throw fail(
@@ -248,9 +250,10 @@ async function checkTask(store: RelayStore, envelope: Envelope, permissions: Per
     return { id: taskId, requester: envelope.from, worker: to, snapshot: result.task };
   }
   if (!task) throw fail("task_not_found", `no task_request for ${taskId} passed this relay`);
-  const role = roleOf(task, envelope.from);
+  const offered = offerRole(task, envelope);
+  const role = offered ?? roleOf(task, envelope.from);
   const other = role === "requester" ? task.worker : task.requester;
-  if (!role || to !== other) {
+  if (!role || (!offered && to !== other)) {
     throw fail("task_role", `${envelope.from} is not a party of ${taskId}`);
   }
   const result = applyTaskEvent(
@@ -265,5 +268,5 @@ async function checkTask(store: RelayStore, envelope: Envelope, permissions: Per
     } as Parameters<typeof applyTaskEvent>[1],
   );
   if (!result.ok) throw result.error;
-  return { ...task, snapshot: result.task };
+  return { ...task, worker: assignedWorker(task, envelope), snapshot: result.task };
 }

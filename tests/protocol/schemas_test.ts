@@ -7,6 +7,7 @@ import {
   MAX_RECIPIENTS,
   MESSAGE_TYPES,
   type MessageType,
+  OFFER_TYPES,
   parsePayload,
   PAYLOAD_ALG,
   PAYLOAD_SCHEMAS,
@@ -131,7 +132,10 @@ Deno.test("recipients must be distinct and exclude the sender", () => {
 Deno.test("task types need task_id and exactly one recipient", () => {
   for (const type of TASK_TYPES) {
     refuses(envelope({ type }), "task_id");
-    refuses(taskEnvelope(type, { to: ["@bob/writer", "@carol/writer"] }), "to");
+    const several = taskEnvelope(type, { to: ["@bob/writer", "@carol/writer"] });
+    // An offer and its assignment name every candidate (design §13).
+    if (OFFER_TYPES.includes(type)) accepts(several);
+    else refuses(several, "to");
   }
   // Non-task types may carry several recipients and no task_id.
   for (const type of MESSAGE_TYPES.filter((t) => !isTaskType(t))) {
@@ -306,6 +310,14 @@ const PAYLOAD_SAMPLES: Record<MessageType, { good: unknown[]; bad: unknown[] }> 
       { reason: "x", code: "c".repeat(65) },
       { reason: "x", retry: true },
     ],
+  },
+  task_claim: {
+    good: [{}, { note: "I can take it" }],
+    bad: [{ note: 1 }, { worker: "@a/b" }],
+  },
+  task_assign: {
+    good: [{ worker: "@bob/reviewer" }, { worker: "@bob/reviewer", round: 2 }],
+    bad: [{}, { worker: "bob" }, { worker: "@bob/reviewer", round: 0 }, { worker: "@b/r", x: 1 }],
   },
 };
 

@@ -42,6 +42,8 @@ export const LEGAL: Record<TaskState, Partial<Record<Action, TaskState>>> = {
   cancelled: {},
   expired: {},
   failed: {},
+  offered: { task_claim: "offered", task_assign: "accepted" },
+  withdrawn: {},
 };
 
 /** Who may send what (design §6, §11): the worker accepts, declines, submits, reports, fails. */
@@ -55,6 +57,8 @@ export const OWNER: Record<TaskMessageType, TaskRole> = {
   task_cancel: "requester",
   task_progress: "worker",
   task_fail: "worker",
+  task_claim: "worker",
+  task_assign: "requester",
 };
 
 const T0 = Date.parse("2026-11-21T20:00:00.000Z");

@@ -35,6 +35,7 @@ Deno.test("the state lists match the design", () => {
     "declined",
     "expired",
     "failed",
+    "withdrawn",
   ]);
   for (const s of TASK_STATES) assertEquals(isTerminal(s), Object.keys(LEGAL[s]).length === 0, s);
   assertEquals(TASK_ACTION_ROLE, OWNER);
@@ -89,12 +90,14 @@ Deno.test("every legal transition moves to the right state", () => {
       assert(r.ok && !r.duplicate);
       assertEquals(next.state, to, `${from} --${type}--> ${to}`);
       // Progress changes nothing, not even the applied ids (see the next test).
-      const ids = type === "task_progress" ? task.event_ids : [...task.event_ids, e.id];
+      const ids = type === "task_progress" || type === "task_claim"
+        ? task.event_ids
+        : [...task.event_ids, e.id];
       assertEquals(next.event_ids, ids);
       count++;
     }
   }
-  assertEquals(count, 14);
+  assertEquals(count, 16);
 });
 
 Deno.test("every illegal transition is refused with illegal_transition", () => {
@@ -110,7 +113,7 @@ Deno.test("every illegal transition is refused with illegal_transition", () => {
       count++;
     }
   }
-  assertEquals(count, 8 * ACTIONS.length - 14);
+  assertEquals(count, 10 * ACTIONS.length - 16);
 });
 
 Deno.test("an expired task refuses every action with task_expired", () => {

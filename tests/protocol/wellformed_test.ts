@@ -54,6 +54,8 @@ const FULL: Record<MessageType, Record<string, unknown>> = {
   receipt: { message_id: newId("msg"), state: "failed", reason: "crashed" },
   task_progress: { text: "step 1", queue_position: 2 },
   task_fail: { reason: "it broke", code: "exit_1" },
+  task_claim: { note: "mine" },
+  task_assign: { worker: "@bob/reviewer", round: 1 },
 };
 
 /** Every way to put `bad` into `value`: each string value, and each object key, replaced. */

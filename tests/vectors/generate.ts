@@ -173,6 +173,7 @@ const TASK_2 = `task_${fixedUlid("2026-11-21T21:00:00.000Z", "7A5D")}`;
 const DEVICES: Record<string, string> = {
   [ALICE]: `dev_${fixedUlid("2026-11-01T09:00:00.000Z", "A1")}`,
   [BOB]: `dev_${fixedUlid("2026-11-02T10:30:00.000Z", "B0B")}`,
+  [CAROL]: `dev_${fixedUlid("2026-11-03T11:00:00.000Z", "CA0")}`,
 };
 
 const CASES: EnvelopeCase[] = [
@@ -309,6 +310,55 @@ function filesCase(blobs: BlobVector[]): EnvelopeCase {
     plaintext: { text: "Notes attached, and an empty placeholder.", files },
   };
 }
+
+/**
+ * Added with offers (issue 17, design §13), after every earlier vector: a task offered to three
+ * candidates, one candidate's claim, and the requester's assignment to every candidate with the
+ * chosen worker first.
+ */
+const TASK_3 = `task_${fixedUlid("2026-11-21T22:00:00.000Z", "7A5E")}`;
+const OFFER_CASES: EnvelopeCase[] = [
+  {
+    name: "task-offer",
+    description: "task_request from @alice/requester offered to three candidates (claim: true)",
+    type: "task_request",
+    from: ALICE,
+    to: [BOB, CAROL, DAVE],
+    created_at: "2026-11-21T22:00:00.000Z",
+    ulid_random: "9",
+    task: TASK_3,
+    plaintext: {
+      title: "Review the release notes",
+      instructions: "Whoever can review: take it.",
+      max_revisions: 1,
+      claim: true,
+    },
+  },
+  {
+    name: "task-claim",
+    description: "task_claim from the candidate @carol/reviewer to the requester",
+    type: "task_claim",
+    from: CAROL,
+    to: [ALICE],
+    created_at: "2026-11-21T22:00:01.000Z",
+    ulid_random: "A",
+    task: TASK_3,
+    plaintext: { note: "mine" },
+  },
+  {
+    name: "task-assign",
+    description:
+      "task_assign from @alice/requester to every candidate, the assigned worker @carol/reviewer " +
+      "first: offered → accepted for her, withdrawn for the others",
+    type: "task_assign",
+    from: ALICE,
+    to: [CAROL, BOB, DAVE],
+    created_at: "2026-11-21T22:00:01.500Z",
+    ulid_random: "B",
+    task: TASK_3,
+    plaintext: { worker: CAROL, round: 1 },
+  },
+];
 
 const b64 = encodeBase64Url;
 const text = (bytes: Uint8Array) => decoder.decode(bytes);
@@ -457,7 +507,9 @@ export async function buildVectors(): Promise<{
 }> {
   const blobs = await buildBlobVectors();
   const envelopes = [];
-  for (const c of [...CASES, filesCase(blobs)]) envelopes.push(await envelopeVector(c));
+  for (const c of [...CASES, filesCase(blobs), ...OFFER_CASES]) {
+    envelopes.push(await envelopeVector(c));
+  }
   return {
     "blob_v1.json": blobs,
     "envelope_v1.json": envelopes,

@@ -1,7 +1,13 @@
 /** `/v1/tasks`: create, list, read, act on tasks, and the owner's gate decisions. */
 import { Hono } from "hono";
 import { z } from "zod";
-import { fail, HandleSchema, PAYLOAD_SCHEMAS, TASK_STATES } from "../../protocol/mod.ts";
+import {
+  fail,
+  HandleSchema,
+  MAX_RECIPIENTS,
+  PAYLOAD_SCHEMAS,
+  TASK_STATES,
+} from "../../protocol/mod.ts";
 import { readJson } from "../../http/mod.ts";
 import type { Daemon } from "../daemon.ts";
 import { actingAgent, requireVisibleTask } from "../guards/principal.ts";
@@ -17,7 +23,13 @@ import {
 } from "../tasks/mod.ts";
 import { intParam } from "./params.ts";
 
-const TaskBody = PAYLOAD_SCHEMAS.task_request.extend({ from: HandleSchema, to: HandleSchema });
+/** `to`: one handle, several (an offer), or `cap:NAME` (every connected peer advertising it). */
+const TaskTarget = z.union([
+  HandleSchema,
+  z.string().regex(/^cap:[\w.:-]{1,64}$/, "cap:NAME"),
+  z.array(HandleSchema).min(1).max(MAX_RECIPIENTS),
+]);
+const TaskBody = PAYLOAD_SCHEMAS.task_request.extend({ from: HandleSchema, to: TaskTarget });
 const Agent = { agent: HandleSchema.optional() };
 const ACTION_BODIES: Record<TaskActionName, z.ZodType> = {
   accept: PAYLOAD_SCHEMAS.task_accept.extend(Agent),
@@ -28,6 +40,7 @@ const ACTION_BODIES: Record<TaskActionName, z.ZodType> = {
   cancel: PAYLOAD_SCHEMAS.task_cancel.extend(Agent),
   progress: PAYLOAD_SCHEMAS.task_progress.extend(Agent),
   fail: PAYLOAD_SCHEMAS.task_fail.extend(Agent),
+  claim: PAYLOAD_SCHEMAS.task_claim.extend(Agent),
 };
 const GateBody = z.strictObject({ reason: z.string().max(2000).optional() });
 const Empty = z.strictObject({});

@@ -65,6 +65,11 @@ export class TaskTable {
     );
   }
 
+  /** Names the worker of an offered task (the requester's daemon, on assignment). */
+  setWorker(id: string, worker: string) {
+    run(this.db, "UPDATE tasks SET worker = ? WHERE id = ?", worker, id);
+  }
+
   /** Sets the owner gate (`at` given: the owner decided, so the task changed). */
   setGate(id: string, gate: TaskRow["gate"], at?: string) {
     if (at === undefined) run(this.db, "UPDATE tasks SET gate = ? WHERE id = ?", gate, id);

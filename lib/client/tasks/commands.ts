@@ -14,6 +14,7 @@ import {
 import type { QueuedMessage, TaskDetail, TaskView } from "../../protocol/views.ts";
 import type { Daemon } from "../daemon.ts";
 import { appendEvent } from "./audit.ts";
+import { CAP_PREFIX, capabilityCandidates, createOffer } from "./offers.ts";
 import { insertArtifact, insertTask, requireTask, saveSnapshot } from "./records.ts";
 import { eventData, eventOf, roleOf, TASK_ACTIONS, type TaskActionName } from "./rules.ts";
 import { taskDetail, taskView } from "./views.ts";
@@ -24,8 +25,34 @@ export interface TaskCommandResult {
   message: QueuedMessage;
 }
 
-/** Creates a task and sends the task_request. */
+/**
+ * Creates a task and sends the task_request. `to` is one handle (a direct task), several
+ * handles, or `cap:NAME` (every connected peer advertising NAME): those are offers (design
+ * §13) when they name two or more candidates; a capability matching one peer is a direct task.
+ */
 export async function createTask(
+  d: Daemon,
+  input: PayloadOf<"task_request"> & { from: string; to: string | string[] },
+): Promise<TaskCommandResult> {
+  const { from, to: target, claim, ...rest } = input;
+  let to = target;
+  if (typeof to === "string" && to.startsWith(CAP_PREFIX)) {
+    to = capabilityCandidates(d, from, to.slice(CAP_PREFIX.length));
+    if (to.length === 0) {
+      throw fail("no_candidates", `no connected peer of ${from} advertises ${target}`);
+    }
+    if (to.length === 1) to = to[0]!;
+  }
+  if (Array.isArray(to)) {
+    if (to.length === 1 && !claim) to = to[0]!;
+    else return await createOffer(d, from, to, rest);
+  } else if (claim) {
+    throw fail("validation_failed", "claim: true needs two or more candidates in `to`");
+  }
+  return await createDirect(d, { ...rest, from, to });
+}
+
+async function createDirect(
   d: Daemon,
   input: PayloadOf<"task_request"> & { from: string; to: string },
 ): Promise<TaskCommandResult> {

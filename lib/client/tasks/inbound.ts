@@ -10,6 +10,7 @@ import {
 import type { Daemon } from "../daemon.ts";
 import { appendEvent } from "./audit.ts";
 import { insertArtifact, insertTask, saveSnapshot } from "./records.ts";
+import { applyInboundClaim, offerProblem } from "./offers.ts";
 import { eventData, eventOf, roleOf } from "./rules.ts";
 
 /** The outcome of applying one inbound task envelope. */
@@ -55,10 +56,11 @@ export function applyInboundTask(
       }
       return { ok: false, code: "illegal_transition", message: "task exists" };
     }
-    const result = applyTaskEvent(
-      null,
-      eventOf(type, envelope.id, "requester", envelope.created_at, payload),
-    );
+    const problem = offerProblem(envelope, payload);
+    if (problem) return { ok: false, code: "validation_failed", message: problem };
+    const event = eventOf(type, envelope.id, "requester", envelope.created_at, payload);
+    if (envelope.to.length > 1) event.candidates = envelope.to;
+    const result = applyTaskEvent(null, event);
     if (!result.ok) return { ok: false, code: result.error.code, message: result.error.message };
     insertTask(
       d,
@@ -74,12 +76,20 @@ export function applyInboundTask(
     return { ok: true, visible: !gate };
   }
   if (!row) return { ok: false, code: "task_not_found", message: `no task ${taskId}` };
+  if (type === "task_claim") {
+    if (row.requester !== local) return { ok: false, code: "task_role", message: "not ours" };
+    const refused = applyInboundClaim(d, row, envelope, payload);
+    return refused ? { ok: false, ...refused } : { ok: true, visible: true };
+  }
+  if (type === "task_assign" && payload.worker !== envelope.to[0]) {
+    return { ok: false, code: "validation_failed", message: "the assigned worker comes first" };
+  }
   const role = roleOf(row, envelope.from);
   const other = role === "requester" ? row.worker : row.requester;
   if (!role || other !== local) return { ok: false, code: "task_role", message: "not a party" };
   const result = applyTaskEvent(
     JSON.parse(row.snapshot),
-    eventOf(type, envelope.id, role, envelope.created_at, payload),
+    eventOf(type, envelope.id, role, envelope.created_at, payload, row.worker),
   );
   if (!result.ok) return { ok: false, code: result.error.code, message: result.error.message };
   if (result.duplicate) {

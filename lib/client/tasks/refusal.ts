@@ -28,13 +28,15 @@ export function revertRefusedTaskEvent(d: Daemon, messageId: string, reason: str
     ),
   );
   if (ev.type === "artifact_submit") d.store.artifacts.deleteByMessage(ev.task_id, messageId);
+  // A refused assignment leaves the offer open, with no worker, for the next claim.
+  if (ev.type === "task_assign") d.store.tasks.setWorker(ev.task_id, "");
   let snapshot: TaskSnapshot | null = null;
   for (const e of d.store.audit.replayable(ev.task_id)) {
     if (failed.has(e.event_id)) continue;
     const role: TaskRole = e.actor === row.requester ? "requester" : "worker";
     const result = applyTaskEvent(
       snapshot,
-      eventOf(e.type as TaskMessageType, e.event_id, role, e.at, JSON.parse(e.data)),
+      eventOf(e.type as TaskMessageType, e.event_id, role, e.at, JSON.parse(e.data), row.worker),
     );
     if (result.ok) snapshot = result.task;
   }

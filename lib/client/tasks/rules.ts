@@ -12,6 +12,7 @@ export const TASK_ACTIONS = {
   cancel: "task_cancel",
   progress: "task_progress",
   fail: "task_fail",
+  claim: "task_claim",
 } as const satisfies Record<string, TaskMessageType>;
 
 /** A route name of {@link TASK_ACTIONS}. */
@@ -34,19 +35,26 @@ export function eventData(type: TaskMessageType, payload: Record<string, unknown
   return payload;
 }
 
-/** A task envelope's payload as an event of the state machine. */
+/**
+ * A task envelope's payload as an event of the state machine. `worker` is the task's worker on
+ * this daemon: a `task_assign` naming somebody else withdraws the offer here.
+ */
 export function eventOf(
   type: TaskMessageType,
   id: string,
   role: TaskRole,
   at: string,
   payload: Record<string, unknown>,
+  worker?: string,
 ): TaskEvent {
   const event: TaskEvent = { id, type, role, at };
   if (type === "task_request") {
     event.max_revisions = payload.max_revisions as number | undefined;
     event.deadline = (payload.deadline as string | undefined) ?? null;
+    // An offer's candidates are in its header; the audit log keeps them beside the payload.
+    if (Array.isArray(payload.candidates)) event.candidates = payload.candidates as string[];
   }
+  if (type === "task_assign") event.withdrawn = payload.worker !== worker;
   if (type === "artifact_submit") event.version = payload.version as number;
   if (type === "revision_request") event.version = payload.artifact_version as number;
   return event;

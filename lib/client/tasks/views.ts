@@ -35,10 +35,17 @@ export function taskView(d: Daemon, row: TaskRow): TaskView {
     allowed_actions: Object.fromEntries(local.map((h) => {
       const role: TaskRole = h === row.requester ? "requester" : "worker";
       const gated = role === "worker" && row.gate === "pending";
-      return [h, gated ? [] : allowedActions(snapshot, role)];
+      // The requester's daemon assigns an offer itself (offers.ts): no action for its agent.
+      const actions = allowedActions(snapshot, role).filter((a) => a !== "task_assign");
+      return [h, gated ? [] : actions];
     })),
   };
   if (row.inputs) view.inputs = JSON.parse(row.inputs);
+  if (snapshot.candidates) {
+    view.candidates = [...snapshot.candidates];
+    // A candidate's row names itself as worker; it is the worker only once assigned.
+    if (row.state === "offered" || row.state === "withdrawn") view.worker = "";
+  }
   return view;
 }
 

@@ -50,7 +50,7 @@ export const PG_QUERIES: QueryTable = {
     WHERE p.from_handle = $1 AND a.client_id = $2 LIMIT 1`,
   taskGet: "SELECT id, requester, worker, snapshot FROM tasks WHERE id = $1",
   taskPut: `INSERT INTO tasks (id, requester, worker, state, snapshot, updated_at)
-    VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET state = excluded.state,
+    VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET worker = excluded.worker, state = excluded.state,
     snapshot = excluded.snapshot, updated_at = excluded.updated_at`,
   taskCountOpen:
     `SELECT count(*)::int AS n FROM tasks WHERE requester = $1 AND worker = $2 AND ${OPEN_TASK_SQL}`,

@@ -51,7 +51,7 @@ export const SQLITE_QUERIES: QueryTable = {
     WHERE p.from_handle = ? AND a.client_id = ? LIMIT 1`,
   taskGet: "SELECT id, requester, worker, snapshot FROM tasks WHERE id = ?",
   taskPut: `INSERT INTO tasks (id, requester, worker, state, snapshot, updated_at)
-    VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state,
+    VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET worker = excluded.worker, state = excluded.state,
     snapshot = excluded.snapshot, updated_at = excluded.updated_at`,
   taskCountOpen:
     `SELECT count(*) AS n FROM tasks WHERE requester = ? AND worker = ? AND ${OPEN_TASK_SQL}`,

@@ -1,0 +1,159 @@
+/**
+ * Offers, claims and assignment across four daemons (design §13, issue 17): the requester's
+ * daemon decides, exactly one candidate wins each task, every other candidate withdraws.
+ */
+import { assert, assertEquals, assertRejects } from "../assert.ts";
+import { ApiError } from "../../lib/sdk/mod.ts";
+import { BOSS, claim, offer, REVIEWERS, startClaimsWorld, view } from "./claims_world.ts";
+import { eventually, type TestDaemon } from "./world.ts";
+
+const N = 10;
+const [R1, R2] = REVIEWERS as [string, string, string];
+
+/** Expects the daemon to refuse with `code`, its message mentioning `text`. */
+async function refused(fn: () => Promise<unknown>, code: string, text: string) {
+  const err = await assertRejects(fn, ApiError);
+  assertEquals(err.code, code, err.message);
+  assert(err.message.includes(text), err.message);
+}
+
+/** Claims and waits until the relay accepted the claim, so the relay's order is the test's. */
+async function relayed(d: TestDaemon, id: string, agent: string) {
+  await claim(d, id, agent);
+  const sent = (await d.api.task(id)).events.findLast((e) => e.type === "task_claim")!;
+  await eventually(async () => (await d.api.message(sent.event_id)).state !== "queued");
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+Deno.test("N offers claimed concurrently by three candidates: one worker each, the rest withdraw", async () => {
+  const w = await startClaimsWorld();
+  try {
+    const ids: string[] = [];
+    for (let i = 0; i < N; i++) {
+      const task = await offer(w.boss, "cap:review", `review ${i}`);
+      assertEquals(task.state, "offered");
+      assertEquals(task.worker, "");
+      assertEquals(task.candidates, [...REVIEWERS].sort());
+      ids.push(task.id);
+    }
+    // Every candidate sees every task as offered, with claim among its actions.
+    for (const [i, d] of w.candidates.entries()) {
+      await eventually(async () =>
+        (await d.api.tasks({ agent: REVIEWERS[i]!, state: "offered" })).length === N
+      );
+      const t = await view(d, ids[0]!);
+      assertEquals(t.allowed_actions[REVIEWERS[i]!], ["task_claim"]);
+    }
+    // All three claim all N at once.
+    await Promise.all(
+      w.candidates.flatMap((d, i) => ids.map((id) => claim(d, id, REVIEWERS[i]!))),
+    );
+    const winners = new Map<string, string>();
+    for (const id of ids) {
+      const t = await eventually(async () => {
+        const v = await view(w.boss, id);
+        return v.state === "accepted" ? v : null;
+      });
+      assert(REVIEWERS.includes(t.worker), t.worker);
+      winners.set(id, t.worker);
+    }
+    // Each candidate's daemon agrees: the winner holds it, every loser withdrew.
+    for (const id of ids) {
+      for (const [i, d] of w.candidates.entries()) {
+        const expected = winners.get(id) === REVIEWERS[i] ? "accepted" : "withdrawn";
+        const t = await eventually(async () => {
+          const v = await view(d, id);
+          return v.state === expected ? v : null;
+        });
+        if (expected === "withdrawn") {
+          assertEquals(t.worker, "");
+          assertEquals(t.allowed_actions[REVIEWERS[i]!], []);
+        } else {
+          assertEquals(t.worker, REVIEWERS[i]);
+        }
+      }
+    }
+    // A loser's late claim is refused locally; the winner proceeds as with any task.
+    const [first] = ids;
+    const winnerIndex = REVIEWERS.indexOf(winners.get(first!)!);
+    const loser = (winnerIndex + 1) % 3;
+    await refused(
+      () => claim(w.candidates[loser]!, first!, REVIEWERS[loser]!),
+      "illegal_transition",
+      "task_claim is not allowed",
+    );
+    const winner = w.candidates[winnerIndex]!;
+    await winner.api.submitArtifact(first!, { content: "LGTM", agent: REVIEWERS[winnerIndex]! });
+    await eventually(async () => (await view(w.boss, first!)).state === "submitted");
+    await w.boss.api.completeTask(first!);
+    await eventually(async () => (await view(winner, first!)).state === "completed");
+    // offer → assigned, on the requester's clock, from its timeline.
+    const latencies: number[] = [];
+    for (const id of ids) {
+      const events = (await w.boss.api.task(id)).events;
+      const at = (type: string) => Date.parse(events.find((e) => e.type === type)!.at);
+      assertEquals(events.filter((e) => e.type === "task_assign").length, 1);
+      latencies.push(at("task_assign") - at("task_request"));
+    }
+    latencies.sort((a, b) => a - b);
+    console.log(
+      `offer→assigned over ${N} tasks, 3 candidates: p50 ${percentile(latencies, 50)} ms, ` +
+        `p99 ${percentile(latencies, 99)} ms`,
+    );
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("claims delivered in either order: the first the requester receives wins", async () => {
+  const w = await startClaimsWorld();
+  try {
+    const [c1, c2, c3] = w.candidates as [TestDaemon, TestDaemon, TestDaemon];
+    const a = await offer(w.boss, REVIEWERS, "a", { claim: true });
+    const b = await offer(w.boss, REVIEWERS, "b", { claim: true });
+    for (const [i, d] of w.candidates.entries()) {
+      await eventually(async () =>
+        (await d.api.tasks({ agent: REVIEWERS[i]!, state: "offered" })).length === 2
+      );
+    }
+    // The requester is away: the relay queues the claims, then delivers them together in the
+    // order it chose (c2 first for a, c1 first for b).
+    await w.boss.close();
+    await relayed(c2, a.id, R2);
+    await relayed(c1, a.id, R1);
+    await relayed(c1, b.id, R1);
+    await relayed(c2, b.id, R2);
+    const boss = await w.boss.start();
+    w.boss = boss;
+    for (const [id, winner] of [[a.id, R2], [b.id, R1]] as const) {
+      await eventually(async () => (await view(boss, id)).state === "accepted");
+      assertEquals((await view(boss, id)).worker, winner);
+      const events = (await boss.api.task(id)).events;
+      assertEquals(events.filter((e) => e.type === "task_assign").length, 1);
+      for (const [i, d] of [c1, c2, c3].entries()) {
+        const expected = REVIEWERS[i] === winner ? "accepted" : "withdrawn";
+        await eventually(async () => (await view(d, id)).state === expected);
+      }
+    }
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("offers are refused cleanly: one candidate with claim, no capability match", async () => {
+  const w = await startClaimsWorld();
+  try {
+    await refused(
+      () => offer(w.boss, R1, "x", { claim: true }),
+      "validation_failed",
+      "two or more candidates",
+    );
+    await refused(() => offer(w.boss, "cap:ops", "x"), "no_candidates", "cap:ops");
+    assertEquals(await w.boss.api.tasks({ agent: BOSS }), []);
+  } finally {
+    await w.close();
+  }
+});
