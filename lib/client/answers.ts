@@ -43,10 +43,12 @@ export function linkHost(d: Daemon): LinkHost {
       if (isTaskType(env.type)) revertRefusedTaskEvent(d, id, `${code}: ${message}`);
       if (env.type.startsWith("connection_")) revertRefusedConnection(d, env);
     },
+    presence: { scope: () => d.presence.scope(), apply: (frame) => d.presence.apply(frame) },
     pendingOutbox: (after, limit) => d.store.outbox.pending(after, limit),
     // Receipts still being batched go into the outbox (sent on the next start).
     stopping: () => d.inbound.receipts.flush(),
     status: (connected, detail) => {
+      d.presence.link(connected);
       d.events.emit("relay", { connected, ...(detail ? { detail } : {}) });
       if (connected) d.keyring.registerPending().catch(() => {});
       // Receipts owed from before a restart go out now.

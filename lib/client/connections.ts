@@ -27,7 +27,10 @@ function viewOf(d: Daemon, agent: string, peer: string): ConnectionView {
 
 /** Connections, most recently changed first (optionally of one local agent). */
 export function listConnections(d: Daemon, agent?: string): ConnectionView[] {
-  return d.store.connections.list(agent).map((r) => connectionView(r, d.peers.get(r.peer)));
+  return d.store.connections.list(agent).map((r) => ({
+    ...connectionView(r, d.peers.get(r.peer)),
+    ...d.presence.get(r.peer),
+  }));
 }
 
 function upsert(d: Daemon, agent: string, peer: string, state: ConnectionRow["state"], fields: {

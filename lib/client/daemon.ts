@@ -12,6 +12,7 @@ import { Keyring } from "./keyring.ts";
 import { Outbox } from "./outbox.ts";
 import { Peers } from "./peers.ts";
 import { RelayHttp } from "./relay_http.ts";
+import { PeerPresence } from "./presence.ts";
 import { RelayLink } from "./relay_link.ts";
 import { sessionCookieName, SessionTable } from "./sessions.ts";
 import { DaemonStore } from "./store/mod.ts";
@@ -55,6 +56,8 @@ export class Daemon {
   readonly inbound: Inbound;
   /** The owner's dashboard sessions (in memory). */
   readonly sessions: SessionTable;
+  /** Connected peers' presence, as the relay reports it (presence.ts). */
+  readonly presence: PeerPresence;
 
   constructor(db: DatabaseSync, readonly config: DaemonConfig, options: DaemonOptions = {}) {
     this.store = new DaemonStore(db);
@@ -67,6 +70,7 @@ export class Daemon {
     this.peers = new Peers(this.store, this.keyring, this.relay, iso);
     this.delivery = new DeliveryStates(this.store, this.events, iso);
     this.inbound = new Inbound(this);
+    this.presence = new PeerPresence(this.store);
     this.sessions = new SessionTable(sessionCookieName(config.deviceId), () => this.now());
     // The link gets its host now, fully formed: what the relay answers has one path in.
     this.link = config.relayUrl && config.relayToken
@@ -103,6 +107,10 @@ export class Daemon {
 
   /** Starts the relay link. */
   start() {
+    // A new connection or agent changes what the relay should tell us and about us.
+    this.events.subscribe((e) => {
+      if (e.type === "connection" || e.type === "agent") this.link?.announcePresence();
+    });
     this.link?.start();
   }
 

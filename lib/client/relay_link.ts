@@ -11,6 +11,7 @@ import {
   type RelayReceipt,
   RelayReceiptSchema,
 } from "../protocol/mod.ts";
+import type { PresenceFrame } from "../protocol/mod.ts";
 import type { OutboxItem } from "./store/mod.ts";
 import { DEFAULT_DAEMON_OPTIONS } from "./options.ts";
 import { Mutex } from "./util.ts";
@@ -32,6 +33,11 @@ export interface LinkHost {
   status(connected: boolean, detail?: string): void;
   /** Called once when the link stops, after the last delivery was handled. */
   stopping?(): Promise<void>;
+  /** Presence (design §13): what to announce on each session, and the relay's reports. */
+  presence?: {
+    scope(): { agents: string[]; watch: string[] };
+    apply(frame: PresenceFrame): void;
+  };
 }
 
 /**
@@ -243,7 +249,17 @@ export class RelayLink {
       }
       case "pong":
         return;
+      case "presence":
+        this.host.presence?.apply(frame);
+        return;
     }
+  }
+
+  /** Tells the relay our online agents and the peers we watch (again after a change). */
+  announcePresence() {
+    const scope = this.host.presence?.scope();
+    if (!scope || !this.ready || this.ws?.readyState !== WebSocket.OPEN) return;
+    this.ws.send(JSON.stringify({ type: "presence", ...scope }));
   }
 
   private welcome(ws: WebSocket, maxEnvelopeBytes: unknown) {
@@ -262,6 +278,7 @@ export class RelayLink {
       this.maxFrameBytes = maxEnvelopeBytes + FRAME_OVERHEAD;
     }
     this.setConnected(true);
+    this.announcePresence();
     clearInterval(this.pingTimer);
     this.pingTimer = setInterval(() => this.keepalive(ws), PING_MS);
     this.flush();

@@ -126,6 +126,10 @@ export interface ConnectionView {
   peer_fingerprint: string | null;
   created_at: string;
   updated_at: string;
+  /** Presence (design §13): the peer agent has a live relay session now. */
+  online?: boolean;
+  /** When the peer was last seen online (null: never, as far as this daemon knows). */
+  last_seen?: string | null;
 }
 
 /** One thread: a local agent and a peer, with its plain-message counts. */

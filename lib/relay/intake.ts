@@ -155,6 +155,9 @@ async function handleFrame(relay: Relay, session: Session, data: string) {
     case "ping":
       session.send({ type: "pong" });
       return;
+    case "presence":
+      await relay.presence.announce(session, frame);
+      return;
     case "hello":
       session.send({ type: "error", code: "bad_request", message: "already authenticated" });
       return;

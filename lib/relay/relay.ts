@@ -10,6 +10,7 @@ import { attachSocket } from "./intake.ts";
 import { RelayMetrics } from "./metrics.ts";
 import type { RelayOptions } from "./options.ts";
 import { RateLimiter } from "./ratelimit.ts";
+import { Presence } from "./presence.ts";
 import { Session } from "./session.ts";
 import type { ClientRecord, DeliveryRow, RelayStore } from "./store.ts";
 import { authenticateToken } from "./tokens.ts";
@@ -32,12 +33,15 @@ export class Relay {
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private readonly companions: { start(): void; stop(): Promise<void> }[] = [];
   private unlisten: (() => Promise<void>) | null = null;
+  /** Who is online, told to connected peers only (presence.ts). */
+  readonly presence: Presence;
   /** This process among the relay nodes sharing a store. */
   readonly nodeId = `node_${crypto.randomUUID()}`;
   /** Where rate limits are counted: shared by all nodes when the store is. */
   private readonly rateCheck: RateCheck;
 
   constructor(readonly store: RelayStore, readonly options: RelayOptions) {
+    this.presence = new Presence(store);
     const cluster = store.cluster;
     this.rateCheck = cluster
       ? { takeAll: (keys, now) => cluster.takeRates(keys, now) }
@@ -196,6 +200,7 @@ export class Relay {
   /** Forgets a session whose socket closed. */
   closeSession(session: Session) {
     session.closed = true;
+    this.presence.left(session).catch(() => {});
     if (this.sessions.get(session.clientId) === session) {
       this.sessions.delete(session.clientId);
       this.store.cluster?.releaseSession(session.clientId, this.nodeId).catch(() => {});

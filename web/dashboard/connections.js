@@ -142,6 +142,19 @@ function QuarantineItem({ item }) {
   </li>`;
 }
 
+/** The peer's presence as the relay reports it (design §13): a dot, and words for screen readers. */
+function PresenceDot({ conn }) {
+  const label = conn.online
+    ? "online"
+    : conn.last_seen
+    ? `offline, last seen ${new Date(conn.last_seen).toLocaleString()}`
+    : "offline";
+  return html`
+    <span class=${`presence ${conn.online ? "on" : "off"}`} title=${label}
+      role="img" aria-label=${`${conn.peer} ${label}`}></span>
+  `;
+}
+
 /** One line per connection; the permission editor opens on demand. */
 function ConnectionRow({ conn }) {
   const [open, setOpen] = useState(false);
@@ -149,6 +162,7 @@ function ConnectionRow({ conn }) {
   const flags = FLAGS.filter(([k]) => k !== "require_human_gate" && !conn.permissions[k]).length;
   return html`<li class=${open ? "open" : ""}>
     <div class="conn-line">
+      <${PresenceDot} conn=${conn} />
       <span class="who"><strong>${conn.agent}</strong> ⇄ <strong>${conn.peer}</strong></span>
       <${Badge} state="connected" />
       ${
