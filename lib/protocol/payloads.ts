@@ -84,6 +84,9 @@ export const PAYLOAD_SCHEMAS = {
     // An offer (design §13): `to` lists every candidate (two or more); the first claim the
     // requester's daemon receives wins. Absent on direct tasks, so those stay byte-identical.
     claim: z.literal(true).optional(),
+    // An offer's lease (design §13): the assigned worker must show progress (or a heartbeat)
+    // this often, or the requester re-offers the task to the other candidates.
+    lease_seconds: z.number().int().min(10).max(86_400).optional(),
   }),
   task_accept: z.strictObject({ note: text(2000).optional() }),
   task_decline: z.strictObject({ reason: text(2000).optional() }),
@@ -129,10 +132,16 @@ export const PAYLOAD_SCHEMAS = {
   task_claim: z.strictObject({ note: text(2000).optional() }),
   // The requester's decision, to every candidate: `worker` (also the header's first recipient)
   // holds the task, every other candidate withdraws.
+  // Or, with `lapsed` instead of `worker`, a re-offer: that worker's lease lapsed, it must stop,
+  // and the other candidates may claim again.
   task_assign: z.strictObject({
-    worker: HandleSchema,
+    worker: HandleSchema.optional(),
+    lapsed: HandleSchema.optional(),
     round: z.number().int().min(1).max(1000).optional(),
-  }),
+  }).refine(
+    (a) => (a.worker === undefined) !== (a.lapsed === undefined),
+    "task_assign names either the assigned worker or the lapsed one",
+  ),
 } as const satisfies Record<MessageType, z.ZodType>;
 
 /** The plaintext payload type of message type `T`. */

@@ -8,7 +8,9 @@
  *
  * Offers (design §13): a task_request with `claim` starts `offered`; candidates' task_claims
  * change nothing (bids); the requester's task_assign moves it to `accepted` (for the assigned
- * worker and the requester) or `withdrawn` (for every other candidate's daemon).
+ * worker and the requester) or `withdrawn` (for every other candidate's daemon). When the
+ * worker's lease lapses, a re-offer (`task_assign` with `reopen`) moves `accepted` back to
+ * `offered` without the lapsed worker (whose daemon withdraws), and wakes withdrawn candidates.
  */
 import { fail, type TaskferryError } from "./errors.ts";
 import type { TaskMessageType } from "./schemas.ts";
@@ -81,6 +83,8 @@ export interface TaskEvent {
   candidates?: readonly string[] | undefined;
   /** For `task_assign` applied by a candidate that was not chosen: it withdraws. */
   withdrawn?: boolean | undefined;
+  /** For a re-offering `task_assign`: the worker whose lease lapsed (no longer a candidate). */
+  lapsed?: string | undefined;
 }
 
 /** The outcome of applying an event. */
@@ -125,7 +129,8 @@ const MOVES: Record<Exclude<TaskMessageType, "task_request">, {
   task_progress: { from: ["accepted", "revision_requested"], to: null },
   task_fail: { from: ["accepted", "revision_requested"], to: "failed" },
   task_claim: { from: ["offered"], to: null },
-  task_assign: { from: ["offered"], to: "accepted" },
+  // A re-offer also leaves `accepted` (lapsed lease) and wakes `withdrawn` (see below).
+  task_assign: { from: ["offered", "accepted", "withdrawn"], to: "accepted" },
 };
 
 function refuse(code: Parameters<typeof fail>[0], message: string): Transition {
@@ -214,8 +219,20 @@ export function applyTaskEvent(task: TaskSnapshot | null, event: TaskEvent): Tra
       };
     }
     case "task_assign": {
-      const state = event.withdrawn ? "withdrawn" : move.to;
-      return { ok: true, duplicate: false, task: next(task, event, { state }) };
+      if (event.lapsed === undefined) {
+        if (task.state !== "offered") {
+          return refuse(
+            "illegal_transition",
+            `task_assign is not allowed when the task is ${task.state}`,
+          );
+        }
+        const state = event.withdrawn ? "withdrawn" : move.to;
+        return { ok: true, duplicate: false, task: next(task, event, { state }) };
+      }
+      // A re-offer: the lapsed worker leaves the candidates; its own daemon withdraws.
+      const candidates = (task.candidates ?? []).filter((c) => c !== event.lapsed);
+      const state = event.withdrawn ? "withdrawn" : "offered";
+      return { ok: true, duplicate: false, task: next(task, event, { state, candidates }) };
     }
     default:
       return { ok: true, duplicate: false, task: next(task, event, { state: move.to }) };
@@ -246,6 +263,8 @@ export function allowedActions(task: TaskSnapshot, role: TaskRole): TaskMessageT
   if (isTerminal(task.state)) return [];
   return (Object.keys(MOVES) as (keyof typeof MOVES)[]).filter((type) =>
     TASK_ACTION_ROLE[type] === role && MOVES[type].from.includes(task.state) &&
-    !(type === "revision_request" && task.revisions >= task.max_revisions)
+    !(type === "revision_request" && task.revisions >= task.max_revisions) &&
+    // Re-offering is the requester daemon's decision on a lapsed lease, not an action.
+    !(type === "task_assign" && task.state !== "offered")
   );
 }

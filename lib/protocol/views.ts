@@ -53,6 +53,8 @@ export interface TaskView {
   allowed_actions: Record<string, string[]>;
   /** An offer's candidates (design §13); `worker` stays "" until one is assigned. */
   candidates?: string[];
+  /** On the requester's daemon, an offer's lease: its length, and when the running one lapses. */
+  lease?: { seconds: number; until: string | null };
 }
 
 /** An artifact version. */

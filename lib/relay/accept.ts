@@ -16,7 +16,7 @@ import {
   roleOf,
   verifyEnvelope,
 } from "../protocol/mod.ts";
-import { assignedWorker, isOffer, offerRole, openOffer } from "./offers.ts";
+import { assignedWorker, assignEvent, isOffer, offerRole, openOffer } from "./offers.ts";
 import type { AcceptEffects, AgentRecord, RelayStore } from "./store.ts";
 
 /** Where rate limits are counted: this process, or a store shared by all nodes. */
@@ -265,6 +265,7 @@ async function checkTask(store: RelayStore, envelope: Envelope, permissions: Per
       at: envelope.created_at,
       // The version is in the encrypted payload; the relay counts versions itself.
       version: envelope.type === "artifact_submit" ? task.snapshot.artifact_version + 1 : undefined,
+      ...assignEvent(task, envelope),
     } as Parameters<typeof applyTaskEvent>[1],
   );
   if (!result.ok) throw result.error;

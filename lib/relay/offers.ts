@@ -33,15 +33,17 @@ export function openOffer(envelope: Envelope, maxRevisions: number): RelayTask {
  */
 export function offerRole(task: RelayTask, envelope: Envelope): TaskRole | null {
   const candidates = task.snapshot.candidates;
-  if (!candidates || task.worker !== "") return null;
+  if (!candidates) return null;
+  if (task.worker !== "") {
+    // Assigned: it runs like a direct task, except for the requester's re-offer.
+    if (envelope.type !== "task_assign" || envelope.from !== task.requester) return null;
+    return toEveryCandidate(envelope, candidates);
+  }
   if (envelope.from === task.requester) {
     if (envelope.type !== "task_assign") {
       throw fail("illegal_transition", `${envelope.type} is not allowed on an open offer`);
     }
-    const same = envelope.to.length === candidates.length &&
-      envelope.to.every((h) => candidates.includes(h));
-    if (!same) throw fail("task_role", "task_assign goes to every candidate of the offer");
-    return "requester";
+    return toEveryCandidate(envelope, candidates);
   }
   if (!candidates.includes(envelope.from)) {
     throw fail("task_role", `${envelope.from} is not a candidate of ${task.id}`);
@@ -52,7 +54,23 @@ export function offerRole(task: RelayTask, envelope: Envelope): TaskRole | null 
   return "worker";
 }
 
-/** The worker a `task_assign` names (its first recipient), else the task's current worker. */
+function toEveryCandidate(envelope: Envelope, candidates: readonly string[]): TaskRole {
+  const same = envelope.to.length === candidates.length &&
+    envelope.to.every((h) => candidates.includes(h));
+  if (!same) throw fail("task_role", "task_assign goes to every candidate of the offer");
+  return "requester";
+}
+
+/**
+ * The worker after `envelope`: an assignment names it first; a re-offer (a `task_assign` on an
+ * assigned task, its lease lapsed) leaves none; anything else keeps the current one.
+ */
 export function assignedWorker(task: RelayTask, envelope: Envelope): string {
-  return envelope.type === "task_assign" ? envelope.to[0]! : task.worker;
+  if (envelope.type !== "task_assign") return task.worker;
+  return task.worker === "" ? envelope.to[0]! : "";
+}
+
+/** What the state machine needs to know of a `task_assign` beyond its header. */
+export function assignEvent(task: RelayTask, envelope: Envelope): { lapsed?: string } {
+  return envelope.type === "task_assign" && task.worker !== "" ? { lapsed: task.worker } : {};
 }

@@ -78,3 +78,31 @@ Deno.test("an offer needs two or more distinct candidates; a direct task has non
   const direct = applyTaskEvent(null, ev("task_request", "requester"));
   assert(direct.ok && direct.task.state === "requested" && !("candidates" in direct.task));
 });
+
+Deno.test("a re-offer after a lapsed lease: back to offered without the lapsed worker", () => {
+  const assigned = applyTaskEvent(offer(), ev("task_assign", "requester"));
+  assert(assigned.ok);
+  const reopen = applyTaskEvent(
+    assigned.task,
+    ev("task_assign", "requester", { lapsed: "@b/rev" }),
+  );
+  assert(reopen.ok);
+  assertEquals(reopen.task.state, "offered");
+  assertEquals(reopen.task.candidates, ["@c/rev", "@d/rev"]);
+  // On the lapsed worker's daemon it withdraws: it must stop.
+  const lapsed = applyTaskEvent(
+    assigned.task,
+    ev("task_assign", "requester", { lapsed: "@b/rev", withdrawn: true }),
+  );
+  assert(lapsed.ok && lapsed.task.state === "withdrawn");
+  assertEquals(allowedActions(lapsed.task, "worker"), []);
+  // A candidate that lost round one wakes up and may claim again.
+  const lost = applyTaskEvent(offer(), ev("task_assign", "requester", { withdrawn: true }));
+  assert(lost.ok);
+  const woken = applyTaskEvent(lost.task, ev("task_assign", "requester", { lapsed: "@b/rev" }));
+  assert(woken.ok && woken.task.state === "offered");
+  assertEquals(allowedActions(woken.task, "worker"), ["task_claim"]);
+  // A plain assignment is only for an open offer.
+  const twice = applyTaskEvent(assigned.task, ev("task_assign", "requester"));
+  assert(!twice.ok && twice.error.code === "illegal_transition");
+});

@@ -316,8 +316,17 @@ const PAYLOAD_SAMPLES: Record<MessageType, { good: unknown[]; bad: unknown[] }> 
     bad: [{ note: 1 }, { worker: "@a/b" }],
   },
   task_assign: {
-    good: [{ worker: "@bob/reviewer" }, { worker: "@bob/reviewer", round: 2 }],
-    bad: [{}, { worker: "bob" }, { worker: "@bob/reviewer", round: 0 }, { worker: "@b/r", x: 1 }],
+    good: [{ worker: "@bob/reviewer" }, { worker: "@bob/reviewer", round: 2 }, {
+      lapsed: "@bob/reviewer",
+      round: 2,
+    }],
+    bad: [
+      {},
+      { worker: "bob" },
+      { worker: "@bob/reviewer", round: 0 },
+      { worker: "@b/r", x: 1 },
+      { worker: "@b/r", lapsed: "@c/r" },
+    ],
   },
 };
 

@@ -78,6 +78,14 @@ export function taskRoutes(d: Daemon): Hono {
       return c.json(await taskAction(d, c.req.param("id"), action, body), 202);
     });
   }
+  // A heartbeat renews the worker's lease on an offered task: a `task_progress` saying so.
+  app.post("/tasks/:id/heartbeat", async (c) => {
+    const body = await readJson(c, z.strictObject(Agent));
+    requireVisibleTask(c, d, c.req.param("id"));
+    const agent = actingAgent(c, body.agent);
+    const input = { text: "heartbeat", ...(agent !== undefined ? { agent } : {}) };
+    return c.json(await taskAction(d, c.req.param("id"), "progress", input), 202);
+  });
   app.post("/tasks/:id/approve", async (c) => {
     await readJson(c, Empty);
     return c.json(await decideGate(d, c.req.param("id"), true));

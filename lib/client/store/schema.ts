@@ -193,3 +193,17 @@ const RECEIPTS_DUE_MIGRATION: Migration = {
   `,
 };
 CLIENT_MIGRATIONS.push(RECEIPTS_DUE_MIGRATION);
+
+/**
+ * Leases of offered tasks (issue 17, design §13), on the requester's daemon: how long the
+ * assigned worker may stay silent, and until when its lease runs (null: no lease running).
+ */
+const TASK_LEASES_MIGRATION: Migration = {
+  version: 5,
+  name: "task leases",
+  sql: `
+    ALTER TABLE tasks ADD COLUMN lease_seconds INTEGER;
+    ALTER TABLE tasks ADD COLUMN lease_until TEXT;
+  `,
+};
+CLIENT_MIGRATIONS.push(TASK_LEASES_MIGRATION);

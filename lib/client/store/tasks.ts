@@ -20,6 +20,10 @@ export interface TaskRow {
   gate: "none" | "pending" | "approved" | "rejected";
   created_at: string;
   updated_at: string;
+  /** An offer's lease length (requester's daemon; null: no lease). */
+  lease_seconds?: number | null;
+  /** When the assigned worker's lease lapses (null: none running). */
+  lease_until?: string | null;
 }
 
 /** The `tasks` table. */
@@ -68,6 +72,26 @@ export class TaskTable {
   /** Names the worker of an offered task (the requester's daemon, on assignment). */
   setWorker(id: string, worker: string) {
     run(this.db, "UPDATE tasks SET worker = ? WHERE id = ?", worker, id);
+  }
+
+  /** Sets an offer's lease length, and when the running lease lapses (null: none runs). */
+  setLease(id: string, seconds: number | null, until: string | null) {
+    run(
+      this.db,
+      "UPDATE tasks SET lease_seconds = ?, lease_until = ? WHERE id = ?",
+      seconds,
+      until,
+      id,
+    );
+  }
+
+  /** Tasks whose running lease lapsed before `at`. */
+  leasesBefore(at: string): TaskRow[] {
+    return all<TaskRow>(
+      this.db,
+      "SELECT * FROM tasks WHERE lease_until IS NOT NULL AND lease_until < ?",
+      at,
+    );
   }
 
   /** Sets the owner gate (`at` given: the owner decided, so the task changed). */

@@ -14,6 +14,7 @@ import {
 import type { QueuedMessage, TaskDetail, TaskView } from "../../protocol/views.ts";
 import type { Daemon } from "../daemon.ts";
 import { appendEvent } from "./audit.ts";
+import { leaseAfter } from "./leases.ts";
 import { CAP_PREFIX, capabilityCandidates, createOffer } from "./offers.ts";
 import { insertArtifact, insertTask, requireTask, saveSnapshot } from "./records.ts";
 import { eventData, eventOf, roleOf, TASK_ACTIONS, type TaskActionName } from "./rules.ts";
@@ -135,6 +136,7 @@ async function runTaskAction(
       const result = applyTaskEvent(snapshot, eventOf(type, id, role, at, payload));
       if (!result.ok) throw result.error;
       saveSnapshot(d, taskId, result.task);
+      leaseAfter(d, taskId, type);
       appendEvent(d, taskId, id, type, agent, at, eventData(type, payload));
       if (type === "artifact_submit") insertArtifact(d, taskId, payload, id, at);
     },

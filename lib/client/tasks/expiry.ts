@@ -2,6 +2,7 @@
 import { applyTaskEvent, isTerminal, newId, type TaskSnapshot } from "../../protocol/mod.ts";
 import type { Daemon } from "../daemon.ts";
 import { appendEvent } from "./audit.ts";
+import { reofferLapsed } from "./leases.ts";
 import { saveSnapshot } from "./records.ts";
 
 /** Moves tasks whose deadline is before `now` (default: the daemon's clock) to `expired`. */
@@ -17,4 +18,6 @@ export function expireDue(d: Daemon, now: Date = new Date(d.now())) {
     appendEvent(d, row.id, id, "expire", "system", at, {});
     d.events.emit("task", { id: row.id, state: "expired" });
   }
+  // Lapsed leases are swept on the same timer; re-offering sends, so it runs on its own.
+  reofferLapsed(d).catch(() => {});
 }

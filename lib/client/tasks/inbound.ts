@@ -10,6 +10,7 @@ import {
 import type { Daemon } from "../daemon.ts";
 import { appendEvent } from "./audit.ts";
 import { insertArtifact, insertTask, saveSnapshot } from "./records.ts";
+import { leaseAfter } from "./leases.ts";
 import { applyInboundClaim, offerProblem } from "./offers.ts";
 import { eventData, eventOf, roleOf } from "./rules.ts";
 
@@ -81,7 +82,7 @@ export function applyInboundTask(
     const refused = applyInboundClaim(d, row, envelope, payload);
     return refused ? { ok: false, ...refused } : { ok: true, visible: true };
   }
-  if (type === "task_assign" && payload.worker !== envelope.to[0]) {
+  if (type === "task_assign" && payload.worker !== undefined && payload.worker !== envelope.to[0]) {
     return { ok: false, code: "validation_failed", message: "the assigned worker comes first" };
   }
   const role = roleOf(row, envelope.from);
@@ -99,6 +100,7 @@ export function applyInboundTask(
     return { ok: true, visible: localSender && !(role === "requester" && row.gate === "pending") };
   }
   saveSnapshot(d, taskId, result.task);
+  leaseAfter(d, taskId, type);
   record();
   if (type === "artifact_submit") {
     insertArtifact(d, taskId, payload, envelope.id, envelope.created_at);

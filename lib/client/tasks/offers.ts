@@ -17,6 +17,7 @@ import type { Daemon } from "../daemon.ts";
 import type { TaskRow } from "../store/mod.ts";
 import { appendEvent } from "./audit.ts";
 import { insertTask, requireTask, saveSnapshot } from "./records.ts";
+import { DEFAULT_LEASE_SECONDS, leaseAfter } from "./leases.ts";
 import { eventData, eventOf } from "./rules.ts";
 import { taskView } from "./views.ts";
 
@@ -73,8 +74,9 @@ export async function createOffer(
         const event = eventOf("task_request", id, "requester", at, full);
         const result = applyTaskEvent(null, { ...event, candidates });
         if (!result.ok) throw result.error;
-        // No worker until a claim wins.
+        // No worker until a claim wins; the lease starts then.
         insertTask(d, taskId, from, "", full, result.task, "none", at);
+        d.store.tasks.setLease(taskId, full.lease_seconds ?? DEFAULT_LEASE_SECONDS, null);
         appendEvent(d, taskId, id, "task_request", from, at, {
           ...eventData("task_request", full),
           candidates,
@@ -141,7 +143,9 @@ export function assignOffer(d: Daemon, taskId: string, winner: string): Promise<
     const snapshot = JSON.parse(row.snapshot) as TaskSnapshot;
     const candidates = snapshot.candidates ?? [];
     if (row.state !== "offered" || row.worker !== "" || !candidates.includes(winner)) return false;
-    const payload = { worker: winner, round: 1 };
+    const round = d.store.audit.timeline(taskId).filter((e) => e.type === "task_assign").length +
+      1;
+    const payload = { worker: winner, round };
     const to = [winner, ...candidates.filter((c) => c !== winner)];
     await d.outbox.send({
       from: row.requester,
@@ -158,6 +162,7 @@ export function assignOffer(d: Daemon, taskId: string, winner: string): Promise<
         d.store.tasks.setWorker(taskId, winner);
         saveSnapshot(d, taskId, result.task);
         appendEvent(d, taskId, id, "task_assign", row.requester, at, payload);
+        leaseAfter(d, taskId, "task_assign");
       },
     });
     d.events.emit("task", { id: taskId, state: "accepted", worker: winner }, row.requester);

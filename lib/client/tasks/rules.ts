@@ -54,7 +54,13 @@ export function eventOf(
     // An offer's candidates are in its header; the audit log keeps them beside the payload.
     if (Array.isArray(payload.candidates)) event.candidates = payload.candidates as string[];
   }
-  if (type === "task_assign") event.withdrawn = payload.worker !== worker;
+  if (type === "task_assign") {
+    // A re-offer names the lapsed worker (who withdraws); an assignment names the winner.
+    if (typeof payload.lapsed === "string") {
+      event.lapsed = payload.lapsed;
+      event.withdrawn = payload.lapsed === worker;
+    } else event.withdrawn = payload.worker !== worker;
+  }
   if (type === "artifact_submit") event.version = payload.version as number;
   if (type === "revision_request") event.version = payload.artifact_version as number;
   return event;

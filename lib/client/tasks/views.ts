@@ -41,6 +41,9 @@ export function taskView(d: Daemon, row: TaskRow): TaskView {
     })),
   };
   if (row.inputs) view.inputs = JSON.parse(row.inputs);
+  if (row.lease_seconds) {
+    view.lease = { seconds: row.lease_seconds, until: row.lease_until ?? null };
+  }
   if (snapshot.candidates) {
     view.candidates = [...snapshot.candidates];
     // A candidate's row names itself as worker; it is the worker only once assigned.
