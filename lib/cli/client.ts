@@ -73,6 +73,7 @@ Examples:
         localApiToken: s["local-api-token"] as string | undefined,
         hostname: addr.hostname,
         port: addr.port,
+        quarantineMaxBytes: s["quarantine-max-bytes"] as number | undefined,
       });
     } catch (err) {
       lock.release();

@@ -98,6 +98,15 @@ export const CLIENT_SETTINGS: readonly Setting[] = [
     defaultLabel: "$TASKFERRY_HOME/config.json if present",
     help: 'JSON config file; daemon keys go under "client"',
   },
+  {
+    flag: "quarantine-max-bytes",
+    env: "TASKFERRY_QUARANTINE_MAX_BYTES",
+    key: "quarantine_max_bytes",
+    kind: "int",
+    default: String(16 * 1024 * 1024),
+    min: 65_536,
+    help: "Total size cap of the quarantine (held envelopes); the oldest are evicted past it",
+  },
   LOG_FORMAT_SETTING,
 ];
 

@@ -9,6 +9,7 @@ import { DeliveryStates } from "./delivery.ts";
 import { EventBus } from "./events.ts";
 import { Inbound } from "./inbound.ts";
 import { Keyring } from "./keyring.ts";
+import { DEFAULT_DAEMON_OPTIONS } from "./options.ts";
 import { Outbox } from "./outbox.ts";
 import { Peers } from "./peers.ts";
 import { RelayHttp } from "./relay_http.ts";
@@ -36,6 +37,8 @@ export interface DaemonOptions {
   caCerts?: string[];
   /** The clock, ms since the epoch: timestamps, deadlines and expiry read it. */
   now?: () => number;
+  /** Total size cap of the quarantine (lib/client/quarantine.ts). */
+  quarantineMaxBytes?: number;
 }
 
 /** The daemon. */
@@ -45,6 +48,8 @@ export class Daemon {
   /** Serializes every read-check-write on local state (API actions and inbound). */
   readonly lock = new Mutex();
   readonly now: () => number;
+  /** Total size cap of the quarantine, in bytes. */
+  readonly quarantineMaxBytes: number;
   readonly relay: RelayHttp | null;
   readonly link: RelayLink | null;
   readonly keyring: Keyring;
@@ -59,6 +64,8 @@ export class Daemon {
   constructor(db: DatabaseSync, readonly config: DaemonConfig, options: DaemonOptions = {}) {
     this.store = new DaemonStore(db);
     this.now = options.now ?? Date.now;
+    this.quarantineMaxBytes = options.quarantineMaxBytes ??
+      DEFAULT_DAEMON_OPTIONS.quarantineMaxBytes;
     const iso = () => this.nowIso();
     this.relay = config.relayUrl && config.relayToken
       ? new RelayHttp(config.relayUrl, config.relayToken, options.caCerts)

@@ -35,6 +35,8 @@ export interface DaemonStartOptions {
   relayCaCerts?: string[] | undefined;
   /** The daemon's clock (ms since the epoch); tests inject one to move deadlines. */
   now?: (() => number) | undefined;
+  /** Total size cap of the quarantine in bytes (default 16 MiB). */
+  quarantineMaxBytes?: number | undefined;
 }
 
 /** A running daemon. */
@@ -97,6 +99,7 @@ export async function startDaemon(opts: DaemonStartOptions): Promise<RunningDaem
     ...opts.linkBackoff,
     ...(opts.relayCaCerts ? { caCerts: opts.relayCaCerts } : {}),
     ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.quarantineMaxBytes ? { quarantineMaxBytes: opts.quarantineMaxBytes } : {}),
   });
   const app = daemonApp(daemon, (a) => {
     if (opts.dashboard !== false) mountDashboard(a, daemon);

@@ -2,7 +2,7 @@
  * Rows as the loopback API shows them (shapes in lib/protocol/views.ts): agents without their
  * private keys, messages with their delivery state, connections with the peer's pin.
  */
-import type { Envelope, Permissions } from "../protocol/mod.ts";
+import type { Permissions } from "../protocol/mod.ts";
 import type {
   AgentView,
   ConnectionView,
@@ -15,7 +15,7 @@ import type {
   LocalAgentRow,
   MessageRow,
   PeerRow,
-  QuarantineRow,
+  QuarantineMeta,
 } from "./store/mod.ts";
 
 /** An agent as the API shows it: never the private keys. */
@@ -72,19 +72,21 @@ export function connectionView(row: ConnectionRow, peer: PeerRow | undefined): C
   };
 }
 
-/** A quarantined envelope as the owner sees it. */
+/** A quarantined envelope as the owner sees it: columns only, the envelope is not parsed. */
 export function quarantineItemView(
-  row: QuarantineRow,
-  peer: PeerRow | undefined,
+  row: QuarantineMeta,
+  pinnedFingerprint: string | null,
 ): QuarantineItemView {
-  const env = JSON.parse(row.envelope) as Partial<Envelope>;
   return {
+    seq: row.seq,
     id: row.id,
     from: row.from_handle,
     reason: row.reason,
-    type: env.type ?? null,
+    type: row.type,
+    size: row.size,
+    complete: row.complete === 1,
     created_at: row.created_at,
-    pinned_fingerprint: peer?.fingerprint ?? null,
+    pinned_fingerprint: pinnedFingerprint,
     presented_key: row.presented_key ? JSON.parse(row.presented_key) : null,
   };
 }

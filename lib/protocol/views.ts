@@ -159,10 +159,16 @@ export interface OpenedInviteView {
 
 /** An envelope held for the owner. */
 export interface QuarantineItemView {
+  /** Position in the quarantine: page with `?before=seq`. */
+  seq: number;
   id: string;
   from: string;
   reason: string;
   type: string | null;
+  /** Bytes of the raw envelope as received. */
+  size: number;
+  /** Whether the whole envelope was kept (only then can a `key_changed` item be applied). */
+  complete: boolean;
   created_at: string;
   pinned_fingerprint: string | null;
   /** The keys the relay now serves, for a `key_changed` item. */
@@ -174,6 +180,8 @@ export interface QuarantineResolution {
   id: string;
   resolution: "accepted" | "rejected";
   applied: number;
+  /** Held envelopes of that sender that were kept only in part, so could not be applied. */
+  dropped: number;
 }
 
 /** `GET /v1/health`. */

@@ -251,8 +251,14 @@ export class TaskferryClient {
   }
 
   // Quarantine
-  quarantine() {
-    return this.request<{ items: QuarantineItemView[] }>("GET", "/v1/quarantine");
+  /** One page of held items, newest first; pass `next_before` as `before` for the next. */
+  quarantine(query: { limit?: number; before?: number } = {}) {
+    return this.request<{ items: QuarantineItemView[]; next_before: number | null }>(
+      "GET",
+      "/v1/quarantine",
+      undefined,
+      query,
+    );
   }
   resolveQuarantine(id: string, accept: boolean) {
     return this.request<QuarantineResolution>(

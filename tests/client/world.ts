@@ -26,7 +26,13 @@ export interface TestDaemon {
 export async function startTestDaemon(
   relay: { url: string; addClient?: (id: string) => Promise<string> },
   clientId: string,
-  opts: { home?: string; relayToken?: string; port?: number; relayCaCerts?: string[] } = {},
+  opts: {
+    home?: string;
+    relayToken?: string;
+    port?: number;
+    relayCaCerts?: string[];
+    quarantineMaxBytes?: number;
+  } = {},
 ): Promise<TestDaemon> {
   const home = opts.home ?? await Deno.makeTempDir({ prefix: `tf-${clientId}-` });
   const relayToken = opts.relayToken ?? await relay.addClient!(clientId);
@@ -38,6 +44,7 @@ export async function startTestDaemon(
     port: opts.port ?? 0,
     linkBackoff: { minBackoffMs: 20, maxBackoffMs: 200 },
     relayCaCerts: opts.relayCaCerts,
+    quarantineMaxBytes: opts.quarantineMaxBytes,
   });
   let closing: Promise<void> | undefined;
   const close = () => closing ??= running.close();

@@ -27,7 +27,7 @@ export type { ConversationRow, MessageFilter } from "./history.ts";
 export type { MessageRow, StateCause } from "./messages.ts";
 export type { OutboxItem } from "./outbox.ts";
 export type { PeerRow } from "./peers.ts";
-export type { QuarantineRow } from "./quarantine.ts";
+export type { QuarantineMeta, QuarantineRow } from "./quarantine.ts";
 export type { TaskRow } from "./tasks.ts";
 export { CLIENT_MIGRATIONS };
 

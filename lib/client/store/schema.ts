@@ -156,4 +156,78 @@ export const CLIENT_MIGRATIONS: Migration[] = [{
       WHERE state IN ('failed', 'rejected') AND instr(state_reason, ': ') > 1
         AND substr(state_reason, 1, instr(state_reason, ': ') - 1) NOT GLOB '*[^a-z_]*';
   `,
+}, {
+  version: 3,
+  name: "owner verbs: bounded quarantine, blocked connections, remembered invites",
+  // The quarantine kept every held envelope whole (a stranger filled 147 MB in 7 s) and kept
+  // rejected ones. Items are now bounded metadata plus the raw envelope — whole only for a
+  // `key_changed` item small enough to be applied later, else its first 4 KB — with a running
+  // `seq` for paging and `stored_bytes` for the size cap (lib/client/quarantine.ts). Resolved
+  // rows leave; their ids stay in `quarantine_rejected` so a redelivery does not come back.
+  // Connections gain the `blocked` state (a CHECK change: the table is rebuilt), and the
+  // daemon remembers the invites it created so the owner can list and revoke them.
+  sql: `
+    CREATE TABLE quarantine_bounded (
+      seq INTEGER PRIMARY KEY, -- the rowid: paging cursor, arrival order
+      id TEXT NOT NULL UNIQUE,
+      from_handle TEXT NOT NULL,
+      reason TEXT NOT NULL,
+      type TEXT,
+      size INTEGER NOT NULL,
+      complete INTEGER NOT NULL,
+      envelope TEXT NOT NULL,
+      presented_key TEXT,
+      stored_bytes INTEGER NOT NULL,
+      created_at TEXT NOT NULL
+    );
+    INSERT INTO quarantine_bounded (id, from_handle, reason, type, size, complete, envelope,
+        presented_key, stored_bytes, created_at)
+      SELECT id, substr(from_handle, 1, 128), substr(reason, 1, 64),
+        CASE WHEN json_valid(envelope) AND json_type(envelope) = 'object'
+          THEN substr(CAST(json_extract(envelope, '$.type') AS TEXT), 1, 32) END,
+        length(CAST(envelope AS BLOB)),
+        CASE WHEN reason = 'key_changed' THEN 1 ELSE 0 END,
+        CASE WHEN reason = 'key_changed' THEN envelope ELSE substr(envelope, 1, 4096) END,
+        presented_key,
+        256 + length(CAST(CASE WHEN reason = 'key_changed' THEN envelope
+          ELSE substr(envelope, 1, 4096) END AS BLOB)),
+        created_at
+      FROM quarantine WHERE resolution IS NULL ORDER BY created_at, rowid;
+    CREATE TABLE quarantine_rejected (id TEXT PRIMARY KEY, at TEXT NOT NULL);
+    INSERT INTO quarantine_rejected (id, at)
+      SELECT id, created_at FROM quarantine WHERE resolution = 'rejected';
+    DROP TABLE quarantine;
+    ALTER TABLE quarantine_bounded RENAME TO quarantine;
+    CREATE INDEX quarantine_bytes ON quarantine(stored_bytes);
+    CREATE INDEX quarantine_sender ON quarantine(from_handle, reason, seq);
+    CREATE INDEX quarantine_rejected_at ON quarantine_rejected(at);
+
+    CREATE TABLE connections_blockable (
+      agent TEXT NOT NULL,
+      peer TEXT NOT NULL,
+      state TEXT NOT NULL
+        CHECK (state IN ('pending_out', 'pending_in', 'connected', 'declined', 'blocked')),
+      request_id TEXT,
+      note TEXT,
+      permissions TEXT NOT NULL,
+      permissions_synced INTEGER NOT NULL DEFAULT 1,
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL,
+      PRIMARY KEY (agent, peer)
+    );
+    INSERT INTO connections_blockable SELECT agent, peer, state, request_id, note, permissions,
+      permissions_synced, created_at, updated_at FROM connections;
+    DROP TABLE connections;
+    ALTER TABLE connections_blockable RENAME TO connections;
+
+    CREATE TABLE invites (
+      code TEXT PRIMARY KEY,
+      agent TEXT NOT NULL,
+      url TEXT NOT NULL,
+      fingerprint TEXT NOT NULL,
+      expires_at TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      revoked_at TEXT
+    );
+  `,
 }];
