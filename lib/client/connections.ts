@@ -82,6 +82,9 @@ export async function requestConnection(d: Daemon, input: {
   const peer = to;
   return await d.lock.run(async () => {
     const existing = d.store.connections.between(input.from, peer);
+    if (existing?.state === "blocked") {
+      throw fail("conflict", `${input.from} blocked ${peer}; unblock it first`);
+    }
     if (existing?.state === "connected") {
       return { connection: connectionView(existing, d.peers.get(peer)), message: null };
     }
@@ -187,6 +190,11 @@ export async function syncPermissions(d: Daemon) {
       await d.relay.setPermissions(row.agent, row.peer, JSON.parse(row.permissions));
       d.store.connections.markSynced(row.agent, row.peer, row.permissions);
     } catch (err) {
+      // A blocked peer the relay no longer connects to us: nothing left to take away there.
+      if (row.state === "blocked" && (err as { code?: string }).code === "not_connected") {
+        d.store.connections.markSynced(row.agent, row.peer, row.permissions);
+        continue;
+      }
       log.warn("permissions not synced yet", { agent: row.agent, peer: row.peer, err });
     }
   }

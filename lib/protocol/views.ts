@@ -116,7 +116,7 @@ export interface AgentView {
 export interface ConnectionView {
   agent: string;
   peer: string;
-  state: "pending_out" | "pending_in" | "connected" | "declined";
+  state: "pending_out" | "pending_in" | "connected" | "declined" | "blocked";
   request_id: string | null;
   note: string | null;
   /** What the peer may send to the local agent. */
@@ -146,6 +146,24 @@ export interface InviteView {
   fingerprint: string;
   expires_at: string;
   url: string;
+}
+
+/** An invite this daemon created, as `GET /v1/invites` lists it. */
+export interface InviteListItem {
+  code: string;
+  agent: string;
+  fingerprint: string;
+  url: string;
+  expires_at: string;
+  created_at: string;
+  revoked_at: string | null;
+  state: "active" | "expired" | "revoked";
+}
+
+/** Whether each task's audit hash chain holds (`GET /v1/audit/verify`). */
+export interface AuditVerification {
+  ok: boolean;
+  tasks: { task_id: string; events: number; broken_at: number | null }[];
 }
 
 /** An invite looked up (and its agent pinned). */

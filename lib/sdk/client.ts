@@ -6,8 +6,11 @@ import type { PermissionsPatch } from "../protocol/mod.ts";
 import type {
   AgentView,
   ArtifactView,
+  AuditEventView,
+  AuditVerification,
   ConnectionView,
   HealthView,
+  InviteListItem,
   InviteView,
   MessageView,
   OpenedInviteView,
@@ -266,6 +269,52 @@ export class TaskferryClient {
       `/v1/quarantine/${id}/${accept ? "accept" : "reject"}`,
       {},
     );
+  }
+
+  // Owner verbs: block, key rotation, invites, audit
+  /** Blocks and disconnects `peer` (for `agent`, default every local agent with it). */
+  async blockPeer(peer: string, agent?: string): Promise<ConnectionView[]> {
+    return (await this.request<{ connections: ConnectionView[] }>(
+      "DELETE",
+      `/v1/connections/${peer}`,
+      undefined,
+      { agent },
+    )).connections;
+  }
+  /** Lifts a block: `peer` may ask for a connection again. */
+  unblockPeer(peer: string, agent?: string): Promise<{ unblocked: string[] }> {
+    return this.request("POST", `/v1/connections/${peer}/unblock`, agent ? { agent } : {});
+  }
+  /** New keys for a local agent, the rotation signed by the old key. */
+  async rotateKey(handle: string): Promise<AgentView> {
+    return (await this.request<{ agent: AgentView }>(
+      "POST",
+      `/v1/agents/${handle}/rotate-key`,
+      {},
+    )).agent;
+  }
+  /** Invites this daemon created, newest first. */
+  async invites(agent?: string): Promise<InviteListItem[]> {
+    return (await this.request<{ invites: InviteListItem[] }>("GET", "/v1/invites", undefined, {
+      agent,
+    })).invites;
+  }
+  /** Revokes an invite (what it already granted stays: block the peer for that). */
+  async revokeInvite(code: string): Promise<InviteListItem> {
+    return (await this.request<{ invite: InviteListItem }>(
+      "DELETE",
+      `/v1/invites/${encodeURIComponent(code)}`,
+    )).invite;
+  }
+  /** The audit log (optionally of one task). */
+  async audit(task?: string): Promise<AuditEventView[]> {
+    return (await this.request<{ events: AuditEventView[] }>("GET", "/v1/audit", undefined, {
+      task,
+    })).events;
+  }
+  /** Checks every task's audit hash chain (or one task's). */
+  verifyAudit(task?: string): Promise<AuditVerification> {
+    return this.request("GET", "/v1/audit/verify", undefined, { task });
   }
 
   /**

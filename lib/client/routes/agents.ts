@@ -4,6 +4,9 @@ import { z } from "zod";
 import { HandleSchema } from "../../protocol/mod.ts";
 import { readJson } from "../../http/mod.ts";
 import type { Daemon } from "../daemon.ts";
+import { handleParam } from "./params.ts";
+
+const Empty = z.strictObject({});
 
 const AgentBody = z.strictObject({
   handle: HandleSchema,
@@ -21,5 +24,14 @@ export function agentRoutes(d: Daemon): Hono {
     return c.json({ agent: await d.keyring.create(body) }, 201);
   });
   app.get("/agents", (c) => c.json({ agents: d.keyring.list() }));
+  // New keys, registered with a rotation signed by the old key; peers re-pin through their
+  // key-change quarantine (docs/security.md §2.6).
+  app.post("/agents/:owner/:name/rotate-key", async (c) => {
+    await readJson(c, Empty);
+    const handle = handleParam(c.req.param("owner"), c.req.param("name"));
+    const agent = await d.keyring.rotate(handle);
+    d.events.emit("agent", { handle, rotated: true }, handle);
+    return c.json({ agent });
+  });
   return app;
 }

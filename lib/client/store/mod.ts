@@ -11,6 +11,7 @@ import { AuditTable } from "./audit.ts";
 import { ConnectionTable } from "./connections.ts";
 import { HistoryQueries } from "./history.ts";
 import { InboxTable } from "./inbox.ts";
+import { InviteTable } from "./invites.ts";
 import { MessageTable } from "./messages.ts";
 import { OutboxTable } from "./outbox.ts";
 import { PeerTable } from "./peers.ts";
@@ -24,6 +25,7 @@ export type { ArtifactRow } from "./artifacts.ts";
 export type { TaskEventRow, TimelineRow } from "./audit.ts";
 export type { ConnectionRow } from "./connections.ts";
 export type { ConversationRow, MessageFilter } from "./history.ts";
+export type { InviteRow } from "./invites.ts";
 export type { MessageRow, StateCause } from "./messages.ts";
 export type { OutboxItem } from "./outbox.ts";
 export type { PeerRow } from "./peers.ts";
@@ -56,6 +58,7 @@ export class DaemonStore {
   readonly audit: AuditTable;
   readonly quarantine: QuarantineTable;
   readonly outbox: OutboxTable;
+  readonly invites: InviteTable;
 
   constructor(readonly db: DatabaseSync) {
     this.settings = new SettingsTable(db);
@@ -70,6 +73,7 @@ export class DaemonStore {
     this.audit = new AuditTable(db);
     this.quarantine = new QuarantineTable(db);
     this.outbox = new OutboxTable(db);
+    this.invites = new InviteTable(db);
   }
 
   /** Opens (migrating) the daemon database at `path`. */
