@@ -3,6 +3,7 @@ import { ensureAgent, runRequester, runWriter } from "../agents/mod.ts";
 import { ApiError } from "../sdk/mod.ts";
 import { type Command, parseFlags, UsageError } from "./command.ts";
 import { daemonClient, VERB_FLAGS_HELP } from "./daemon_client.ts";
+import { ROTATE_KEY_HELP, rotateKey } from "./agent_keys.ts";
 
 /** `taskferry agent` */
 export const agentCommand: Command = {
@@ -10,6 +11,7 @@ export const agentCommand: Command = {
   summary: "Run a demo agent (writer or requester) against the local daemon",
   help: `Usage: taskferry agent writer --handle AGENT [options]
        taskferry agent requester --handle AGENT --peer PEER [options]
+       taskferry agent rotate-key AGENT [--json]
 
 Rule-based demo agents that use only the loopback API. The writer accepts connection requests
 and tasks, submits a draft and answers revision requests. The requester connects to PEER,
@@ -24,12 +26,16 @@ Options:
   --once             (requester) exit 0 when the task is completed
 ${VERB_FLAGS_HELP}
 
+${ROTATE_KEY_HELP}
+
 Examples:
+  taskferry agent rotate-key @alice/requester
   taskferry agent writer --handle @bob/writer --create
   taskferry agent requester --handle @alice/requester --peer @bob/writer --create --once
 `,
   async run(args) {
     const role = args[0];
+    if (role === "rotate-key") return rotateKey(args.slice(1));
     if (role !== "writer" && role !== "requester") {
       throw new UsageError("agent needs a role: writer or requester (see: taskferry help agent)");
     }

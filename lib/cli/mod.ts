@@ -6,7 +6,12 @@ import { backupCommand } from "./backup.ts";
 import { demoCommand } from "./demo.ts";
 import { doctorCommand } from "./doctor.ts";
 import { clientCommand } from "./client.ts";
-import { acceptCommand, connectCommand, inviteCommand } from "./connect.ts";
+import { acceptCommand, connectCommand } from "./connect.ts";
+import { inviteCommand } from "./invite.ts";
+import { connectionsCommand } from "./connections.ts";
+import { quarantineCommand } from "./quarantine.ts";
+import { auditCommand } from "./audit.ts";
+import { ackCommand } from "./ack.ts";
 import { linkOpenCommand } from "./link_open.ts";
 import { openCommand } from "./open.ts";
 import { mcpCommand } from "./mcp.ts";
@@ -35,7 +40,11 @@ export const COMMANDS: readonly Command[] = withGoForms([
   linkOpenCommand,
   sendCommand,
   inboxCommand,
+  ackCommand,
   taskCommand,
+  connectionsCommand,
+  quarantineCommand,
+  auditCommand,
   mcpCommand,
   doctorCommand,
   backupCommand,
