@@ -18,8 +18,11 @@ import {
 import { registerAgent, type SimAgent, startTestRelay } from "../relay/sim.ts";
 import { eventually, startTestDaemon, type TestDaemon } from "./world.ts";
 import { dbCount } from "./helpers.ts";
+import { CLIENT_MIGRATIONS, DaemonStore } from "../../lib/client/mod.ts";
+import { openDatabase, run } from "../../lib/store/mod.ts";
 
 const BOB = "@bob/writer";
+const JUNK = "x".repeat(65_536);
 
 /** A validly signed envelope whose content no key opens, `bytes` of ciphertext long. */
 async function undecryptable(
@@ -94,10 +97,12 @@ Deno.test("quarantine bounds: a flood from 10 stranger agents of one client grow
     const cr16k = encodeBase64Url(randomBytes(12_000)); // a 16 KB envelope: the relay's cap
     const big = encodeBase64Url(randomBytes(60_000)).repeat(25); // a 2 MB envelope: the default cap
     let attempted = 0;
-    // Per agent: 150 connection requests at the relay's size cap, 2 envelopes at the default
-    // envelope cap, 50 frames of 64 KB garbage — 10 agents, ~1,500 requests a "minute".
+    // Per agent: 60 signed connection requests at the relay's size cap (what the relay passes
+    // from a whole client in a minute is 120), 2 signed envelopes at the default 2 MB envelope
+    // cap, 350 frames of 64 KB garbage (what a malicious relay could hand over) — 10 agents,
+    // 4,120 items: more than the default 16 MiB cap holds (~3,800 clipped items).
     for (const a of w.agents) {
-      for (let i = 0; i < 150; i++) {
+      for (let i = 0; i < 60; i++) {
         const env = await undecryptable(a, "connection_request", cr16k);
         attempted += JSON.stringify(env).length;
         await deliver(0, env);
@@ -107,13 +112,13 @@ Deno.test("quarantine bounds: a flood from 10 stranger agents of one client grow
         attempted += JSON.stringify(env).length;
         await deliver(0, env);
       }
-      for (let i = 0; i < 50; i++) {
+      for (let i = 0; i < 350; i++) {
         const junk = {
           v: 1,
           id: `junk_${i}`,
           from: a.handle,
           type: "message",
-          x: "x".repeat(65_536),
+          x: JUNK,
         };
         attempted += JSON.stringify(junk).length;
         await deliver(0, junk);
@@ -122,11 +127,12 @@ Deno.test("quarantine bounds: a flood from 10 stranger agents of one client grow
     const grew = diskBytes(w.bob) - before;
     const held = w.bob.running.daemon.store.quarantine;
     console.log(
-      `flood: ${(attempted / 1e6).toFixed(1)} MB in ${10 * 202} envelopes → quarantine ` +
+      `flood: ${(attempted / 1e6).toFixed(1)} MB in ${10 * 412} envelopes → quarantine ` +
         `${(held.totalBytes() / 1e6).toFixed(2)} MB (${held.countOpen()} items), ` +
         `daemon disk +${(grew / 1e6).toFixed(2)} MB`,
     );
-    assert(attempted > 50e6, "the flood is big");
+    assert(attempted > 250e6, "the flood is big");
+    assert(held.countOpen() < 10 * 412, "the cap evicted");
     assert(held.totalBytes() <= 16 * 1024 * 1024, "within the default cap");
     assert(grew < 16 * 1024 * 1024 + 4e6, `disk grew by ${grew}`);
     // Nothing of it became a connection or a message.
@@ -189,5 +195,58 @@ Deno.test("quarantine bounds: the cap evicts oldest first, the list pages newest
     assertEquals(bad.code, "validation_failed");
   } finally {
     await w.close();
+  }
+});
+
+Deno.test("quarantine bounds: the migration clips what an older daemon held and keeps the rest", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tf-qmig-" });
+  const path = `${dir}/client.db`;
+  try {
+    const old = openDatabase(path, CLIENT_MIGRATIONS.slice(0, 2));
+    const hold = (id: string, reason: string, envelope: string, resolution: string | null) =>
+      run(
+        old,
+        `INSERT INTO quarantine (id, from_handle, reason, envelope, presented_key, created_at,
+           resolution) VALUES (?, '@m/x', ?, ?, ?, ?, ?)`,
+        id,
+        reason,
+        envelope,
+        reason === "key_changed" ? '{"signing_public_key":"a","encryption_public_key":"b"}' : null,
+        `2026-11-2${id.length % 10}T00:00:00.000Z`,
+        resolution,
+      );
+    const huge = JSON.stringify({ type: "message", x: "x".repeat(1_000_000) });
+    hold("msg_garbage", "decrypt_failed", huge, null);
+    hold(
+      "msg_rotated",
+      "key_changed",
+      JSON.stringify({ type: "message", x: "y".repeat(50_000) }),
+      null,
+    );
+    hold("msg_rejected", "bad_signature", huge, "rejected");
+    run(
+      old,
+      `INSERT INTO connections (agent, peer, state, permissions, created_at, updated_at)
+       VALUES ('@b/w', '@m/x', 'connected', '{}', 't', 't')`,
+    );
+    old.close();
+
+    const store = DaemonStore.open(path);
+    try {
+      const garbage = store.quarantine.open("msg_garbage")!;
+      assertEquals([garbage.complete, garbage.envelope.length, garbage.type], [0, 4096, "message"]);
+      assertEquals(garbage.size, huge.length);
+      const rotated = store.quarantine.open("msg_rotated")!;
+      assertEquals([rotated.complete, rotated.envelope.length > 50_000], [1, true]);
+      assertEquals(store.quarantine.countOpen(), 2);
+      assert(store.quarantine.has("msg_rejected"), "a rejected id is remembered");
+      assertEquals(store.quarantine.open("msg_rejected"), undefined);
+      assert(store.quarantine.totalBytes() < 60_000);
+      assertEquals(store.connections.between("@b/w", "@m/x")?.state, "connected");
+    } finally {
+      store.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -38,8 +38,8 @@ export class QuarantineTable {
   constructor(private readonly db: DatabaseSync) {}
 
   /**
-   * Holds an item (once per id), then evicts until the table is within `maxBytes`: items that
-   * can never be accepted (not `key_changed`, or kept incomplete) first, oldest first, then the
+   * Holds an item (once per id); past `maxBytes`, evicts down to 15/16 of it: items that can
+   * never be accepted (not `key_changed`, or kept incomplete) first, oldest first, then the
    * oldest `key_changed` ones. Returns how many items were evicted.
    */
   insert(row: NewQuarantineRow, maxBytes: number): number {
@@ -59,13 +59,16 @@ export class QuarantineTable {
       row.stored_bytes,
       row.created_at,
     );
-    let over = this.totalBytes() - maxBytes;
+    const total = this.totalBytes();
+    if (total <= maxBytes) return 0;
+    // Down to 15/16 of the cap, so a flood pays for the eviction scan once per many inserts.
+    let over = total - maxBytes + Math.floor(maxBytes / 16);
     let evicted = 0;
     while (over > 0) {
       const victims = all<{ seq: number; stored_bytes: number }>(
         this.db,
         `SELECT seq, stored_bytes FROM quarantine
-         ORDER BY (reason = 'key_changed' AND complete = 1), seq LIMIT 64`,
+         ORDER BY (reason = 'key_changed' AND complete = 1), seq LIMIT 512`,
       );
       if (victims.length === 0) break;
       for (const v of victims) {
