@@ -175,6 +175,7 @@ export async function updatePermissions(
 ) {
   const row = d.store.connections.between(agent, peer);
   if (!row) throw fail("not_connected", `${agent} has no connection with ${peer}`);
+  if (row.state === "blocked") throw fail("conflict", `${agent} blocked ${peer}; unblock it first`);
   const permissions = withDefaults({ ...JSON.parse(row.permissions), ...patch });
   upsert(d, agent, peer, row.state, { permissions, synced: false });
   d.events.emit("connection", { agent, peer, state: row.state, permissions }, agent);

@@ -60,6 +60,11 @@ Deno.test("owner: blocking a peer disconnects it; the relay refuses it and the d
     assertEquals(noSend.code, "not_connected");
     const noAsk = await assertRejects(() => w.bob.api.connect({ from: BOB, to: ALICE }), ApiError);
     assertEquals(noAsk.code, "conflict");
+    const noEdit = await assertRejects(
+      () => w.bob.api.setPermissions(ALICE, BOB, { can_message: true }),
+      ApiError,
+    );
+    assertEquals(noEdit.code, "conflict");
 
     // Unblocking forgets the row: alice may ask again and bob sees the request.
     assertEquals(await w.bob.api.unblockPeer(ALICE), { unblocked: [BOB] });
