@@ -3,7 +3,7 @@
  * long-polls the inbox for the next change. That makes them correct after a restart at any
  * point (they re-derive what to do) and idle without busy polling.
  */
-import { ApiError, type TaskferryClient } from "../sdk/mod.ts";
+import { ApiError, TaskferryClient } from "../sdk/mod.ts";
 
 /** What an agent run needs. */
 export interface AgentRunOptions {
@@ -68,6 +68,28 @@ export async function agentLoop(
 export async function ensureAgent(api: TaskferryClient, handle: string, create: boolean) {
   const agents = await api.agents();
   if (agents.some((a) => a.handle === handle)) return;
-  if (!create) throw new ApiError(404, "unknown_agent", `${handle} is not an agent of this daemon`);
+  if (!create) {
+    throw new ApiError(
+      404,
+      "unknown_agent",
+      `${handle} is not an agent of this daemon (or not the one this agent token acts as)`,
+    );
+  }
   await api.createAgent({ handle, public: true, description: "TaskFerry demo agent" });
+}
+
+/**
+ * A client that acts as `handle` only (design §14): the owner's client issues a fresh agent
+ * token labelled `label`, revoking the ones an earlier run left under that label.
+ */
+export async function agentClient(
+  owner: TaskferryClient,
+  handle: string,
+  label: string,
+): Promise<TaskferryClient> {
+  for (const t of await owner.agentTokens(handle)) {
+    if (t.label === label) await owner.revokeAgentToken(t.id);
+  }
+  const { token } = await owner.issueAgentToken(handle, label);
+  return new TaskferryClient({ url: owner.url, token });
 }

@@ -1,4 +1,4 @@
 /** Rule-based demo agents that use only the loopback API. */
-export { ensureAgent, idempotent } from "./common.ts";
+export { agentClient, ensureAgent, idempotent } from "./common.ts";
 export { type RequesterOptions, runRequester } from "./requester.ts";
 export { draft, runWriter } from "./writer.ts";

@@ -1,6 +1,6 @@
 /** `taskferry demo`: a relay, two daemons and both demo agents, running the whole flow. */
 import { join } from "node:path";
-import { ensureAgent, runRequester, runWriter } from "../agents/mod.ts";
+import { agentClient, ensureAgent, runRequester, runWriter } from "../agents/mod.ts";
 import { dashboardLoginUrl, type RunningDaemon, startDaemon } from "../client/mod.ts";
 import {
   generateToken,
@@ -115,6 +115,10 @@ Examples:
       const bobApi = new TaskferryClient({ url: bob.url, token: bob.token });
       await ensureAgent(aliceApi, REQUESTER, true);
       await ensureAgent(bobApi, WRITER, true);
+      // The agents run with agent tokens, as any runtime should: they see only their own agent
+      // and cannot approve a gated task. The owner's clients only print the steps.
+      const writerApi = await agentClient(bobApi, WRITER, "demo");
+      const requesterApi = await agentClient(aliceApi, REQUESTER, "demo");
       console.log("");
 
       // One line per step, printed when the recipient's daemon has verified and stored it.
@@ -140,9 +144,9 @@ Examples:
         });
       }
 
-      agents.push(runWriter({ api: bobApi, handle: WRITER, signal: ac.signal, waitSeconds: 5 }));
+      agents.push(runWriter({ api: writerApi, handle: WRITER, signal: ac.signal, waitSeconds: 5 }));
       const requester = runRequester({
-        api: aliceApi,
+        api: requesterApi,
         handle: REQUESTER,
         peer: WRITER,
         once: true,

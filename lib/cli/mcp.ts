@@ -1,5 +1,5 @@
 import { type Command, EXIT, parseFlags, UsageError } from "./command.ts";
-import { daemonClient } from "./daemon_client.ts";
+import { RUNTIME_TOKEN_FLAGS, RUNTIME_TOKEN_HELP, runtimeClient } from "./runtime_client.ts";
 import { HANDLE_RE } from "../protocol/mod.ts";
 import { serveStdio, TOOLS } from "../mcp/mod.ts";
 import { logger } from "../log.ts";
@@ -16,22 +16,27 @@ Runs a Model Context Protocol server on standard input/output that talks to the 
 daemon's loopback API. MCP hosts start it as a subprocess; stdout carries only the
 protocol, logs go to stderr. The daemon ('taskferry client') must be running.
 
+Give it an agent token ('taskferry agent token AGENT', in TASKFERRY_AGENT_TOKEN or a token
+file): the model then acts as that agent only and never sees a task waiting at your approval
+gate, nor can it approve one. Without one it falls back to your owner token and warns.
+
 Tools: ${TOOLS.map((t) => t.name).join(", ")}.
 
 Options:
   --agent AGENT   default acting agent for the tools [env TASKFERRY_AGENT; default: the
-                  daemon's only agent]
+                  agent token's agent, else the daemon's only agent]
   --url URL       daemon API [env TASKFERRY_CLIENT_URL; default: $TASKFERRY_HOME/daemon.json,
                   then http://$TASKFERRY_CLIENT_ADDR (127.0.0.1:4318)]
-  --token TOKEN   local API token [env TASKFERRY_LOCAL_API_TOKEN; default $TASKFERRY_HOME/local-token]
+${RUNTIME_TOKEN_HELP}
   --home DIR      data directory [env TASKFERRY_HOME; default ~/.taskferry]
 
 Examples:
-  claude mcp add taskferry -- taskferry mcp --agent @alice/requester
+  taskferry agent token @alice/requester > ~/.taskferry/requester.token
+  claude mcp add taskferry -- taskferry mcp --token-file ~/.taskferry/requester.token
   # ~/.codex/config.toml
   [mcp_servers.taskferry]
   command = "taskferry"
-  args = ["mcp", "--agent", "@alice/requester"]
+  args = ["mcp", "--token-file", "/home/me/.taskferry/requester.token"]
 
 See docs/integrations.md.
 `,
@@ -41,12 +46,13 @@ See docs/integrations.md.
       url: { type: "string" },
       token: { type: "string" },
       home: { type: "string" },
+      ...RUNTIME_TOKEN_FLAGS,
     });
     const agent = values.agent ?? (Deno.env.get("TASKFERRY_AGENT") || undefined);
     if (agent !== undefined && !HANDLE_RE.test(agent)) {
       throw new UsageError(`--agent must be a handle like @owner/name (see: taskferry help mcp)`);
     }
-    const api = daemonClient(values);
+    const api = runtimeClient(values, (message) => log.warn(message));
     // Start even when the daemon is down: the host keeps the server, tools answer `unavailable`.
     await api.health().catch((err) =>
       log.warn("daemon not reachable yet", { url: api.url, err: (err as Error).message })

@@ -211,3 +211,17 @@ export interface HealthView {
   relay: { configured: boolean; url: string | null; connected: boolean; error: string | null };
   counts: Record<string, number>;
 }
+
+/** An agent token as the API lists it (never the secret; `GET /v1/tokens`). */
+export interface AgentTokenView {
+  id: string;
+  agent: string;
+  label: string | null;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+/** A newly issued agent token: the secret is shown this once (`POST /v1/agents/{handle}/tokens`). */
+export interface IssuedAgentToken extends AgentTokenView {
+  token: string;
+}

@@ -4,6 +4,7 @@
  */
 import type { PermissionsPatch } from "../protocol/mod.ts";
 import type {
+  AgentTokenView,
   AgentView,
   ArtifactView,
   AuditEventView,
@@ -12,6 +13,7 @@ import type {
   HealthView,
   InviteListItem,
   InviteView,
+  IssuedAgentToken,
   MessageView,
   OpenedInviteView,
   QuarantineItemView,
@@ -28,6 +30,7 @@ export { ApiError, callDaemon } from "./http.ts";
 /** Where and how to reach the daemon. */
 export interface ClientOptions {
   url: string;
+  /** The owner's local API token, or an agent token (acts as its agent only; design §14). */
   token: string;
   fetch?: typeof fetch;
 }
@@ -79,6 +82,22 @@ export class TaskferryClient {
   }
   async agents(): Promise<AgentView[]> {
     return (await this.request<{ agents: AgentView[] }>("GET", "/v1/agents")).agents;
+  }
+
+  // Agent tokens (owner only; design §14)
+  /** Issues a token scoped to local agent `handle`; `token` is shown this once. */
+  async issueAgentToken(handle: string, label?: string): Promise<IssuedAgentToken> {
+    const path = `/v1/agents/${handle}/tokens`;
+    return (await this.request<{ token: IssuedAgentToken }>("POST", path, { label })).token;
+  }
+  async agentTokens(agent?: string): Promise<AgentTokenView[]> {
+    return (await this.request<{ tokens: AgentTokenView[] }>("GET", "/v1/tokens", undefined, {
+      agent,
+    })).tokens;
+  }
+  async revokeAgentToken(id: string): Promise<AgentTokenView> {
+    const path = `/v1/tokens/${encodeURIComponent(id)}`;
+    return (await this.request<{ token: AgentTokenView }>("DELETE", path)).token;
   }
 
   // Invites and connections

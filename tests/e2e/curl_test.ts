@@ -38,9 +38,9 @@ if (missing.length) {
 
 /**
  * Runs `script` in its own process group (so curl dies with the loop), as an agent's shell would
- * with bob's daemon: only the token file and the URL come from the environment.
+ * with bob's daemon: only its agent token and the URL come from the environment.
  */
-function runScript(w: World, script: string) {
+function runScript(w: World, script: string, agentToken: string) {
   const child = new Deno.Command("setsid", {
     args: ["bash", "-c", script],
     clearEnv: true,
@@ -49,6 +49,7 @@ function runScript(w: World, script: string) {
       HOME: w.bob.home,
       TASKFERRY_HOME: w.bob.home,
       TASKFERRY_CLIENT_URL: w.bob.running.url,
+      TASKFERRY_AGENT_TOKEN: agentToken,
     },
     stdin: "null",
     stdout: "piped",
@@ -99,7 +100,8 @@ for (const [name, block] of [["long poll", "curl-long-poll"], ["SSE", "curl-sse"
       assert(docs["curl-setup"] && docs[block], `docs/integrations.md lacks the ${block} block`);
       const w = await startWorld();
       const listeners = w.bob.running.daemon.events.listenerCount;
-      const script = runScript(w, `${docs["curl-setup"]}\n${docs[block]}`);
+      const { token } = await w.bob.api.issueAgentToken("@bob/writer");
+      const script = runScript(w, `${docs["curl-setup"]}\n${docs[block]}`, token);
       try {
         // An event stream starts live: send once curl's stream is subscribed.
         if (block === "curl-sse") {

@@ -1,5 +1,6 @@
 /** The dashboard's browser modules, embedded (text imports) and served under `/assets/`. */
 import { type Asset, js } from "../shell.ts";
+import agentTokens from "./agent_tokens.js" with { type: "text" };
 import api from "./api.js" with { type: "text" };
 import app from "./app.js" with { type: "text" };
 import activity from "./activity.js" with { type: "text" };
@@ -19,6 +20,7 @@ import tasks from "./tasks.js" with { type: "text" };
 export const DASHBOARD_ASSETS: Readonly<Record<string, Asset>> = Object.fromEntries(
   Object.entries({
     activity,
+    agent_tokens: agentTokens,
     api,
     app,
     audit,

@@ -2,6 +2,7 @@
 import { useState } from "preact/hooks";
 import { Badge, Empty, ErrorBox, Fingerprint, html, Time } from "../ui.js";
 import { post, useAction, useApi } from "./api.js";
+import { AgentTokens } from "./agent_tokens.js";
 
 const COUNTS = [
   ["agents", "Local agents", "#/"],
@@ -146,6 +147,7 @@ function Agents() {
         : ""}
       <${ErrorBox} error=${action.error} />
     </section>
+    ${data ? html`<${AgentTokens} agents=${data.agents} />` : ""}
   `;
 }
 

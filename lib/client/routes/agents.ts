@@ -4,6 +4,7 @@ import { z } from "zod";
 import { HandleSchema } from "../../protocol/mod.ts";
 import { readJson } from "../../http/mod.ts";
 import type { Daemon } from "../daemon.ts";
+import { agentOf } from "../guards/principal.ts";
 import { handleParam } from "./params.ts";
 
 const Empty = z.strictObject({});
@@ -23,7 +24,11 @@ export function agentRoutes(d: Daemon): Hono {
     const body = await readJson(c, AgentBody);
     return c.json({ agent: await d.keyring.create(body) }, 201);
   });
-  app.get("/agents", (c) => c.json({ agents: d.keyring.list() }));
+  // An agent token sees its own agent only (creating agents is the owner's: guards/access.ts).
+  app.get("/agents", (c) => {
+    const own = agentOf(c);
+    return c.json({ agents: d.keyring.list().filter((a) => own === null || a.handle === own) });
+  });
   // New keys, registered with a rotation signed by the old key; peers re-pin through their
   // key-change quarantine (docs/security.md §2.6).
   app.post("/agents/:owner/:name/rotate-key", async (c) => {

@@ -12,6 +12,7 @@ import {
 import { blockPeer, unblockPeer } from "../blocks.ts";
 import { createInvite, listInvites, openInvite, revokeInvite } from "../invites.ts";
 import type { Daemon } from "../daemon.ts";
+import { actingAgent, ownerOnlyField } from "../guards/principal.ts";
 import { handleParam } from "./params.ts";
 
 const ConnectBody = z.strictObject({
@@ -59,15 +60,19 @@ export function connectionRoutes(d: Daemon): Hono {
 
   app.post("/connections", async (c) => {
     const body = await readJson(c, ConnectBody);
+    actingAgent(c, body.from);
+    ownerOnlyField(c, "permissions", body.permissions);
     return c.json(await requestConnection(d, body), 202);
   });
   app.get(
     "/connections",
-    (c) => c.json({ connections: listConnections(d, c.req.query("agent")) }),
+    (c) => c.json({ connections: listConnections(d, actingAgent(c, c.req.query("agent"))) }),
   );
   for (const verb of ["accept", "decline"] as const) {
     app.post(`/connections/:owner/:name/${verb}`, async (c) => {
       const body = await readJson(c, AnswerBody);
+      ownerOnlyField(c, "permissions", body.permissions);
+      body.agent = actingAgent(c, body.agent);
       const peer = handleParam(c.req.param("owner"), c.req.param("name"));
       return c.json(await answerConnection(d, peer, { ...body, accept: verb === "accept" }), 202);
     });

@@ -1,20 +1,23 @@
 /**
  * `GET /v1/events`: the daemon's events as Server-Sent Events, optionally of one agent. A stream
  * that resumes (`Last-Event-ID`) gets the buffered events it missed first; a new stream starts
- * from now. Pings every 15 s keep proxies from closing an idle stream.
+ * from now. Pings every 15 s keep proxies from closing an idle stream. An agent token's stream
+ * carries only its agent's events, none about a task held at the owner's gate.
  */
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { VERSION } from "../../protocol/mod.ts";
 import type { Daemon } from "../daemon.ts";
 import type { DaemonEvent } from "../events.ts";
+import { actingAgent, eventVisibleTo } from "../guards/principal.ts";
 import { DEFAULT_DAEMON_OPTIONS } from "../options.ts";
 
 /** The event stream route. */
 export function eventRoutes(d: Daemon): Hono {
   const app = new Hono();
   app.get("/events", (c) => {
-    const agent = c.req.query("agent");
+    const agent = actingAgent(c, c.req.query("agent"));
+    const principal = c.get("principal");
     const resumeFrom = c.req.header("last-event-id");
     const lastId = resumeFrom === undefined ? null : Number(resumeFrom) || 0;
     return streamSSE(c, async (stream) => {
@@ -22,6 +25,7 @@ export function eventRoutes(d: Daemon): Hono {
       let wake: (() => void) | null = null;
       const push = (e: DaemonEvent) => {
         if (agent && e.agent && e.agent !== agent) return;
+        if (!eventVisibleTo(d, principal, e)) return;
         queue.push({
           id: e.id,
           type: e.type,

@@ -11,8 +11,10 @@ import {
 import { readJson } from "../../http/mod.ts";
 import { listConversations, listMessages } from "../conversations.ts";
 import type { Daemon } from "../daemon.ts";
+import { actingAgent, requireVisibleMessage, visibleMessages } from "../guards/principal.ts";
 import { ackMessage, getMessage, inboxItems, sendMessage } from "../messages.ts";
 import { DEFAULT_DAEMON_OPTIONS } from "../options.ts";
+import { messageView } from "../views.ts";
 import { intParam } from "./params.ts";
 
 const Recipients = z.union([HandleSchema, z.array(HandleSchema).min(1).max(32)]);
@@ -34,31 +36,38 @@ export function messageRoutes(d: Daemon): Hono {
   const app = new Hono();
   app.post("/messages", async (c) => {
     const body = await readJson(c, MessageBody);
+    actingAgent(c, body.from);
     const to = typeof body.to === "string" ? [body.to] : body.to;
     return c.json(await sendMessage(d, { ...body, to }), 202);
   });
   // Read-only history views for the dashboard (docs/api.md, "Dashboard").
-  app.get("/messages", (c) =>
-    c.json({
-      messages: listMessages(d, {
-        agent: c.req.query("agent"),
-        peer: c.req.query("peer"),
-        type: c.req.query("type"),
-        limit: intParam(c.req.query("limit"), "limit", 1, 500, 100),
-      }),
-    }));
+  app.get("/messages", (c) => {
+    const messages = listMessages(d, {
+      agent: actingAgent(c, c.req.query("agent")),
+      peer: c.req.query("peer"),
+      type: c.req.query("type"),
+      limit: intParam(c.req.query("limit"), "limit", 1, 500, 100),
+    });
+    // An agent token never sees the messages of a task held at the owner's gate.
+    return c.json({ messages: visibleMessages(c, d, messages) });
+  });
   app.get(
     "/conversations",
-    (c) => c.json({ conversations: listConversations(d, c.req.query("agent")) }),
+    (c) => c.json({ conversations: listConversations(d, actingAgent(c, c.req.query("agent"))) }),
   );
-  app.get("/messages/:id", (c) => c.json({ message: getMessage(d, c.req.param("id")) }));
+  app.get("/messages/:id", (c) => {
+    const own = requireVisibleMessage(c, d, c.req.param("id"));
+    return c.json({ message: own ? messageView(own) : getMessage(d, c.req.param("id")) });
+  });
   app.post("/messages/:id/ack", async (c) => {
     const body = await readJson(c, AckBody);
+    requireVisibleMessage(c, d, c.req.param("id"));
+    body.agent = actingAgent(c, body.agent);
     return c.json({ message: await ackMessage(d, c.req.param("id"), body) });
   });
 
   app.get("/inbox", async (c) => {
-    const agent = d.keyring.acting(c.req.query("agent"));
+    const agent = d.keyring.acting(actingAgent(c, c.req.query("agent")));
     const type = c.req.query("type");
     if (type !== undefined && !(type in PAYLOAD_SCHEMAS)) {
       throw fail("validation_failed", `unknown type ${type}`);

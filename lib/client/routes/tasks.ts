@@ -4,6 +4,7 @@ import { z } from "zod";
 import { fail, HandleSchema, PAYLOAD_SCHEMAS, TASK_STATES } from "../../protocol/mod.ts";
 import { readJson } from "../../http/mod.ts";
 import type { Daemon } from "../daemon.ts";
+import { actingAgent, requireVisibleTask } from "../guards/principal.ts";
 import {
   artifactOf,
   createTask,
@@ -36,6 +37,7 @@ export function taskRoutes(d: Daemon): Hono {
   const app = new Hono();
   app.post("/tasks", async (c) => {
     const body = await readJson(c, TaskBody);
+    actingAgent(c, body.from);
     return c.json(await createTask(d, body), 202);
   });
   app.get("/tasks", (c) => {
@@ -43,16 +45,23 @@ export function taskRoutes(d: Daemon): Hono {
     if (state && !(TASK_STATES as readonly string[]).includes(state)) {
       throw fail("validation_failed", `state must be one of ${TASK_STATES.join(", ")}`);
     }
-    return c.json({ tasks: listTasks(d, { agent: c.req.query("agent"), state }) });
+    return c.json({ tasks: listTasks(d, { agent: actingAgent(c, c.req.query("agent")), state }) });
   });
-  app.get("/tasks/:id", (c) => c.json(taskDetail(d, c.req.param("id"))));
+  app.get("/tasks/:id", (c) => {
+    requireVisibleTask(c, d, c.req.param("id"));
+    return c.json(taskDetail(d, c.req.param("id")));
+  });
   app.get("/tasks/:id/artifacts/:version", (c) => {
+    requireVisibleTask(c, d, c.req.param("id"));
     const version = intParam(c.req.param("version"), "version", 1, 1_000_000, 1);
     return c.json({ artifact: artifactOf(d, c.req.param("id"), version) });
   });
   for (const action of Object.keys(TASK_ACTIONS) as TaskActionName[]) {
     app.post(`/tasks/:id/${action}`, async (c) => {
       const body = await readJson(c, ACTION_BODIES[action]) as Record<string, unknown>;
+      requireVisibleTask(c, d, c.req.param("id"));
+      const agent = actingAgent(c, body.agent as string | undefined);
+      if (agent !== undefined) body.agent = agent;
       return c.json(await taskAction(d, c.req.param("id"), action, body), 202);
     });
   }

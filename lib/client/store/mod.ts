@@ -19,6 +19,7 @@ import { QuarantineTable } from "./quarantine.ts";
 import { CLIENT_MIGRATIONS } from "./schema.ts";
 import { SettingsTable } from "./settings.ts";
 import { TaskTable } from "./tasks.ts";
+import { AgentTokenTable } from "./tokens.ts";
 
 export type { LocalAgentRow, StoredKeys } from "./agents.ts";
 export type { ArtifactRow } from "./artifacts.ts";
@@ -31,6 +32,7 @@ export type { OutboxItem } from "./outbox.ts";
 export type { PeerRow } from "./peers.ts";
 export type { QuarantineMeta, QuarantineRow } from "./quarantine.ts";
 export type { TaskRow } from "./tasks.ts";
+export type { AgentTokenRow } from "./tokens.ts";
 export { CLIENT_MIGRATIONS };
 
 /** Counts the health route reports. */
@@ -59,6 +61,7 @@ export class DaemonStore {
   readonly quarantine: QuarantineTable;
   readonly outbox: OutboxTable;
   readonly invites: InviteTable;
+  readonly tokens: AgentTokenTable;
 
   constructor(readonly db: DatabaseSync) {
     this.settings = new SettingsTable(db);
@@ -74,6 +77,7 @@ export class DaemonStore {
     this.quarantine = new QuarantineTable(db);
     this.outbox = new OutboxTable(db);
     this.invites = new InviteTable(db);
+    this.tokens = new AgentTokenTable(db);
   }
 
   /** Opens (migrating) the daemon database at `path`. */

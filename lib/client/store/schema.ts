@@ -158,6 +158,22 @@ export const CLIENT_MIGRATIONS: Migration[] = [{
   `,
 }, {
   version: 3,
+  name: "agent tokens",
+  // Local credentials scoped to one agent (design §14): only a SHA-256 of each token is kept.
+  // Tokens go with their agent.
+  sql: `
+    CREATE TABLE agent_tokens (
+      id TEXT PRIMARY KEY,
+      agent TEXT NOT NULL REFERENCES agents(handle) ON DELETE CASCADE,
+      token_hash TEXT NOT NULL UNIQUE,
+      label TEXT,
+      created_at TEXT NOT NULL,
+      last_used_at TEXT
+    );
+    CREATE INDEX agent_tokens_agent ON agent_tokens(agent);
+  `,
+}, {
+  version: 4,
   name: "owner verbs: bounded quarantine, blocked connections, remembered invites",
   // The quarantine kept every held envelope whole (a stranger filled 147 MB in 7 s) and kept
   // rejected ones. Items are now bounded metadata plus the raw envelope — whole only for a
