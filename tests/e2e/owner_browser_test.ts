@@ -26,6 +26,7 @@ Deno.test({
       await page.goto(dashboardLoginUrl(w.alice.running.daemon, w.alice.running.url));
       const rotate = page.getByRole("button", { name: `Rotate the keys of ${ALICE}` });
       await rotate.click();
+      await page.getByText("Really rotate?").waitFor(); // armed: the second click confirms
       await rotate.click();
       const after = await eventually(async () => {
         const fp = (await w.alice.api.agents())[0]!.fingerprint;
@@ -47,10 +48,13 @@ Deno.test({
       await page.getByRole("button", { name: "Accept new key" }).click();
       await w.bob.api.waitForInbox(BOB, (x) => x.id === m.message.id, { timeoutMs: 5000 });
       assertEquals((await w.bob.api.connections(BOB))[0]!.peer_fingerprint, after);
+      // The key warning leaves the page (the layout moves up) before the next clicks.
+      await page.getByRole("heading", { name: "Key warnings" }).waitFor({ state: "detached" });
 
       // Bob blocks alice, then unblocks her.
       const block = page.getByRole("button", { name: `Block ${ALICE} for ${BOB}` }).first();
       await block.click();
+      await page.getByText("Really block?").waitFor();
       await block.click();
       await page.getByRole("heading", { name: "Blocked" }).waitFor();
       assertEquals((await w.bob.api.connections(BOB))[0]!.state, "blocked");
