@@ -4,7 +4,7 @@
  */
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { decodeBase64Url, newId, sealEnvelope } from "../../lib/protocol/mod.ts";
-import { ApiError } from "../../lib/sdk/mod.ts";
+import { ApiError, TaskferryClient } from "../../lib/sdk/mod.ts";
 import { eventually, startWorld, type World } from "./world.ts";
 import { ALICE, BOB, dbCount } from "./helpers.ts";
 
@@ -120,6 +120,30 @@ Deno.test("owner: invites are listed and revoked; a revoked invite no longer ope
     const unknown = await assertRejects(() => w.bob.api.revokeInvite("nosuchcode"), ApiError);
     assertEquals(unknown.code, "not_found");
     // What the connection made before stays: alice and bob are still connected.
+    assertEquals((await w.bob.api.connections(BOB))[0]!.state, "connected");
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("owner: an agent token reaches none of the owner's controls", async () => {
+  const w = await startWorld();
+  try {
+    const issued = await w.bob.api.issueAgentToken(BOB);
+    const agent = new TaskferryClient({ url: w.bob.running.url, token: issued.token });
+    const calls: [string, () => Promise<unknown>][] = [
+      ["block", () => agent.blockPeer(ALICE, BOB)],
+      ["unblock", () => agent.unblockPeer(ALICE, BOB)],
+      ["rotate-key", () => agent.rotateKey(BOB)],
+      ["invites", () => agent.invites()],
+      ["revoke invite", () => agent.revokeInvite("abcdefgh")],
+      ["audit verify", () => agent.verifyAudit()],
+      ["quarantine", () => agent.quarantine({ limit: 1 })],
+    ];
+    for (const [name, call] of calls) {
+      const err = await assertRejects(call, ApiError);
+      assertEquals([err.status, err.code], [403, "forbidden"], name);
+    }
     assertEquals((await w.bob.api.connections(BOB))[0]!.state, "connected");
   } finally {
     await w.close();
