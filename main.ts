@@ -54,8 +54,8 @@ export async function main(args: string[]): Promise<number> {
 
 function unknownCommand(name: string): string {
   const near = COMMANDS.map((c) => c.name).find((n) => n.startsWith(name.slice(0, 2)));
-  const hint = near ? `did you mean '${near}'? ` : "";
-  return `unknown command '${name}': ${hint}(see: taskferry --help)`;
+  const hint = near ? `: did you mean '${near}'?` : "";
+  return `unknown command '${name}'${hint} (see: taskferry --help)`;
 }
 
 if (import.meta.main) {

@@ -18,8 +18,10 @@ import { TaskferryClient } from "../lib/sdk/mod.ts";
 import type { BenchOptions, BenchRow } from "./main.ts";
 
 const SUITE = "daemon";
-const ALICE = "@alice/a";
-const BOB = "@bob/b";
+/** The requester and the worker agent of {@link startWorld}. */
+export const ALICE = "@alice/a";
+/** @see ALICE */
+export const BOB = "@bob/b";
 const IN_FLIGHT = 32;
 const REPO = new URL("../", import.meta.url).pathname;
 const MAIN = join(REPO, "main.ts");

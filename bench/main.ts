@@ -73,6 +73,12 @@ const SUITES: readonly SuiteEntry[] = [
     load: () => import("./daemon.ts"),
   },
   {
+    name: "worker",
+    summary:
+      "task → worker child, child's line → requester SSE, runs/s, A2A vs /v1/tasks vs /v1/responses",
+    load: () => import("./worker.ts"),
+  },
+  {
     name: "peers",
     summary: "the relay next to NATS JetStream (nats-server) in one run, as ratios",
     load: () => import("./peers.ts"),

@@ -4,28 +4,44 @@
  */
 import { agentLoop, type AgentRunOptions, idempotent } from "./common.ts";
 
-/** Drafts an artifact for a task (deterministic text, so runs are reproducible). */
+/**
+ * What the task is about, for the template: the words after "about" in the instructions (or
+ * the title), without a trailing sentence.
+ */
+export function topicOf(title: string, instructions: string): string {
+  for (const text of [instructions, title]) {
+    const m = /\babout\s+([^.;:!?\n]+)/i.exec(text);
+    if (m) return m[1]!.trim().replace(/,$/, "");
+  }
+  return title.trim() || "the task";
+}
+
+/**
+ * Drafts an artifact for a task from a simple template over its title and instructions, so the
+ * writer writes about what it was asked (deterministic text, so runs are reproducible).
+ */
 export function draft(
   title: string,
   instructions: string,
   version: number,
   feedback?: string,
 ): string {
+  const topic = topicOf(title, instructions);
   const lines = [
     `# ${title}`,
     "",
     `Draft v${version}, written for: ${instructions}`,
     "",
-    "Grey water under the bow,",
-    "the ferry hums a low tune —",
-    "work crosses the sound.",
+    `On ${topic}:`,
+    `${topic[0]!.toUpperCase()}${topic.slice(1)} at first light,`,
+    "the work you asked for takes shape —",
+    "carried across to you.",
   ];
   if (feedback) {
     lines.push(
       "",
       `Revised for the feedback: "${feedback}"`,
-      "Gulls lift off the rail; the far shore",
-      "answers with a lamp.",
+      `Done as you asked: ${feedback.trim()}`,
     );
   }
   return lines.join("\n") + "\n";

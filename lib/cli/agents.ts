@@ -1,5 +1,6 @@
 import { type Command, parseFlags, UsageError } from "./command.ts";
 import { daemonClient, output, runVerb, VERB_FLAGS, VERB_FLAGS_HELP } from "./daemon_client.ts";
+import { checkHandle, HANDLE_RULE } from "./handle_hint.ts";
 
 /** `taskferry agents` */
 export const agentsCommand: Command = {
@@ -36,6 +37,7 @@ export const agentCreateCommand: Command = {
   help: `Usage: taskferry agent-create HANDLE [options]
 
 Creates an agent with fresh Ed25519 and X25519 keys and registers its public keys at the relay.
+In HANDLE, ${HANDLE_RULE}; the owner is this daemon's client id.
 
 Options:
   --name TEXT          display name
@@ -59,10 +61,9 @@ Examples:
     if (positionals.length !== 1) {
       throw new UsageError("agent-create takes one HANDLE (see: taskferry help agent-create)");
     }
+    const handle = checkHandle(positionals[0]!, "HANDLE");
     return runVerb(async () => {
-      const input: Parameters<ReturnType<typeof daemonClient>["createAgent"]>[0] = {
-        handle: positionals[0]!,
-      };
+      const input: Parameters<ReturnType<typeof daemonClient>["createAgent"]>[0] = { handle };
       if (values.name) input.display_name = values.name;
       if (values.description) input.description = values.description;
       if (values.capability) input.capabilities = values.capability;

@@ -14,6 +14,7 @@ import { setLogLevel } from "../log.ts";
 import { type Command, parseFlags, UsageError } from "./command.ts";
 import { waitForSignal } from "./relay.ts";
 import { parseDuration } from "./settings.ts";
+import { runDemoWorker } from "./demo_worker.ts";
 
 const REQUESTER = "@alice/requester";
 const WRITER = "@bob/writer";
@@ -42,12 +43,14 @@ export const demoCommand: Command = {
 Starts a relay, two daemons (alice and bob, each with its own data dir) and the two demo
 agents, and runs the whole task flow: connection request and accept, task request and accept,
 artifact v1, revision request, artifact v2, complete. Prints one line per step with its
-delivery state and the elapsed time, then the two dashboards' login links, and stays up until
-Ctrl-C.
+delivery state and the elapsed time (mm:ss after the first minute), then the two dashboards'
+login links, and stays up until Ctrl-C. On exit (Ctrl-C too) it removes its temporary data
+directory, unless --home was given.
 
 Options:
-  --home DIR          keep the data here (default: a new temp dir)
+  --home DIR          keep the data here (default: a temp dir, removed on exit)
   --once              exit when the flow completes: 0 on success, 1 with the reason otherwise
+                      (no dashboard links: the dashboards stop with it)
   --timeout DURATION  how long --once waits for the flow (default 60s)
   --relay-port N      relay port (default: a free one)
   --alice-port N      alice's daemon port (default: a free one)
@@ -75,7 +78,16 @@ Examples:
     Deno.mkdirSync(home, { recursive: true });
     const started = performance.now();
     const ms = () => Math.round(performance.now() - started);
-    console.log(`TaskFerry demo — data in ${home}`);
+    console.log(
+      `TaskFerry demo — data in ${home}${values.home ? "" : " (removed on exit)"}`,
+    );
+    // Ctrl-C at any moment, also mid-flow, stops everything and cleans up (see `finally`).
+    let interrupted = false;
+    const signalled = waitForSignal().then(() => {
+      interrupted = true;
+      console.log("\nCtrl-C: stopping the demo…");
+      return null;
+    });
 
     const store = openSqliteRelayStore(join(home, "relay.db"));
     const tokens: Record<string, string> = {};
@@ -88,11 +100,19 @@ Examples:
     const daemons: RunningDaemon[] = [];
     const ac = new AbortController();
     const agents: Promise<unknown>[] = [];
+    let stopped = false;
     const shutdown = async () => {
+      if (stopped) return;
+      stopped = true;
       ac.abort();
       await Promise.allSettled(agents);
       for (const d of daemons) await d.close().catch(() => {});
-      await relay?.close().catch(() => {});
+      if (relay) await relay.close().catch(() => {}); // closes the store too
+      else await store.close().catch(() => {});
+      if (values.home) return console.log(`data kept in ${home}`);
+      await Deno.remove(home, { recursive: true })
+        .then(() => console.log(`removed ${home}`))
+        .catch((err) => console.error(`taskferry demo: could not remove ${home}: ${err.message}`));
     };
     try {
       relay = await startRelay({ store, port: port(values["relay-port"], "--relay-port") });
@@ -119,7 +139,7 @@ Examples:
       // and cannot approve a gated task. The owner's clients only print the steps.
       const writerApi = await agentClient(bobApi, WRITER, "demo");
       const requesterApi = await agentClient(aliceApi, REQUESTER, "demo");
-      console.log("");
+      if (!interrupted) console.log("");
 
       // One line per step, printed when the recipient's daemon has verified and stored it.
       let step = 0;
@@ -136,7 +156,7 @@ Examples:
               ? ` "${String(p.title)}"`
               : "";
             console.log(
-              `${String(++step).padStart(2)}. +${String(ms()).padStart(5)} ms  ${
+              `${String(++step).padStart(2)}. +${elapsed(ms())}  ${
                 m.type.padEnd(19)
               }${m.from} → ${m.agent}${extra}  [delivered]`,
             );
@@ -155,10 +175,17 @@ Examples:
       });
       agents.push(requester);
 
+      let timer: ReturnType<typeof setTimeout> | undefined;
       const completed = await Promise.race([
         waitCompleted(requester, bobApi),
-        new Promise<null>((r) => setTimeout(() => r(null), timeoutMs)),
+        new Promise<null>((r) => (timer = setTimeout(() => r(null), timeoutMs))),
+        signalled,
       ]);
+      clearTimeout(timer);
+      if (interrupted) {
+        await shutdown();
+        return 130; // the shell's code for "stopped by SIGINT"
+      }
       if (!completed) {
         const tasks = await bobApi.tasks().catch(() => []);
         const where = tasks[0] ? `task ${tasks[0].id} is ${tasks[0].state}` : "no task reached bob";
@@ -175,6 +202,20 @@ Examples:
         `\nflow complete in ${ms()} ms: task ${completed} is ${detail.task.state} on both sides, ` +
           `${detail.artifacts.length} artifact versions, ${detail.events.length} events in the audit chain`,
       );
+      // bob's worker runs a command for a second task; alice sees its progress live.
+      const worker = await runDemoWorker({
+        home,
+        alice: aliceApi,
+        bob: bobApi,
+        signal: ac.signal,
+        pauseMs: values.once ? 40 : 700,
+      });
+      agents.push(worker.running);
+      console.log(worker.line);
+      if (values.once) {
+        await shutdown();
+        return 0;
+      }
       console.log("");
       for (const [name, d] of [["alice", alice], ["bob", bob]] as const) {
         // A one-time login link (valid for an hour); the token file works too.
@@ -185,12 +226,16 @@ Examples:
           `${name} dashboard: ${link}  (or log in with ${join(home, name, "local-token")})`,
         );
       }
-      if (values.once) {
-        await shutdown();
-        return 0;
+      // The README's loopback recipe starts from these two lines (tests/cli/readme_snippet_test.ts).
+      console.log("\nFor the README's loopback API recipe (curl), paste into another shell:");
+      for (const [name, d] of [["ALICE", alice], ["BOB", bob]] as const) {
+        const token = join(home, name.toLowerCase(), "local-token");
+        console.log(
+          `  export ${name}_API=${d.url} ${name}_TOKEN_FILE='${token.replaceAll("'", "'\\''")}'`,
+        );
       }
       console.log("\nPress Ctrl-C to stop.");
-      await waitForSignal();
+      await signalled;
       await shutdown();
       return 0;
     } catch (err) {
@@ -199,6 +244,14 @@ Examples:
     }
   },
 };
+
+/** Elapsed time for a step line: milliseconds in the first minute, then mm:ss (9 wide). */
+export function elapsed(ms: number): string {
+  if (ms < 60_000) return `${String(ms).padStart(5)} ms`;
+  const s = Math.floor(ms / 1000);
+  const mm = String(Math.floor(s / 60)).padStart(2, "0");
+  return `${mm}:${String(s % 60).padStart(2, "0")}`.padStart(8);
+}
 
 /** Resolves with the task id once the requester finished and bob's side shows it completed. */
 async function waitCompleted(

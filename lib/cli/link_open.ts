@@ -1,6 +1,8 @@
 import { join } from "node:path";
 import { type Command, parseFlags, UsageError } from "./command.ts";
 import { parseSetupLink } from "./client.ts";
+import { explainInvite } from "./connect.ts";
+import { checkHandle } from "./handle_hint.ts";
 import { daemonClient, output, runVerb, VERB_FLAGS, VERB_FLAGS_HELP } from "./daemon_client.ts";
 import { taskferryHome } from "./settings.ts";
 
@@ -43,9 +45,12 @@ ${VERB_FLAGS_HELP}
       );
       return Promise.resolve(0);
     }
+    if (values.from) checkHandle(values.from, "--from");
     return runVerb(async () => {
       const api = daemonClient(values);
-      const preview = await api.openInvite(link);
+      const preview = await api.openInvite(link).catch((err) => {
+        throw explainInvite(err, link);
+      });
       if (!values.from) {
         return output(
           values.json,

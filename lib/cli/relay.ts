@@ -16,6 +16,7 @@ import { type RelayTlsFiles, TlsFilesError } from "../relay/server.ts";
 import { logger, setLogFormat } from "../log.ts";
 import { ensurePrivateHome, setPrivateUmask } from "../store/mod.ts";
 import { resolveRelayConfig } from "./relay_config.ts";
+import { listClients, startBanner } from "./relay_clients.ts";
 import { RELAY_TLS_SETTINGS, watchTlsReload } from "./relay_tls.ts";
 import { runBackup } from "./backup.ts";
 import { applyGoClientTokens } from "./go/client_tokens.ts";
@@ -147,7 +148,8 @@ export const RELAY_SETTINGS: readonly Setting[] = [
 const SUBCOMMANDS = `Operator commands (work on the database directly; safe while the relay runs):
   taskferry relay add-client NAME [--json]   create a client; prints its id, token (once) and a
                                              taskferry://…/setup link for its daemon
-  taskferry relay list-clients [--json]      list clients
+  taskferry relay list-clients [--json]      list clients: created, last seen (newest send, ack
+                                             or agent registration on record), revoked
   taskferry relay revoke-client NAME         revoke a client (its sessions and token stop working)
   taskferry relay rotate-token NAME [--json] issue a new token; the old one stops working
   taskferry relay backup FILE [--json]       online, consistent copy of the SQLite database
@@ -243,25 +245,8 @@ Examples:
           );
           return 0;
         }
-        case "list-clients": {
-          const clients = await store.listClients();
-          const rows = clients.map((c) => ({
-            client_id: c.id,
-            created_at: new Date(c.created_at).toISOString(),
-            revoked: c.revoked_at !== null,
-          }));
-          if (json) console.log(JSON.stringify({ clients: rows }));
-          else if (rows.length === 0) {
-            console.log("no clients yet: taskferry relay add-client NAME");
-          } else {
-            for (const r of rows) {
-              console.log(
-                `${r.client_id.padEnd(34)}${r.created_at}${r.revoked ? "  revoked" : ""}`,
-              );
-            }
-          }
-          return 0;
-        }
+        case "list-clients":
+          return await listClients(store, json);
         default:
           throw new UsageError(`unknown relay command '${sub}' (see: taskferry help relay)`);
       }
@@ -346,6 +331,9 @@ async function serve(
   const unwatch = watchTlsReload(running);
   const signalled = waitForSignal();
   console.log(`taskferry relay listening on ${running.url} (public URL ${options.publicUrl})`);
+  console.log(
+    await startBanner(store, isPostgresUrl(dbPath) ? redactUrl(dbPath) : dbPath, options),
+  );
   await signalled;
   unwatch();
   log.info("shutting down");

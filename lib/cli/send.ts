@@ -1,5 +1,6 @@
 import { type Command, parseFlags, UsageError } from "./command.ts";
 import { daemonClient, output, runVerb, VERB_FLAGS, VERB_FLAGS_HELP } from "./daemon_client.ts";
+import { checkHandle } from "./handle_hint.ts";
 import type { MessageView } from "../sdk/mod.ts";
 
 /** `taskferry send` */
@@ -8,7 +9,7 @@ export const sendCommand: Command = {
   summary: "Send a message to a connected agent",
   help: `Usage: taskferry send --from AGENT --to PEER [TEXT] [options]
 
-TEXT defaults to standard input when omitted.
+TEXT defaults to standard input when omitted; a message needs non-empty TEXT or --data.
 
 Options:
   --from AGENT        your agent
@@ -32,11 +33,10 @@ Examples:
     if (!values.from || !values.to?.length) {
       throw new UsageError("send needs --from and --to (see: taskferry help send)");
     }
+    const from = checkHandle(values.from, "--from");
+    const to = values.to.map((t) => checkHandle(t, "--to"));
     return runVerb(async () => {
-      const input: Parameters<ReturnType<typeof daemonClient>["send"]>[0] = {
-        from: values.from!,
-        to: values.to!,
-      };
+      const input: Parameters<ReturnType<typeof daemonClient>["send"]>[0] = { from, to };
       if (values.data !== undefined) {
         const raw = values.data === "-"
           ? await new Response(Deno.stdin.readable).text()
@@ -51,6 +51,15 @@ Examples:
       else if (values.data === undefined) {
         input.text = await new Response(Deno.stdin.readable).text();
       }
+      // Whitespace alone is no message: refuse here rather than deliver a blank line.
+      if (input.text !== undefined && input.text.trim() === "") {
+        if (input.data === undefined) {
+          throw new UsageError(
+            "send refuses an empty message: give TEXT (or pipe it on standard input) or --data JSON",
+          );
+        }
+        delete input.text;
+      }
       if (values["reply-to"]) input.reply_to = values["reply-to"];
       const result = await daemonClient(values).send(input);
       output(values.json, result, () => `${result.message.id} ${result.message.state}`);
@@ -58,21 +67,33 @@ Examples:
   },
 };
 
-/** One inbox line for humans. */
+/** Width of an inbox line's preview, in characters. */
+const PREVIEW_CHARS = 80;
+
+/** `text` on one line (newlines shown as ⏎), cut to `max` characters with an ellipsis. */
+export function preview(text: string, max = PREVIEW_CHARS): string {
+  const flat = text.trim().replace(/\s*\r?\n\s*/g, " ⏎ ").replace(/\s+/g, " ");
+  return flat.length > max ? `${flat.slice(0, max - 1).trimEnd()}…` : flat;
+}
+
+/** What an item says, in a few words: its text, or the artifact's first lines, or its title. */
+function gist(p: Record<string, unknown>): string {
+  const str = (k: string) => (typeof p[k] === "string" ? p[k] as string : undefined);
+  if (typeof p.version === "number" && str("content") !== undefined) {
+    return `v${p.version}${str("name") ? ` ${str("name")}` : ""}: ${str("content")}`;
+  }
+  const text = str("text") ?? str("feedback") ?? str("reason") ?? str("note");
+  const title = str("title");
+  if (title) return text ? `${title}: ${text}` : `${title}: ${str("instructions") ?? ""}`;
+  if (text !== undefined) return text;
+  return p.data !== undefined ? JSON.stringify(p.data) : JSON.stringify(p);
+}
+
+/** One inbox line for humans: cursor, time, type, sender, task and a one-line preview. */
 export function describeItem(m: MessageView): string {
-  const p = m.payload;
-  const detail = typeof p.text === "string"
-    ? p.text
-    : typeof p.title === "string"
-    ? p.title
-    : typeof p.feedback === "string"
-    ? p.feedback
-    : typeof p.version === "number"
-    ? `artifact v${p.version}`
-    : JSON.stringify(p);
   return `#${m.seq ?? "-"} ${m.created_at} ${m.type.padEnd(18)} ${m.from.padEnd(24)} ${
-    m.task_id ?? ""
-  } ${detail.split("\n")[0]!.slice(0, 80)}`;
+    m.task_id ? `${m.task_id} ` : ""
+  }${preview(gist(m.payload))}`;
 }
 
 /** `taskferry inbox` */
@@ -80,6 +101,9 @@ export const inboxCommand: Command = {
   name: "inbox",
   summary: "Read an agent's inbox (optionally waiting for new items)",
   help: `Usage: taskferry inbox [options]
+
+Prints one line per item: its cursor, time, type, sender, task and a one-line preview of its
+text or artifact (--json prints the items whole).
 
 Options:
   --agent AGENT   whose inbox (optional when the daemon has one agent)
@@ -102,6 +126,7 @@ Examples:
       wait: { type: "string" },
       follow: { type: "boolean" },
     });
+    if (values.agent) checkHandle(values.agent, "--agent");
     return runVerb(async () => {
       const api = daemonClient(values);
       let after: number | "latest" = values.after === "latest"

@@ -1,6 +1,7 @@
 import { type Command, parseFlags, UsageError } from "./command.ts";
 import { daemonClient, output, runVerb, VERB_FLAGS, VERB_FLAGS_HELP } from "./daemon_client.ts";
-import type { TaskDetail, TaskView } from "../sdk/mod.ts";
+import { checkHandle } from "./handle_hint.ts";
+import { parseDiffRange, parseVersion, showTask, taskLine as line } from "./task_show.ts";
 
 const SUBS = [
   "create",
@@ -15,30 +16,6 @@ const SUBS = [
   "approve",
   "reject",
 ];
-
-function line(t: TaskView): string {
-  return `${t.id}  ${
-    t.state.padEnd(18)
-  } ${t.requester} → ${t.worker}  v${t.artifact_version}  ${t.title}${
-    t.gate === "pending" ? "  [awaiting approval]" : ""
-  }`;
-}
-
-function detail(d: TaskDetail): string {
-  const t = d.task;
-  return [
-    line(t),
-    `instructions: ${t.instructions}`,
-    ...d.events.map((e) =>
-      `  ${e.at}  ${e.type.padEnd(16)} ${e.actor}${
-        e.delivery_state ? `  [${e.delivery_state}]` : ""
-      }`
-    ),
-    ...d.artifacts.map((a) =>
-      `  artifact v${a.version} (${a.content_type}, ${a.content.length} chars)`
-    ),
-  ].join("\n");
-}
 
 async function readText(value: string | undefined, what: string): Promise<string> {
   if (value === undefined) throw new UsageError(`${what} is required`);
@@ -62,7 +39,9 @@ export const taskCommand: Command = {
 Subcommands:
   create --from AGENT --to PEER --title TEXT --instructions TEXT [--deadline ISO] [--max-revisions N]
   list [--agent AGENT] [--state STATE]
-  show TASK_ID                      the task, its timeline and artifact versions
+  show TASK_ID [--version N | --diff A..B]
+                                    the task, its timeline and the latest artifact's content
+                                    (or version N, or the unified diff from vA to vB)
   accept TASK_ID                    (worker)
   decline TASK_ID [--reason TEXT]   (worker)
   submit TASK_ID --content TEXT     submit the next artifact version (worker)
@@ -78,14 +57,22 @@ ${VERB_FLAGS_HELP}
 
 Examples:
   taskferry task create --from @alice/requester --to @bob/writer --title "Haiku" --instructions "About ferries"
+  taskferry task show task_01J… --diff 1..2
   taskferry task submit task_01J… --content @draft.md
   taskferry task revise task_01J… --feedback "Shorter, please"
 `,
   run(args) {
     const sub = args[0];
-    if (!sub || !SUBS.includes(sub)) {
+    if (!sub || sub.startsWith("-")) {
       throw new UsageError(
         `task needs a subcommand: ${SUBS.join(", ")} (see: taskferry help task)`,
+      );
+    }
+    if (!SUBS.includes(sub)) {
+      throw new UsageError(
+        `unknown subcommand 'task ${sub}': use one of ${
+          SUBS.join(", ")
+        } (see: taskferry help task)`,
       );
     }
     const { values, positionals } = parseFlags("task", args.slice(1), {
@@ -104,6 +91,8 @@ Examples:
       "content-type": { type: "string" },
       name: { type: "string" },
       feedback: { type: "string" },
+      version: { type: "string" },
+      diff: { type: "string" },
     }, true);
     const needsId = !["create", "list"].includes(sub);
     if (needsId && positionals.length !== 1) throw new UsageError(`task ${sub} takes one TASK_ID`);
@@ -111,19 +100,36 @@ Examples:
       throw new UsageError(`task ${sub} takes no positional arguments`);
     }
     const id = positionals[0]!;
+    if ((values.version !== undefined || values.diff !== undefined) && sub !== "show") {
+      throw new UsageError(`--version and --diff belong to task show, not task ${sub}`);
+    }
+    if (values.version !== undefined && values.diff !== undefined) {
+      throw new UsageError("task show takes --version N or --diff A..B, not both");
+    }
+    const view = {
+      ...(values.version !== undefined ? { version: parseVersion(values.version) } : {}),
+      ...(values.diff !== undefined ? { diff: parseDiffRange(values.diff) } : {}),
+    };
+    if (values.agent) checkHandle(values.agent, "--agent");
     const agent = values.agent ? { agent: values.agent } : {};
     return runVerb(async () => {
       const api = daemonClient(values);
       switch (sub) {
         case "create": {
-          if (!values.from || !values.to || !values.title) {
-            throw new UsageError("task create needs --from, --to and --title");
+          if (!values.from || !values.to || !values.title || values.instructions === undefined) {
+            throw new UsageError(
+              "task create needs --from, --to, --title and --instructions (see: taskferry help task)",
+            );
+          }
+          const instructions = await readText(values.instructions, "--instructions");
+          if (instructions.trim() === "") {
+            throw new UsageError("--instructions is empty: say what the worker should do");
           }
           const input: Parameters<typeof api.createTask>[0] = {
-            from: values.from,
-            to: values.to,
+            from: checkHandle(values.from, "--from"),
+            to: checkHandle(values.to, "--to"),
             title: values.title,
-            instructions: await readText(values.instructions ?? "", "--instructions"),
+            instructions,
           };
           if (values.deadline) input.deadline = values.deadline;
           if (values["max-revisions"]) input.max_revisions = Number(values["max-revisions"]);
@@ -143,7 +149,9 @@ Examples:
         }
         case "show": {
           const d = await api.task(id);
-          return output(values.json, d, () => detail(d));
+          // Resolve the view before printing, so --json fails the same way on a bad version.
+          const text = showTask(d, view);
+          return output(values.json, d, () => text);
         }
         case "approve":
         case "reject": {

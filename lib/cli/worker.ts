@@ -48,6 +48,14 @@ export const WORKER_SETTINGS: readonly Setting[] = [
     help: "Run Claude Code or Codex headless; revisions resume the session",
   },
   {
+    flag: "a2a",
+    env: "TASKFERRY_WORKER_A2A",
+    key: "a2a",
+    kind: "string",
+    meta: "URL",
+    help: "Send each round to the local A2A server agent at URL, not a command",
+  },
+  {
     flag: "concurrency",
     env: "TASKFERRY_WORKER_CONCURRENCY",
     key: "concurrency",
@@ -108,9 +116,10 @@ export function splitPassThrough(args: string[]): { flags: string[]; extra: stri
 /** `taskferry worker` */
 export const workerCommand: Command = {
   name: "worker",
-  summary: "Run a local agent's tasks with a command, Claude Code or Codex",
+  summary: "Run a local agent's tasks with a command, Claude Code, Codex or an A2A agent",
   help: `Usage: taskferry worker --agent HANDLE --exec 'CMD [ARGS…]' [options] [-- EXTRA ARGS…]
        taskferry worker --agent HANDLE --preset claude|codex [options] [-- EXTRA ARGS…]
+       taskferry worker --agent HANDLE --a2a URL [options]
 
 Accepts the tasks that reach HANDLE (after the owner's approval gate) and runs one process per
 task round. The process gets the prompt on stdin and, in its environment, only ids and paths:
@@ -121,6 +130,9 @@ other exit, a crash or --timeout fails the task with the status and the last std
 cancel stops the process group. Execution is at-least-once: a round interrupted by a restart
 runs again, but is never submitted twice. One worker per agent (a second one refuses to start).
 Arguments after -- are passed to the command.
+With --a2a, each round goes to a local A2A server agent instead (one A2A message per round; its
+status messages are progress, its artifact the result; revisions continue the same A2A task and
+a cancel cancels it). --a2a, --exec and --preset are exclusive (--exec may name a preset's CLI).
 Settings come from flags, then environment variables, then the config file, then defaults.
 
 Options:
@@ -132,6 +144,7 @@ Examples:
   taskferry worker --agent @bob/writer --exec 'sh -c "wc -w"'
   taskferry worker --agent @bob/coder --preset claude -- --permission-mode acceptEdits
   taskferry worker --agent @bob/coder --preset codex --concurrency 2 -- --sandbox workspace-write
+  taskferry worker --agent @bob/helper --a2a http://127.0.0.1:9999
 
 See docs/worker.md for the full contract and security notes.
 `,
@@ -160,8 +173,17 @@ See docs/worker.md for the full contract and security notes.
     } catch (err) {
       throw new UsageError(`--exec: ${(err as Error).message}`);
     }
-    if (!base.length && !presetName) {
-      throw new UsageError("--exec or --preset is required (see: taskferry help worker)");
+    const a2a = s.a2a as string | undefined;
+    if (a2a !== undefined && (base.length || presetName)) {
+      throw new UsageError("--a2a cannot be combined with --exec or --preset: pick one executor");
+    }
+    if (a2a !== undefined && !/^https?:\/\/[^\s]+$/.test(a2a)) {
+      throw new UsageError("--a2a takes the agent's base URL, e.g. http://127.0.0.1:9999");
+    }
+    if (!base.length && !presetName && !a2a) {
+      throw new UsageError(
+        "--exec or --preset is required, or --a2a URL (see: taskferry help worker)",
+      );
     }
     const client = daemonClient({
       home,
@@ -188,6 +210,7 @@ See docs/worker.md for the full contract and security notes.
       agent,
       base,
       preset: presetFor(presetName),
+      ...(a2a ? { a2a } : {}),
       extraArgs: extra,
       workdir,
       concurrency: s.concurrency as number,
@@ -209,7 +232,7 @@ See docs/worker.md for the full contract and security notes.
     const stop = () => ac.abort();
     Deno.addSignalListener("SIGINT", stop);
     Deno.addSignalListener("SIGTERM", stop);
-    log.info("worker started", { agent, daemon: client.url, workdir, preset: presetName });
+    log.info("worker started", { agent, daemon: client.url, workdir, preset: presetName, a2a });
     try {
       await worker.run(ac.signal);
       return 0;

@@ -14,15 +14,21 @@ export function linkHost(d: Daemon): LinkHost {
   return {
     // Looked up on each call, so a test can wrap `d.inbound.deliver`.
     deliver: (seq, envelope) => d.inbound.deliver(seq, envelope),
+    // The relay's "delivered" means only that it pushed the envelope and the recipient's device
+    // acked: shown as `relayed`. `delivered` itself comes from the peer's signed receipt.
     receipt: (r) =>
       d.lock.run(() =>
-        Promise.resolve(void d.delivery.advanceOut(r.id, r.state, { reason: r.reason }))
+        Promise.resolve(
+          void d.delivery.advanceOut(r.id, r.state === "delivered" ? "relayed" : r.state, "relay", {
+            reason: r.reason,
+          }),
+        )
       ),
     accepted: (id) => {
       // One commit for both rows (a commit costs more than either write).
       d.store.transaction(() => {
         d.store.outbox.markAccepted(id);
-        d.delivery.advanceOut(id, "accepted");
+        d.delivery.advanceOut(id, "accepted", "relay");
       });
       if (d.store.messages.outbound(id)?.type === "connection_accept") {
         syncPermissions(d).catch(() => {});
@@ -30,7 +36,7 @@ export function linkHost(d: Daemon): LinkHost {
     },
     refused: (id, code, message) => {
       d.store.outbox.markFailed(id, code);
-      d.delivery.advanceOut(id, "failed", { code, reason: message });
+      d.delivery.advanceOut(id, "failed", "relay", { code, reason: message });
       const row = d.store.messages.outbound(id);
       if (!row) return;
       const env = JSON.parse(row.envelope) as Envelope;
@@ -38,9 +44,13 @@ export function linkHost(d: Daemon): LinkHost {
       if (env.type.startsWith("connection_")) revertRefusedConnection(d, env);
     },
     pendingOutbox: (after, limit) => d.store.outbox.pending(after, limit),
+    // Receipts still being batched go into the outbox (sent on the next start).
+    stopping: () => d.inbound.receipts.flush(),
     status: (connected, detail) => {
       d.events.emit("relay", { connected, ...(detail ? { detail } : {}) });
       if (connected) d.keyring.registerPending().catch(() => {});
+      // Receipts owed from before a restart go out now.
+      if (connected) d.inbound.receipts.schedule();
     },
   };
 }

@@ -1,36 +1,48 @@
 /**
- * Delivery states (design §7) as a table plus pure functions, and the one writer of outbound
- * states. Outbound: `queued → accepted → delivered → read → processed`, or `failed` (with a
- * code and reason) before the recipient read it. Inbound: `received → read → processed`, or
- * `rejected` when it could not be applied.
+ * The daemon's one writer of delivery states (design §7). Which report may move an envelope
+ * where lives in the protocol's machine (`lib/protocol/delivery.ts`: `advanceOutbound`,
+ * `advanceInbound`); this file stores what it allows and announces it. The relay's word moves
+ * an outbound envelope to `accepted`, `relayed` or `failed` only; `delivered`, `read` and
+ * `processed` come from a receipt the recipient signed.
  */
+import {
+  advanceInbound,
+  advanceOutbound,
+  type DeliverySource,
+  INBOUND_STATES,
+  type InboundState,
+  OUTBOUND_STATES,
+  type OutboundState,
+} from "../protocol/delivery.ts";
+import { logger } from "../log.ts";
 import type { EventBus } from "./events.ts";
 import type { DaemonStore, StateCause } from "./store/mod.ts";
 
-/** Outbound message states, in the order they advance. */
-export const OUT_STATES = ["queued", "accepted", "delivered", "read", "processed"] as const;
+const log = logger("delivery");
 
-/** Inbound message states, in the order they advance. */
-export const IN_STATES = ["received", "read", "processed"] as const;
-
-/** Whether an outbound message in `from` may move to `to` (never backwards). */
-export function outMovesForward(from: string, to: string): boolean {
-  const order = OUT_STATES as readonly string[];
-  // `failed` only before the recipient read it, and only once.
-  if (to === "failed") return from !== "failed" && order.indexOf(from) < order.indexOf("read");
-  return order.indexOf(to) > order.indexOf(from);
-}
-
-/** Whether an inbound message in `from` may move to `to` (never backwards). */
+/**
+ * Whether the local agent's mark `to` moves an inbound message in `from` forward (a repeat or
+ * an older mark: false). Throws `conflict` for a message refused on arrival (`rejected`).
+ */
 export function inMovesForward(from: string, to: string): boolean {
-  const order = IN_STATES as readonly string[];
-  return order.indexOf(to) > order.indexOf(from);
+  if (!isInbound(from) || !isInbound(to)) return false;
+  const step = advanceInbound(from, to);
+  if (!step.ok) throw step.error;
+  return step.changed;
 }
 
 /** A cause as one line, the way views and events show it ("code: reason"). */
 export function causeText(cause: StateCause): string | undefined {
   if (cause.code !== undefined) return `${cause.code}: ${cause.reason ?? ""}`;
   return cause.reason;
+}
+
+function isInbound(s: string): s is InboundState {
+  return (INBOUND_STATES as readonly string[]).includes(s);
+}
+
+function isOutbound(s: string): s is OutboundState {
+  return (OUTBOUND_STATES as readonly string[]).includes(s);
 }
 
 /** Writes outbound delivery states and announces them. */
@@ -41,10 +53,24 @@ export class DeliveryStates {
     private readonly nowIso: () => string,
   ) {}
 
-  /** Advances outbound message `id` to `state` if that moves it forward; true when it did. */
-  advanceOut(id: string, state: string, cause: StateCause = {}): boolean {
+  /**
+   * Applies `source`'s report that outbound message `id` is now `state`; true when it moved.
+   * A report the machine refuses (the relay claiming `delivered`) is logged and changes nothing.
+   */
+  advanceOut(
+    id: string,
+    state: string,
+    source: DeliverySource,
+    cause: StateCause = {},
+  ): boolean {
     const row = this.store.messages.outbound(id);
-    if (!row || !outMovesForward(row.state, state)) return false;
+    if (!row || !isOutbound(state) || !isOutbound(row.state)) return false;
+    const step = advanceOutbound(row.state, state, source);
+    if (!step.ok) {
+      log.warn("delivery report refused", { id, state, source, reason: step.error.message });
+      return false;
+    }
+    if (!step.changed) return false;
     this.store.messages.setOutState(id, state, cause, this.nowIso());
     const reason = causeText(cause);
     this.events.emit(

@@ -2,7 +2,8 @@
  * The inbound pipeline's back half: open a verified envelope for each local recipient, then in
  * one transaction apply it (connections, permissions, the task state machine, gates), store it
  * and show it in the inbox. An envelope that cannot be applied is stored as `rejected` with its
- * code and reason, never silently dropped.
+ * code and reason, never silently dropped — also when applying it throws (a bug, or a hostile
+ * payload): only a transient store error ({@link isTransient}) leaves the delivery unacked.
  */
 import {
   decodeBase64Url,
@@ -42,7 +43,58 @@ export async function applyVerified(d: Daemon, envelope: Envelope, locals: strin
       );
       continue;
     }
-    applyOne(d, envelope, payload, local);
+    try {
+      applyOne(d, envelope, payload, local);
+    } catch (err) {
+      if (isTransient(err)) throw err;
+      recordPoison(d, envelope, payload, local, err);
+    }
+  }
+}
+
+/** SQLite result codes worth another attempt: busy, locked, I/O, full. */
+const SQLITE_TRANSIENT = new Set([5, 6, 10, 13]);
+/** Catalogue codes that mean "try again later" (the relay unreachable or busy). */
+const TRANSIENT_CODES: readonly string[] = ["unavailable", "rate_limited"];
+
+/**
+ * Whether `err` may go away by itself, so the delivery should come again (unacked) rather
+ * than be recorded as refused: the relay unreachable while pinning a key, or the database
+ * busy, locked or full.
+ */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof TaskferryError) return TRANSIENT_CODES.includes(err.code);
+  const e = err as { code?: unknown; errcode?: unknown; message?: unknown } | null;
+  if (typeof e?.errcode === "number" && SQLITE_TRANSIENT.has(e.errcode & 0xff)) return true;
+  return /database is locked|database table is locked|database or disk is full|SQLITE_(BUSY|LOCKED|FULL|IOERR)/
+    .test(String(e?.message ?? ""));
+}
+
+/**
+ * Keeps an envelope whose application threw: a `rejected` row with the error's code, so the
+ * owner sees it and the stream goes on. If even that cannot be stored, it is quarantined.
+ */
+function recordPoison(
+  d: Daemon,
+  envelope: Envelope,
+  payload: Record<string, unknown>,
+  local: string,
+  err: unknown,
+) {
+  const code: ErrorCode = err instanceof TaskferryError ? err.code : "internal";
+  const reason = `could not be applied: ${String((err as Error)?.message ?? err).slice(0, 300)}`;
+  log.error("inbound envelope could not be applied; stored as rejected", {
+    id: envelope.id,
+    code,
+    err,
+  });
+  try {
+    d.store.messages.insert(envelope, local, "in", payload, "rejected", d.nowIso(), {
+      code,
+      reason,
+    });
+  } catch {
+    quarantine(d, envelope, envelope, code);
   }
 }
 
@@ -97,12 +149,18 @@ function applyOne(d: Daemon, envelope: Envelope, payload: Record<string, unknown
     }
     d.store.messages.insert(envelope, local, "in", payload, "received", at);
     if (visible) d.store.inbox.add(local, envelope.id);
+    // Stored: the sender is owed a signed `delivered` receipt (receipts, which returned above,
+    // are not answered).
+    if (d.inbound.receipts.enabled) {
+      d.store.messages.owe(envelope.id, local, envelope.from, at);
+    }
   });
   if (rejected) {
     log.warn("inbound envelope rejected", { id: envelope.id, ...(rejected as Rejection) });
     return;
   }
   if (syncAfterCommit) syncPermissions(d).catch(() => {});
+  if (envelope.type !== "receipt") d.inbound.receipts.schedule();
   if (envelope.type.startsWith("connection_")) {
     d.events.emit("connection", { agent: local, peer: envelope.from, type: envelope.type }, local);
   }
@@ -119,17 +177,25 @@ function inboundPermissions(d: Daemon, local: string, peer: string): Permissions
   return JSON.parse(row.permissions) as Permissions;
 }
 
-/** A peer's read/processed/failed receipt for a message of ours. */
+/** A peer's signed delivered/read/processed/failed receipt for messages of ours. */
 function applyReceipt(
   d: Daemon,
   envelope: Envelope,
   payload: Record<string, unknown>,
   local: string,
 ) {
-  const original = d.store.messages.outboundOf(payload.message_id as string, local);
-  // Only a recipient of our message may report on it.
-  if (!original || !(JSON.parse(original.to_handles) as string[]).includes(envelope.from)) return;
-  d.delivery.advanceOut(payload.message_id as string, payload.state as string, {
-    reason: payload.reason as string | undefined,
-  });
+  const ids = [
+    payload.message_id as string,
+    ...(payload.message_ids as string[] | undefined ?? []),
+  ];
+  for (const id of ids) {
+    const original = d.store.messages.outboundOf(id, local);
+    // Only a recipient of our message may report on it.
+    if (!original || !(JSON.parse(original.to_handles) as string[]).includes(envelope.from)) {
+      continue;
+    }
+    d.delivery.advanceOut(id, payload.state as string, "peer", {
+      reason: payload.reason as string | undefined,
+    });
+  }
 }

@@ -2,7 +2,7 @@
  * Peer pinning (design §4): a peer's keys are pinned at first contact and never replaced
  * silently; only the owner re-pins (accepting a quarantined key change).
  */
-import { fail } from "../protocol/mod.ts";
+import { decodeBase64Url, fail } from "../protocol/mod.ts";
 import { keyFingerprint, type PublicKeyText } from "./keys.ts";
 import type { Keyring } from "./keyring.ts";
 import type { RelayAgent, RelayHttp } from "./relay_http.ts";
@@ -24,9 +24,10 @@ export class Peers {
 
   /**
    * Pins `agent`'s keys unless a pin exists; returns the pin. The fingerprint is computed here
-   * from the keys, never taken from the relay.
+   * from the keys, never taken from the relay, and the keys must be canonical (gap 9).
    */
   async pin(agent: RelayAgent): Promise<PeerRow> {
+    checkKeys(agent);
     const existing = this.get(agent.handle);
     if (existing) return existing;
     this.store.peers.insertIfAbsent({
@@ -64,7 +65,37 @@ export class Peers {
     }
     const pinned = this.get(handle);
     if (pinned) return pinned;
+    return await this.pin(await this.lookup(handle));
+  }
+
+  /**
+   * What the relay serves for `handle` — only when it is a record *for* `handle` with
+   * canonical keys (issue 13 item 10): a record for another handle is never pinned.
+   */
+  async lookup(handle: string): Promise<RelayAgent> {
     if (!this.relay) throw fail("unavailable", "no relay configured to look up " + handle);
-    return await this.pin(await this.relay.agent(handle));
+    const agent = await this.relay.agent(handle);
+    if (agent?.handle !== handle) {
+      throw fail("unknown_agent", `the relay answered ${handle} with a record for another agent`);
+    }
+    checkKeys(agent);
+    return agent;
+  }
+}
+
+/** A key from the relay: base64url of exactly 32 bytes, canonical (the relay's `Key32` rule). */
+function isKey32(text: unknown): boolean {
+  if (typeof text !== "string" || !/^[A-Za-z0-9_-]{43}$/.test(text)) return false;
+  try {
+    return decodeBase64Url(text).length === 32;
+  } catch {
+    return false;
+  }
+}
+
+/** Refuses a relay agent record whose keys are not canonical 32-byte base64url. */
+function checkKeys(agent: RelayAgent) {
+  if (!isKey32(agent?.signing_public_key) || !isKey32(agent?.encryption_public_key)) {
+    throw fail("unknown_agent", `the relay served invalid keys for ${String(agent?.handle)}`);
   }
 }

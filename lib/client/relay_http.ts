@@ -1,5 +1,14 @@
 /** The daemon's HTTP client of the relay: registry, invites, permissions. */
-import { fail, isErrorCode, type Permissions, TaskferryError } from "../protocol/mod.ts";
+import {
+  fail,
+  isErrorCode,
+  parseJsonBounded,
+  type Permissions,
+  TaskferryError,
+} from "../protocol/mod.ts";
+
+/** Largest relay answer read (the directory is the biggest; far below this). */
+const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 
 /** A relay agent record as served by `GET /v1/agents/{handle}`. */
 export interface RelayAgent {
@@ -43,10 +52,13 @@ export class RelayHttp {
     const text = await res.text();
     let json: unknown = null;
     try {
-      json = text ? JSON.parse(text) : null;
-    } catch {
-      // not JSON: handled below
+      // Bounded in size and depth: the relay is not trusted to send sane JSON (gap 7).
+      json = text ? parseJsonBounded(text, { maxBytes: MAX_ANSWER_BYTES }) : null;
+    } catch (err) {
+      if (res.ok) throw fail("unavailable", `relay answer unreadable: ${(err as Error).message}`);
     }
+    // A relay fault or overload is worth retrying, not a verdict on the request.
+    if (res.status >= 500) throw fail("unavailable", `relay answered ${res.status}`);
     if (!res.ok) {
       const e = (json as { error?: { code?: unknown; message?: unknown } } | null)?.error;
       if (e && isErrorCode(e.code)) {

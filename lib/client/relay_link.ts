@@ -1,9 +1,16 @@
 /**
  * The daemon's WebSocket link to the relay: `hello` first, reconnect with backoff and jitter,
  * outbox flushed in order with a bounded window, inbound deliveries handled one at a time and
- * acked only after they are stored, keepalive pings.
+ * acked only after they are stored, keepalive pings. Every frame from the relay is parsed with
+ * bounds (`parseJsonBounded`) and receipts are schema-checked before they touch a state.
  */
-import type { ErrorCode, RelayFrame, RelayReceipt } from "../protocol/mod.ts";
+import {
+  type ErrorCode,
+  parseJsonBounded,
+  type RelayFrame,
+  type RelayReceipt,
+  RelayReceiptSchema,
+} from "../protocol/mod.ts";
 import type { OutboxItem } from "./store/mod.ts";
 import { DEFAULT_DAEMON_OPTIONS } from "./options.ts";
 import { Mutex } from "./util.ts";
@@ -23,6 +30,8 @@ export interface LinkHost {
   refused(id: string, code: ErrorCode, message: string): void;
   pendingOutbox(afterSeq: number, limit: number): OutboxItem[];
   status(connected: boolean, detail?: string): void;
+  /** Called once when the link stops, after the last delivery was handled. */
+  stopping?(): Promise<void>;
 }
 
 /**
@@ -31,9 +40,21 @@ export interface LinkHost {
  * task is rolled back) rather than left waiting without a word.
  */
 const TRANSIENT: readonly string[] = ["rate_limited", "unavailable", "internal"];
+/** Hello refusals no retry can fix: the token is wrong, rotated or the client revoked. */
+const FATAL: readonly string[] = ["unauthorized", "client_revoked"];
 const WINDOW = 256;
 const PING_MS = 20_000;
 const DEAD_MS = 50_000;
+/** Room around an envelope in a `deliver` frame; the limit itself comes with `welcome`. */
+const FRAME_OVERHEAD = 64 * 1024;
+const DEFAULT_MAX_ENVELOPE = 2 * 1024 * 1024;
+
+/** What the owner must do when the relay refuses the token (shown in logs, status and health). */
+export function tokenRefusedMessage(clientId: string, code: string, detail: string): string {
+  return `the relay refused this client's token (${code}: ${detail}); not retrying. ` +
+    `Get a new setup link and run \`taskferry client --setup -\`, or ask the relay operator to ` +
+    `run \`taskferry relay rotate-token ${clientId}\` and send you the new link`;
+}
 
 /** Connection settings. */
 export interface LinkOptions {
@@ -59,10 +80,19 @@ export class RelayLink {
   private lastSent = 0;
   private readonly inflight = new Map<string, number>();
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The envelope refused transiently: nothing after it is sent until it is accepted (gap 5). */
+  private held: { id: string; seq: number } | null = null;
+  /** Deliveries in a row that could not be stored: backs reconnects off (reset on success). */
+  private deliveryFailures = 0;
+  private maxFrameBytes = DEFAULT_MAX_ENVELOPE + FRAME_OVERHEAD;
+  private downSince: number | null = null;
+  private everConnected = false;
   /** Deliveries and receipts, one at a time in arrival order. */
   private readonly serialized = new Mutex();
   connected = false;
   lastError: string | undefined;
+  /** Set when the relay refused the token: the link stopped retrying and says what to do. */
+  fatal: string | undefined;
 
   constructor(private readonly options: LinkOptions, private readonly host: LinkHost) {}
 
@@ -75,6 +105,7 @@ export class RelayLink {
 
   /** Closes the link and stops reconnecting; waits for in-progress deliveries. */
   async stop() {
+    const wasRunning = !this.stopped;
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
     clearTimeout(this.retryTimer);
@@ -87,16 +118,20 @@ export class RelayLink {
       await Promise.race([closed, new Promise((r) => setTimeout(r, 1000))]);
     }
     await this.serialized.run(() => Promise.resolve());
+    // After the last delivery: what it left to send goes to the outbox for the next start.
+    if (wasRunning) await this.host.stopping?.().catch(() => {});
     this.setConnected(false);
   }
 
-  /** Sends pending outbox rows (call after adding to the outbox). */
+  /** Sends pending outbox rows in order (call after adding to the outbox). */
   flush() {
     if (!this.ready || !this.ws) return;
     while (this.inflight.size < WINDOW) {
       const limit = WINDOW - this.inflight.size;
       const rows = this.host.pendingOutbox(this.lastSent, limit);
       for (const row of rows) {
+        // Head-of-line: nothing overtakes an envelope the relay asked to retry later.
+        if (this.held && row.seq > this.held.seq) return;
         this.lastSent = row.seq;
         if (this.inflight.has(row.id)) continue;
         this.inflight.set(row.id, row.seq);
@@ -118,6 +153,7 @@ export class RelayLink {
       ) as unknown as WebSocket;
     } catch (err) {
       this.lastError = (err as Error).message;
+      log.warn("relay connect failed", { url, cause: this.lastError });
       this.scheduleReconnect();
       return;
     }
@@ -138,8 +174,12 @@ export class RelayLink {
       this.lastFrameAt = Date.now();
       let frame: RelayFrame;
       try {
-        frame = JSON.parse(String(event.data));
-      } catch {
+        frame = parseJsonBounded(String(event.data), {
+          maxBytes: this.maxFrameBytes,
+        }) as RelayFrame;
+        if (typeof frame !== "object" || frame === null) throw new Error("not an object");
+      } catch (err) {
+        log.warn("relay frame ignored", { cause: (err as Error).message });
         return;
       }
       this.onFrame(ws, frame);
@@ -149,8 +189,22 @@ export class RelayLink {
       this.ready = false;
       this.inflight.clear();
       clearInterval(this.pingTimer);
-      if (event.code === 4001) this.lastError = `relay refused hello: ${event.reason}`;
-      this.setConnected(false, this.lastError);
+      if (event.code === 4001 && !this.fatal) {
+        this.lastError = `relay refused hello: ${event.reason}`;
+      }
+      if (!this.stopped) {
+        this.downSince ??= Date.now();
+        log.warn("relay disconnected", {
+          code: event.code,
+          reason: event.reason || undefined,
+          cause: this.lastError,
+        });
+      }
+      this.setConnected(false, this.fatal ?? this.lastError);
+      if (this.fatal) {
+        log.error(this.fatal);
+        return;
+      }
       this.scheduleReconnect();
     };
     ws.onerror = (event) => {
@@ -161,47 +215,94 @@ export class RelayLink {
   private onFrame(ws: WebSocket, frame: RelayFrame) {
     switch (frame.type) {
       case "welcome":
-        this.attempt = 0;
-        this.ready = true;
-        this.lastSent = 0;
-        this.lastError = undefined;
-        this.setConnected(true);
-        clearInterval(this.pingTimer);
-        this.pingTimer = setInterval(() => this.keepalive(ws), PING_MS);
-        this.flush();
+        this.welcome(ws, frame.max_envelope_bytes);
         return;
       case "accepted":
-        this.inflight.delete(frame.id);
+        this.settled(frame.id);
         this.host.accepted(frame.id, frame.at);
         this.flush();
         return;
       case "error":
-        if (!frame.id || !this.inflight.has(frame.id)) {
-          if (!this.ready) this.lastError = `${frame.code}: ${frame.message}`;
-          log.warn("relay error", { code: frame.code, message: frame.message });
-          return;
-        }
-        this.inflight.delete(frame.id);
-        if (frame.code === "duplicate_envelope") {
-          // Accepted earlier; the answer was lost with a connection.
-          this.host.accepted(frame.id, new Date().toISOString());
-        } else if (TRANSIENT.includes(frame.code)) {
-          this.retryLater(frame.id);
-          return;
-        } else {
-          this.host.refused(frame.id, frame.code, frame.message);
-        }
-        this.flush();
+        this.error(ws, frame);
         return;
       case "deliver":
+        if (!isSeq(frame.seq)) return void log.warn("deliver frame without a valid seq");
         this.serial(ws, frame.seq, () => this.host.deliver(frame.seq, frame.envelope));
         return;
-      case "receipt":
-        this.serial(ws, frame.seq, () => this.host.receipt(frame.receipt));
+      case "receipt": {
+        if (!isSeq(frame.seq)) return void log.warn("receipt frame without a valid seq");
+        const parsed = RelayReceiptSchema.safeParse(frame.receipt);
+        if (!parsed.success) {
+          // A malformed receipt changes no state; acked so it does not come back forever.
+          log.warn("relay receipt ignored: not a valid receipt", { seq: frame.seq });
+          this.serial(ws, frame.seq, () => Promise.resolve());
+          return;
+        }
+        this.serial(ws, frame.seq, () => this.host.receipt(parsed.data));
         return;
+      }
       case "pong":
         return;
     }
+  }
+
+  private welcome(ws: WebSocket, maxEnvelopeBytes: unknown) {
+    if (this.everConnected) {
+      const after = this.downSince ? Date.now() - this.downSince : 0;
+      log.info("relay link recovered", { down_ms: after, attempts: this.attempt });
+    } else log.info("relay connected", { url: this.options.relayUrl });
+    this.everConnected = true;
+    this.downSince = null;
+    this.attempt = 0;
+    this.ready = true;
+    this.lastSent = 0;
+    this.held = null;
+    this.lastError = undefined;
+    if (typeof maxEnvelopeBytes === "number" && maxEnvelopeBytes > 0) {
+      this.maxFrameBytes = maxEnvelopeBytes + FRAME_OVERHEAD;
+    }
+    this.setConnected(true);
+    clearInterval(this.pingTimer);
+    this.pingTimer = setInterval(() => this.keepalive(ws), PING_MS);
+    this.flush();
+  }
+
+  private error(ws: WebSocket, frame: { id?: string; code: ErrorCode; message: string }) {
+    if (!frame.id || !this.inflight.has(frame.id)) {
+      if (FATAL.includes(frame.code)) {
+        // No retry can fix a refused token: stop, and say what to do.
+        this.fatal = tokenRefusedMessage(this.options.clientId, frame.code, frame.message);
+        this.lastError = this.fatal;
+        ws.close(1000, "token refused");
+        return;
+      }
+      if (!this.ready) this.lastError = `${frame.code}: ${frame.message}`;
+      log.warn("relay error", { code: frame.code, message: frame.message });
+      return;
+    }
+    const seq = this.inflight.get(frame.id)!;
+    this.inflight.delete(frame.id);
+    if (frame.code === "duplicate_envelope") {
+      // Accepted earlier; the answer was lost with a connection.
+      this.settled(frame.id);
+      this.host.accepted(frame.id, new Date().toISOString());
+    } else if (TRANSIENT.includes(frame.code)) {
+      this.retryLater(frame.id, seq);
+      return;
+    } else {
+      this.settled(frame.id);
+      this.host.refused(frame.id, frame.code, frame.message);
+    }
+    this.flush();
+  }
+
+  /** An envelope has its final answer: release the hold it placed, resend from the start. */
+  private settled(id: string) {
+    this.inflight.delete(id);
+    if (this.held?.id !== id) return;
+    this.held = null;
+    // Rows behind it that were refused too are pending again; accepted ones are not.
+    this.lastSent = 0;
   }
 
   /** Handles deliveries strictly in order; acks after success, reconnects after failure. */
@@ -211,23 +312,30 @@ export class RelayLink {
       try {
         await fn();
       } catch (err) {
-        log.warn("delivery not stored; reconnecting to get it again", { seq, err });
+        this.deliveryFailures++;
+        log.warn("delivery not stored; reconnecting to get it again", {
+          seq,
+          attempts: this.deliveryFailures,
+          err,
+        });
         ws.close(4000, "delivery failed");
         return;
       }
+      this.deliveryFailures = 0;
       if (ws.readyState === WebSocket.OPEN) ws.send(`{"type":"ack","seq":${seq}}`);
     }).catch((err) => log.warn("ack not sent", { seq, err }));
   }
 
-  private retryLater(id: string) {
+  private retryLater(id: string, seq: number) {
+    // Hold the earliest refused envelope: order per sender survives a transient refusal.
+    if (!this.held || seq < this.held.seq) this.held = { id, seq };
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {
-      // Resend from the first still-pending row; later ones already accepted come back as
-      // duplicate_envelope, which counts as accepted.
+      // Resend from the first still-pending row up to the held one (flush stops there).
       this.lastSent = 0;
       this.flush();
     }, 1000 + Math.random() * 1000);
-    log.info("relay asked to retry later", { id });
+    log.info("relay asked to retry later; holding what follows", { id });
   }
 
   private keepalive(ws: WebSocket) {
@@ -244,8 +352,11 @@ export class RelayLink {
     clearTimeout(this.reconnectTimer);
     const min = this.options.minBackoffMs ?? DEFAULT_DAEMON_OPTIONS.minBackoffMs;
     const max = this.options.maxBackoffMs ?? DEFAULT_DAEMON_OPTIONS.maxBackoffMs;
-    const base = Math.min(max, min * 2 ** this.attempt++);
-    const delay = base / 2 + Math.random() * base / 2;
+    // A delivery that keeps failing backs off too: `welcome` resets `attempt`, not this.
+    const steps = Math.max(this.attempt++, this.deliveryFailures);
+    const base = Math.min(max, min * 2 ** steps);
+    const delay = Math.round(base / 2 + Math.random() * base / 2);
+    log.info("reconnecting to relay", { in_ms: delay, attempt: this.attempt });
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
 
@@ -254,4 +365,8 @@ export class RelayLink {
     this.connected = connected;
     this.host.status(connected, detail);
   }
+}
+
+function isSeq(seq: unknown): seq is number {
+  return typeof seq === "number" && Number.isSafeInteger(seq) && seq >= 1;
 }

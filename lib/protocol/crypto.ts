@@ -8,6 +8,7 @@ import { arrayBufferOf as buf, requireLength } from "./bytes.ts";
 import { canonicalBytes } from "./canonical.ts";
 import { hpkeOpen, hpkeSeal } from "./hpke.ts";
 import { fail, TaskferryError } from "./errors.ts";
+import { jsonDepth, MAX_JSON_DEPTH } from "./json.ts";
 import { type RandomBytes, randomBytes, sign, verify } from "./keys.ts";
 import { parsePayload, payloadBlobIds, type PayloadOf } from "./payloads.ts";
 import {
@@ -226,7 +227,7 @@ export interface RecipientKeys {
 /**
  * Verifies the signature, unwraps the content key for `recipientHandle`, decrypts and validates
  * the payload against its type's schema. Throws a {@link TaskferryError} with code
- * `bad_signature`, `not_a_recipient`, `decrypt_failed` or `invalid_payload`.
+ * `bad_signature`, `not_a_recipient`, `decrypt_failed`, `payload_too_deep` or `invalid_payload`.
  */
 export async function openEnvelope<T extends MessageType = MessageType>(
   envelope: Envelope,
@@ -267,8 +268,14 @@ export async function openEnvelope<T extends MessageType = MessageType>(
   }
   let value: unknown;
   try {
-    value = JSON.parse(decoder.decode(plaintext));
-  } catch {
+    const text = decoder.decode(plaintext);
+    // Depth is scanned before parsing: a peer's own code may nest deeper than ours (gap 7).
+    if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+      throw fail("payload_too_deep", `the payload nests deeper than ${MAX_JSON_DEPTH} levels`);
+    }
+    value = JSON.parse(text);
+  } catch (err) {
+    if (err instanceof TaskferryError) throw err;
     throw fail("invalid_payload", "plaintext is not UTF-8 JSON");
   }
   const parsed = parsePayload(envelope.type, value);

@@ -208,7 +208,24 @@ export interface HealthView {
   version: string;
   client_id: string;
   device_id: string;
-  relay: { configured: boolean; url: string | null; connected: boolean; error: string | null };
+  relay: {
+    configured: boolean;
+    url: string | null;
+    connected: boolean;
+    error: string | null;
+    /** False once the relay refused the token: the daemon stopped retrying (see `error`). */
+    retrying: boolean;
+  };
+  /** Deliveries left unacked by a transient error, with their attempt counts. */
+  inbound: {
+    stuck: {
+      id: string;
+      attempts: number;
+      last_error: string;
+      first_at: string;
+      last_at: string;
+    }[];
+  };
   counts: Record<string, number>;
 }
 

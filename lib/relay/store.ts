@@ -147,6 +147,11 @@ export interface RelayStore {
   addClient(id: string, tokenHash: string, now: number): Promise<void>;
   getClient(id: string): Promise<ClientRecord | null>;
   listClients(): Promise<ClientRecord[]>;
+  /**
+   * When each client was last active, by id: its newest envelope sent, delivery acknowledged
+   * or agent registered that is still on record (retention prunes traffic). Absent: none.
+   */
+  clientsLastSeen(): Promise<Map<string, number>>;
   revokeClient(id: string, now: number): Promise<boolean>;
   setClientToken(id: string, tokenHash: string): Promise<boolean>;
 

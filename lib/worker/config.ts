@@ -10,6 +10,11 @@ export interface WorkerConfig {
   /** The command words (`--exec`, split, no shell); for a preset, its base command. */
   base: string[];
   preset: Preset;
+  /**
+   * A local A2A server agent's URL (`--a2a`): rounds go to it as A2A messages instead of a
+   * child process (lib/worker/a2a_round.ts); `base` and `preset` are then unused.
+   */
+  a2a?: string;
   /** Extra arguments passed through to the command (after the preset's own). */
   extraArgs: string[];
   /** Per-task working directories live here; the worker's state in `<workdir>/.taskferry/`. */

@@ -34,6 +34,8 @@ export interface JournalData {
   task_id: string;
   /** The agent CLI's session (Claude) or thread (Codex), resumed on revisions. */
   session_id?: string;
+  /** With `--a2a`: the A2A task and context of the last round, continued on revisions. */
+  a2a?: { task_id: string; context_id: string };
   rounds: Record<string, RoundRecord>;
 }
 
@@ -80,6 +82,13 @@ export class TaskJournal {
   setSession(session: string): void {
     if (this.data.session_id === session) return;
     this.data.session_id = session;
+    this.save();
+  }
+
+  /** Records the A2A task and context to continue on the next revision. */
+  setA2A(ref: { taskId: string; contextId: string }): void {
+    if (!ref.taskId) return;
+    this.data.a2a = { task_id: ref.taskId, context_id: ref.contextId };
     this.save();
   }
 

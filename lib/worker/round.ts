@@ -210,7 +210,7 @@ export function failureOf(
 }
 
 /** Delivers a finished round if the daemon still waits for exactly that round. */
-async function deliver(
+export async function deliver(
   api: WorkerApi,
   cfg: WorkerConfig,
   journal: TaskJournal,
@@ -234,7 +234,8 @@ async function deliver(
       await api.submit(taskId, {
         agent: cfg.agent,
         content,
-        content_type: cfg.preset.name === "exec" ? "text/plain" : "text/markdown",
+        // A plain command's stdout is plain text; agents (presets, A2A) answer in markdown.
+        content_type: cfg.preset.name === "exec" && !cfg.a2a ? "text/plain" : "text/markdown",
       });
       journal.update(rec.revision, { version: rec.version, state: "submitted" });
       cfg.log.info("artifact submitted", { task: taskId, version: rec.version });

@@ -9,6 +9,7 @@
 import { ApiError, type TaskView } from "../sdk/mod.ts";
 import type { WorkerApi } from "./api.ts";
 import type { WorkerConfig } from "./config.ts";
+import { startA2ARound } from "./a2a_round.ts";
 import { type ActiveRound, RUNNABLE, startRound } from "./round.ts";
 
 /** Longest wait on the inbox between passes (a pass also runs after this, as a safety net). */
@@ -131,7 +132,10 @@ export class Worker {
 
   async #start(t: TaskView) {
     const detail = await this.api.task(t.id);
-    const round = startRound(this.api, this.cfg, detail);
+    // A round runs as a child process, or at a local A2A agent (--a2a).
+    const round = this.cfg.a2a
+      ? startA2ARound(this.api, this.cfg, detail)
+      : startRound(this.api, this.cfg, detail);
     this.#running.set(t.id, round);
     this.#positions.delete(t.id);
     this.peak = Math.max(this.peak, this.#running.size);

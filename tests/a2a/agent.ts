@@ -3,7 +3,8 @@
  * `InMemoryTaskStore`, `JsonRpcTransportHandler`), served by `Deno.serve` (the SDK's HTTP
  * adapter is Express-only; the few lines of HTTP here do what it does). Its executor answers
  * the first turn with an artifact and `input-required`, a follow-up on the same task with a
- * revised artifact and `completed`; a prompt containing "slow" works until cancelled.
+ * revised artifact and `completed`; a prompt containing "slow" works until cancelled, one
+ * containing "refuse" ends the task `rejected` with a reason.
  */
 import {
   type AgentCard,
@@ -78,6 +79,11 @@ class Executor implements AgentExecutor {
     if (prompt.includes("slow")) {
       await new Promise<void>((r) => this.waiting.set(ctx.taskId, r));
       bus.publish(status(TaskState.TASK_STATE_CANCELED, "stopped"));
+      bus.finished();
+      return;
+    }
+    if (prompt.includes("refuse")) {
+      bus.publish(status(TaskState.TASK_STATE_REJECTED, "I only write about ferries"));
       bus.finished();
       return;
     }

@@ -3,7 +3,7 @@
  * against a test world: alice's daemon delegates to @bob/writer, whose side is the demo writer
  * agent (or the SDK, for declines and timeouts).
  */
-import OpenAI from "openai";
+import { OpenAI } from "../deps/openai.ts";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { runWriter } from "../../lib/agents/mod.ts";
 import { eventually, startWorld, type World } from "./world.ts";

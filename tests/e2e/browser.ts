@@ -3,7 +3,7 @@
  * playwright-core, a fresh profile per run, screenshots under test-output/screenshots/.
  */
 import { join } from "node:path";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { type BrowserContext, chromium, type Page } from "../deps/playwright.ts";
 
 /** Where .ci/packages.sh installs Chromium (apt-get install chromium). */
 export const CHROMIUM = "/usr/bin/chromium";

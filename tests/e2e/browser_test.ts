@@ -6,7 +6,7 @@
  * an invite from the relay's page, export the audit. Screenshots: test-output/screenshots/.
  */
 import { createHash } from "node:crypto";
-import type { Page } from "playwright-core";
+import type { Page } from "../deps/playwright.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { eventually, startWorld, type World } from "../client/world.ts";
 import { ALICE, BOB } from "../client/helpers.ts";

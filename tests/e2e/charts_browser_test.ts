@@ -6,7 +6,7 @@
  * test waits for real minutes to pass.
  */
 import { Hono } from "hono";
-import type { Page } from "playwright-core";
+import type { Page } from "../deps/playwright.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { eventually, startWorld, type World } from "../client/world.ts";
 import { ALICE, BOB } from "../client/helpers.ts";

@@ -5,7 +5,7 @@
  * never block the main thread for long: Chromium's Long Tasks API reports every task over 50 ms,
  * and the test bounds the longest loosely (the machine is shared) and prints the figures.
  */
-import type { Page } from "playwright-core";
+import type { Page } from "../deps/playwright.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { eventually, startWorld, type World } from "../client/world.ts";
 import { ALICE, BOB } from "../client/helpers.ts";

@@ -4,7 +4,7 @@
  * relay and two daemons; the attacker is the relay, which swaps the invited agent's key in its
  * own store. The browser is Debian's Chromium through playwright-core.
  */
-import type { Page } from "playwright-core";
+import type { Page } from "../deps/playwright.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { startTestDaemon, type TestDaemon } from "../client/world.ts";
 import { startTestRelay, type TestRelay } from "../relay/sim.ts";

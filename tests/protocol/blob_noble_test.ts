@@ -5,8 +5,7 @@
  * re-seals every chunk byte for byte, opens the stored chunks, and checks the descriptor and the
  * envelope vector that carries the files.
  */
-import { gcm } from "@noble/ciphers/aes.js";
-import { sha256 } from "@noble/hashes/sha2.js";
+import { gcm, sha256 } from "../deps/noble.ts";
 import { assert, assertEquals, assertThrows } from "../assert.ts";
 
 const utf8 = (s: string) => new TextEncoder().encode(s);

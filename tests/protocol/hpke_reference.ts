@@ -4,7 +4,7 @@
  * the native one in lib/protocol/hpke.ts.
  * @module
  */
-import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from "@hpke/core";
+import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from "../deps/hpke.ts";
 
 /** The suite, as @hpke/core implements it. */
 export const referenceHpke = new CipherSuite({

@@ -5,10 +5,7 @@
  * opens every recipient's copy, and re-seals each envelope from the documented inputs, which
  * must give the stored envelope byte for byte.
  */
-import { ed25519, x25519 } from "@noble/curves/ed25519.js";
-import { gcm } from "@noble/ciphers/aes.js";
-import { sha256 } from "@noble/hashes/sha2.js";
-import { expand, extract } from "@noble/hashes/hkdf.js";
+import { ed25519, expand, extract, gcm, sha256, x25519 } from "../deps/noble.ts";
 import { assert, assertEquals } from "../assert.ts";
 
 // ---------------------------------------------------------------------------------------------

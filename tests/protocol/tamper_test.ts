@@ -8,7 +8,7 @@
  *   id and recipient handle are in the HPKE info. This shows the binding holds even against a
  *   party that can produce valid signatures (a sender, or a recipient forwarding a payload).
  */
-import { ed25519, ED25519_TORSION_SUBGROUP } from "@noble/curves/ed25519.js";
+import { ed25519, ED25519_TORSION_SUBGROUP } from "../deps/noble.ts";
 import { assert, assertCode, assertEquals } from "../assert.ts";
 import { decodeBase64Url, encodeBase64Url } from "../../lib/protocol/base64url.ts";
 import {

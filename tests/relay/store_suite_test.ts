@@ -47,6 +47,21 @@ function suite(name: string, factory: Factory) {
     }
   };
 
+  Deno.test(`${name} store: clients last seen from sends, acks and registrations`, () =>
+    test("last seen", async (store) => {
+      for (const c of ["alice", "bob", "carol"]) await store.addClient(c, "h", 1);
+      await store.putAgent({ ...agent("@alice/a", "alice"), updated_at: 50 });
+      await store.putAgent({ ...agent("@bob/b", "bob"), updated_at: 40 });
+      const [d] = await store.acceptEnvelope(
+        envelope("msg_ls", "@alice/a", ["@bob/b"], "message", 70),
+        ["bob"],
+        {},
+      );
+      await store.ackDelivery("bob", d!.seq, 90);
+      const seen = await store.clientsLastSeen();
+      assertEquals([seen.get("alice"), seen.get("bob"), seen.has("carol")], [70, 90, false]);
+    }));
+
   Deno.test(`${name} store: clients, tokens and revocation`, () =>
     test("clients", async (store) => {
       await store.addClient("alice", "h1", 10);

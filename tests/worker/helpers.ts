@@ -43,6 +43,7 @@ export function startWorker(
     concurrency: opts.concurrency ?? 1,
     graceMs: opts.graceMs ?? 2000,
     ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+    ...(opts.a2a ? { a2a: opts.a2a } : {}),
     coalescer: opts.coalescer ?? { intervalMs: 20, maxChars: 4000 },
     log,
   });

@@ -131,7 +131,7 @@ function Request({ conn }) {
       <label for=${gid}>Hold their tasks for my approval</label></div>
     <div class="actions">
       <button type="button" disabled=${action.busy} onClick=${() =>
-    answer("accept")}>Approve</button>
+    answer("accept")}>Accept</button>
       <button type="button" class="danger" disabled=${action.busy} onClick=${() =>
     answer("decline")}>Decline</button>
       <${BlockButton} conn=${conn} />

@@ -151,6 +151,28 @@ function Agents() {
   `;
 }
 
+/**
+ * Deliveries the daemon keeps failing to store for a transient reason (database locked or
+ * full, relay unreachable while pinning a key): shown so they never loop unseen.
+ */
+function Stuck({ items }) {
+  if (items.length === 0) return "";
+  return html`
+    <section class="card" aria-label="Stuck deliveries">
+      <h2>Stuck deliveries <${Badge} state="attention" label=${String(items.length)} /></h2>
+      <p class="muted">Retried with backoff; everything else from your peers still arrives.</p>
+      <ul>
+        ${items.map((s) =>
+          html`
+            <li key=${s.id}><code>${s.id}</code> · ${s.attempts} attempts · since <${Time}
+              at=${s.first_at} /> · <span class="muted">${s.last_error}</span></li>
+          `
+        )}
+      </ul>
+    </section>
+  `;
+}
+
 /** The overview page. */
 export function Overview() {
   const { data } = useApi("/v1/health", [
@@ -177,6 +199,13 @@ export function Overview() {
                         `
                         : " no relay configured"}</p>
                       ${data.relay.error ? html`<p class="muted">${data.relay.error}</p>` : ""}
+                      ${data.relay.retrying === false
+                        ? html`
+                          <p>
+                            <${Badge} state="attention" label="stopped retrying" />
+                          </p>
+                        `
+                        : ""}
                       <p
               class="muted">client <code>${data.client_id}</code> · device <code>${data
                 .device_id}</code> · v${data.version}</p>
@@ -196,6 +225,7 @@ export function Overview() {
         }</dl>`
         : ""}
     </section>
+    <${Stuck} items=${data?.inbound?.stuck ?? []} />
     <${Agents} />
     <${Activity} />
   `;

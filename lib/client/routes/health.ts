@@ -1,4 +1,8 @@
-/** `GET /v1/health`: version, identity, the relay link and counts. */
+/**
+ * `GET /v1/health`: version, identity, the relay link (with the reason it is down: a refused
+ * token stops the link and says what to do), inbound deliveries stuck on a transient error,
+ * and counts.
+ */
 import { Hono } from "hono";
 import { VERSION } from "../../protocol/mod.ts";
 import type { HealthView } from "../../protocol/views.ts";
@@ -18,8 +22,10 @@ export function healthRoutes(d: Daemon): Hono {
           configured: d.link !== null,
           url: d.relay?.baseUrl ?? null,
           connected: d.link?.connected ?? false,
-          error: d.link?.lastError ?? null,
+          error: d.link?.fatal ?? d.link?.lastError ?? null,
+          retrying: d.link !== null && d.link.fatal === undefined,
         },
+        inbound: { stuck: d.inbound.stuck() },
         counts: { ...d.store.counts() },
       } satisfies HealthView,
     ));

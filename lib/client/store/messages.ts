@@ -156,6 +156,35 @@ export class MessageTable {
     );
   }
 
+  /** Notes that `agent` owes `peer` a signed `delivered` receipt for `id` (with the insert). */
+  owe(id: string, agent: string, peer: string, at: string) {
+    run(
+      this.db,
+      "INSERT OR IGNORE INTO receipts_due (id, agent, peer, created_at) VALUES (?, ?, ?, ?)",
+      id,
+      agent,
+      peer,
+      at,
+    );
+  }
+
+  /** Receipts owed, oldest first. */
+  owed(limit: number): { id: string; agent: string; peer: string }[] {
+    return all(this.db, "SELECT id, agent, peer FROM receipts_due ORDER BY rowid LIMIT ?", limit);
+  }
+
+  /** How many receipts are owed. */
+  countOwed(): number {
+    return get<{ n: number }>(this.db, "SELECT count(*) AS n FROM receipts_due")!.n;
+  }
+
+  /** Settles owed receipts of `agent` (sent, or no longer sendable). */
+  settleOwed(agent: string, ids: string[]) {
+    for (const id of ids) {
+      run(this.db, "DELETE FROM receipts_due WHERE id = ? AND agent = ?", id, agent);
+    }
+  }
+
   /** The conversation message `id` belongs to, if known. */
   conversationOf(id: string): string | undefined {
     return get<{ conversation_id: string | null }>(

@@ -172,8 +172,34 @@ export const CLIENT_MIGRATIONS: Migration[] = [{
     );
     CREATE INDEX agent_tokens_agent ON agent_tokens(agent);
   `,
-}, {
+}];
+
+/**
+ * Signed `delivered` receipts owed to senders (issue 13 item 5), written in the same transaction
+ * that stores the envelope, so a daemon killed before its batch went out still sends them after
+ * a restart (the relay does not redeliver what was acked).
+ */
+const RECEIPTS_DUE_MIGRATION: Migration = {
   version: 4,
+  name: "delivered receipts owed to senders",
+  sql: `
+    CREATE TABLE receipts_due (
+      id TEXT NOT NULL,
+      agent TEXT NOT NULL,
+      peer TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      PRIMARY KEY (id, agent)
+    );
+  `,
+};
+CLIENT_MIGRATIONS.push(RECEIPTS_DUE_MIGRATION);
+
+/**
+ * The owner's controls (issue 13 item 4, item 12): a bounded quarantine, blockable connections
+ * and the invites this daemon created.
+ */
+const OWNER_VERBS_MIGRATION: Migration = {
+  version: 5,
   name: "owner verbs: bounded quarantine, blocked connections, remembered invites",
   // The quarantine kept every held envelope whole (a stranger filled 147 MB in 7 s) and kept
   // rejected ones. Items are now bounded metadata plus the raw envelope — whole only for a
@@ -246,4 +272,5 @@ export const CLIENT_MIGRATIONS: Migration[] = [{
       revoked_at TEXT
     );
   `,
-}];
+};
+CLIENT_MIGRATIONS.push(OWNER_VERBS_MIGRATION);

@@ -14,6 +14,7 @@ export type QueryName =
   | "clientList"
   | "clientRevoke"
   | "clientSetToken"
+  | "clientLastSeen"
   | "agentGet"
   | "agentPut"
   | "agentListPublic"

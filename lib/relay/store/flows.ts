@@ -36,6 +36,17 @@ export function* addClient(id: string, tokenHash: string, now: number): Flow<voi
   }
 }
 
+/**
+ * When each client was last seen, from what the relay still holds: its newest sent envelope,
+ * delivery it acknowledged, or agent registration (ms since the epoch; absent: nothing on
+ * record, e.g. after retention pruned an idle client's traffic).
+ */
+export function* clientsLastSeen() {
+  const seen = new Map<string, number>();
+  for (const r of yield* rows("clientLastSeen")) seen.set(String(r.client_id), Number(r.seen));
+  return seen;
+}
+
 /** A client by id, or null. */
 export function* getClient(id: string) {
   const r = yield* row("clientGet", id);

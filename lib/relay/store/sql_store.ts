@@ -35,6 +35,9 @@ export abstract class SqlRelayStore implements RelayStore {
   listClients() {
     return this.run(flows.listClients());
   }
+  clientsLastSeen() {
+    return this.run(flows.clientsLastSeen());
+  }
   revokeClient(id: string, now: number) {
     return this.run(flows.revokeClient(id, now));
   }

@@ -8,6 +8,12 @@ export const SQLITE_QUERIES: QueryTable = {
     ON CONFLICT (id) DO NOTHING`,
   clientGet: "SELECT * FROM clients WHERE id = ?",
   clientList: "SELECT * FROM clients ORDER BY id",
+  clientLastSeen: `SELECT id AS client_id, max(t) AS seen FROM (
+      SELECT sender_client AS id, max(accepted_at) AS t FROM envelopes GROUP BY sender_client
+      UNION ALL SELECT client_id, max(done_at) FROM deliveries WHERE state = 'delivered'
+        GROUP BY client_id
+      UNION ALL SELECT client_id, max(updated_at) FROM agents GROUP BY client_id
+    ) AS activity GROUP BY id`,
   clientRevoke: "UPDATE clients SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
   clientSetToken: "UPDATE clients SET token_hash = ? WHERE id = ? AND revoked_at IS NULL",
   agentGet: "SELECT * FROM agents WHERE handle = ?",
