@@ -24,8 +24,8 @@ export interface GroupCommit {
     after: (outcome: GroupOutcome<T>, commitError: unknown) => void,
   ): Promise<void>;
   /**
-   * Runs `fn` after the commit of the group that is open now (in order with the `after`
-   * callbacks of its work), or at once when none is. Resolves after `fn` ran.
+   * Runs `fn` after the `grouped` work asked for so far has committed and answered (at once
+   * when that is all done). Resolves after `fn` ran.
    */
   afterCommit(fn: () => void): Promise<void>;
   /** Resolves when all grouped work so far has committed (or failed). */

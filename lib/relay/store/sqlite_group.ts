@@ -82,14 +82,16 @@ export class SqliteGroup {
     return entered.then((e) => e.done);
   }
 
-  /** See `GroupCommit.afterCommit`. */
+  /** See `GroupCommit.afterCommit`: after the grouped work asked for so far. */
   afterCommit(fn: () => void): Promise<void> {
-    return this.afterCommitWith(() => fn());
+    const entered = this.chain.then(() => ({ done: this.afterCommitWith(() => fn()) }));
+    this.chain = entered.then(() => {}, () => {});
+    return entered.then((e) => e.done);
   }
 
   /** Resolves when every grouped accept so far has committed and answered. */
   idle(): Promise<void> {
-    return this.chain.then(() => this.afterCommit(() => {}));
+    return this.afterCommit(() => {});
   }
 
   private afterCommitWith(fn: (commitError: unknown) => void): Promise<void> {
