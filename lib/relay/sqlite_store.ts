@@ -59,6 +59,8 @@ interface Core {
   db: DatabaseSync;
   cache: RowCache;
   exec: (step: Step) => Row[] | number;
+  /** Counts a COMMIT (for the checkpointer). */
+  committed: () => void;
 }
 
 /** Store methods over one connection; subclasses say when a call runs. */
@@ -75,7 +77,11 @@ abstract class SqliteFlows extends SqlRelayStore {
   }
 
   protected atomic<T>(flow: Flow<T>, _batchable?: boolean): Promise<T> {
-    return this.call(() => transaction(this.core.db, () => runSync(flow, this.core.exec)));
+    return this.call(() => {
+      const value = transaction(this.core.db, () => runSync(flow, this.core.exec));
+      if (!this.core.db.isTransaction) this.core.committed();
+      return value;
+    });
   }
 
   override getClient(id: string) {
@@ -128,12 +134,15 @@ export class SqliteRelayStore extends SqliteFlows implements GroupCommit {
       if (step.want === "rows") return statement.all(...params).map((r) => ({ ...r }));
       const changes = Number(statement.run(...params).changes);
       if (CACHED_WRITES.has(step.name)) cache.clear();
+      // A write outside a transaction is a commit of its own.
+      if (!db.isTransaction) committed();
       return changes;
     };
-    const core = { db, cache, exec };
+    const committed = () => checkpointer?.committed();
+    const core = { db, cache, exec, committed };
     super(core);
     this.view = new InGroup(core);
-    this.group = new SqliteGroup(db, () => checkpointer?.committed());
+    this.group = new SqliteGroup(db, committed);
   }
 
   /** Cache hits and misses (tests, benchmarks). */
