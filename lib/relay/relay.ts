@@ -2,15 +2,10 @@
  * The relay: accepts sealed envelopes from authenticated daemons, stores them durably with one
  * delivery per recipient client, pushes them to connected recipients and reports receipts.
  */
-import {
-  type ClientFrame,
-  CLOSE_CODES,
-  type Envelope,
-  fail,
-  TaskferryError,
-} from "../protocol/mod.ts";
+import { type ClientFrame, CLOSE_CODES, fail, type TaskferryError } from "../protocol/mod.ts";
 import { logger } from "../log.ts";
-import { checkRouting, checkSignedEnvelope, lockKeys, type RateCheck } from "./accept.ts";
+import type { RateCheck } from "./accept.ts";
+import { Accepts } from "./accepts.ts";
 import { checkCredentials, endIfStale } from "./credentials.ts";
 import { attachSocket } from "./intake.ts";
 import { RelayMetrics } from "./metrics.ts";
@@ -18,7 +13,6 @@ import type { RelayOptions } from "./options.ts";
 import { RateLimiter } from "./ratelimit.ts";
 import { Session } from "./session.ts";
 import type { ClientRecord, DeliveryRow, RelayStore } from "./store.ts";
-import { type GroupCommit, groupCommitOf } from "./store/group.ts";
 import { authenticateToken } from "./tokens.ts";
 
 export { DEFAULT_RELAY_OPTIONS, type RelayOptions } from "./options.ts";
@@ -33,7 +27,6 @@ export class Relay {
   readonly rates = new RateLimiter();
   readonly signupRates = new RateLimiter(3_600_000);
   private readonly sessions = new Map<string, Session>();
-  private acceptLock: Promise<unknown> = Promise.resolve();
   /** Set by `stop`: frames still queued are left to the daemon's next session. */
   stopped = false;
   private readonly timers: ReturnType<typeof setInterval>[] = [];
@@ -41,17 +34,16 @@ export class Relay {
   private unlisten: (() => Promise<void>) | null = null;
   /** This process among the relay nodes sharing a store. */
   readonly nodeId = `node_${crypto.randomUUID()}`;
-  /** Where rate limits are counted: shared by all nodes when the store is. */
-  private readonly rateCheck: RateCheck;
-  /** The store's group commit of accepts (SQLite), else null: each accept commits alone. */
-  private readonly group: GroupCommit | null;
+  /** The accept pipeline (accepts.ts). */
+  private readonly accepts: Accepts;
 
   constructor(readonly store: RelayStore, readonly options: RelayOptions) {
     const cluster = store.cluster;
-    this.rateCheck = cluster
+    // Where rate limits are counted: shared by all nodes when the store is.
+    const rateCheck: RateCheck = cluster
       ? { takeAll: (keys, now) => cluster.takeRates(keys, now) }
       : this.rates;
-    this.group = cluster ? null : groupCommitOf(store);
+    this.accepts = new Accepts(this, rateCheck);
   }
 
   /** Runs `companion` alongside the relay: started after it, stopped before it. */
@@ -117,8 +109,7 @@ export class Relay {
     for (const s of this.sessions.values()) s.close(CLOSE_CODES.shutdown, "relay shutting down");
     const held = [...this.sessions.keys()];
     this.sessions.clear();
-    await this.acceptLock.catch(() => {});
-    await this.group?.idle();
+    await this.accepts.idle();
     if (this.store.cluster) {
       await this.unlisten?.().catch(() => {});
       for (const clientId of held) {
@@ -146,7 +137,7 @@ export class Relay {
    * Hands a row just committed for `clientId` to its session (if connected): pushed as it is
    * when the session is caught up and the store has no other writer, else read by a pump.
    */
-  private offer(clientId: string, row: DeliveryRow) {
+  offer(clientId: string, row: DeliveryRow) {
     const s = this.sessions.get(clientId);
     if (s && this.store.singleWriter) s.offer([row]);
     else this.wake(clientId);
@@ -230,179 +221,19 @@ export class Relay {
     }
   }
 
-  /**
-   * Checks and accepts one envelope from `session`; answers `accepted` or an error. Resolves
-   * once answered. The signature check starts at once (WebCrypto runs it on its thread pool,
-   * alongside the session's earlier envelopes); the stateful checks and the write run in the
-   * session's order; on SQLite they join the turn's group commit, and the answer and the
-   * pushes to recipients go out after its COMMIT, in the order the accepts ran.
-   */
+  /** Checks and accepts one envelope from `session` (accepts.ts); resolves once answered. */
   send(session: Session, raw: unknown, frameBytes: number): Promise<void> {
-    const id =
-      typeof raw === "object" && raw !== null && typeof (raw as { id?: unknown }).id === "string"
-        ? (raw as { id: string }).id.slice(0, 64)
-        : undefined;
-    // Frame overhead is ~30 bytes; the limit applies to the envelope itself.
-    const verified = checkSignedEnvelope(
-      this.store,
-      session,
-      this.options,
-      raw,
-      Math.max(0, frameBytes - 30),
-    ).then((v) => v.envelope);
-    return this.inOrder(session, verified, id);
+    return this.accepts.send(session, raw, frameBytes);
   }
 
-  /**
-   * Answers a frame refused before its envelope could be read, after the answers to the
-   * session's earlier envelopes.
-   */
+  /** Answers a frame refused before its envelope could be read, in the session's order. */
   refuseInOrder(session: Session, err: TaskferryError, id?: string): Promise<void> {
-    const frame = { type: "error" as const, code: err.code, message: err.message };
-    return this.answerInOrder(session, () => session.send({ ...frame, ...(id ? { id } : {}) }));
+    return this.accepts.refuseInOrder(session, err, id);
   }
 
-  /** Runs `answer` (a frame that answers no envelope, e.g. `pong`) after the earlier answers. */
+  /** Runs `answer` (e.g. sends `pong`) after the session's earlier answers. */
   answerInOrder(session: Session, answer: () => void): Promise<void> {
-    return this.lane(session, () => {
-      const group = this.group;
-      if (group) return Promise.resolve({ answered: group.afterCommit(answer) });
-      answer();
-      return Promise.resolve({ answered: Promise.resolve() });
-    });
-  }
-
-  private inOrder(session: Session, verified: Promise<Envelope>, id: string | undefined) {
-    verified.catch(() => {}); // answered in order by enter()
-    return this.lane(session, () => this.enter(session, verified, id));
-  }
-
-  /**
-   * The session's frames enter in the order they came (`session.accepting`), one after another
-   * (each resolves once it has entered the group commit); their answers come after.
-   */
-  private lane(session: Session, enter: () => Promise<{ answered: Promise<void> }>) {
-    const entered = session.accepting.then(enter);
-    session.accepting = entered.then(() => {}, () => {});
-    return entered.then((e) => e.answered);
-  }
-
-  /** The stateful part of {@link send}, in the session's order. */
-  private async enter(
-    session: Session,
-    verified: Promise<Envelope>,
-    id: string | undefined,
-  ): Promise<{ answered: Promise<void> }> {
-    const group = this.group;
-    if (!group) {
-      // Each accept commits before the next of the session starts: order by waiting.
-      await this.acceptAlone(session, verified, id);
-      return { answered: Promise.resolve() };
-    }
-    let envelope: Envelope | null = null;
-    let refusal: unknown = null;
-    try {
-      envelope = await verified;
-    } catch (err) {
-      refusal = err;
-    }
-    // Stopped while the signature was checked: the store is closing; the daemon resends.
-    if (this.stopped) return { answered: Promise.resolve() };
-    const at = Date.now();
-    const body = envelope ? JSON.stringify(envelope) : "";
-    // A refusal goes through the group too, so that it is answered after the session's
-    // earlier envelopes.
-    const answered = group.grouped(async (store) => {
-      if (!envelope) throw refusal;
-      const checked = await checkRouting(
-        store,
-        session,
-        this.options,
-        this.rateCheck,
-        envelope,
-        at,
-      );
-      return await store.acceptEnvelope(
-        this.rowOf(session, envelope, body, at),
-        checked.recipientClients,
-        checked.effects,
-      );
-    }, (outcome, commitError) => {
-      if (!outcome.ok) this.refuse(session, outcome.error, id);
-      else if (commitError !== undefined) this.refuse(session, commitError, id);
-      else this.accepted(session, envelope!, body, at, outcome.value);
-    });
-    return { answered };
-  }
-
-  /** Accepts without group commit (PostgreSQL): check, write and commit, then answer. */
-  private async acceptAlone(session: Session, verified: Promise<Envelope>, id?: string) {
-    try {
-      const envelope = await verified;
-      if (this.stopped) return;
-      const at = Date.now();
-      const body = JSON.stringify(envelope);
-      const queued = await this.exclusive(lockKeys(envelope), async (store) => {
-        const checked = await checkRouting(
-          store,
-          session,
-          this.options,
-          this.rateCheck,
-          envelope,
-          at,
-        );
-        return await store.acceptEnvelope(
-          this.rowOf(session, envelope, body, at),
-          checked.recipientClients,
-          checked.effects,
-        );
-      });
-      this.accepted(session, envelope, body, at, queued);
-    } catch (err) {
-      this.refuse(session, err, id);
-    }
-  }
-
-  private rowOf(session: Session, envelope: Envelope, body: string, at: number) {
-    return {
-      id: envelope.id,
-      sender_client: session.clientId,
-      from: envelope.from,
-      to: envelope.to,
-      type: envelope.type,
-      body,
-      accepted_at: at,
-    };
-  }
-
-  /** Answers a stored envelope and hands its deliveries to the recipients' sessions. */
-  private accepted(
-    session: Session,
-    envelope: Envelope,
-    body: string,
-    at: number,
-    queued: { client_id: string; seq: number }[],
-  ) {
-    this.metrics.accepted++;
-    session.send({ type: "accepted", id: envelope.id, at: new Date(at).toISOString() });
-    for (const q of queued) {
-      this.offer(q.client_id, {
-        seq: q.seq,
-        kind: "envelope",
-        body,
-        envelope_id: envelope.id,
-        accepted_at: at,
-        attempts: 0,
-      });
-    }
-  }
-
-  /** Answers a refused envelope (nothing of it was stored). */
-  private refuse(session: Session, err: unknown, id: string | undefined) {
-    const e = err instanceof TaskferryError ? err : fail("internal");
-    if (!(err instanceof TaskferryError)) log.error("send failed", { err });
-    this.metrics.refuse(e.code);
-    session.send({ type: "error", code: e.code, message: e.message, ...(id ? { id } : {}) });
+    return this.accepts.answerInOrder(session, answer);
   }
 
   /** Marks `seq` delivered; `push` = false leaves pushing more to the caller. */
@@ -430,17 +261,5 @@ export class Relay {
       });
     }
     if (push) session.pump().catch((err) => log.warn("pump failed", { err }));
-  }
-
-  /**
-   * Serializes the stateful part of accepting (read state, check, write): in this process, or
-   * across nodes in one store transaction holding locks on `keys`.
-   */
-  private exclusive<T>(keys: string[], fn: (store: RelayStore) => Promise<T>): Promise<T> {
-    const cluster = this.store.cluster;
-    if (cluster) return cluster.exclusive(keys, fn);
-    const run = this.acceptLock.then(() => fn(this.store), () => fn(this.store));
-    this.acceptLock = run.catch(() => {});
-    return run;
   }
 }

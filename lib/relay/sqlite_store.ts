@@ -16,10 +16,10 @@ import {
   DEFAULT_CHECKPOINT_OPTIONS,
   WalCheckpointer,
 } from "./checkpoint.ts";
-import type { RelayStore } from "./store.ts";
+import type { AcceptEffects, EnvelopeRow } from "./store.ts";
 import { type Flow, type QueryName, type Row, runSync, type Step } from "./store/flow.ts";
 import * as flows from "./store/flows.ts";
-import type { GroupCommit, GroupOutcome } from "./store/group.ts";
+import type { GroupCommit, GroupOutcome, GroupStore } from "./store/group.ts";
 import { RowCache } from "./store/row_cache.ts";
 import { settle, SqliteGroup } from "./store/sqlite_group.ts";
 import { RELAY_MIGRATIONS } from "./store/sqlite_schema.ts";
@@ -107,9 +107,17 @@ abstract class SqliteFlows extends SqlRelayStore {
 }
 
 /** The store as the grouped accepts see it: inside the open transaction, statements run now. */
-class InGroup extends SqliteFlows {
+class InGroup extends SqliteFlows implements GroupStore {
   protected call<T>(fn: () => T): Promise<T> {
     return settle(fn);
+  }
+
+  insertEnvelope(envelope: EnvelopeRow) {
+    return this.run(flows.insertEnvelope(envelope));
+  }
+
+  queueEnvelope(envelope: EnvelopeRow, recipientClients: string[], effects: AcceptEffects) {
+    return this.run(flows.queueEnvelope(envelope, recipientClients, effects));
   }
 
   close(): Promise<void> {
@@ -162,7 +170,7 @@ export class SqliteRelayStore extends SqliteFlows implements GroupCommit {
   }
 
   grouped<T>(
-    fn: (store: RelayStore) => Promise<T>,
+    fn: (store: GroupStore) => Promise<T>,
     after: (outcome: GroupOutcome<T>, commitError: unknown) => void,
   ): Promise<void> {
     return this.group.grouped(() => fn(this.view), after);

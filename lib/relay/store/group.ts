@@ -5,7 +5,24 @@
  * after that COMMIT, in the order the accepts ran: nothing is acknowledged before it is stored.
  * @module
  */
-import type { RelayStore } from "../store.ts";
+import type { AcceptEffects, EnvelopeRow, RelayStore } from "../store.ts";
+
+/**
+ * The store as grouped work sees it. Inside a group an accept can store its envelope row
+ * first — the insert is the duplicate check, so the id is looked up once, not twice — and
+ * its deliveries after the routing checks: a refusal in between rolls the row back with the
+ * accept's savepoint.
+ */
+export interface GroupStore extends RelayStore {
+  /** Stores the envelope row; throws `duplicate_envelope` for a known id. */
+  insertEnvelope(envelope: EnvelopeRow): Promise<void>;
+  /** The deliveries and effects of an envelope stored by {@link insertEnvelope}. */
+  queueEnvelope(
+    envelope: EnvelopeRow,
+    recipientClients: string[],
+    effects: AcceptEffects,
+  ): Promise<{ client_id: string; seq: number }[]>;
+}
 
 /** How one grouped piece of work ended. */
 export type GroupOutcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
@@ -20,7 +37,7 @@ export interface GroupCommit {
    * nothing of the group was stored). Resolves after `after` ran.
    */
   grouped<T>(
-    fn: (store: RelayStore) => Promise<T>,
+    fn: (store: GroupStore) => Promise<T>,
     after: (outcome: GroupOutcome<T>, commitError: unknown) => void,
   ): Promise<void>;
   /**
