@@ -52,6 +52,9 @@ export class WalCheckpointer {
   private readonly pageSize: number;
   private readonly timer: ReturnType<typeof setInterval>;
   private sinceRequest = 0;
+  /** Commits since the worker last answered: a worker that stops answering is not waited for. */
+  private sinceReply = 0;
+  private workerFailed = false;
   private inFlight = false;
   private closing: Promise<void> | null = null;
   private waiters: ((reply: CheckpointReply) => void)[] = [];
@@ -71,7 +74,8 @@ export class WalCheckpointer {
     this.worker.onmessage = (event: MessageEvent<CheckpointReply>) => this.onReply(event.data);
     this.worker.onerror = (event) => {
       event.preventDefault();
-      log.warn("checkpoint worker failed", { err: event.message });
+      log.warn("checkpoint worker failed; checkpointing on commit again", { err: event.message });
+      this.failed();
     };
     this.post({ type: "open", path });
     this.timer = setInterval(() => {
@@ -81,7 +85,13 @@ export class WalCheckpointer {
 
   /** Called by the writer after each COMMIT. */
   committed() {
+    if (this.workerFailed) return;
     if (++this.sinceRequest >= this.options.everyCommits) this.request();
+    // The worker is stuck (a long fsync, a lost message): the writer keeps the WAL bounded.
+    if (++this.sinceReply >= 32 * this.options.everyCommits) {
+      this.sinceReply = 0;
+      this.inline();
+    }
   }
 
   /** Asks the worker for a checkpoint now (unless one is running); resolves with its report. */
@@ -102,6 +112,7 @@ export class WalCheckpointer {
   }
 
   private onReply(reply: CheckpointReply) {
+    this.sinceReply = 0;
     if (reply.type === "checkpointed") {
       this.inFlight = false;
       this.stats.worker++;
@@ -112,6 +123,8 @@ export class WalCheckpointer {
     } else if (reply.type === "failed") {
       this.inFlight = false;
       log.warn("checkpoint failed", { err: reply.message });
+      // The worker could not even open the database: do without it.
+      if (this.stats.worker === 0) this.failed();
     } else {
       if (reply.type === "closed") this.onClosed?.();
       return;
@@ -119,6 +132,18 @@ export class WalCheckpointer {
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w(reply);
+  }
+
+  /** Without its worker the writer checkpoints as SQLite does by default: on commit. */
+  private failed() {
+    if (this.workerFailed || this.closing) return;
+    this.workerFailed = true;
+    this.inFlight = false;
+    try {
+      this.db.exec("PRAGMA wal_autocheckpoint = 1000");
+    } catch (err) {
+      log.warn("could not turn automatic checkpoints back on", { err });
+    }
   }
 
   /** The fallback: the writer checkpoints, so the WAL can start over at the next write. */
