@@ -49,6 +49,8 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   const payload = new Uint8Array(payloadBytes).fill(0x78);
 
   const relayRates: number[] = [];
+  /** The relay thread's CPU per envelope of each round (steadier than rates on a busy host). */
+  const relayCpu: number[] = [];
   const jsPublish: number[] = [];
   const jsEndToEnd: number[] = [];
   const jsWide: number[] = [];
@@ -60,6 +62,8 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     for (let round = 0; round < rounds; round++) {
       const relay = await throughputRun(traffic, load, "nodelay");
       relayRates.push(relay.rate);
+      const cpu = /relay thread (\d+) µs/.exec(relay.row.note ?? "")?.[1];
+      if (cpu) relayCpu.push(Number(cpu));
       const js = await jetStreamRun(nats.port, senders, perSender, window, payload);
       jsPublish.push(js.total / (js.publishMs / 1000));
       jsEndToEnd.push(js.total / (js.endToEndMs / 1000));
@@ -89,7 +93,8 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     row(
       `relay, ${senders} senders, window ${window}, ${payloadBytes} B frames`,
       relay,
-      `median of ${rounds} (${spread(relayRates)}); accepted, delivered, acked, receipt back`,
+      `median of ${rounds} (${spread(relayRates)}); accepted, delivered, acked, receipt back` +
+        (relayCpu.length ? `; relay thread ${median(relayCpu)} µs CPU/envelope (median)` : ""),
     ),
     row(
       `JetStream publish (PubAck), ${senders} senders, window ${window}`,
