@@ -406,15 +406,15 @@ export async function sealTraffic(n: number, perSender: number): Promise<Traffic
   };
 }
 
-/** One throughput run of `traffic` on a fresh relay with `client`. */
+/** One throughput run of `traffic` on a fresh relay with `client`, `window` in flight per sender. */
 export async function throughputRun(
   traffic: Traffic,
   load: Load,
   client: ClientKind,
+  window = windowFor(traffic.set.pairs.length),
 ): Promise<{ row: BenchRow; rate: number }> {
   const n = traffic.set.pairs.length;
   const relay = await pairedRelay(traffic.set, load, client);
-  const window = windowFor(n);
   try {
     const timeoutMs = 120_000;
     checkResult(
