@@ -9,7 +9,7 @@
  * @module
  */
 import { setImmediate } from "node:timers";
-import { type DatabaseSync, transaction } from "../../store/mod.ts";
+import { type DatabaseSync, prepare } from "../../store/mod.ts";
 import { logger } from "../../log.ts";
 import type { GroupOutcome } from "./group.ts";
 
@@ -41,11 +41,45 @@ export class SqliteGroup {
   private writes: Write[] = [];
   private hooks: ((commitError: unknown) => void)[] = [];
   private deferred: (() => void)[] = [];
-  private savepoints = 0;
   /** COMMITs so far (tests, benchmarks). */
   commits = 0;
 
   constructor(private readonly db: DatabaseSync, private readonly onCommit: () => void) {}
+
+  /**
+   * Runs a control statement, prepared once: grouped work runs one piece at a time, so one
+   * savepoint name serves all of it (db.exec would parse the text again on every call).
+   */
+  private control(
+    sql:
+      | "BEGIN IMMEDIATE"
+      | "COMMIT"
+      | "ROLLBACK"
+      | `${"SAVEPOINT" | "RELEASE" | "ROLLBACK TO"} tf_group`,
+  ) {
+    prepare(this.db, sql).run();
+  }
+
+  /** Runs `fn` in the group's savepoint: undone alone when it throws. */
+  private inSavepointSync<T>(fn: () => T): T {
+    this.control("SAVEPOINT tf_group");
+    let value: T;
+    try {
+      value = fn();
+    } catch (err) {
+      this.undoSavepoint();
+      throw err;
+    }
+    this.control("RELEASE tf_group");
+    return value;
+  }
+
+  private undoSavepoint() {
+    // SQLite rolls some failures back by itself; only undo what is still open.
+    if (!this.db.isTransaction) return;
+    this.control("ROLLBACK TO tf_group");
+    this.control("RELEASE tf_group");
+  }
 
   /** Runs `fn` (statements on the connection) now, or after the open group's COMMIT. */
   call<T>(fn: () => T): Promise<T> {
@@ -115,24 +149,22 @@ export class SqliteGroup {
   }
 
   private async inSavepoint<T>(fn: () => Promise<T>): Promise<GroupOutcome<T>> {
-    const savepoint = `tf_group_${++this.savepoints}`;
     try {
       if (!this.open) {
-        this.db.exec("BEGIN IMMEDIATE");
+        this.control("BEGIN IMMEDIATE");
         this.open = true;
       }
-      this.db.exec(`SAVEPOINT ${savepoint}`);
+      this.control("SAVEPOINT tf_group");
     } catch (error) {
       return { ok: false, error };
     }
     this.active = true;
     try {
       const value = await fn();
-      this.db.exec(`RELEASE ${savepoint}`);
+      this.control("RELEASE tf_group");
       return { ok: true, value };
     } catch (error) {
-      // SQLite rolls some failures back by itself; only undo what is still open.
-      if (this.db.isTransaction) this.db.exec(`ROLLBACK TO ${savepoint}; RELEASE ${savepoint}`);
+      this.undoSavepoint();
       return { ok: false, error };
     } finally {
       this.active = false;
@@ -159,22 +191,22 @@ export class SqliteGroup {
     if (this.open || writes.length > 0) {
       try {
         if (!this.open) {
-          this.db.exec("BEGIN IMMEDIATE");
+          this.control("BEGIN IMMEDIATE");
           this.open = true;
         }
         for (const w of writes) {
           try {
-            results.push({ ok: true, value: transaction(this.db, w.fn) });
+            results.push({ ok: true, value: this.inSavepointSync(w.fn) });
           } catch (error) {
             results.push({ ok: false, error });
           }
         }
-        this.db.exec("COMMIT");
+        this.control("COMMIT");
         this.commits++;
       } catch (err) {
         commitError = err ?? new Error("COMMIT failed");
         try {
-          if (this.db.isTransaction) this.db.exec("ROLLBACK");
+          if (this.db.isTransaction) this.control("ROLLBACK");
         } catch {
           // the connection already rolled back
         }
