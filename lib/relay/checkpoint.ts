@@ -48,9 +48,10 @@ export interface CheckpointStats {
 /** Drives checkpoints of one database from a Worker; the writer calls {@link committed}. */
 export class WalCheckpointer {
   readonly stats: CheckpointStats = { worker: 0, inline: 0, lastLogFrames: 0 };
-  private readonly worker: Worker;
+  /** Started at the first checkpoint: a short-lived store (a CLI command) never starts one. */
+  private worker: Worker | null = null;
   private readonly pageSize: number;
-  private readonly timer: ReturnType<typeof setInterval>;
+  private timer: ReturnType<typeof setInterval> | undefined;
   private sinceRequest = 0;
   /** Commits since the worker last answered: a worker that stops answering is not waited for. */
   private sinceReply = 0;
@@ -62,25 +63,29 @@ export class WalCheckpointer {
 
   constructor(
     private readonly db: DatabaseSync,
-    path: string,
+    private readonly path: string,
     private readonly options: CheckpointOptions = DEFAULT_CHECKPOINT_OPTIONS,
   ) {
     db.exec("PRAGMA wal_autocheckpoint = 0");
     db.exec(`PRAGMA journal_size_limit = ${Math.trunc(options.inlineAboveBytes)}`);
     this.pageSize = Number(get<{ page_size: number }>(db, "PRAGMA page_size")?.page_size ?? 4096);
-    this.worker = new Worker(new URL("./checkpoint_worker.ts", import.meta.url), {
+  }
+
+  private start(): Worker {
+    const worker = new Worker(new URL("./checkpoint_worker.ts", import.meta.url), {
       type: "module",
     });
-    this.worker.onmessage = (event: MessageEvent<CheckpointReply>) => this.onReply(event.data);
-    this.worker.onerror = (event) => {
+    worker.onmessage = (event: MessageEvent<CheckpointReply>) => this.onReply(event.data);
+    worker.onerror = (event) => {
       event.preventDefault();
       log.warn("checkpoint worker failed; checkpointing on commit again", { err: event.message });
       this.failed();
     };
-    this.post({ type: "open", path });
+    worker.postMessage({ type: "open", path: this.path } satisfies CheckpointRequest);
     this.timer = setInterval(() => {
       if (this.sinceRequest > 0) this.request();
-    }, options.intervalMs);
+    }, this.options.intervalMs);
+    return worker;
   }
 
   /** Called by the writer after each COMMIT. */
@@ -157,22 +162,24 @@ export class WalCheckpointer {
   }
 
   private post(message: CheckpointRequest) {
-    this.worker.postMessage(message);
+    (this.worker ??= this.start()).postMessage(message);
   }
 
   /** Stops the worker after closing its connection (before the writer closes its own). */
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
       clearInterval(this.timer);
+      const worker = this.worker;
+      if (!worker) return resolve();
       const done = () => {
         clearTimeout(timeout);
-        this.worker.terminate();
+        worker.terminate();
         resolve();
       };
       // A worker stuck in a long checkpoint is cut off; the writer's close checkpoints anyway.
       const timeout = setTimeout(done, 2_000);
       this.onClosed = done;
-      this.post({ type: "close" });
+      worker.postMessage({ type: "close" } satisfies CheckpointRequest);
     });
     return this.closing;
   }
