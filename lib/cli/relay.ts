@@ -16,6 +16,7 @@ import { type RelayTlsFiles, TlsFilesError } from "../relay/server.ts";
 import { logger, setLogFormat } from "../log.ts";
 import { ensurePrivateHome, setPrivateUmask } from "../store/mod.ts";
 import { resolveRelayConfig } from "./relay_config.ts";
+import { rememberPublicUrl, setupLinkBase } from "./relay_public_url.ts";
 import { RELAY_TLS_SETTINGS, watchTlsReload } from "./relay_tls.ts";
 import { runBackup } from "./backup.ts";
 import { applyGoClientTokens } from "./go/client_tokens.ts";
@@ -150,6 +151,9 @@ const SUBCOMMANDS = `Operator commands (work on the database directly; safe whil
   taskferry relay list-clients [--json]      list clients
   taskferry relay revoke-client NAME         revoke a client (its sessions and token stop working)
   taskferry relay rotate-token NAME [--json] issue a new token; the old one stops working
+  Setup links use --public-url, else the URL the relay was last started with (remembered in its
+  database); a loopback link for a relay with a public URL is refused unless
+  --allow-loopback-link is given (for a daemon on the relay's own machine).
   taskferry relay backup FILE [--json]       online, consistent copy of the SQLite database
   They accept --db, --public-url and --config like the server.
   TASKFERRY_RELAY_CLIENT_TOKENS=alice=TOKEN,…  (the Go relay's name) creates or updates those
@@ -182,12 +186,19 @@ Examples:
     const parsed = parseFlags("relay", rest, {
       ...flagOptions(RELAY_SETTINGS),
       json: { type: "boolean" },
+      "allow-loopback-link": { type: "boolean" },
     }, sub !== null);
     const values = parsed.values as Record<string, string | boolean | undefined>;
     const positionals = parsed.positionals;
     const { home, s, addr, dbPath, tls, publicUrl } = resolveRelayConfig(RELAY_SETTINGS, values);
     if (s["log-format"]) setLogFormat(s["log-format"] as "text" | "json");
     const json = values.json === true;
+    const givenUrl = s["public-url"] as string | undefined;
+    if (
+      values["allow-loopback-link"] !== undefined && sub !== "add-client" && sub !== "rotate-token"
+    ) {
+      throw new UsageError("--allow-loopback-link is for add-client and rotate-token");
+    }
 
     if (sub === null) {
       if (json) {
@@ -212,6 +223,7 @@ Examples:
           publicUrl,
           openSignup: s["open-signup"] as boolean,
         },
+        givenUrl,
       );
     }
     if (sub === "backup") return runBackup(dbPath, positionals[0], json);
@@ -227,11 +239,14 @@ Examples:
     }
     const store = await openRelayStore(dbPath);
     try {
+      // The link must reach the relay from the daemon's machine: see relay_public_url.ts.
+      const linkBase = () =>
+        setupLinkBase(store, givenUrl, publicUrl, values["allow-loopback-link"] === true);
       switch (sub) {
         case "add-client":
-          return await addClient(store, name!, publicUrl, json);
+          return await addClient(store, name!, await linkBase(), json);
         case "rotate-token":
-          return await rotateToken(store, name!, publicUrl, json);
+          return await rotateToken(store, name!, await linkBase(), json);
         case "revoke-client": {
           const ok = await store.revokeClient(name!, Date.now());
           if (!ok) {
@@ -315,6 +330,7 @@ async function serve(
   tls: RelayTlsFiles | undefined,
   behindProxy: boolean,
   options: Partial<RelayOptions>,
+  givenPublicUrl: string | undefined,
 ): Promise<number> {
   if (!/^(127\.|localhost$|::1$)/.test(addr.hostname) && !tls && !behindProxy) {
     log.warn(
@@ -330,6 +346,9 @@ async function serve(
   let running;
   try {
     await applyGoClientTokens(store, Deno.env.toObject()); // Go names: docs/migrating.md
+    // Remembered for the operator verbs' setup links, and used when a later start omits it.
+    const publicUrl = (await rememberPublicUrl(store, givenPublicUrl)) ?? options.publicUrl;
+    if (publicUrl !== undefined) options.publicUrl = publicUrl;
     running = await startRelay({ store, hostname: addr.hostname, port: addr.port, options, tls });
   } catch (err) {
     await store.close();

@@ -42,4 +42,10 @@ export const PG_MIGRATIONS: { version: number; name: string; sql: string }[] = [
     CREATE TABLE rate_windows (key TEXT NOT NULL, window_start BIGINT NOT NULL, count INTEGER NOT NULL,
       PRIMARY KEY (key, window_start));
   `,
+}, {
+  version: 2,
+  name: "relay settings",
+  // Facts the relay remembers across starts (its public URL), read by the operator verbs.
+  sql: `CREATE TABLE relay_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL,
+    updated_at BIGINT NOT NULL);`,
 }];

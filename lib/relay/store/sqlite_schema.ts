@@ -88,4 +88,10 @@ export const RELAY_MIGRATIONS: Migration[] = [{
     CREATE INDEX deliveries_done ON deliveries(state, done_at);
     CREATE INDEX deliveries_created ON deliveries(state, created_at);
   `,
+}, {
+  version: 2,
+  name: "relay settings",
+  // Facts the relay remembers across starts (its public URL), read by the operator verbs.
+  sql: `CREATE TABLE relay_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL,
+    updated_at INTEGER NOT NULL);`,
 }];
