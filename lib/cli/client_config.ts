@@ -99,6 +99,34 @@ export const CLIENT_SETTINGS: readonly Setting[] = [
     help: 'JSON config file; daemon keys go under "client"',
   },
   LOG_FORMAT_SETTING,
+  {
+    flag: "protect-keys",
+    env: "TASKFERRY_PROTECT_KEYS",
+    key: "protect_keys",
+    kind: "boolean",
+    default: "false",
+    help: "Wrap the agents' private keys at rest (scrypt + AES-256-GCM); re-wraps existing " +
+      "keys, and stays on for later starts (docs/operations.md)",
+  },
+  {
+    flag: "key-source",
+    env: "TASKFERRY_KEY_SOURCE",
+    key: "key_source",
+    kind: "string",
+    choices: ["passphrase", "keychain"],
+    meta: "passphrase|keychain",
+    default: "passphrase",
+    help: "With --protect-keys: a passphrase (file or prompt), or a generated secret in the OS " +
+      "keychain (secret-tool, macOS security, Windows DPAPI)",
+  },
+  {
+    flag: "passphrase-file",
+    env: "TASKFERRY_PASSPHRASE_FILE",
+    key: "passphrase_file",
+    kind: "path",
+    defaultLabel: "asked on the terminal",
+    help: "File holding the key passphrase (first line); keep it 0600",
+  },
 ];
 
 /** The home and resolved settings: flag > env > config file > default. */
