@@ -32,8 +32,9 @@ export class PromptSource implements KeySource {
 /** One line typed without echo; Ctrl-C or Ctrl-D abandons. */
 async function ask(question: string): Promise<string> {
   const enc = new TextEncoder();
-  Deno.stderr.writeSync(enc.encode(question));
+  // Raw (no echo) before the question: what is typed once it shows must not be echoed.
   Deno.stdin.setRaw(true);
+  Deno.stderr.writeSync(enc.encode(question));
   const typed: number[] = [];
   try {
     const buf = new Uint8Array(64);
