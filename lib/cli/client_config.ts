@@ -105,8 +105,7 @@ export const CLIENT_SETTINGS: readonly Setting[] = [
     key: "protect_keys",
     kind: "boolean",
     default: "false",
-    help: "Wrap the agents' private keys at rest (scrypt + AES-256-GCM); re-wraps existing " +
-      "keys, and stays on for later starts (docs/operations.md)",
+    help: "Wrap agent private keys at rest (scrypt + AES-256-GCM); stays on once set",
   },
   {
     flag: "key-source",
@@ -116,8 +115,7 @@ export const CLIENT_SETTINGS: readonly Setting[] = [
     choices: ["passphrase", "keychain"],
     meta: "passphrase|keychain",
     default: "passphrase",
-    help: "With --protect-keys: a passphrase (file or prompt), or a generated secret in the OS " +
-      "keychain (secret-tool, macOS security, Windows DPAPI)",
+    help: "Secret for --protect-keys: a passphrase, or one kept in the OS keychain",
   },
   {
     flag: "passphrase-file",
@@ -125,7 +123,7 @@ export const CLIENT_SETTINGS: readonly Setting[] = [
     key: "passphrase_file",
     kind: "path",
     defaultLabel: "asked on the terminal",
-    help: "File holding the key passphrase (first line); keep it 0600",
+    help: "File holding the key passphrase (keep it 0600)",
   },
 ];
 

@@ -151,11 +151,11 @@ const SUBCOMMANDS = `Operator commands (work on the database directly; safe whil
   taskferry relay list-clients [--json]      list clients
   taskferry relay revoke-client NAME         revoke a client (its sessions and token stop working)
   taskferry relay rotate-token NAME [--json] issue a new token; the old one stops working
+  taskferry relay backup FILE [--json]       online, consistent copy of the SQLite database
+  They accept --db, --public-url and --config like the server.
   Setup links use --public-url, else the URL the relay was last started with (remembered in its
   database); a loopback link for a relay with a public URL is refused unless
   --allow-loopback-link is given (for a daemon on the relay's own machine).
-  taskferry relay backup FILE [--json]       online, consistent copy of the SQLite database
-  They accept --db, --public-url and --config like the server.
   TASKFERRY_RELAY_CLIENT_TOKENS=alice=TOKEN,…  (the Go relay's name) creates or updates those
                                              clients at start; see docs/migrating.md`;
 
