@@ -1,7 +1,8 @@
 /**
  * Protected keys at rest (issue 19.6), in process: the wrap format (wrong secret, moved row,
  * damaged text), the agents table (locked without the secret, wraps on insert and on the
- * keyring's rotation), and the passphrase-file key source's refusals.
+ * keyring's rotation), the passphrase-file key source's refusals, and the macOS/Windows
+ * keychain adapters against stand-in tools that record argv and stdin.
  */
 import { join } from "node:path";
 import { assert, assertCode, assertEquals, assertRejects, assertThrows } from "../assert.ts";
@@ -14,6 +15,9 @@ import { generateAgentKeys } from "../../lib/protocol/mod.ts";
 import { isWrapped, KeyWrapper, newKdfParams, UnwrapError } from "../../lib/client/secrets/wrap.ts";
 import { PassphraseFileSource } from "../../lib/client/secrets/passphrase_file.ts";
 import { KeySourceError } from "../../lib/client/secrets/key_source.ts";
+import { MacKeychainSource } from "../../lib/client/secrets/macos_keychain.ts";
+import { WindowsDpapiSource } from "../../lib/client/secrets/windows_dpapi.ts";
+import { SecretToolSource } from "../../lib/client/secrets/secret_tool.ts";
 import { KeyProtectionError, unlockKeys } from "../../lib/client/secrets/protection.ts";
 
 // Cheap parameters for the format tests; the default cost is exercised by unlockKeys below.
@@ -114,4 +118,52 @@ Deno.test("key sources: a passphrase file that is missing or empty is refused cl
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** A stand-in tool that records its argv (one per line) and its stdin, and prints `reply`. */
+function fakeTool(dir: string, name: string, reply: string): string {
+  const path = join(dir, name);
+  Deno.writeTextFileSync(
+    path,
+    `#!/bin/sh\nfor a in "$@"; do printf '%s\\n' "$a" >> "${dir}/${name}.argv"; done\n` +
+      `cat >> "${dir}/${name}.stdin"\nprintf '%s' '${reply}'\n`,
+    { mode: 0o755 },
+  );
+  return path;
+}
+
+Deno.test({
+  name: "key sources: the macOS and Windows adapters hand the secret over stdin, never argv",
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "tf-ops2-fake-" });
+    const secret = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3I";
+    try {
+      const mac = new MacKeychainSource("keys-abc", fakeTool(dir, "security", secret + "\n"));
+      await mac.set(secret);
+      assertEquals(await mac.get(), secret);
+      const macArgv = Deno.readTextFileSync(join(dir, "security.argv"));
+      assert(!macArgv.includes(secret), macArgv);
+      assert(macArgv.startsWith("-i\n") && macArgv.includes("find-generic-password\n"), macArgv);
+      assert(Deno.readTextFileSync(join(dir, "security.stdin")).includes(`-w ${secret}\n`));
+      await assertRejects(() => mac.set("has space; rm -rf"), KeySourceError);
+
+      const sealed = join(dir, "keys.dpapi");
+      const win = new WindowsDpapiSource(sealed, fakeTool(dir, "powershell", secret));
+      assertEquals(await win.get(), null, "nothing sealed yet");
+      await win.set(secret);
+      Deno.writeTextFileSync(sealed, "sealed-bytes");
+      assertEquals(await win.get(), secret);
+      const winArgv = Deno.readTextFileSync(join(dir, "powershell.argv"));
+      assert(!winArgv.includes(secret) && winArgv.includes("ProtectedData"), winArgv);
+      assert(Deno.readTextFileSync(join(dir, "powershell.stdin")).startsWith(secret));
+
+      // Not installed: a clear refusal naming how to get it.
+      const missing = new SecretToolSource("keys-abc", join(dir, "no-such-secret-tool"));
+      const err = await assertRejects(() => missing.get(), KeySourceError);
+      assert(err.message.includes("libsecret-tools"), err.message);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

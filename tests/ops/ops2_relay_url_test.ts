@@ -8,6 +8,8 @@ import { join } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
 import { openSqliteRelayStore } from "../../lib/relay/mod.ts";
 import { isLocalOnlyUrl } from "../../lib/cli/relay_public_url.ts";
+import { openPgRelayStore } from "../../lib/relay/pg_store.ts";
+import { postgresBin, startPostgres } from "../relay/pg.ts";
 import { runTaskferry, spawnTaskferry } from "./proc.ts";
 
 const PUBLIC = "https://relay.example.test";
@@ -119,4 +121,30 @@ Deno.test("relay public URL: which URLs are local-only", () => {
   for (const u of ["https://relay.example.com", "http://10.0.0.5:8080", "http://[2001:db8::1]"]) {
     assert(!isLocalOnlyUrl(u), u);
   }
+});
+
+Deno.test({
+  name: "relay settings: remembered on PostgreSQL too (migration 2 in both dialects)",
+  ignore: postgresBin() === null,
+  async fn() {
+    const server = await startPostgres();
+    try {
+      const url = await server.createDatabase(`ops2_settings_${Date.now()}`);
+      const store = await openPgRelayStore(url);
+      try {
+        assertEquals(await store.getSetting("public_url"), null);
+        await store.setSetting("public_url", PUBLIC, 1);
+        await store.setSetting("public_url", PUBLIC + "/y", 2);
+        assertEquals(await store.getSetting("public_url"), PUBLIC + "/y");
+      } finally {
+        await store.close();
+      }
+      // A second node opening the same database sees it (and migrates nothing twice).
+      const other = await openPgRelayStore(url);
+      assertEquals(await other.getSetting("public_url"), PUBLIC + "/y");
+      await other.close();
+    } finally {
+      await server.stop();
+    }
+  },
 });

@@ -1,5 +1,8 @@
 /** The passphrase in a file (`TASKFERRY_PASSPHRASE_FILE`, e.g. a systemd credential). */
+import { logger } from "../../log.ts";
 import { type KeySource, KeySourceError } from "./key_source.ts";
+
+const log = logger("daemon");
 
 /** Reads the passphrase from `path`: the file's text without one trailing newline. */
 export class PassphraseFileSource implements KeySource {
@@ -17,6 +20,12 @@ export class PassphraseFileSource implements KeySource {
       return Promise.reject(
         new KeySourceError(`cannot read ${this.label}: ${why}; check TASKFERRY_PASSPHRASE_FILE`),
       );
+    }
+    const mode = Deno.build.os === "windows" ? 0 : (Deno.statSync(this.path).mode ?? 0) & 0o077;
+    if (mode !== 0) {
+      log.warn("the passphrase file is readable by other users; chmod 600 it", {
+        path: this.path,
+      });
     }
     const passphrase = text.replace(/\r?\n$/, "");
     if (passphrase === "") {
