@@ -19,17 +19,18 @@ export function isLocalOnlyUrl(url: string): boolean {
 
 /**
  * At start: remembers a `--public-url` given (flag, env or config file), else uses the one
- * remembered from an earlier start; undefined when there is neither.
+ * remembered from an earlier start, else `derived` (from the bind address).
  */
 export async function rememberPublicUrl(
   store: RelayStore,
   given: string | undefined,
-): Promise<string | undefined> {
+  derived: string,
+): Promise<string> {
   if (given !== undefined) {
     await store.setSetting("public_url", given, Date.now());
     return given;
   }
-  return (await store.getSetting("public_url")) ?? undefined;
+  return (await store.getSetting("public_url")) ?? derived;
 }
 
 /**
