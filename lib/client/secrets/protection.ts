@@ -73,13 +73,15 @@ export async function unlockKeys(opts: UnlockOptions): Promise<Unlocked | undefi
     const keychain = opts.keychain ?? ((account) => osKeychain(account, opts.home));
     const { record, wrapper, source } = raw === null
       ? await enable(opts, keychain)
-      : await unlock(JSON.parse(raw) as ProtectionRecord, opts, keychain);
+      : await unlock(parseRecord(raw, opts.dbPath), opts, keychain);
     useKeyWrapper(store.db, wrapper);
     store.db.exec("PRAGMA secure_delete = ON");
     const wrapped = store.transaction(() => {
       if (raw === null) store.settings.set(KEY_PROTECTION_SETTING, JSON.stringify(record));
       return store.agents.wrapAll();
     });
+    // Enabling: VACUUM rebuilds the file, so no free page keeps an old clear copy either.
+    if (raw === null) store.db.exec("VACUUM");
     if (raw === null || wrapped > 0) store.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
     return { wrapper, enabled: raw === null, wrapped, source: source.label };
   } catch (err) {
@@ -156,6 +158,20 @@ async function unlock(
     throw new KeyProtectionError(`wrong passphrase for ${opts.dbPath} (from ${source.label})`);
   }
   return { record, wrapper, source };
+}
+
+function parseRecord(raw: string, dbPath: string): ProtectionRecord {
+  try {
+    const record = JSON.parse(raw) as ProtectionRecord;
+    if (record.v === 1 && record.kdf === "scrypt" && typeof record.check === "string") {
+      return record;
+    }
+  } catch {
+    // reported below
+  }
+  throw new KeyProtectionError(
+    `unknown key protection record in ${dbPath} (damaged, or from a newer TaskFerry)`,
+  );
 }
 
 function passphraseSource(opts: UnlockOptions, question: string, confirm: boolean): KeySource {
