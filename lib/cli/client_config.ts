@@ -108,6 +108,32 @@ export const CLIENT_SETTINGS: readonly Setting[] = [
     help: "Total size cap of the quarantine (held envelopes); the oldest are evicted past it",
   },
   LOG_FORMAT_SETTING,
+  {
+    flag: "protect-keys",
+    env: "TASKFERRY_PROTECT_KEYS",
+    key: "protect_keys",
+    kind: "boolean",
+    default: "false",
+    help: "Wrap agent private keys at rest (scrypt + AES-256-GCM); stays on once set",
+  },
+  {
+    flag: "key-source",
+    env: "TASKFERRY_KEY_SOURCE",
+    key: "key_source",
+    kind: "string",
+    choices: ["passphrase", "keychain"],
+    meta: "passphrase|keychain",
+    default: "passphrase",
+    help: "Secret for --protect-keys: a passphrase, or one kept in the OS keychain",
+  },
+  {
+    flag: "passphrase-file",
+    env: "TASKFERRY_PASSPHRASE_FILE",
+    key: "passphrase_file",
+    kind: "path",
+    defaultLabel: "asked on the terminal",
+    help: "File holding the key passphrase (keep it 0600)",
+  },
 ];
 
 /** The home and resolved settings: flag > env > config file > default. */

@@ -4,12 +4,9 @@ import { canonicalClientId, isOwner, TaskferryError } from "../protocol/mod.ts";
 import { DEFAULT_PG_POOL_SIZE, openPgRelayStore } from "../relay/pg_store.ts";
 import {
   DEFAULT_RELAY_OPTIONS,
-  generateToken,
-  hashToken,
   openSqliteRelayStore,
   type RelayOptions,
   type RelayStore,
-  setupUrl,
   startRelay,
 } from "../relay/mod.ts";
 import { type RelayTlsFiles, TlsFilesError } from "../relay/server.ts";
@@ -17,6 +14,8 @@ import { logger, setLogFormat } from "../log.ts";
 import { ensurePrivateHome, setPrivateUmask } from "../store/mod.ts";
 import { resolveRelayConfig } from "./relay_config.ts";
 import { listClients, startBanner } from "./relay_clients.ts";
+import { rememberPublicUrl } from "./relay_public_url.ts";
+import { issueToken } from "./relay_tokens.ts";
 import { RELAY_TLS_SETTINGS, watchTlsReload } from "./relay_tls.ts";
 import { runBackup } from "./backup.ts";
 import { applyGoClientTokens } from "./go/client_tokens.ts";
@@ -24,6 +23,8 @@ import { type Command, parseFlags, UsageError } from "./command.ts";
 import { flagOptions, LOG_FORMAT_SETTING, type Setting, settingsHelp } from "./settings.ts";
 
 const log = logger("relay");
+/** Flags only the verbs that print a setup link accept (relay_public_url.ts). */
+const LINK_FLAGS = { "allow-loopback-link": { type: "boolean" } } as const;
 
 /** Every relay setting: flag = env = config-file key (section "relay"). */
 export const RELAY_SETTINGS: readonly Setting[] = [
@@ -154,6 +155,8 @@ const SUBCOMMANDS = `Operator commands (work on the database directly; safe whil
   taskferry relay rotate-token NAME [--json] issue a new token; the old one stops working
   taskferry relay backup FILE [--json]       online, consistent copy of the SQLite database
   They accept --db, --public-url and --config like the server.
+  Setup links use --public-url, else the URL the relay last started with (kept in its database);
+  a loopback link for a relay that has a public URL needs --allow-loopback-link.
   TASKFERRY_RELAY_CLIENT_TOKENS=alice=TOKEN,…  (the Go relay's name) creates or updates those
                                              clients at start; see docs/migrating.md`;
 
@@ -184,12 +187,14 @@ Examples:
     const parsed = parseFlags("relay", rest, {
       ...flagOptions(RELAY_SETTINGS),
       json: { type: "boolean" },
+      ...(sub === "add-client" || sub === "rotate-token" ? LINK_FLAGS : {}),
     }, sub !== null);
     const values = parsed.values as Record<string, string | boolean | undefined>;
     const positionals = parsed.positionals;
     const { home, s, addr, dbPath, tls, publicUrl } = resolveRelayConfig(RELAY_SETTINGS, values);
     if (s["log-format"]) setLogFormat(s["log-format"] as "text" | "json");
     const json = values.json === true;
+    const givenUrl = s["public-url"] as string | undefined;
 
     if (sub === null) {
       if (json) {
@@ -214,6 +219,7 @@ Examples:
           publicUrl,
           openSignup: s["open-signup"] as boolean,
         },
+        givenUrl,
       );
     }
     if (sub === "backup") return runBackup(dbPath, positionals[0], json);
@@ -231,9 +237,12 @@ Examples:
     try {
       switch (sub) {
         case "add-client":
-          return await addClient(store, name!, publicUrl, json);
         case "rotate-token":
-          return await rotateToken(store, name!, publicUrl, json);
+          return await issueToken(store, name!, sub === "rotate-token", json, {
+            given: givenUrl,
+            derived: publicUrl,
+            allowLoopback: values["allow-loopback-link"] === true,
+          });
         case "revoke-client": {
           const ok = await store.revokeClient(name!, Date.now());
           if (!ok) {
@@ -256,43 +265,6 @@ Examples:
   },
 };
 
-async function addClient(store: RelayStore, name: string, publicUrl: string, json: boolean) {
-  const token = generateToken(name);
-  try {
-    await store.addClient(name, await hashToken(token), Date.now());
-  } catch (err) {
-    console.error(`taskferry: ${(err as Error).message}`);
-    return 1;
-  }
-  printCredentials(name, token, publicUrl, json);
-  return 0;
-}
-
-async function rotateToken(store: RelayStore, name: string, publicUrl: string, json: boolean) {
-  const token = generateToken(name);
-  if (!(await store.setClientToken(name, await hashToken(token)))) {
-    console.error(`taskferry: no active client '${name}'`);
-    return 1;
-  }
-  printCredentials(name, token, publicUrl, json);
-  return 0;
-}
-
-function printCredentials(clientId: string, token: string, publicUrl: string, json: boolean) {
-  const setup_url = setupUrl(publicUrl, clientId, token);
-  if (json) {
-    console.log(JSON.stringify({ client_id: clientId, token, setup_url }));
-    return;
-  }
-  console.log(`client_id: ${clientId}
-token:     ${token}   (shown once; the relay keeps only a hash)
-setup:     ${setup_url}
-
-Configure the daemon on ${clientId}'s machine with either:
-  taskferry client --setup '${setup_url}'
-  TASKFERRY_RELAY_URL=${publicUrl} TASKFERRY_CLIENT_ID=${clientId} TASKFERRY_RELAY_TOKEN=${token} taskferry client`);
-}
-
 async function serve(
   dbPath: string,
   poolSize: number,
@@ -300,6 +272,7 @@ async function serve(
   tls: RelayTlsFiles | undefined,
   behindProxy: boolean,
   options: Partial<RelayOptions>,
+  givenPublicUrl: string | undefined,
 ): Promise<number> {
   if (!/^(127\.|localhost$|::1$)/.test(addr.hostname) && !tls && !behindProxy) {
     log.warn(
@@ -315,6 +288,7 @@ async function serve(
   let running;
   try {
     await applyGoClientTokens(store, Deno.env.toObject()); // Go names: docs/migrating.md
+    options.publicUrl = await rememberPublicUrl(store, givenPublicUrl, options.publicUrl!);
     running = await startRelay({ store, hostname: addr.hostname, port: addr.port, options, tls });
   } catch (err) {
     await store.close();

@@ -11,6 +11,8 @@ import { a2aApp } from "../a2a/mod.ts";
 import { Daemon } from "./daemon.ts";
 import { DEFAULT_DAEMON_OPTIONS } from "./options.ts";
 import { CLIENT_MIGRATIONS, DaemonStore } from "./store/mod.ts";
+import { useKeyWrapper } from "./store/agents.ts";
+import type { KeyWrapper } from "./secrets/wrap.ts";
 import { expireDue } from "./tasks/mod.ts";
 import { removeDaemonFileIfOwner } from "./home_lock.ts";
 
@@ -38,6 +40,8 @@ export interface DaemonStartOptions {
   now?: (() => number) | undefined;
   /** Total size cap of the quarantine in bytes (default 16 MiB). */
   quarantineMaxBytes?: number | undefined;
+  /** Unlocks protected agent keys (lib/client/secrets/protection.ts). */
+  keyWrapper?: KeyWrapper | undefined;
 }
 
 /** A running daemon. */
@@ -69,6 +73,7 @@ export async function startDaemon(opts: DaemonStartOptions): Promise<RunningDaem
   Deno.mkdirSync(opts.home, { recursive: true, mode: 0o700 });
   const dbPath = opts.dbPath ?? join(opts.home, "client.db");
   const db = openDatabase(dbPath, CLIENT_MIGRATIONS);
+  if (opts.keyWrapper) useKeyWrapper(db, opts.keyWrapper);
   try {
     Deno.chmodSync(dbPath, 0o600);
   } catch {

@@ -97,6 +97,10 @@ export const ERRORS = {
   gate_pending: { status: 409, message: "The task waits for the owner's approval." },
 
   // Storage.
+  keys_locked: {
+    status: 503,
+    message: "The agents' private keys are protected and this daemon has not unlocked them.",
+  },
   database_too_new: {
     status: 500,
     message: "The database was written by a newer TaskFerry; upgrade before opening it.",

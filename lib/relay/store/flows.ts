@@ -289,3 +289,14 @@ export function* prune(before: number) {
 export function* stats() {
   return toStats((yield* row("stats"))!);
 }
+
+/** A relay setting (e.g. `public_url`), or null when never set. */
+export function* getSetting(key: string) {
+  const r = yield* row("settingGet", key);
+  return r ? String(r.value) : null;
+}
+
+/** Sets a relay setting. */
+export function* setSetting(key: string, value: string, now: number): Flow<void> {
+  yield* count("settingPut", key, value, now);
+}

@@ -56,4 +56,10 @@ export const PG_MIGRATIONS: { version: number; name: string; sql: string }[] = [
     CREATE INDEX deliveries_done ON deliveries(done_at) WHERE state != 'pending';
     CREATE INDEX deliveries_created ON deliveries(created_at) WHERE state = 'pending';
   `,
+}, {
+  version: 3,
+  name: "relay settings",
+  // Facts the relay remembers across starts (its public URL), read by the operator verbs.
+  sql: `CREATE TABLE relay_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL,
+    updated_at BIGINT NOT NULL);`,
 }];
