@@ -42,7 +42,7 @@ Deno.test("key wrap: round trip; wrong secret, other row and damage all refuse",
   assertEquals(other.unwrap(wrapped, "row-a"), "c2VjcmV0LWtleQ");
 });
 
-Deno.test("key protection: protected table refuses without the secret; rotation wraps the new key", async () => {
+Deno.test("key protection: protected table refuses without the secret; every write is wrapped", async () => {
   const dir = await Deno.makeTempDir({ prefix: "tf-ops2-keys-" });
   const dbPath = join(dir, "client.db");
   const passFile = join(dir, "pass");
@@ -77,17 +77,23 @@ Deno.test("key protection: protected table refuses without the secret; rotation 
       assertEquals(store.agents.get("@alice/x")?.signing_private_key, clear.signing_private_key);
       const keyring = new Keyring(store, "alice", null, new EventBus(), () => "t");
       const oldKeys = await keyring.keysOf("@alice/x");
-      // No relay here: the rotation is stored, its registration deferred (unavailable).
+      // No relay here: a rotation registers with the relay first, so it is refused and nothing
+      // changes locally (the old key stays, wrapped).
       await assertRejects(() => keyring.rotate("@alice/x"));
-      const rotated = store.db.prepare("SELECT * FROM agents").get() as Record<string, string>;
-      assert(isWrapped(rotated.signing_private_key!), "the rotated key is wrapped");
-      assert(rotated.signing_private_key !== raw.signing_private_key);
-      const newKeys = await keyring.keysOf("@alice/x");
-      assert(newKeys.signing.publicKey.join() !== oldKeys.signing.publicKey.join());
+      const after = store.db.prepare("SELECT * FROM agents").get() as Record<string, string>;
+      assertEquals(after.signing_private_key, raw.signing_private_key);
       assertEquals(
-        store.agents.get("@alice/x")?.signing_public_key,
-        rotated.signing_public_key,
+        (await keyring.keysOf("@alice/x")).signing.publicKey.join(),
+        oldKeys.signing.publicKey.join(),
       );
+      // Every write goes through the same wrapping path a rotation uses: a new agent's keys are
+      // stored wrapped.
+      store.agents.insert("@alice/y", fresh, "{}", false, "t");
+      const added = store.db.prepare("SELECT * FROM agents WHERE handle = ?").get(
+        "@alice/y",
+      ) as Record<string, string>;
+      assert(isWrapped(added.signing_private_key!) && isWrapped(added.encryption_private_key!));
+      assertEquals(store.agents.get("@alice/y")?.signing_private_key, fresh.signing_private_key);
     } finally {
       store.close();
     }
