@@ -156,4 +156,23 @@ export const CLIENT_MIGRATIONS: Migration[] = [{
       WHERE state IN ('failed', 'rejected') AND instr(state_reason, ': ') > 1
         AND substr(state_reason, 1, instr(state_reason, ': ') - 1) NOT GLOB '*[^a-z_]*';
   `,
+}, {
+  version: 3,
+  name: "task progress lines (issue 15)",
+  // Progress reports change no state, so they stay out of the hash-chained audit log (a long
+  // run would grow it without bound). Each task keeps its latest lines here, pruned on insert
+  // (store/tasks.ts PROGRESS_KEEP); the message id makes a redelivery or the second local
+  // application of the same envelope a no-op.
+  sql: `
+    CREATE TABLE task_progress (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      task_id TEXT NOT NULL,
+      message_id TEXT NOT NULL UNIQUE,
+      sender TEXT NOT NULL,
+      text TEXT NOT NULL,
+      queue_position INTEGER,
+      at TEXT NOT NULL
+    );
+    CREATE INDEX task_progress_task ON task_progress(task_id, seq);
+  `,
 }];

@@ -1,0 +1,191 @@
+/**
+ * Issue 15, the daemons' side: `task_progress` and `task_fail` through two real daemons and the
+ * relay. Progress reaches the requester live (SSE) and in the task's bounded progress tail,
+ * changes no state and no audit chain, and is refused outside accepted/revision_requested;
+ * `task_fail` ends the task `failed` at both ends with its reason and code.
+ */
+import { ApiError } from "../../lib/sdk/mod.ts";
+import { PROGRESS_KEEP } from "../../lib/client/store/tasks.ts";
+import { assert, assertEquals, assertRejects } from "../assert.ts";
+import { ALICE, BOB, dbCount, wholeInbox } from "./helpers.ts";
+import { openEvents } from "./sse.ts";
+import { eventually, startWorld, type World } from "./world.ts";
+
+/** A task from alice to bob, accepted by bob and seen accepted by alice. */
+async function acceptedTask(w: World, title: string): Promise<string> {
+  const created = await w.alice.api.createTask({
+    from: ALICE,
+    to: BOB,
+    title,
+    instructions: "work on it",
+  });
+  const id = created.task.id;
+  await eventually(async () => (await w.bob.api.task(id).catch(() => null))?.task.state);
+  await w.bob.api.acceptTask(id);
+  await w.alice.api.waitForTask(id, { states: ["accepted"], timeoutMs: 10_000 });
+  return id;
+}
+
+/** The catalogue code of a failed SDK call. */
+async function codeOf(fn: () => Promise<unknown>): Promise<string> {
+  return String((await assertRejects(fn, ApiError)).code);
+}
+
+Deno.test("progress: reaches the requester live and in the tail, changes no state, is refused outside a run", async () => {
+  const w = await startWorld();
+  const sse = await openEvents(w.alice.running.url, w.alice.token, ALICE);
+  try {
+    const id = await acceptedTask(w, "Progress please");
+    const before = await w.alice.api.task(id);
+
+    const sent = await w.bob.api.progress(id, "step 1 of 3: reading", { queue_position: 2 });
+    assertEquals(sent.task.state, "accepted");
+    const live = await sse.next((e) => e.event === "task_progress" && e.data.task_id === id);
+    assertEquals(live.data.from, BOB);
+    assertEquals(live.data.text, "step 1 of 3: reading");
+    assertEquals(live.data.queue_position, 2);
+    assertEquals(live.data.agent, ALICE);
+    assertEquals(live.data.message_id, sent.message.id);
+    assert(typeof live.data.at === "string" && !Number.isNaN(Date.parse(live.data.at as string)));
+
+    await w.bob.api.progress(id, "step 2 of 3: writing");
+    await sse.next((e) => e.event === "task_progress" && e.data.text === "step 2 of 3: writing");
+
+    // The requester's task: same state and audit chain, the lines in its progress tail.
+    const after = await w.alice.api.task(id);
+    assertEquals(after.task.state, "accepted");
+    assertEquals(after.events.map((e) => e.event_id), before.events.map((e) => e.event_id));
+    assertEquals(after.progress.map((p) => p.text), [
+      "step 1 of 3: reading",
+      "step 2 of 3: writing",
+    ]);
+    assertEquals(after.progress[0]!.queue_position, 2);
+    assertEquals(after.progress[1]!.queue_position, undefined);
+    assertEquals(after.task.last_progress?.text, "step 2 of 3: writing");
+    assertEquals((await w.alice.api.tasks({ agent: ALICE }))[0]!.last_progress?.from, BOB);
+    // The worker's side keeps them too; neither side's audit chain holds a progress event.
+    assertEquals((await w.bob.api.task(id)).progress.length, 2);
+    for (const t of [w.alice, w.bob]) {
+      assertEquals(
+        dbCount(t, "SELECT count(*) AS n FROM task_events WHERE type = 'task_progress'"),
+        0,
+      );
+    }
+    // Progress is no inbox item: the requester follows it live, not by polling its inbox.
+    assert(!(await wholeInbox(w.alice, ALICE)).some((m) => m.type === "task_progress"));
+    // No state change was streamed for it.
+    assert(!sse.events.some((e) => e.event === "task" && e.data.type === "task_progress"));
+
+    // Refused with a catalogue code, nothing sent: by the requester, and outside a run.
+    const outbox = dbCount(w.bob, "SELECT count(*) AS n FROM outbox");
+    assertEquals(
+      await codeOf(() => w.alice.api.progress(id, "not mine", { agent: ALICE })),
+      "task_role",
+    );
+    await w.bob.api.submitArtifact(id, { content: "done" });
+    assertEquals(await codeOf(() => w.bob.api.progress(id, "after submit")), "illegal_transition");
+    assertEquals(dbCount(w.bob, "SELECT count(*) AS n FROM outbox"), outbox + 1);
+
+    // A revision round allows progress again.
+    await w.alice.api.waitForTask(id, { states: ["submitted"], timeoutMs: 10_000 });
+    await w.alice.api.requestRevision(id, { feedback: "again" });
+    await w.bob.api.waitForTask(id, { states: ["revision_requested"], timeoutMs: 10_000 });
+    await w.bob.api.progress(id, "revising");
+    await sse.next((e) => e.event === "task_progress" && e.data.text === "revising");
+
+    // A fresh task still `requested` refuses progress too.
+    const fresh = await w.alice.api.createTask({
+      from: ALICE,
+      to: BOB,
+      title: "t",
+      instructions: "i",
+    });
+    await eventually(async () => (await w.bob.api.task(fresh.task.id).catch(() => null))?.task);
+    assertEquals(
+      await codeOf(() => w.bob.api.progress(fresh.task.id, "early")),
+      "illegal_transition",
+    );
+    // Bad bodies: the schema's catalogue error.
+    assertEquals(await codeOf(() => w.bob.api.progress(id, "")), "validation_failed");
+  } finally {
+    await sse.close();
+    await w.close();
+  }
+});
+
+Deno.test("progress: each task keeps only its latest lines", async () => {
+  const w = await startWorld();
+  try {
+    const id = await acceptedTask(w, "Long run");
+    const store = w.alice.running.daemon.store;
+    for (let i = 1; i <= PROGRESS_KEEP + 50; i++) {
+      const at = new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString();
+      assert(
+        store.tasks.addProgress(id, { message_id: `msg_p${i}`, from: BOB, text: `line ${i}`, at }),
+      );
+    }
+    // The same message id again (a redelivery, or both parties on one daemon) adds nothing.
+    assert(
+      !store.tasks.addProgress(id, {
+        message_id: `msg_p${PROGRESS_KEEP + 50}`,
+        from: BOB,
+        text: "x",
+        at: "x",
+      }),
+    );
+    const detail = await w.alice.api.task(id);
+    assertEquals(detail.progress.length, PROGRESS_KEEP);
+    assertEquals(detail.progress[0]!.text, "line 51");
+    assertEquals(detail.progress.at(-1)!.text, `line ${PROGRESS_KEEP + 50}`);
+    assertEquals(
+      dbCount(w.alice, "SELECT count(*) AS n FROM task_progress WHERE task_id = ?", id),
+      PROGRESS_KEEP,
+    );
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("fail: the task ends failed at both ends with reason and code; waitForTask wakes on it", async () => {
+  const w = await startWorld();
+  const sse = await openEvents(w.alice.running.url, w.alice.token, ALICE);
+  try {
+    const id = await acceptedTask(w, "Doomed");
+    const waiting = w.alice.api.waitForTask(id, { timeoutMs: 10_000 });
+    assertEquals(await codeOf(() => w.bob.api.failTask(id, "x", "Bad Code")), "validation_failed");
+    const failed = await w.bob.api.failTask(id, "exit status 3: out of memory", "exit_3");
+    assertEquals(failed.task.state, "failed");
+    assertEquals(failed.task.failure?.reason, "exit status 3: out of memory");
+    const seen = await waiting;
+    assertEquals(seen.task.state, "failed");
+    assertEquals(seen.task.failure?.code, "exit_3");
+    assertEquals(seen.task.failure?.reason, "exit status 3: out of memory");
+    const ev = seen.events.at(-1)!;
+    assertEquals([ev.type, ev.actor, ev.data.code], ["task_fail", BOB, "exit_3"]);
+    const live = await sse.next((e) =>
+      e.event === "task" && e.data.id === id && e.data.type === "task_fail"
+    );
+    assertEquals(live.data.state, "failed");
+    // Terminal: nothing more from either side.
+    assertEquals(await codeOf(() => w.bob.api.progress(id, "late")), "illegal_transition");
+    assertEquals(await codeOf(() => w.bob.api.failTask(id, "again")), "illegal_transition");
+    assertEquals(await codeOf(() => w.alice.api.cancelTask(id)), "illegal_transition");
+    assertEquals((await w.bob.api.task(id)).task.allowed_actions[BOB], []);
+    // The failure is in the requester's inbox (a state change it must learn of), once.
+    const items = await wholeInbox(w.alice, ALICE);
+    assertEquals(items.filter((m) => m.type === "task_fail" && m.task_id === id).length, 1);
+    // A wait for a state the task already has answers at once; a bad state is refused.
+    const t0 = Date.now();
+    assertEquals((await w.alice.api.waitForTask(id, { states: ["failed"] })).task.state, "failed");
+    assert(Date.now() - t0 < 2000);
+    const bad = await w.alice.api.request("GET", `/v1/tasks/${id}`, undefined, {
+      wait: 1,
+      states: "done",
+    })
+      .catch((e) => e);
+    assertEquals((bad as ApiError).code, "validation_failed");
+  } finally {
+    await sse.close();
+    await w.close();
+  }
+});
