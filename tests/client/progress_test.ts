@@ -189,3 +189,45 @@ Deno.test("fail: the task ends failed at both ends with reason and code; waitFor
     await w.close();
   }
 });
+
+Deno.test("progress: the relay applies the task machine too (a daemon that skips its own check)", async () => {
+  const w = await startWorld();
+  try {
+    const created = await w.alice.api.createTask({
+      from: ALICE,
+      to: BOB,
+      title: "Not accepted yet",
+      instructions: "-",
+    });
+    const id = created.task.id;
+    await eventually(async () => (await w.bob.api.task(id).catch(() => null))?.task);
+    // Bob's daemon sends progress straight from its outbox, past the local state check, while
+    // the task is still `requested`: the relay refuses it with the machine's code, and a
+    // refused line is not kept.
+    const sent = await w.bob.running.daemon.outbox.send({
+      from: BOB,
+      to: [ALICE],
+      type: "task_progress",
+      task_id: id,
+      payload: { text: "sneaky" },
+      effects: (msgId, at) => {
+        w.bob.running.daemon.store.tasks.addProgress(id, {
+          message_id: msgId,
+          from: BOB,
+          text: "sneaky",
+          at,
+        });
+      },
+    });
+    const refused = await eventually(async () => {
+      const m = await w.bob.api.message(sent.id);
+      return m.state === "failed" ? m : null;
+    });
+    assert(refused.state_reason?.startsWith("illegal_transition"), refused.state_reason);
+    await eventually(async () => (await w.bob.api.task(id)).progress.length === 0);
+    assertEquals((await w.alice.api.task(id)).progress, []);
+    assertEquals((await w.alice.api.task(id)).task.state, "requested");
+  } finally {
+    await w.close();
+  }
+});
