@@ -60,7 +60,12 @@ export function mountOpenAI(app: Hono, d: Daemon) {
       return c.json(responseObject(d, call, status, {
         text: latest,
         ...(status === "failed"
-          ? { error: { code: `task_${state}`, message: `the task was ${state}` } }
+          ? {
+            error: {
+              code: `task_${state}`,
+              message: task.failure?.reason ?? `the task was ${state}`,
+            },
+          }
           : {}),
         ...(status === "incomplete" ? { incomplete: "task_expired" } : {}),
       }));

@@ -135,6 +135,10 @@ Deno.test("openai stream: progress as reasoning summary parts, then the artifact
       assertEquals(response?.error?.message, "the build broke: exit status 2");
       assertEquals(response?.metadata?.failure_code, "exit_2");
       assertEquals(response?.metadata?.task_state, "failed");
+      // Read back later: the same failure.
+      const again = await client.responses.retrieve(response!.id);
+      assertEquals([again.status, again.error?.code as string], ["failed", "task_failed"]);
+      assertEquals(again.error?.message, "the build broke: exit status 2");
     });
   } finally {
     await w.close();
