@@ -113,34 +113,32 @@ Deno.test("progress: reaches the requester live and in the tail, changes no stat
   }
 });
 
-Deno.test("progress: each task keeps only its latest lines", async () => {
+Deno.test("progress: each task keeps only its latest lines, envelopes included", async () => {
   const w = await startWorld();
   try {
     const id = await acceptedTask(w, "Long run");
-    const store = w.alice.running.daemon.store;
-    for (let i = 1; i <= PROGRESS_KEEP + 50; i++) {
-      const at = new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString();
-      assert(
-        store.tasks.addProgress(id, { message_id: `msg_p${i}`, from: BOB, text: `line ${i}`, at }),
-      );
-    }
-    // The same message id again (a redelivery, or both parties on one daemon) adds nothing.
-    assert(
-      !store.tasks.addProgress(id, {
-        message_id: `msg_p${PROGRESS_KEEP + 50}`,
-        from: BOB,
-        text: "x",
-        at: "x",
-      }),
-    );
-    const detail = await w.alice.api.task(id);
+    const total = PROGRESS_KEEP + 20;
+    for (let i = 1; i <= total; i++) await w.bob.api.progress(id, `line ${i}`);
+    const detail = await eventually(async () => {
+      const d = await w.alice.api.task(id);
+      return d.progress.at(-1)?.text === `line ${total}` ? d : null;
+    });
     assertEquals(detail.progress.length, PROGRESS_KEEP);
-    assertEquals(detail.progress[0]!.text, "line 51");
-    assertEquals(detail.progress.at(-1)!.text, `line ${PROGRESS_KEEP + 50}`);
-    assertEquals(
-      dbCount(w.alice, "SELECT count(*) AS n FROM task_progress WHERE task_id = ?", id),
-      PROGRESS_KEEP,
+    assertEquals(detail.progress[0]!.text, "line 21");
+    // The dropped lines' envelopes leave the message log at both ends, and the worker's sent
+    // outbox rows with them: a long run costs a bounded amount of disk.
+    const progressRows = "SELECT count(*) AS n FROM messages WHERE type = 'task_progress'";
+    assertEquals(dbCount(w.alice, progressRows), PROGRESS_KEEP);
+    await eventually(async () =>
+      dbCount(w.bob, "SELECT count(*) AS n FROM outbox WHERE state = 'pending'") === 0
     );
+    assertEquals(dbCount(w.bob, progressRows), PROGRESS_KEEP);
+    assert(dbCount(w.bob, "SELECT count(*) AS n FROM outbox") <= PROGRESS_KEEP + 5);
+    // The same message id again (a redelivery, or both parties on one daemon) adds nothing.
+    const store = w.alice.running.daemon.store;
+    const last = detail.progress.at(-1)!;
+    assert(!store.tasks.addProgress(id, { ...last, text: "again" }));
+    assertEquals((await w.alice.api.task(id)).progress.at(-1)!.text, `line ${total}`);
   } finally {
     await w.close();
   }

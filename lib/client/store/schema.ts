@@ -161,8 +161,8 @@ export const CLIENT_MIGRATIONS: Migration[] = [{
   name: "task progress lines (issue 15)",
   // Progress reports change no state, so they stay out of the hash-chained audit log (a long
   // run would grow it without bound). Each task keeps its latest lines here, pruned on insert
-  // (store/tasks.ts PROGRESS_KEEP); the message id makes a redelivery or the second local
-  // application of the same envelope a no-op.
+  // with their envelopes (store/tasks.ts PROGRESS_KEEP); the message id makes a redelivery or
+  // the second local application of the same envelope a no-op.
   sql: `
     CREATE TABLE task_progress (
       seq INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -167,17 +167,40 @@ export class TaskTable {
       p.queue_position ?? null,
       p.at,
     ).changes > 0;
-    if (added) {
-      run(
-        this.db,
-        `DELETE FROM task_progress WHERE task_id = ? AND seq <= (
-          SELECT seq FROM task_progress WHERE task_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)`,
-        taskId,
-        taskId,
-        PROGRESS_KEEP,
-      );
-    }
+    if (added) this.pruneProgress(taskId);
     return added;
+  }
+
+  /**
+   * Drops the task's lines beyond the newest {@link PROGRESS_KEEP}, with their envelopes in the
+   * message log and their sent outbox rows, so a long run's whole footprint stays bounded. An
+   * envelope still waiting for the relay keeps its rows (the link sends from them); inbound
+   * dedup cannot miss a dropped one (the relay redelivers only unacknowledged envelopes, and
+   * these were acknowledged {@link PROGRESS_KEEP} lines ago).
+   */
+  private pruneProgress(taskId: string) {
+    const cutoff = get<{ seq: number }>(
+      this.db,
+      "SELECT seq FROM task_progress WHERE task_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?",
+      taskId,
+      PROGRESS_KEEP,
+    )?.seq;
+    if (cutoff === undefined) return;
+    const dropped = "SELECT message_id FROM task_progress WHERE task_id = ? AND seq <= ?";
+    run(
+      this.db,
+      `DELETE FROM messages WHERE type = 'task_progress' AND id IN (${dropped})
+        AND id NOT IN (SELECT id FROM outbox WHERE state = 'pending')`,
+      taskId,
+      cutoff,
+    );
+    run(
+      this.db,
+      `DELETE FROM outbox WHERE state <> 'pending' AND id IN (${dropped})`,
+      taskId,
+      cutoff,
+    );
+    run(this.db, "DELETE FROM task_progress WHERE task_id = ? AND seq <= ?", taskId, cutoff);
   }
 
   /** The task's latest `limit` progress lines, oldest first. */
