@@ -229,3 +229,45 @@ Deno.test("progress: the relay applies the task machine too (a daemon that skips
     await w.close();
   }
 });
+
+Deno.test("progress: both parties on one daemon — one line, one event per party, then failed", async () => {
+  const w = await startWorld();
+  const EDITOR = "@bob/editor";
+  const sse = await openEvents(w.bob.running.url, w.bob.token, BOB);
+  try {
+    await w.bob.api.createAgent({ handle: EDITOR });
+    await w.bob.api.connect({ from: BOB, to: EDITOR });
+    await w.bob.api.waitForInbox(EDITOR, (m) => m.type === "connection_request");
+    await w.bob.api.acceptConnection(BOB, { agent: EDITOR });
+    await eventually(async () =>
+      (await w.bob.api.connections(BOB)).find((c) => c.peer === EDITOR)?.state === "connected"
+    );
+    const created = await w.bob.api.createTask({
+      from: BOB,
+      to: EDITOR,
+      title: "In house",
+      instructions: "-",
+    });
+    const id = created.task.id;
+    await w.bob.api.waitForInbox(EDITOR, (m) => m.task_id === id);
+    await w.bob.api.acceptTask(id, { agent: EDITOR });
+    const sent = await w.bob.api.progress(id, "editing", { agent: EDITOR });
+    const live = await sse.next((e) => e.event === "task_progress" && e.data.task_id === id);
+    assertEquals([live.data.agent, live.data.message_id], [BOB, sent.message.id]);
+    // The envelope comes back through the relay to the same daemon: still one line.
+    await eventually(async () =>
+      (await w.bob.api.message(sent.message.id).catch(() => null))?.state === "delivered"
+    );
+    assertEquals((await w.bob.api.task(id)).progress.map((p) => p.text), ["editing"]);
+    await w.bob.api.failTask(id, "gave up", undefined, { agent: EDITOR });
+    const failed = await w.bob.api.waitForTask(id, { states: ["failed"] });
+    assertEquals(failed.task.failure?.reason, "gave up");
+    assertEquals(
+      sse.events.filter((e) => e.event === "task_progress" && e.data.agent === BOB).length,
+      1,
+    );
+  } finally {
+    await sse.close();
+    await w.close();
+  }
+});
