@@ -16,6 +16,8 @@ import { statusCommand } from "./status.ts";
 import { taskCommand } from "./task.ts";
 import { versionCommand } from "./version.ts";
 import { goCommands, goFront, withGoForms } from "./go/mod.ts";
+import { wakeCommand } from "./wake.ts";
+import { workerCommand } from "./worker.ts";
 
 export { type Command, EXIT, parseFlags, UsageError } from "./command.ts";
 
@@ -39,6 +41,8 @@ export const COMMANDS: readonly Command[] = withGoForms([
   mcpCommand,
   doctorCommand,
   backupCommand,
+  workerCommand,
+  wakeCommand,
   versionCommand,
   ...goCommands(linkOpenCommand), // the Go TaskFerry's verbs: docs/migrating.md
 ]);

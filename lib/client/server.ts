@@ -7,6 +7,7 @@ import { logger } from "../log.ts";
 import { daemonApp } from "./api.ts";
 import { syncPermissions } from "./connections.ts";
 import { mountDashboard } from "./dashboard.ts";
+import { a2aApp } from "../a2a/mod.ts";
 import { Daemon } from "./daemon.ts";
 import { DEFAULT_DAEMON_OPTIONS } from "./options.ts";
 import { CLIENT_MIGRATIONS, DaemonStore } from "./store/mod.ts";
@@ -100,6 +101,8 @@ export async function startDaemon(opts: DaemonStartOptions): Promise<RunningDaem
   });
   const app = daemonApp(daemon, (a) => {
     if (opts.dashboard !== false) mountDashboard(a, daemon);
+    // A2A edge (design §15): a translator over this app's own routes, reached in process.
+    a.route("/", a2aApp({ fetch: (req) => a.fetch(req) }));
     opts.mount?.(a, daemon);
   });
   const hostname = opts.hostname ?? "127.0.0.1";

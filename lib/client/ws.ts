@@ -9,6 +9,7 @@
  * the relay link uses.
  * @module
  */
+import { concatBytes } from "../protocol/mod.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -117,7 +118,7 @@ export class NoDelayWebSocket extends EventTarget {
         const chunk = new Uint8Array(16384);
         const n = await conn.read(chunk);
         if (n === null) throw new Error("connection closed during the WebSocket handshake");
-        buffered = concat(buffered, chunk.subarray(0, n));
+        buffered = concatBytes(buffered, chunk.subarray(0, n));
         if (buffered.length > 65536) throw new Error("WebSocket handshake response too large");
         end = indexOfHeaderEnd(buffered);
       }
@@ -153,7 +154,7 @@ export class NoDelayWebSocket extends EventTarget {
       while (this.queue.length > 0 && this.conn && !this.finished) {
         const parts = this.queue;
         this.queue = [];
-        await writeAll(this.conn, parts.length === 1 ? parts[0]! : concat(...parts));
+        await writeAll(this.conn, parts.length === 1 ? parts[0]! : concatBytes(...parts));
       }
     } catch {
       this.finish();
@@ -192,7 +193,7 @@ export class NoDelayWebSocket extends EventTarget {
         if (messageBytes > MAX_MESSAGE_BYTES) throw new Error("message too large");
         message.push(f.payload.slice());
         if (f.fin) {
-          const data = message.length === 1 ? message[0]! : concat(...message);
+          const data = message.length === 1 ? message[0]! : concatBytes(...message);
           message = [];
           messageBytes = 0;
           this.emit("message", new MessageEvent("message", { data: decoder.decode(data) }));
@@ -201,7 +202,7 @@ export class NoDelayWebSocket extends EventTarget {
       if (buf.length > MAX_MESSAGE_BYTES + 16) throw new Error("frame too large");
       const n = await conn.read(chunk);
       if (n === null) return;
-      buf = buf.length === 0 ? chunk.slice(0, n) : concat(buf, chunk.subarray(0, n));
+      buf = buf.length === 0 ? chunk.slice(0, n) : concatBytes(buf, chunk.subarray(0, n));
     }
   }
 
@@ -230,16 +231,6 @@ export class NoDelayWebSocket extends EventTarget {
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array) {
   let at = 0;
   while (at < bytes.length) at += await conn.write(bytes.subarray(at));
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function indexOfHeaderEnd(b: Uint8Array): number {

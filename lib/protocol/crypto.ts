@@ -9,7 +9,7 @@ import { canonicalBytes } from "./canonical.ts";
 import { hpkeOpen, hpkeSeal } from "./hpke.ts";
 import { fail, TaskferryError } from "./errors.ts";
 import { type RandomBytes, randomBytes, sign, verify } from "./keys.ts";
-import { parsePayload, type PayloadOf } from "./payloads.ts";
+import { parsePayload, payloadBlobIds, type PayloadOf } from "./payloads.ts";
 import {
   describeIssues,
   type Envelope,
@@ -49,7 +49,23 @@ export function aadObject(header: EnvelopeHeader | Envelope, contentType: string
   if (header.conversation_id !== undefined) out.conversation_id = header.conversation_id;
   if (header.task_id !== undefined) out.task_id = header.task_id;
   if (header.reply_to !== undefined) out.reply_to = header.reply_to;
+  // Only when present, like the optional fields above: envelopes without files keep the AAD
+  // they always had. Binding it ties the file keys in the ciphertext to the signed blob list.
+  if (header.blobs !== undefined) out.blobs = header.blobs;
   return out;
+}
+
+/**
+ * Why the header's `blobs` and the payload's `files` disagree, or null when the header lists
+ * exactly the payload's blob ids in order (both absent counts as agreeing). The relay sees only
+ * the header, so a file missing from it could not be fetched, and a listed blob without a file
+ * would give readers access to ciphertext they cannot open.
+ */
+export function blobListProblem(header: { blobs?: string[] | undefined }, payload: unknown) {
+  const listed = header.blobs ?? [];
+  const carried = payloadBlobIds(payload);
+  if (listed.length === carried.length && listed.every((id, i) => id === carried[i])) return null;
+  return "header.blobs must list the blob_id of every payload file, in order";
 }
 
 /** The HPKE `info` for wrapping the content key of envelope `id` for `recipient`. */
@@ -125,6 +141,8 @@ export async function sealEnvelope<T extends MessageType>(
       cause: payload.error,
     });
   }
+  const blobProblem = blobListProblem(header, payload.data);
+  if (blobProblem) throw fail("validation_failed", blobProblem);
   const random = options.random ?? randomBytes;
   const contentType = "application/json";
   const contentKey = random(32);
@@ -259,5 +277,7 @@ export async function openEnvelope<T extends MessageType = MessageType>(
       cause: parsed.error,
     });
   }
+  const blobProblem = blobListProblem(envelope, parsed.data);
+  if (blobProblem) throw fail("invalid_payload", blobProblem);
   return parsed.data as PayloadOf<T>;
 }

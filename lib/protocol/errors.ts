@@ -101,6 +101,40 @@ export const ERRORS = {
     status: 500,
     message: "The database was written by a newer TaskFerry; upgrade before opening it.",
   },
+
+  // Files and blobs (design §12, docs/protocol.md §15).
+  invalid_file_name: {
+    status: 400,
+    message: "A file name is one path component: no / or \\, no .., no control characters.",
+  },
+  blob_corrupt: {
+    status: 422,
+    message: "A blob chunk failed authentication, or the file's size or SHA-256 differ.",
+  },
+  blob_truncated: { status: 422, message: "The blob ends before its final chunk." },
+  blob_not_found: { status: 404, message: "No such blob on this relay." },
+  blob_access_denied: {
+    status: 403,
+    message: "Only the uploading client may write a blob, and only recipients of an accepted " +
+      "envelope that names it may read it.",
+  },
+  blob_chunk_invalid: {
+    status: 400,
+    message: "The chunk index or chunk size does not fit the blob's format and stated size.",
+  },
+  blob_incomplete: {
+    status: 409,
+    message: "The blob is missing chunks; upload them (GET the blob to see which) and finalize.",
+  },
+  blob_finalized: { status: 409, message: "The blob is finalized and can no longer change." },
+  blob_too_large: {
+    status: 413,
+    message: "The file exceeds the relay's maximum file size.",
+  },
+  quota_exceeded: {
+    status: 403,
+    message: "This client's blob storage quota is used up; wait for blobs to expire or be fetched.",
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** A stable error code from the catalogue. */

@@ -7,7 +7,7 @@
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /** The prefixes of the id kinds in the protocol. */
-export const ID_PREFIXES = ["msg", "task", "conv", "inv", "dev", "evt"] as const;
+export const ID_PREFIXES = ["msg", "task", "conv", "inv", "dev", "evt", "blob"] as const;
 export type IdPrefix = typeof ID_PREFIXES[number];
 
 const ULID_RE = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;

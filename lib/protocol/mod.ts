@@ -1,6 +1,7 @@
 /** The protocol library: pure, shared by relay, daemon, SDK and dashboard. */
 export * from "./base64url.ts";
 export * from "./bearer.ts";
+export * from "./blob.ts";
 export * from "./bytes.ts";
 export * from "./canonical.ts";
 export * from "./crypto.ts";

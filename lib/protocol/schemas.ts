@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_FILES } from "./blob.ts";
 import { HANDLE_RE } from "./handles.ts";
 import { idPattern } from "./ids.ts";
 
@@ -56,6 +57,20 @@ export const MessageIdSchema = z.string().regex(idPattern("msg"), "an id like ms
 export const TaskIdSchema = z.string().regex(idPattern("task"), "an id like task_<ULID>");
 export const ConversationIdSchema = z.string().regex(idPattern("conv"), "an id like conv_<ULID>");
 export const DeviceIdSchema = z.string().regex(idPattern("dev"), "an id like dev_<ULID>");
+export const BlobIdSchema = z.string().regex(idPattern("blob"), "an id like blob_<ULID>");
+
+/** The types whose payload may carry `files`, and so whose header may list `blobs`. */
+export const FILE_TYPES = [
+  "message",
+  "task_request",
+  "artifact_submit",
+] as const satisfies readonly MessageType[];
+
+/** 1 to {@link MAX_FILES} distinct blob ids (the header's `blobs`, the payload's `files`). */
+export const BlobIdsSchema = z.array(BlobIdSchema).min(1).max(MAX_FILES).refine(
+  (ids) => new Set(ids).size === ids.length,
+  "blob ids must be distinct",
+);
 /** RFC 3339 UTC timestamp with milliseconds, as `Date.prototype.toISOString` writes it. */
 export const TimestampSchema = z.string().regex(
   /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/,
@@ -96,11 +111,20 @@ const headerShape = {
   conversation_id: ConversationIdSchema.optional(),
   task_id: TaskIdSchema.optional(),
   reply_to: MessageIdSchema.optional(),
+  // Added with files (issue 16): absent on every envelope without files, so those stay
+  // byte-identical; when present it is signed like every header field and bound into the AAD.
+  blobs: BlobIdsSchema.optional(),
   created_at: TimestampSchema,
 };
 
 function checkHeader(
-  h: { type: string; from: string; to: string[]; task_id?: string | undefined },
+  h: {
+    type: string;
+    from: string;
+    to: string[];
+    task_id?: string | undefined;
+    blobs?: string[] | undefined;
+  },
   ctx: z.RefinementCtx,
 ) {
   if (new Set(h.to).size !== h.to.length) {
@@ -114,6 +138,13 @@ function checkHeader(
   }
   if (isTaskType(h.type) && h.to.length !== 1) {
     ctx.addIssue({ code: "custom", path: ["to"], message: "task messages have one recipient" });
+  }
+  if (h.blobs !== undefined && !(FILE_TYPES as readonly string[]).includes(h.type)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["blobs"],
+      message: `only ${FILE_TYPES.join(", ")} carry files`,
+    });
   }
 }
 

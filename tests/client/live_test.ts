@@ -1,7 +1,7 @@
 /** Live updates (design §8): the inbox long poll and the Server-Sent Events stream. */
 import { assert, assertEquals } from "../assert.ts";
-import { startWorld } from "./world.ts";
-import { ALICE, BOB, sleep } from "./helpers.ts";
+import { eventually, startWorld } from "./world.ts";
+import { ALICE, BOB } from "./helpers.ts";
 
 /** One parsed SSE event. */
 interface SseEvent {
@@ -62,6 +62,8 @@ Deno.test("live: GET /v1/inbox?wait= returns as soon as an item arrives, and emp
     assert(idle >= 900 && idle < 3000, `wait=1 took ${idle} ms`);
 
     // Something comes: the poll answers right away, not after 5 s.
+    const bus = bob.running.daemon.events;
+    let listening = bus.listenerCount;
     t0 = Date.now();
     const poll = fetch(
       `${bob.running.url}/v1/inbox?agent=${encodeURIComponent(BOB)}&after=${head}&wait=5`,
@@ -69,7 +71,7 @@ Deno.test("live: GET /v1/inbox?wait= returns as soon as an item arrives, and emp
         headers: { authorization: `Bearer ${bob.token}` },
       },
     );
-    await sleep(300);
+    await eventually(() => Promise.resolve(bus.listenerCount > listening)); // the poll waits
     const sent = await alice.api.send({ from: ALICE, to: BOB, text: "wake up" });
     const page = await (await poll).json();
     const elapsed = Date.now() - t0;
@@ -80,15 +82,16 @@ Deno.test("live: GET /v1/inbox?wait= returns as soon as an item arrives, and emp
 
     // A filtered poll keeps waiting through items of other types.
     t0 = Date.now();
+    listening = bus.listenerCount;
     const typed = bob.api.inbox({
       agent: BOB,
       after: page.next_after,
       type: "task_request",
       wait: 5,
     });
-    await sleep(200);
-    await alice.api.send({ from: ALICE, to: BOB, text: "not a task" });
-    await sleep(300);
+    await eventually(() => Promise.resolve(bus.listenerCount > listening));
+    const other = await alice.api.send({ from: ALICE, to: BOB, text: "not a task" });
+    await bob.api.waitForInbox(BOB, (m) => m.id === other.message.id); // arrived; typed waits on
     const task = await alice.api.createTask({
       from: ALICE,
       to: BOB,

@@ -7,7 +7,7 @@ import { newId } from "../../lib/protocol/mod.ts";
 import { expireDue } from "../../lib/client/mod.ts";
 import { ApiError } from "../../lib/sdk/mod.ts";
 import { eventually, startWorld, type TestDaemon } from "./world.ts";
-import { ALICE, BOB, dbCount, sleep, wholeInbox } from "./helpers.ts";
+import { ALICE, BOB, dbCount, wholeInbox } from "./helpers.ts";
 
 /** Sent-envelope counters of a daemon: outbox rows and outbound message rows. */
 function sentCount(t: TestDaemon): number {
@@ -290,7 +290,8 @@ Deno.test("refusals: an owner's permission edit is enforced by the relay", async
       instructions: "Tasks pass.",
     });
     await bob.api.waitForInbox(BOB, (m) => m.task_id === task.task.id);
-    await sleep(200);
+    // No wait needed for the negative: the relay refused the message (alice saw `failed`), so it
+    // was never stored and can never be delivered.
     assert(!(await wholeInbox(bob, BOB)).some((m) => m.id === blocked.message.id));
     assertEquals(
       dbCount(bob, "SELECT count(*) AS n FROM messages WHERE id = ?", blocked.message.id),
@@ -308,10 +309,12 @@ Deno.test("refusals: an owner's permission edit is enforced by the relay", async
 });
 
 Deno.test("refusals: a task past its deadline expires on both sides", async () => {
-  const w = await startWorld();
+  // Both daemons read this clock: the test moves it past the deadline instead of sleeping.
+  let skew = 0;
+  const w = await startWorld({ now: () => Date.now() + skew });
   try {
     const { alice, bob } = w;
-    const deadline = new Date(Date.now() + 2000).toISOString();
+    const deadline = new Date(Date.now() + 60_000).toISOString();
     const created = await alice.api.createTask({
       from: ALICE,
       to: BOB,
@@ -326,7 +329,7 @@ Deno.test("refusals: a task past its deadline expires on both sides", async () =
     await bob.api.acceptTask(id);
     await eventually(async () => (await alice.api.task(id)).task.state === "accepted");
 
-    await sleep(Date.parse(deadline) - Date.now() + 50);
+    skew = Date.parse(deadline) - Date.now() + 1000;
     // Past the deadline, actions are refused even before the sweep runs.
     await refused(
       bob,

@@ -41,12 +41,11 @@ Deno.test("reliability: messages and a task sent while the peer daemon is down a
     ids.push(created.message.id);
     ids.push((await w.alice.api.send({ from: ALICE, to: BOB, text: "after the task" })).message.id);
 
-    // The relay stored every envelope for bob; none can be delivered yet.
+    // The relay stored every envelope for bob; none can be delivered yet (bob's daemon is down,
+    // so no wait is needed to be sure of that).
     await eventually(async () =>
       (await messageStates(w.alice, ids)).every((s) => s === "accepted")
     );
-    await sleep(300);
-    assertEquals(await messageStates(w.alice, ids), ids.map(() => "accepted"));
 
     w.bob = await w.bob.start();
     const got = await eventually(async () => {
@@ -287,6 +286,7 @@ Deno.test("reliability: a relay restart before the ack, and a slow ack, both red
     // 2. A daemon slower than the relay's retry interval gets the frame again on the same socket.
     const slow = hookDeliveries(w.bob, {
       before: async (env, attempt) => {
+        // Deliberate: the fault is a duration (slower than the relay's 200 ms retry interval).
         if (env.type === "message" && attempt === 1) await sleep(700);
       },
     });

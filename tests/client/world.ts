@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { type RunningDaemon, startDaemon } from "../../lib/client/mod.ts";
 import { TaskferryClient } from "../../lib/sdk/mod.ts";
 import { startTestRelay, type TestRelay } from "../relay/sim.ts";
+import { until } from "../wait.ts";
 
 /** A daemon under test with its SDK client. */
 export interface TestDaemon {
@@ -26,7 +27,14 @@ export interface TestDaemon {
 export async function startTestDaemon(
   relay: { url: string; addClient?: (id: string) => Promise<string> },
   clientId: string,
-  opts: { home?: string; relayToken?: string; port?: number; relayCaCerts?: string[] } = {},
+  opts: {
+    home?: string;
+    relayToken?: string;
+    port?: number;
+    relayCaCerts?: string[];
+    /** The daemon's clock (deadlines, expiry); a test moves it instead of sleeping. */
+    now?: () => number;
+  } = {},
 ): Promise<TestDaemon> {
   const home = opts.home ?? await Deno.makeTempDir({ prefix: `tf-${clientId}-` });
   const relayToken = opts.relayToken ?? await relay.addClient!(clientId);
@@ -38,6 +46,7 @@ export async function startTestDaemon(
     port: opts.port ?? 0,
     linkBackoff: { minBackoffMs: 20, maxBackoffMs: 200 },
     relayCaCerts: opts.relayCaCerts,
+    now: opts.now,
   });
   let closing: Promise<void> | undefined;
   const close = () => closing ??= running.close();
@@ -47,6 +56,7 @@ export async function startTestDaemon(
       relayToken,
       port: running.port,
       ...(opts.relayCaCerts ? { relayCaCerts: opts.relayCaCerts } : {}),
+      ...(opts.now ? { now: opts.now } : {}),
     });
   const daemon: TestDaemon = {
     clientId,
@@ -68,22 +78,11 @@ export async function startTestDaemon(
 }
 
 /** Waits until `check` returns a truthy value (polling a local API; bounded). */
-export async function eventually<T>(
+export function eventually<T>(
   check: () => Promise<T | undefined | null | false>,
   timeoutMs = 10_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`condition not met in ${timeoutMs} ms${last ? `: ${String(last)}` : ""}`);
+  return until("a condition", check, timeoutMs);
 }
 
 /** The relay options every world uses (fast redelivery of unacked envelopes). */
@@ -101,7 +100,7 @@ export interface World {
 
 /** Starts the world and connects the two agents (bob accepts with `permissions`). */
 export async function startWorld(
-  opts: { permissions?: Record<string, unknown> } = {},
+  opts: { permissions?: Record<string, unknown>; now?: () => number } = {},
 ): Promise<World> {
   const relay = await startTestRelay(WORLD_RELAY_OPTIONS);
   const world: World = {
@@ -120,8 +119,9 @@ export async function startWorld(
     },
   };
   try {
-    world.alice = await startTestDaemon(relay, "alice");
-    world.bob = await startTestDaemon(relay, "bob");
+    const clock = opts.now ? { now: opts.now } : {};
+    world.alice = await startTestDaemon(relay, "alice", clock);
+    world.bob = await startTestDaemon(relay, "bob", clock);
     const { alice, bob } = world;
     await alice.api.createAgent({ handle: "@alice/requester" });
     await bob.api.createAgent({ handle: "@bob/writer", public: true });

@@ -31,7 +31,10 @@ Deno.test("integrations: one skill text, MCP entries for Claude Code and Codex, 
 
   // Every tool the skill names exists: our MCP tools, the Go plugins' tools, or wait_for_task
   // (the worker issue's tool; the skill says what to use until it is there).
-  const mcpTools = await Deno.readTextFile(new URL("../../lib/mcp/tools.ts", import.meta.url));
+  let mcpTools = "";
+  for (const entry of Deno.readDirSync(new URL("../../lib/mcp/", import.meta.url))) {
+    mcpTools += await Deno.readTextFile(new URL(`../../lib/mcp/${entry.name}`, import.meta.url));
+  }
   const named = [...skill.matchAll(/`([a-z]+(?:_[a-z]+)+)`/g)].map((m) => m[1]!);
   assert(named.length > 10, "the skill names its tools");
   for (const name of new Set(named)) {

@@ -238,6 +238,7 @@ const HEADER_FIELDS = [
   "conversation_id",
   "task_id",
   "reply_to",
+  "blobs",
   "created_at",
   "device_id",
 ] as const;
@@ -250,6 +251,7 @@ const AAD_FIELDS = [
   "conversation_id",
   "task_id",
   "reply_to",
+  "blobs",
   "created_at",
 ] as const;
 

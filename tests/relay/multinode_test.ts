@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
 import { startTestDaemon, type TestDaemon } from "../client/world.ts";
 import { postgresBin, startPostgres } from "./pg.ts";
+import { until } from "../wait.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const DENO = Deno.execPath();
@@ -115,20 +116,6 @@ async function cliJson(args: string[]) {
   }).output();
   if (out.code !== 0) throw new Error(new TextDecoder().decode(out.stderr));
   return JSON.parse(new TextDecoder().decode(out.stdout));
-}
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | null | undefined | false>,
-  ms = 20_000,
-) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const v = await fn().catch(() => null);
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out: ${what}`);
 }
 
 const requirePg = Deno.env.get("CI") === "true";

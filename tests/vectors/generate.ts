@@ -13,7 +13,8 @@
  * ikm per recipient in `to` order (the ephemeral key is DeriveKeyPair(ikm), RFC 9180 §7.1.3).
  *
  * The generator uses only the project's own code (lib/protocol); tests/protocol/noble_test.ts
- * re-derives every value with an independent implementation.
+ * re-derives every value with an independent implementation. The blob vectors (blob_v1.json)
+ * come from blob_vectors.ts; tests/protocol/blob_noble_test.ts re-derives them.
  */
 import { decodeBase64Url, encodeBase64Url } from "../../lib/protocol/base64url.ts";
 import { canonicalJson } from "../../lib/protocol/canonical.ts";
@@ -31,6 +32,7 @@ import {
   signingInput,
 } from "../../lib/protocol/mod.ts";
 import { referenceHpke } from "../protocol/hpke_reference.ts";
+import { type BlobVector, buildBlobVectors } from "./blob_vectors.ts";
 import type { Envelope, EnvelopeHeader, MessageType } from "../../lib/protocol/schemas.ts";
 
 const encoder = new TextEncoder();
@@ -153,6 +155,7 @@ interface EnvelopeCase {
   conversation?: string;
   task?: string;
   reply_to?: string;
+  blobs?: string[];
   plaintext: Record<string, unknown>;
 }
 
@@ -287,6 +290,26 @@ const CASES: EnvelopeCase[] = [
   },
 ];
 
+/**
+ * Added with files (issue 16), after every earlier vector: a message carrying two files of
+ * blob_v1.json, so the header lists their ids in `blobs` (signed, and in the AAD).
+ */
+function filesCase(blobs: BlobVector[]): EnvelopeCase {
+  const files = [blobs[0]!.file, blobs[2]!.file];
+  return {
+    name: "message-with-files",
+    description: "message from @alice/requester to @bob/writer with two files (header blobs)",
+    type: "message",
+    from: ALICE,
+    to: [BOB],
+    created_at: "2026-11-21T20:10:00.000Z",
+    ulid_random: "8",
+    conversation: CONVERSATION,
+    blobs: files.map((f) => f.blob_id),
+    plaintext: { text: "Notes attached, and an empty placeholder.", files },
+  };
+}
+
 const b64 = encodeBase64Url;
 const text = (bytes: Uint8Array) => decoder.decode(bytes);
 
@@ -304,6 +327,7 @@ function caseHeader(c: EnvelopeCase): EnvelopeHeader {
   if (c.conversation !== undefined) header.conversation_id = c.conversation;
   if (c.task !== undefined) header.task_id = c.task;
   if (c.reply_to !== undefined) header.reply_to = c.reply_to;
+  if (c.blobs !== undefined) header.blobs = c.blobs;
   return header;
 }
 
@@ -429,10 +453,13 @@ async function identityVector(handle: string, clientId: string): Promise<Identit
 export async function buildVectors(): Promise<{
   "envelope_v1.json": EnvelopeVector[];
   "identity_v1.json": IdentityVector[];
+  "blob_v1.json": BlobVector[];
 }> {
+  const blobs = await buildBlobVectors();
   const envelopes = [];
-  for (const c of CASES) envelopes.push(await envelopeVector(c));
+  for (const c of [...CASES, filesCase(blobs)]) envelopes.push(await envelopeVector(c));
   return {
+    "blob_v1.json": blobs,
     "envelope_v1.json": envelopes,
     "identity_v1.json": [await identityVector(ALICE, "alice"), await identityVector(BOB, "bob")],
   };

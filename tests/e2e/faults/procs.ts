@@ -6,6 +6,9 @@
  */
 import { join } from "node:path";
 import { TaskferryClient } from "../../../lib/sdk/mod.ts";
+import { until } from "../../wait.ts";
+
+export { until };
 
 const MAIN = new URL("../../../main.ts", import.meta.url).pathname;
 const DENO = Deno.execPath();
@@ -22,27 +25,6 @@ export function baseEnv(extra: Record<string, string>): Record<string, string> {
   const denoDir = Deno.env.get("DENO_DIR");
   if (denoDir) env.DENO_DIR = denoDir;
   return { ...env, ...extra };
-}
-
-/** Polls `fn` (a local API or file) until it returns a truthy value; bounded by `ms`. */
-export async function until<T>(
-  what: string,
-  fn: () => Promise<T | null | undefined | false>,
-  ms = 20_000,
-  everyMs = 25,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${last}` : ""}`);
 }
 
 /** Runs a one-shot CLI command (`taskferry …`) to completion. */
