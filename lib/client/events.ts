@@ -9,6 +9,7 @@ export type DaemonEventType =
   | "inbox"
   | "message_state"
   | "task"
+  | "task_progress"
   | "connection"
   | "agent"
   | "relay"

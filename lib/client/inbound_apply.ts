@@ -19,7 +19,7 @@ import { logger } from "../log.ts";
 import { applyInboundConnection, syncPermissions } from "./connections.ts";
 import type { Daemon } from "./daemon.ts";
 import { quarantine } from "./quarantine.ts";
-import { applyInboundTask } from "./tasks/mod.ts";
+import { applyInboundTask, emitInboundTask } from "./tasks/mod.ts";
 
 const log = logger("inbound");
 
@@ -164,7 +164,7 @@ function applyOne(d: Daemon, envelope: Envelope, payload: Record<string, unknown
   if (envelope.type.startsWith("connection_")) {
     d.events.emit("connection", { agent: local, peer: envelope.from, type: envelope.type }, local);
   }
-  if (envelope.task_id) d.events.emit("task", { id: envelope.task_id, type: envelope.type }, local);
+  if (envelope.task_id) emitInboundTask(d, envelope, payload, local);
   if (visible) {
     d.events.emit("inbox", { id: envelope.id, type: envelope.type, from: envelope.from }, local);
   }

@@ -3,7 +3,7 @@
  * description written for the model that reads it. Every tool goes through lib/sdk.
  */
 import { z } from "zod";
-import { agentArg, defined, handle, jsonObject, resolveAgent } from "./args.ts";
+import { agentArg, defined, handle, jsonObject, MAX_WAIT_SECONDS, resolveAgent } from "./args.ts";
 import { TASK_TOOLS } from "./task_tools.ts";
 import { type Tool, tool } from "./tool.ts";
 
@@ -11,8 +11,7 @@ export { resolveAgent } from "./args.ts";
 
 export type { Tool, ToolContext, ToolHints } from "./tool.ts";
 
-/** The longest `wait_seconds` (MCP clients often time a call out after 60 s). */
-export const MAX_WAIT_SECONDS = 50;
+export { MAX_WAIT_SECONDS } from "./args.ts";
 
 /** Every tool, in the order `tools/list` shows them. */
 export const TOOLS: readonly Tool[] = [

@@ -51,6 +51,19 @@ export interface TaskView {
   local_roles: Record<string, "requester" | "worker">;
   /** Per local party, the actions it may take now. */
   allowed_actions: Record<string, string[]>;
+  /** The worker's latest progress line, once it reported one (`task_progress`). */
+  last_progress?: TaskProgressView;
+  /** Why the worker gave up (`task_fail`), when the task is `failed`. */
+  failure?: { reason: string; code?: string; at: string };
+}
+
+/** One progress line of a task (kept bounded per task, outside the audit chain). */
+export interface TaskProgressView {
+  message_id: string;
+  from: string;
+  text: string;
+  queue_position?: number;
+  at: string;
 }
 
 /** An artifact version. */
@@ -83,6 +96,8 @@ export interface TaskDetail {
   task: TaskView;
   events: TaskEventView[];
   artifacts: ArtifactView[];
+  /** The latest progress lines, oldest first (the daemon keeps the last 200 per task). */
+  progress: TaskProgressView[];
 }
 
 /** One event of the audit log (`GET /v1/audit`). */

@@ -2,7 +2,7 @@
  * A typed client of the daemon's loopback API v1. Used by the CLI verbs, the MCP server, the
  * demo agents and tests. Depends on lib/protocol only.
  */
-import type { PermissionsPatch } from "../protocol/mod.ts";
+import type { PermissionsPatch, TaskState } from "../protocol/mod.ts";
 import type {
   AgentTokenView,
   AgentView,
@@ -264,6 +264,38 @@ export class TaskferryClient {
   }
   cancelTask(id: string, input: { agent?: string; reason?: string } = {}) {
     return this.action(id, "cancel", input);
+  }
+  /** As the worker, reports progress (no state change; `accepted` or `revision_requested`). */
+  progress(id: string, text: string, opts: { agent?: string; queue_position?: number } = {}) {
+    return this.action(id, "progress", { text, ...opts });
+  }
+  /** As the worker, gives up: the task becomes `failed` (terminal) with `reason` and `code`. */
+  failTask(id: string, reason: string, code?: string, opts: { agent?: string } = {}) {
+    return this.action(id, "fail", { reason, code, ...opts });
+  }
+  /**
+   * Waits (long poll) until the task reaches one of `states`, or, without `states`, until it
+   * leaves the state it is in now; returns the task then. Throws `ApiError("timeout")` after
+   * `timeoutMs` (default 30 s).
+   */
+  async waitForTask(
+    id: string,
+    opts: { states?: TaskState[]; timeoutMs?: number } = {},
+  ): Promise<TaskDetail> {
+    const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+    const states = opts.states?.length ? opts.states.join(",") : undefined;
+    const from = states ? undefined : (await this.task(id)).task.state;
+    while (Date.now() < deadline) {
+      const wait = Math.max(1, Math.min(25, Math.ceil((deadline - Date.now()) / 1000)));
+      const detail = await this.request<TaskDetail>("GET", `/v1/tasks/${id}`, undefined, {
+        wait,
+        from,
+        states,
+      });
+      const s = detail.task.state;
+      if (from ? s !== from : opts.states!.includes(s)) return detail;
+    }
+    throw new ApiError(504, "timeout", `task ${id} did not change within the wait`);
   }
   approveTask(id: string): Promise<TaskDetail> {
     return this.request("POST", `/v1/tasks/${id}/approve`, {});

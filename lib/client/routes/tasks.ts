@@ -1,7 +1,13 @@
 /** `/v1/tasks`: create, list, read, act on tasks, and the owner's gate decisions. */
 import { Hono } from "hono";
 import { z } from "zod";
-import { fail, HandleSchema, PAYLOAD_SCHEMAS, TASK_STATES } from "../../protocol/mod.ts";
+import {
+  fail,
+  HandleSchema,
+  PAYLOAD_SCHEMAS,
+  TASK_STATES,
+  type TaskState,
+} from "../../protocol/mod.ts";
 import { readJson } from "../../http/mod.ts";
 import type { Daemon } from "../daemon.ts";
 import { actingAgent, requireVisibleTask } from "../guards/principal.ts";
@@ -14,7 +20,9 @@ import {
   taskAction,
   type TaskActionName,
   taskDetail,
+  waitForTaskState,
 } from "../tasks/mod.ts";
+import { DEFAULT_DAEMON_OPTIONS } from "../options.ts";
 import { intParam } from "./params.ts";
 
 const TaskBody = PAYLOAD_SCHEMAS.task_request.extend({ from: HandleSchema, to: HandleSchema });
@@ -32,6 +40,15 @@ const ACTION_BODIES: Record<TaskActionName, z.ZodType> = {
 const GateBody = z.strictObject({ reason: z.string().max(2000).optional() });
 const Empty = z.strictObject({});
 
+/** A task state query parameter (undefined when absent). */
+function stateParam(value: string | undefined, name: string): TaskState | undefined {
+  if (!value) return undefined;
+  if (!(TASK_STATES as readonly string[]).includes(value)) {
+    throw fail("validation_failed", `${name} must be one of ${TASK_STATES.join(", ")}`);
+  }
+  return value as TaskState;
+}
+
 /** The task routes. */
 export function taskRoutes(d: Daemon): Hono {
   const app = new Hono();
@@ -41,15 +58,19 @@ export function taskRoutes(d: Daemon): Hono {
     return c.json(await createTask(d, body), 202);
   });
   app.get("/tasks", (c) => {
-    const state = c.req.query("state");
-    if (state && !(TASK_STATES as readonly string[]).includes(state)) {
-      throw fail("validation_failed", `state must be one of ${TASK_STATES.join(", ")}`);
-    }
+    const state = stateParam(c.req.query("state"), "state");
     return c.json({ tasks: listTasks(d, { agent: actingAgent(c, c.req.query("agent")), state }) });
   });
-  app.get("/tasks/:id", (c) => {
+  app.get("/tasks/:id", async (c) => {
     requireVisibleTask(c, d, c.req.param("id"));
-    return c.json(taskDetail(d, c.req.param("id")));
+    const wait = intParam(c.req.query("wait"), "wait", 0, DEFAULT_DAEMON_OPTIONS.maxWaitSeconds, 0);
+    const from = stateParam(c.req.query("from"), "from");
+    const states = c.req.query("states")?.split(",").map((s) => stateParam(s, "states")!);
+    if (wait === 0) return c.json(taskDetail(d, c.req.param("id")));
+    if (!from && !states) {
+      throw fail("validation_failed", "wait needs from=STATE or states=A,B: what to wait for");
+    }
+    return c.json(await waitForTaskState(d, c.req.param("id"), { from, states }, wait));
   });
   app.get("/tasks/:id/artifacts/:version", (c) => {
     requireVisibleTask(c, d, c.req.param("id"));

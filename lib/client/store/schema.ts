@@ -274,3 +274,26 @@ const OWNER_VERBS_MIGRATION: Migration = {
   `,
 };
 CLIENT_MIGRATIONS.push(OWNER_VERBS_MIGRATION);
+
+/** Task progress lines (issue 15): the latest lines per task, outside the audit chain. */
+const TASK_PROGRESS_MIGRATION: Migration = {
+  version: 6,
+  name: "task progress lines (issue 15)",
+  // Progress reports change no state, so they stay out of the hash-chained audit log (a long
+  // run would grow it without bound). Each task keeps its latest lines here, pruned on insert
+  // with their envelopes (store/tasks.ts PROGRESS_KEEP); the message id makes a redelivery or
+  // the second local application of the same envelope a no-op.
+  sql: `
+    CREATE TABLE task_progress (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      task_id TEXT NOT NULL,
+      message_id TEXT NOT NULL UNIQUE,
+      sender TEXT NOT NULL,
+      text TEXT NOT NULL,
+      queue_position INTEGER,
+      at TEXT NOT NULL
+    );
+    CREATE INDEX task_progress_task ON task_progress(task_id, seq);
+  `,
+};
+CLIENT_MIGRATIONS.push(TASK_PROGRESS_MIGRATION);

@@ -9,6 +9,7 @@ import {
 import type { ArtifactView, TaskDetail, TaskView } from "../../protocol/views.ts";
 import type { Daemon } from "../daemon.ts";
 import type { TaskRow } from "../store/mod.ts";
+import { lastProgress } from "./progress.ts";
 import { requireTask } from "./records.ts";
 
 /** The task as the API shows it. */
@@ -39,6 +40,15 @@ export function taskView(d: Daemon, row: TaskRow): TaskView {
     })),
   };
   if (row.inputs) view.inputs = JSON.parse(row.inputs);
+  const last = lastProgress(d, row.id);
+  if (last) view.last_progress = last;
+  if (row.state === "failed") {
+    const ev = d.store.audit.timeline(row.id).findLast((e) => e.type === "task_fail");
+    if (ev) {
+      const data = JSON.parse(ev.data) as { reason: string; code?: string };
+      view.failure = { reason: data.reason, ...(data.code ? { code: data.code } : {}), at: ev.at };
+    }
+  }
   return view;
 }
 
@@ -46,7 +56,12 @@ export function taskView(d: Daemon, row: TaskRow): TaskView {
 export function taskDetail(d: Daemon, id: string): TaskDetail {
   const row = requireTask(d, id);
   const events = d.store.audit.timeline(id).map((e) => ({ ...e, data: JSON.parse(e.data) }));
-  return { task: taskView(d, row), events, artifacts: d.store.artifacts.list(id) };
+  return {
+    task: taskView(d, row),
+    events,
+    artifacts: d.store.artifacts.list(id),
+    progress: d.store.tasks.progress(id),
+  };
 }
 
 /** One artifact version of a task. */
