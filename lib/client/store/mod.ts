@@ -10,6 +10,7 @@ import { ArtifactTable } from "./artifacts.ts";
 import { AuditTable } from "./audit.ts";
 import { ConnectionTable } from "./connections.ts";
 import { HistoryQueries } from "./history.ts";
+import { IDEMPOTENCY_MIGRATION, IdempotencyTable } from "./idempotency.ts";
 import { InboxTable } from "./inbox.ts";
 import { MessageTable } from "./messages.ts";
 import { OutboxTable } from "./outbox.ts";
@@ -25,12 +26,15 @@ export type { ArtifactRow } from "./artifacts.ts";
 export type { TaskEventRow, TimelineRow } from "./audit.ts";
 export type { ConnectionRow } from "./connections.ts";
 export type { ConversationRow, MessageFilter } from "./history.ts";
+export type { IdempotencyRow } from "./idempotency.ts";
 export type { MessageRow, StateCause } from "./messages.ts";
 export type { OutboxItem } from "./outbox.ts";
 export type { PeerRow } from "./peers.ts";
 export type { QuarantineRow } from "./quarantine.ts";
 export type { TaskRow } from "./tasks.ts";
 export type { AgentTokenRow } from "./tokens.ts";
+// Appended last, in its own entry: the idempotency keys of the loopback API.
+CLIENT_MIGRATIONS.push(IDEMPOTENCY_MIGRATION);
 export { CLIENT_MIGRATIONS };
 
 /** Counts the health route reports. */
@@ -59,6 +63,7 @@ export class DaemonStore {
   readonly quarantine: QuarantineTable;
   readonly outbox: OutboxTable;
   readonly tokens: AgentTokenTable;
+  readonly idempotency: IdempotencyTable;
 
   constructor(readonly db: DatabaseSync) {
     this.settings = new SettingsTable(db);
@@ -74,6 +79,7 @@ export class DaemonStore {
     this.quarantine = new QuarantineTable(db);
     this.outbox = new OutboxTable(db);
     this.tokens = new AgentTokenTable(db);
+    this.idempotency = new IdempotencyTable(db);
   }
 
   /** Opens (migrating) the daemon database at `path`. */
