@@ -4,10 +4,14 @@
  * once make one task (at both daemons) and five identical answers; the same key with another
  * body is `idempotency_conflict`; keys are per principal; a retry after the client gave up on a
  * request the daemon had accepted replays its answer; answers expire after 24 h (injected clock).
+ * The SDK keys every state-changing call and retries a lost answer with the same key; the CLI
+ * passes `--idempotency-key` through.
  */
 import { CLIENT_MIGRATIONS, Daemon, daemonApp } from "../../lib/client/mod.ts";
 import { issueAgentToken } from "../../lib/client/guards/agent_tokens.ts";
 import { IDEMPOTENCY_TTL_MS } from "../../lib/client/guards/idempotency.ts";
+import { sendCommand } from "../../lib/cli/send.ts";
+import { type MessageView, TaskferryClient } from "../../lib/sdk/mod.ts";
 import { openDatabase } from "../../lib/store/mod.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { ALICE, BOB } from "./helpers.ts";
@@ -153,6 +157,59 @@ Deno.test("idempotency: duplicates, conflicts, principals and a timed-out retry"
         d.outbox.send = send;
         release.resolve();
       }
+    });
+
+    await t.step("the SDK retries a lost answer with the same key: one task", async () => {
+      const keys: string[] = [];
+      let lose = true;
+      const api = new TaskferryClient({
+        url: alice.running.url,
+        token: alice.token,
+        fetch: async (input, init) => {
+          const res = await fetch(input, init);
+          if (init?.method !== "POST") return res;
+          keys.push(new Headers(init.headers).get("idempotency-key") ?? "none");
+          if (!lose) return res;
+          lose = false; // the daemon did the work; its answer is lost on the way back
+          await res.body?.cancel();
+          throw new TypeError("connection reset by peer");
+        },
+      });
+      const r = await api.createTask(taskBody("lost answer"));
+      assertEquals(keys.length, 2);
+      assertEquals(keys[0], keys[1], "the retry reuses the key");
+      assertEquals((await tasksTitled(alice, "lost answer")).map((x) => x.id), [r.task.id]);
+    });
+
+    await t.step("the SDK: a fresh key per call, or the caller's; the CLI flag", async () => {
+      await alice.api.createTask(taskBody("fresh"));
+      await alice.api.createTask(taskBody("fresh"));
+      assertEquals((await tasksTitled(alice, "fresh")).length, 2, "two calls, two tasks");
+      const a = await alice.api.createTask(taskBody("given"), { idempotencyKey: "run-1" });
+      const b = await alice.api.createTask(taskBody("given"), { idempotencyKey: "run-1" });
+      assertEquals(a, b);
+      assertEquals((await tasksTitled(alice, "given")).length, 1);
+      const log = console.log;
+      console.log = () => {};
+      try {
+        for (let i = 0; i < 2; i++) {
+          const args = ["--url", alice.running.url, "--token", alice.token, "--json"];
+          args.push("--idempotency-key", "cli-1", "--from", ALICE, "--to", BOB, "cli once");
+          assertEquals(await sendCommand.run(args), 0);
+        }
+      } finally {
+        console.log = log;
+      }
+      const sent = await alice.api.request<{ messages: MessageView[] }>(
+        "GET",
+        "/v1/messages",
+        undefined,
+        {
+          agent: ALICE,
+          type: "message",
+        },
+      );
+      assertEquals(sent.messages.filter((m) => m.payload.text === "cli once").length, 1);
     });
   } finally {
     await w.close();
