@@ -159,6 +159,29 @@ Deno.test("idempotency: duplicates, conflicts, principals and a timed-out retry"
       }
     });
 
+    await t.step(
+      "a streamed answer is not replayed: a repeat is idempotency_in_progress",
+      async () => {
+        const send = () =>
+          fetch(`${alice.running.url}/v1/responses`, {
+            method: "POST",
+            headers: {
+              authorization: `Bearer ${alice.token}`,
+              "content-type": "application/json",
+              "idempotency-key": "stream-1",
+            },
+            body: JSON.stringify({ model: BOB, input: "stream once", stream: true }),
+          });
+        const first = await send();
+        assertEquals(first.headers.get("content-type")?.split(";")[0], "text/event-stream");
+        await first.body?.cancel();
+        const again = await send();
+        assertEquals(again.status, 409);
+        assertEquals((await again.json()).error.code, "idempotency_in_progress");
+        assertEquals((await tasksTitled(alice, "stream once")).length, 1, "one start");
+      },
+    );
+
     await t.step("the SDK retries a lost answer with the same key: one task", async () => {
       const keys: string[] = [];
       let lose = true;
