@@ -108,6 +108,16 @@ Deno.test("idempotency: duplicates, conflicts, principals and a timed-out retry"
         );
       }
       assertEquals((await tasksTitled(alice, "bad key")).length, 0);
+      // A body that is not JSON is passed through (here refused by the route), never stored.
+      for (let i = 0; i < 2; i++) {
+        const res = await fetch(`${alice.running.url}/v1/tasks`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${alice.token}`, "idempotency-key": "not-json" },
+          body: "plain text",
+        });
+        assertEquals([res.status, res.headers.get("idempotent-replayed")], [415, null]);
+        await res.body?.cancel();
+      }
     });
 
     await t.step("keys are per principal: an agent token's key is its own", async () => {

@@ -16,7 +16,8 @@
  * - a streamed answer (`text/event-stream`, e.g. `POST /v1/responses` with `stream: true`) is
  *   not stored: its key only prevents a second start — a repeat answers
  *   `idempotency_in_progress` and the caller reads the result by id;
- * - answers older than 24 h (the daemon's clock) are ignored and swept.
+ * - answers older than 24 h (the daemon's clock) are ignored and swept;
+ * - a body that is not JSON (a streamed file upload) is passed through without a key check.
  */
 import { createHash } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
@@ -61,6 +62,10 @@ export function idempotencyKeys(d: Daemon): MiddlewareHandler {
         "Idempotency-Key must be 1-255 visible ASCII characters (no spaces); a UUID will do",
       );
     }
+    // A streamed upload (not JSON, e.g. a file) is left alone: buffering it to fingerprint it
+    // would cap its size, and a repeated upload only leaves an unattached copy.
+    const type = c.req.header("content-type") ?? "";
+    if (c.req.raw.body !== null && !/^application\/json\b/i.test(type)) return await next();
     // The body is read here to fingerprint it, then handed on unchanged to the route. (A new
     // Request rather than one made from the old: copying its signal makes Deno warn.)
     const bytes = await readLimited(c.req.raw, DEFAULT_BODY_LIMIT);
