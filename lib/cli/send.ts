@@ -1,6 +1,7 @@
 import { type Command, parseFlags, UsageError } from "./command.ts";
 import { daemonClient, output, runVerb, VERB_FLAGS, VERB_FLAGS_HELP } from "./daemon_client.ts";
 import { checkHandle } from "./handle_hint.ts";
+import { KEY_FLAG, KEY_FLAG_HELP, keyOption } from "./idempotency_flag.ts";
 import type { MessageView } from "../sdk/mod.ts";
 
 /** `taskferry send` */
@@ -16,6 +17,7 @@ Options:
   --to PEER           recipient (repeatable)
   --data JSON         structured data instead of / besides text
   --reply-to MSG_ID   reply in the same conversation
+${KEY_FLAG_HELP}
 ${VERB_FLAGS_HELP}
 
 Examples:
@@ -25,6 +27,7 @@ Examples:
   run(args) {
     const { values, positionals } = parseFlags("send", args, {
       ...VERB_FLAGS,
+      ...KEY_FLAG,
       from: { type: "string" },
       to: { type: "string", multiple: true },
       data: { type: "string" },
@@ -61,7 +64,7 @@ Examples:
         delete input.text;
       }
       if (values["reply-to"]) input.reply_to = values["reply-to"];
-      const result = await daemonClient(values).send(input);
+      const result = await daemonClient(values).send(input, keyOption(values));
       output(values.json, result, () => `${result.message.id} ${result.message.state}`);
     });
   },

@@ -1,6 +1,7 @@
 import { type Command, parseFlags, UsageError } from "./command.ts";
 import { daemonClient, output, runVerb, VERB_FLAGS, VERB_FLAGS_HELP } from "./daemon_client.ts";
 import { checkHandle } from "./handle_hint.ts";
+import { KEY_FLAG, KEY_FLAG_HELP, keyOption } from "./idempotency_flag.ts";
 import { parseDiffRange, parseVersion, showTask, taskLine as line } from "./task_show.ts";
 
 const SUBS = [
@@ -53,6 +54,9 @@ Subcommands:
 Text options take '-' for standard input and '@FILE' for a file's contents.
 --agent names the acting agent when this daemon holds both parties.
 
+Options of create and the task actions:
+${KEY_FLAG_HELP}
+
 ${VERB_FLAGS_HELP}
 
 Examples:
@@ -77,6 +81,7 @@ Examples:
     }
     const { values, positionals } = parseFlags("task", args.slice(1), {
       ...VERB_FLAGS,
+      ...KEY_FLAG,
       agent: { type: "string" },
       from: { type: "string" },
       to: { type: "string" },
@@ -112,6 +117,7 @@ Examples:
     };
     if (values.agent) checkHandle(values.agent, "--agent");
     const agent = values.agent ? { agent: values.agent } : {};
+    const key = keyOption(values);
     return runVerb(async () => {
       const api = daemonClient(values);
       switch (sub) {
@@ -133,7 +139,7 @@ Examples:
           };
           if (values.deadline) input.deadline = values.deadline;
           if (values["max-revisions"]) input.max_revisions = Number(values["max-revisions"]);
-          const r = await api.createTask(input);
+          const r = await api.createTask(input, key);
           return output(values.json, r, () => line(r.task));
         }
         case "list": {
@@ -164,13 +170,17 @@ Examples:
       let r;
       switch (sub) {
         case "accept":
-          r = await api.acceptTask(id, { ...agent, ...(values.note ? { note: values.note } : {}) });
+          r = await api.acceptTask(
+            id,
+            { ...agent, ...(values.note ? { note: values.note } : {}) },
+            key,
+          );
           break;
         case "decline":
           r = await api.declineTask(id, {
             ...agent,
             ...(values.reason ? { reason: values.reason } : {}),
-          });
+          }, key);
           break;
         case "submit": {
           const input: Parameters<typeof api.submitArtifact>[1] = {
@@ -180,26 +190,26 @@ Examples:
           if (values["content-type"]) input.content_type = values["content-type"];
           if (values.name) input.name = values.name;
           if (values.note) input.note = values.note;
-          r = await api.submitArtifact(id, input);
+          r = await api.submitArtifact(id, input, key);
           break;
         }
         case "revise":
           r = await api.requestRevision(id, {
             ...agent,
             feedback: await readText(values.feedback, "--feedback"),
-          });
+          }, key);
           break;
         case "complete":
           r = await api.completeTask(id, {
             ...agent,
             ...(values.note ? { note: values.note } : {}),
-          });
+          }, key);
           break;
         case "cancel":
           r = await api.cancelTask(id, {
             ...agent,
             ...(values.reason ? { reason: values.reason } : {}),
-          });
+          }, key);
           break;
       }
       output(values.json, r, () => line(r!.task));

@@ -11,6 +11,7 @@ import type { Daemon } from "./daemon.ts";
 import { agentAccess } from "./guards/access.ts";
 import { authenticateAgentToken } from "./guards/agent_tokens.ts";
 import { bearerToken } from "./guards/bearer.ts";
+import { idempotencyKeys } from "./guards/idempotency.ts";
 import { loopbackOnly } from "./guards/loopback.ts";
 import { dashboardSession } from "./guards/session.ts";
 import { mountOpenAI } from "./openai.ts";
@@ -44,6 +45,7 @@ export function daemonApp(d: Daemon, extra?: (app: Hono) => void): Hono {
     bearerToken(d.config.localApiToken, (token) => authenticateAgentToken(d, token)),
     agentAccess(),
   );
+  app.use("/v1/*", idempotencyKeys(d)); // Idempotency-Key on every state-changing route
   mountOpenAI(app, d); // POST /v1/responses, GET /v1/responses/:id, GET /v1/models
   app.route("/v1", healthRoutes(d));
   app.route("/v1", agentRoutes(d));

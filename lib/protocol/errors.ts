@@ -139,6 +139,17 @@ export const ERRORS = {
     status: 403,
     message: "This client's blob storage quota is used up; wait for blobs to expire or be fetched.",
   },
+
+  // Idempotency keys of the loopback API (docs/api.md, "Idempotency keys").
+  idempotency_conflict: {
+    status: 409,
+    message: "This Idempotency-Key was already used with another request; send a new key.",
+  },
+  idempotency_in_progress: {
+    status: 409,
+    message: "The first request with this Idempotency-Key streamed its answer, which is not " +
+      "replayed; read the result by id or send a new key.",
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** A stable error code from the catalogue. */

@@ -6,7 +6,6 @@ import type { PermissionsPatch, TaskState } from "../protocol/mod.ts";
 import type {
   AgentTokenView,
   AgentView,
-  ArtifactView,
   AuditEventView,
   AuditVerification,
   ConnectionView,
@@ -19,13 +18,12 @@ import type {
   QuarantineItemView,
   QuarantineResolution,
   QueuedMessage,
-  TaskDetail,
-  TaskView,
 } from "../protocol/views.ts";
-import { ApiError, callDaemon, type Query } from "./http.ts";
+import { ApiError, callDaemon, type CallOptions, type Query } from "./http.ts";
+import { TaskCalls } from "./tasks.ts";
 
 export type * from "../protocol/views.ts";
-export { ApiError, callDaemon } from "./http.ts";
+export { ApiError, CALL_TRIES, callDaemon, type CallOptions } from "./http.ts";
 
 /** Where and how to reach the daemon. */
 export interface ClientOptions {
@@ -36,25 +34,29 @@ export interface ClientOptions {
 }
 
 /** The loopback API client. */
-export class TaskferryClient {
+export class TaskferryClient extends TaskCalls {
   readonly url: string;
   private readonly token: string;
   private readonly fetchFn: typeof fetch;
 
   constructor(options: ClientOptions) {
+    super();
     this.url = options.url.replace(/\/+$/, "");
     this.token = options.token;
     this.fetchFn = options.fetch ?? fetch;
   }
 
-  /** Low-level call: JSON in, JSON out, `ApiError` on failure. */
-  /** Low-level call: JSON in, JSON out, `ApiError` on failure. */
+  /**
+   * Low-level call: JSON in, JSON out, `ApiError` on failure. A state-changing call sends an
+   * `Idempotency-Key` (fresh, or `options.idempotencyKey`) and is retried with it when the
+   * connection fails (see http.ts); creates below take the same `options`.
+   */
   request<T>(
     method: string,
     path: string,
     body?: unknown,
     query?: Query,
-    signal?: AbortSignal,
+    options?: CallOptions | AbortSignal,
   ): Promise<T> {
     return callDaemon<T>(
       { url: this.url, token: this.token, fetch: this.fetchFn },
@@ -62,7 +64,7 @@ export class TaskferryClient {
       path,
       body,
       query,
-      signal,
+      options instanceof AbortSignal ? { signal: options } : options,
     );
   }
 
@@ -77,8 +79,9 @@ export class TaskferryClient {
     description?: string;
     capabilities?: string[];
     public?: boolean;
-  }): Promise<AgentView> {
-    return (await this.request<{ agent: AgentView }>("POST", "/v1/agents", input)).agent;
+  }, options?: CallOptions): Promise<AgentView> {
+    const path = "/v1/agents";
+    return (await this.request<{ agent: AgentView }>("POST", path, input, {}, options)).agent;
   }
   async agents(): Promise<AgentView[]> {
     return (await this.request<{ agents: AgentView[] }>("GET", "/v1/agents")).agents;
@@ -86,9 +89,14 @@ export class TaskferryClient {
 
   // Agent tokens (owner only; design §14)
   /** Issues a token scoped to local agent `handle`; `token` is shown this once. */
-  async issueAgentToken(handle: string, label?: string): Promise<IssuedAgentToken> {
+  async issueAgentToken(
+    handle: string,
+    label?: string,
+    options?: CallOptions,
+  ): Promise<IssuedAgentToken> {
     const path = `/v1/agents/${handle}/tokens`;
-    return (await this.request<{ token: IssuedAgentToken }>("POST", path, { label })).token;
+    return (await this.request<{ token: IssuedAgentToken }>("POST", path, { label }, {}, options))
+      .token;
   }
   async agentTokens(agent?: string): Promise<AgentTokenView[]> {
     return (await this.request<{ tokens: AgentTokenView[] }>("GET", "/v1/tokens", undefined, {
@@ -117,11 +125,14 @@ export class TaskferryClient {
       note?: string;
       permissions?: PermissionsPatch;
     },
+    options?: CallOptions,
   ) {
     return this.request<{ connection: ConnectionView; message: QueuedMessage | null }>(
       "POST",
       "/v1/connections",
       input,
+      {},
+      options,
     );
   }
   async connections(agent?: string): Promise<ConnectionView[]> {
@@ -168,11 +179,14 @@ export class TaskferryClient {
       conversation_id?: string;
       reply_to?: string;
     },
+    options?: CallOptions,
   ) {
     return this.request<{ message: { id: string; state: string; conversation_id: string } }>(
       "POST",
       "/v1/messages",
       input,
+      {},
+      options,
     );
   }
   async message(id: string): Promise<MessageView> {
@@ -201,107 +215,6 @@ export class TaskferryClient {
       state,
       ...(agent ? { agent } : {}),
     })).message;
-  }
-
-  // Tasks
-  createTask(input: {
-    from: string;
-    to: string;
-    title: string;
-    instructions: string;
-    inputs?: Record<string, unknown>;
-    deadline?: string;
-    max_revisions?: number;
-  }) {
-    return this.request<{ task: TaskView; message: QueuedMessage }>(
-      "POST",
-      "/v1/tasks",
-      input,
-    );
-  }
-  async tasks(query: { agent?: string; state?: string } = {}): Promise<TaskView[]> {
-    return (await this.request<{ tasks: TaskView[] }>("GET", "/v1/tasks", undefined, query)).tasks;
-  }
-  task(id: string): Promise<TaskDetail> {
-    return this.request("GET", `/v1/tasks/${id}`);
-  }
-  async artifact(id: string, version: number): Promise<ArtifactView> {
-    return (await this.request<{ artifact: ArtifactView }>(
-      "GET",
-      `/v1/tasks/${id}/artifacts/${version}`,
-    )).artifact;
-  }
-  private action(id: string, action: string, body: Record<string, unknown>) {
-    return this.request<{ task: TaskView; message: QueuedMessage }>(
-      "POST",
-      `/v1/tasks/${id}/${action}`,
-      Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)),
-    );
-  }
-  acceptTask(id: string, input: { agent?: string; note?: string } = {}) {
-    return this.action(id, "accept", input);
-  }
-  declineTask(id: string, input: { agent?: string; reason?: string } = {}) {
-    return this.action(id, "decline", input);
-  }
-  submitArtifact(
-    id: string,
-    input: { content: string; agent?: string; content_type?: string; name?: string; note?: string },
-  ) {
-    return this.action(id, "artifacts", input);
-  }
-  requestRevision(
-    id: string,
-    input: { feedback: string; agent?: string; artifact_version?: number },
-  ) {
-    return this.action(id, "revisions", input);
-  }
-  completeTask(
-    id: string,
-    input: { agent?: string; note?: string; artifact_version?: number } = {},
-  ) {
-    return this.action(id, "complete", input);
-  }
-  cancelTask(id: string, input: { agent?: string; reason?: string } = {}) {
-    return this.action(id, "cancel", input);
-  }
-  /** As the worker, reports progress (no state change; `accepted` or `revision_requested`). */
-  progress(id: string, text: string, opts: { agent?: string; queue_position?: number } = {}) {
-    return this.action(id, "progress", { text, ...opts });
-  }
-  /** As the worker, gives up: the task becomes `failed` (terminal) with `reason` and `code`. */
-  failTask(id: string, reason: string, code?: string, opts: { agent?: string } = {}) {
-    return this.action(id, "fail", { reason, code, ...opts });
-  }
-  /**
-   * Waits (long poll) until the task reaches one of `states`, or, without `states`, until it
-   * leaves the state it is in now; returns the task then. Throws `ApiError("timeout")` after
-   * `timeoutMs` (default 30 s).
-   */
-  async waitForTask(
-    id: string,
-    opts: { states?: TaskState[]; timeoutMs?: number } = {},
-  ): Promise<TaskDetail> {
-    const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
-    const states = opts.states?.length ? opts.states.join(",") : undefined;
-    const from = states ? undefined : (await this.task(id)).task.state;
-    while (Date.now() < deadline) {
-      const wait = Math.max(1, Math.min(25, Math.ceil((deadline - Date.now()) / 1000)));
-      const detail = await this.request<TaskDetail>("GET", `/v1/tasks/${id}`, undefined, {
-        wait,
-        from,
-        states,
-      });
-      const s = detail.task.state;
-      if (from ? s !== from : opts.states!.includes(s)) return detail;
-    }
-    throw new ApiError(504, "timeout", `task ${id} did not change within the wait`);
-  }
-  approveTask(id: string): Promise<TaskDetail> {
-    return this.request("POST", `/v1/tasks/${id}/approve`, {});
-  }
-  rejectTask(id: string, reason?: string): Promise<TaskDetail> {
-    return this.request("POST", `/v1/tasks/${id}/reject`, reason ? { reason } : {});
   }
 
   // Quarantine

@@ -10,6 +10,7 @@ import { ArtifactTable } from "./artifacts.ts";
 import { AuditTable } from "./audit.ts";
 import { ConnectionTable } from "./connections.ts";
 import { HistoryQueries } from "./history.ts";
+import { IDEMPOTENCY_MIGRATION, IdempotencyTable } from "./idempotency.ts";
 import { InboxTable } from "./inbox.ts";
 import { InviteTable } from "./invites.ts";
 import { MessageTable } from "./messages.ts";
@@ -26,6 +27,7 @@ export type { ArtifactRow } from "./artifacts.ts";
 export type { TaskEventRow, TimelineRow } from "./audit.ts";
 export type { ConnectionRow } from "./connections.ts";
 export type { ConversationRow, MessageFilter } from "./history.ts";
+export type { IdempotencyRow } from "./idempotency.ts";
 export type { InviteRow } from "./invites.ts";
 export type { MessageRow, StateCause } from "./messages.ts";
 export type { OutboxItem } from "./outbox.ts";
@@ -33,6 +35,8 @@ export type { PeerRow } from "./peers.ts";
 export type { QuarantineMeta, QuarantineRow } from "./quarantine.ts";
 export type { TaskRow } from "./tasks.ts";
 export type { AgentTokenRow } from "./tokens.ts";
+// Appended last, in its own entry: the idempotency keys of the loopback API.
+CLIENT_MIGRATIONS.push(IDEMPOTENCY_MIGRATION);
 export { CLIENT_MIGRATIONS };
 
 /** Counts the health route reports. */
@@ -62,6 +66,7 @@ export class DaemonStore {
   readonly outbox: OutboxTable;
   readonly invites: InviteTable;
   readonly tokens: AgentTokenTable;
+  readonly idempotency: IdempotencyTable;
 
   constructor(readonly db: DatabaseSync) {
     this.settings = new SettingsTable(db);
@@ -78,6 +83,7 @@ export class DaemonStore {
     this.outbox = new OutboxTable(db);
     this.invites = new InviteTable(db);
     this.tokens = new AgentTokenTable(db);
+    this.idempotency = new IdempotencyTable(db);
   }
 
   /** Opens (migrating) the daemon database at `path`. */
