@@ -2,7 +2,7 @@
  * A typed client of the daemon's loopback API v1. Used by the CLI verbs, the MCP server, the
  * demo agents and tests. Depends on lib/protocol only.
  */
-import type { PermissionsPatch, TaskState } from "../protocol/mod.ts";
+import type { PermissionsPatch } from "../protocol/mod.ts";
 import type {
   AgentTokenView,
   AgentView,

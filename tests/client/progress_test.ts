@@ -129,8 +129,10 @@ Deno.test("progress: each task keeps only its latest lines, envelopes included",
     // outbox rows with them: a long run costs a bounded amount of disk.
     const progressRows = "SELECT count(*) AS n FROM messages WHERE type = 'task_progress'";
     assertEquals(dbCount(w.alice, progressRows), PROGRESS_KEEP);
-    await eventually(async () =>
-      dbCount(w.bob, "SELECT count(*) AS n FROM outbox WHERE state = 'pending'") === 0
+    await eventually(() =>
+      Promise.resolve(
+        dbCount(w.bob, "SELECT count(*) AS n FROM outbox WHERE state = 'pending'") === 0,
+      )
     );
     assertEquals(dbCount(w.bob, progressRows), PROGRESS_KEEP);
     assert(dbCount(w.bob, "SELECT count(*) AS n FROM outbox") <= PROGRESS_KEEP + 5);
