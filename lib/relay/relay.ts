@@ -13,6 +13,7 @@ import { RateLimiter } from "./ratelimit.ts";
 import { Session } from "./session.ts";
 import type { ClientRecord, DeliveryRow, RelayStore } from "./store.ts";
 import { authenticateToken } from "./tokens.ts";
+import type { BlobService } from "./blobs/service.ts";
 
 export { DEFAULT_RELAY_OPTIONS, type RelayOptions } from "./options.ts";
 
@@ -34,6 +35,8 @@ export class Relay {
   private unlisten: (() => Promise<void>) | null = null;
   /** This process among the relay nodes sharing a store. */
   readonly nodeId = `node_${crypto.randomUUID()}`;
+  /** Files (design §12): set by startRelay; null = this relay stores no files. */
+  blobs: BlobService | null = null;
   /** Where rate limits are counted: shared by all nodes when the store is. */
   private readonly rateCheck: RateCheck;
 
@@ -247,6 +250,12 @@ export class Relay {
           envelope,
           at,
         );
+        // Files (design §12): the header's blobs must be the sender's finished uploads; the
+        // recipients' clients may then download them.
+        if (envelope.blobs?.length) {
+          if (!this.blobs) throw fail("blob_not_found", "this relay stores no files");
+          await this.blobs.grant(session.clientId, envelope.blobs, checked.recipientClients);
+        }
         return await store.acceptEnvelope(
           {
             id: envelope.id,
