@@ -15,6 +15,7 @@ import { agentRoutes } from "./routes/agents.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { connectionRoutes } from "./routes/connections.ts";
 import { eventRoutes } from "./routes/events.ts";
+import { fileRoutes } from "./routes/files.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { messageRoutes } from "./routes/messages.ts";
 import { quarantineRoutes } from "./routes/quarantine.ts";
@@ -42,5 +43,6 @@ export function daemonApp(d: Daemon, extra?: (app: Hono) => void): Hono {
   app.route("/v1", quarantineRoutes(d));
   app.route("/v1", auditRoutes(d));
   app.route("/v1", eventRoutes(d));
+  app.route("/v1", fileRoutes(d));
   return app;
 }

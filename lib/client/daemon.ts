@@ -7,6 +7,7 @@ import type { DatabaseSync } from "../store/mod.ts";
 import { linkHost } from "./answers.ts";
 import { DeliveryStates } from "./delivery.ts";
 import { EventBus } from "./events.ts";
+import { DaemonFiles, type FilesOptions } from "./files/service.ts";
 import { Inbound } from "./inbound.ts";
 import { Keyring } from "./keyring.ts";
 import { Outbox } from "./outbox.ts";
@@ -36,6 +37,8 @@ export interface DaemonOptions {
   caCerts?: string[];
   /** The clock, ms since the epoch: timestamps, deadlines and expiry read it. */
   now?: () => number;
+  /** Files (design §12): where they are kept and which paths may be attached. */
+  files?: FilesOptions;
 }
 
 /** The daemon. */
@@ -53,6 +56,8 @@ export class Daemon {
   readonly outbox: Outbox;
   /** The inbound pipeline (tests may wrap its `deliver`). */
   readonly inbound: Inbound;
+  /** Files: the vault, the attach rule and the background transfers (files/service.ts). */
+  readonly files: DaemonFiles;
   /** The owner's dashboard sessions (in memory). */
   readonly sessions: SessionTable;
 
@@ -88,6 +93,14 @@ export class Daemon {
       config.deviceId,
       iso,
       this.link,
+      () => this.files.transfers?.kick(),
+    );
+    this.files = new DaemonFiles(
+      this,
+      options.files ?? null,
+      config.relayUrl && config.relayToken
+        ? { url: config.relayUrl, token: config.relayToken, caCerts: options.caCerts }
+        : null,
     );
   }
 
@@ -104,10 +117,12 @@ export class Daemon {
   /** Starts the relay link. */
   start() {
     this.link?.start();
+    this.files.start();
   }
 
   /** Stops the link; the database stays open for the caller to close. */
   async stop() {
+    await this.files.stop();
     await this.link?.stop();
   }
 

@@ -12,7 +12,8 @@ export type DaemonEventType =
   | "connection"
   | "agent"
   | "relay"
-  | "quarantine";
+  | "quarantine"
+  | "file";
 
 /** One event as streamed. */
 export interface DaemonEvent {

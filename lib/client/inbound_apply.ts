@@ -8,6 +8,7 @@ import {
   decodeBase64Url,
   type Envelope,
   type ErrorCode,
+  type FileRef,
   isTaskType,
   openEnvelope,
   permissionFor,
@@ -17,6 +18,7 @@ import {
 import { logger } from "../log.ts";
 import { applyInboundConnection, syncPermissions } from "./connections.ts";
 import type { Daemon } from "./daemon.ts";
+import { recordInbound } from "./files/attach.ts";
 import { quarantine } from "./quarantine.ts";
 import { applyInboundTask } from "./tasks/mod.ts";
 
@@ -57,6 +59,7 @@ function applyOne(d: Daemon, envelope: Envelope, payload: Record<string, unknown
   let rejected: Rejection | null = null;
   let syncAfterCommit = false;
   const at = d.nowIso();
+  const files = (payload.files as FileRef[] | undefined) ?? [];
   d.store.transaction(() => {
     if (envelope.type === "receipt") {
       applyReceipt(d, envelope, payload, local);
@@ -97,12 +100,15 @@ function applyOne(d: Daemon, envelope: Envelope, payload: Record<string, unknown
     }
     d.store.messages.insert(envelope, local, "in", payload, "received", at);
     if (visible) d.store.inbox.add(local, envelope.id);
+    // Files (design §12): recorded pending; downloaded and verified in the background.
+    if (files.length) recordInbound(d.store, envelope, local, files, at);
   });
   if (rejected) {
     log.warn("inbound envelope rejected", { id: envelope.id, ...(rejected as Rejection) });
     return;
   }
   if (syncAfterCommit) syncPermissions(d).catch(() => {});
+  if (files.length) d.files.transfers?.kick();
   if (envelope.type.startsWith("connection_")) {
     d.events.emit("connection", { agent: local, peer: envelope.from, type: envelope.type }, local);
   }

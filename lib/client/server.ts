@@ -9,6 +9,7 @@ import { syncPermissions } from "./connections.ts";
 import { mountDashboard } from "./dashboard.ts";
 import { a2aApp } from "../a2a/mod.ts";
 import { Daemon } from "./daemon.ts";
+import { defaultFilesRoot } from "./files/service.ts";
 import { DEFAULT_DAEMON_OPTIONS } from "./options.ts";
 import { CLIENT_MIGRATIONS, DaemonStore } from "./store/mod.ts";
 import { expireDue } from "./tasks/mod.ts";
@@ -36,6 +37,8 @@ export interface DaemonStartOptions {
   relayCaCerts?: string[] | undefined;
   /** The daemon's clock (ms since the epoch); tests inject one to move deadlines. */
   now?: (() => number) | undefined;
+  /** Local paths the API and CLI may attach must be inside it (default: the user's home). */
+  filesRoot?: string | undefined;
 }
 
 /** A running daemon. */
@@ -98,6 +101,7 @@ export async function startDaemon(opts: DaemonStartOptions): Promise<RunningDaem
     ...opts.linkBackoff,
     ...(opts.relayCaCerts ? { caCerts: opts.relayCaCerts } : {}),
     ...(opts.now ? { now: opts.now } : {}),
+    files: { dir: join(opts.home, "files"), root: opts.filesRoot ?? defaultFilesRoot() },
   });
   const app = daemonApp(daemon, (a) => {
     if (opts.dashboard !== false) mountDashboard(a, daemon);

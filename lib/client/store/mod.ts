@@ -9,6 +9,7 @@ import { AgentTable } from "./agents.ts";
 import { ArtifactTable } from "./artifacts.ts";
 import { AuditTable } from "./audit.ts";
 import { ConnectionTable } from "./connections.ts";
+import { FileTable } from "./files.ts";
 import { HistoryQueries } from "./history.ts";
 import { InboxTable } from "./inbox.ts";
 import { MessageTable } from "./messages.ts";
@@ -23,6 +24,7 @@ export type { LocalAgentRow, StoredKeys } from "./agents.ts";
 export type { ArtifactRow } from "./artifacts.ts";
 export type { TaskEventRow, TimelineRow } from "./audit.ts";
 export type { ConnectionRow } from "./connections.ts";
+export type { FileRow, LocalFileRow } from "./files.ts";
 export type { ConversationRow, MessageFilter } from "./history.ts";
 export type { MessageRow, StateCause } from "./messages.ts";
 export type { OutboxItem } from "./outbox.ts";
@@ -56,6 +58,8 @@ export class DaemonStore {
   readonly audit: AuditTable;
   readonly quarantine: QuarantineTable;
   readonly outbox: OutboxTable;
+  /** Files (design §12). */
+  readonly files: FileTable;
 
   constructor(readonly db: DatabaseSync) {
     this.settings = new SettingsTable(db);
@@ -70,6 +74,7 @@ export class DaemonStore {
     this.audit = new AuditTable(db);
     this.quarantine = new QuarantineTable(db);
     this.outbox = new OutboxTable(db);
+    this.files = new FileTable(db);
   }
 
   /** Opens (migrating) the daemon database at `path`. */
