@@ -71,6 +71,7 @@ Examples:
         relayUrl,
         relayToken,
         localApiToken: s["local-api-token"] as string | undefined,
+        filesRoot: s["files-root"] as string | undefined,
         hostname: addr.hostname,
         port: addr.port,
       });
