@@ -1,6 +1,7 @@
 import { type Command, parseFlags, UsageError } from "./command.ts";
 import { daemonClient, output, runVerb, VERB_FLAGS, VERB_FLAGS_HELP } from "./daemon_client.ts";
 import type { MessageView } from "../sdk/mod.ts";
+import { attachments, FILE_FLAGS } from "./files.ts";
 
 /** `taskferry send` */
 export const sendCommand: Command = {
@@ -15,11 +16,13 @@ Options:
   --to PEER           recipient (repeatable)
   --data JSON         structured data instead of / besides text
   --reply-to MSG_ID   reply in the same conversation
+  --file PATH         attach a file (repeatable; regular files inside the daemon's --files-root)
 ${VERB_FLAGS_HELP}
 
 Examples:
   taskferry send --from @alice/requester --to @bob/writer "Ready when you are."
   echo '{"k":1}' | taskferry send --from @alice/requester --to @bob/writer --data -
+  taskferry send --from @alice/requester --to @bob/writer --file report.pdf "The report"
 `,
   run(args) {
     const { values, positionals } = parseFlags("send", args, {
@@ -28,6 +31,7 @@ Examples:
       to: { type: "string", multiple: true },
       data: { type: "string" },
       "reply-to": { type: "string" },
+      ...FILE_FLAGS,
     }, true);
     if (!values.from || !values.to?.length) {
       throw new UsageError("send needs --from and --to (see: taskferry help send)");
@@ -47,8 +51,9 @@ Examples:
           throw new UsageError("--data must be JSON");
         }
       }
+      Object.assign(input, attachments(values.file));
       if (positionals.length) input.text = positionals.join(" ");
-      else if (values.data === undefined) {
+      else if (values.data === undefined && !values.file?.length) {
         input.text = await new Response(Deno.stdin.readable).text();
       }
       if (values["reply-to"]) input.reply_to = values["reply-to"];

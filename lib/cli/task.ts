@@ -1,6 +1,7 @@
 import { type Command, parseFlags, UsageError } from "./command.ts";
 import { daemonClient, output, runVerb, VERB_FLAGS, VERB_FLAGS_HELP } from "./daemon_client.ts";
 import type { TaskDetail, TaskView } from "../sdk/mod.ts";
+import { attachments, FILE_FLAGS, fileLines, saveTaskFiles } from "./files.ts";
 
 const SUBS = [
   "create",
@@ -29,14 +30,16 @@ function detail(d: TaskDetail): string {
   return [
     line(t),
     `instructions: ${t.instructions}`,
+    ...fileLines(t.files),
     ...d.events.map((e) =>
       `  ${e.at}  ${e.type.padEnd(16)} ${e.actor}${
         e.delivery_state ? `  [${e.delivery_state}]` : ""
       }`
     ),
-    ...d.artifacts.map((a) =>
-      `  artifact v${a.version} (${a.content_type}, ${a.content.length} chars)`
-    ),
+    ...d.artifacts.flatMap((a) => [
+      `  artifact v${a.version} (${a.content_type}, ${a.content.length} chars)`,
+      ...fileLines(a.files, "    "),
+    ]),
   ].join("\n");
 }
 
@@ -61,11 +64,14 @@ export const taskCommand: Command = {
 
 Subcommands:
   create --from AGENT --to PEER --title TEXT --instructions TEXT [--deadline ISO] [--max-revisions N]
+         [--file PATH]…             input files (repeatable)
   list [--agent AGENT] [--state STATE]
-  show TASK_ID                      the task, its timeline and artifact versions
+  show TASK_ID [--save DIR]         the task, its timeline, artifact versions and files;
+                                    --save fetches the verified files into DIR (v<N>/ per version)
   accept TASK_ID                    (worker)
   decline TASK_ID [--reason TEXT]   (worker)
-  submit TASK_ID --content TEXT     submit the next artifact version (worker)
+  submit TASK_ID --content TEXT [--file PATH]…
+                                    submit the next artifact version with files (worker)
   revise TASK_ID --feedback TEXT    request a revision of the latest artifact (requester)
   complete TASK_ID [--note TEXT]    (requester)
   cancel TASK_ID [--reason TEXT]    (requester)
@@ -79,6 +85,7 @@ ${VERB_FLAGS_HELP}
 Examples:
   taskferry task create --from @alice/requester --to @bob/writer --title "Haiku" --instructions "About ferries"
   taskferry task submit task_01J… --content @draft.md
+  taskferry task submit task_01J… --content "fix" --file a.patch --file shot.png
   taskferry task revise task_01J… --feedback "Shorter, please"
 `,
   run(args) {
@@ -104,6 +111,9 @@ Examples:
       "content-type": { type: "string" },
       name: { type: "string" },
       feedback: { type: "string" },
+      // Files (lib/cli/files.ts)
+      ...FILE_FLAGS,
+      save: { type: "string" },
     }, true);
     const needsId = !["create", "list"].includes(sub);
     if (needsId && positionals.length !== 1) throw new UsageError(`task ${sub} takes one TASK_ID`);
@@ -127,6 +137,7 @@ Examples:
           };
           if (values.deadline) input.deadline = values.deadline;
           if (values["max-revisions"]) input.max_revisions = Number(values["max-revisions"]);
+          Object.assign(input, attachments(values.file));
           const r = await api.createTask(input);
           return output(values.json, r, () => line(r.task));
         }
@@ -143,7 +154,8 @@ Examples:
         }
         case "show": {
           const d = await api.task(id);
-          return output(values.json, d, () => detail(d));
+          const saved = values.save ? await saveTaskFiles(api, d, values.save, values.agent) : [];
+          return output(values.json, d, () => [detail(d), ...saved].join("\n"));
         }
         case "approve":
         case "reject": {
@@ -172,6 +184,7 @@ Examples:
           if (values["content-type"]) input.content_type = values["content-type"];
           if (values.name) input.name = values.name;
           if (values.note) input.note = values.note;
+          Object.assign(input, attachments(values.file));
           r = await api.submitArtifact(id, input);
           break;
         }

@@ -24,6 +24,11 @@ export interface FileView {
   error?: string;
 }
 
+/** A file to attach (docs/api.md, "Files"): a local path or a posted file's id. */
+export type FileAttachment =
+  & ({ path: string } | { file_id: string })
+  & { name?: string; media_type?: string };
+
 /** A message or inbox item (`seq` only on inbox items). */
 export interface MessageView {
   id: string;

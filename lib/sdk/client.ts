@@ -7,6 +7,7 @@ import type {
   AgentView,
   ArtifactView,
   ConnectionView,
+  FileAttachment,
   HealthView,
   InviteView,
   MessageView,
@@ -17,7 +18,7 @@ import type {
   TaskDetail,
   TaskView,
 } from "../protocol/views.ts";
-import { ApiError, callDaemon, type Query } from "./http.ts";
+import { ApiError, callDaemon, fetchDaemon, type Query } from "./http.ts";
 
 export type * from "../protocol/views.ts";
 export { ApiError, callDaemon } from "./http.ts";
@@ -145,6 +146,7 @@ export class TaskferryClient {
       data?: unknown;
       conversation_id?: string;
       reply_to?: string;
+      files?: FileAttachment[];
     },
   ) {
     return this.request<{ message: { id: string; state: string; conversation_id: string } }>(
@@ -181,6 +183,28 @@ export class TaskferryClient {
     })).message;
   }
 
+  // Files (docs/api.md, "Files")
+  /** Stores a file on the daemon (streamed); attach it as `{file_id}`. */
+  async postFile(
+    name: string,
+    body: BodyInit,
+    mediaType = "application/octet-stream",
+  ): Promise<{ file_id: string; name: string; size: number; media_type: string; sha256: string }> {
+    const res = await this.raw("POST", `/v1/files?name=${encodeURIComponent(name)}`, body, {
+      "content-type": mediaType,
+    });
+    return (await res.json()).file;
+  }
+  /** A sent or received file once verified, as a streaming response. */
+  downloadFile(id: string, agent?: string): Promise<Response> {
+    const q = agent ? `?agent=${encodeURIComponent(agent)}` : "";
+    return this.raw("GET", `/v1/files/${id}${q}`);
+  }
+  private raw(method: string, path: string, body?: BodyInit, headers?: Record<string, string>) {
+    const to = { url: this.url, token: this.token, fetch: this.fetchFn };
+    return fetchDaemon(to, method, path, body, headers);
+  }
+
   // Tasks
   createTask(input: {
     from: string;
@@ -190,6 +214,7 @@ export class TaskferryClient {
     inputs?: Record<string, unknown>;
     deadline?: string;
     max_revisions?: number;
+    files?: FileAttachment[];
   }) {
     return this.request<{ task: TaskView; message: QueuedMessage }>(
       "POST",
@@ -224,7 +249,14 @@ export class TaskferryClient {
   }
   submitArtifact(
     id: string,
-    input: { content: string; agent?: string; content_type?: string; name?: string; note?: string },
+    input: {
+      content: string;
+      agent?: string;
+      content_type?: string;
+      name?: string;
+      note?: string;
+      files?: FileAttachment[];
+    },
   ) {
     return this.action(id, "artifacts", input);
   }
