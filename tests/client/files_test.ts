@@ -251,3 +251,59 @@ Deno.test("files: size and quota refusals reach the sender as the message's fail
     assert(over.state_reason?.startsWith("quota_exceeded"), over.state_reason);
   }, { maxFileBytes: 2 * MB, blobQuotaBytes: 3 * MB });
 });
+
+Deno.test("files: the receiver restarts mid-download; it resumes after the verified chunks", async () => {
+  await withFilesWorld(async (w, dir) => {
+    const path = await markedFile(dir, "down.bin", 40 * MB);
+    const want = await sha256Of((await Deno.open(path)).readable);
+    const id = await sendFiles(w, [path]);
+    const db = () => w.bob.running.daemon.db;
+    await eventually(() => {
+      const row = db().prepare("SELECT done_chunks FROM files WHERE message_id = ?").get(id) as
+        | { done_chunks: number }
+        | undefined;
+      return Promise.resolve((row?.done_chunks ?? 0) >= 3);
+    }, 30_000);
+    w.bob = await w.bob.restart();
+    const resumed = await eventually(() =>
+      Promise.resolve(
+        w.bob.running.daemon.events.since(0).find((e) =>
+          e.type === "file" && e.data.state === "downloading"
+        ),
+      )
+    );
+    assert((resumed.data.from_chunk as number) >= 3, `resumed at ${resumed.data.from_chunk}`);
+    const m = await settled(w.bob, id);
+    assertEquals(m.files![0]!.state, "ready");
+    assertEquals(await sha256Of((await fetchFile(w.bob, m.files![0]!.id)).body!), want);
+  });
+});
+
+Deno.test("files: POST /v1/files, then attach it by file_id to a task", async () => {
+  await withFilesWorld(async (w) => {
+    const posted = await w.alice.api.postFile("notes.md", "# notes\n", "text/markdown");
+    assertEquals([posted.size, posted.media_type], [8, "text/markdown"]);
+    const { task } = await w.alice.api.createTask({
+      from: "@alice/requester",
+      to: "@bob/writer",
+      title: "Read",
+      instructions: "the notes",
+      files: [{ file_id: posted.file_id, name: "brief.md" }],
+    });
+    const seen = await eventually(async () => {
+      const t = (await w.bob.api.task(task.id)).task;
+      return t.files?.[0]?.state === "ready" ? t : null;
+    });
+    assertEquals(seen.files![0]!.name, "brief.md");
+    const res = await w.bob.api.downloadFile(seen.files![0]!.id);
+    assertEquals(res.headers.get("content-disposition"), "attachment; filename*=UTF-8''brief.md");
+    assertEquals(await res.text(), "# notes\n");
+    // An unknown file id is refused before anything is sent.
+    const err = await w.alice.api.send({
+      from: "@alice/requester",
+      to: "@bob/writer",
+      files: [{ file_id: "blob_01M800TAA76RWNMDMVRFVC5GA9" }],
+    }).then(() => null, (e) => e);
+    assertEquals((err as ApiError).code, "file_not_found");
+  });
+});

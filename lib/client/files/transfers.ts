@@ -64,6 +64,8 @@ export class FileTransfers {
   private async loop() {
     do {
       this.again = false;
+      // Envelopes whose uploads all finished before a crash let go of their hold.
+      for (const held of this.d.store.files.heldMessages()) this.release(held.id, held.agent);
       let transient = false;
       for (const direction of ["out", "in"] as const) {
         for (const row of this.d.store.files.pending(direction, 100)) {
@@ -112,6 +114,7 @@ export class FileTransfers {
       let first = 0;
       while (stored.has(first)) first++;
       this.emit(row, { state: "uploading", from_chunk: first, chunks });
+      log.info("uploading file", { blob_id: row.blob_id, from_chunk: first, chunks });
       if (!this.vault.has(row.sha256)) {
         throw new TaskferryError("file_not_found", `the stored copy of ${row.name} is gone`);
       }
@@ -150,10 +153,8 @@ export class FileTransfers {
   private async download(row: FileRow) {
     const relay = this.relay!;
     const chunks = blobChunkCount(row.size);
-    // Another local agent received the same file and it is verified: nothing to fetch.
-    if (this.vault.has(row.sha256) && this.d.store.files.hasReady(row.sha256)) {
-      return this.ready(row);
-    }
+    // Always fetched and verified, even when the same plaintext is stored already: a sender that
+    // names a known hash must not make a file appear in its message without sending it.
     const tmp = this.vault.tmpPath(`${row.blob_id}.${encodeBase64Url(enc.encode(row.agent))}`);
     using file = await Deno.open(tmp, { read: true, write: true, create: true, mode: 0o600 });
     // Resume after the chunks verified so far (the file may be shorter after a crash).
@@ -164,6 +165,7 @@ export class FileTransfers {
     for (let i = 0; i < done; i++) hash.update(await readFull(file, BLOB_CHUNK_SIZE));
     await file.seek(done * BLOB_CHUNK_SIZE, Deno.SeekMode.Start);
     this.emit(row, { state: "downloading", from_chunk: done, chunks });
+    log.info("downloading file", { blob_id: row.blob_id, from_chunk: done, chunks });
     const key = await importBlobKey(decodeBase64Url(row.key));
     let size = done * BLOB_CHUNK_SIZE;
     for (let i = done; i < chunks; i++) {
@@ -204,13 +206,14 @@ export class FileTransfers {
   private fail(row: FileRow, code: ErrorCode, message: string) {
     const at = this.d.nowIso();
     if (row.direction === "out") {
+      // One transaction: a crash leaves the message either sending or failed, never stuck.
       this.d.store.transaction(() => {
         for (const f of this.d.store.files.ofMessage(row.message_id, row.agent)) {
           this.d.store.files.finish(f.blob_id, f.agent, "failed", at, { code, message });
         }
         this.d.store.files.release(row.message_id);
+        this.d.delivery.advanceOut(row.message_id, "failed", { code, reason: message });
       });
-      this.d.delivery.advanceOut(row.message_id, "failed", { code, reason: message });
     } else {
       this.d.store.files.finish(row.blob_id, row.agent, "failed", at, { code, message });
     }

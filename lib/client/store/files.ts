@@ -200,9 +200,12 @@ export class FileTable {
     return get<LocalFileRow>(this.db, "SELECT * FROM local_files WHERE id = ?", id);
   }
 
-  /** True when some ready file (either direction) has this plaintext hash. */
-  hasReady(sha256: string): boolean {
-    return get(this.db, "SELECT 1 AS x FROM files WHERE sha256 = ? AND state = 'ready'", sha256) !==
-      undefined;
+  /** Held envelopes and the agent that sends each (to release those whose uploads are done). */
+  heldMessages(): { id: string; agent: string }[] {
+    return all<{ id: string; agent: string }>(
+      this.db,
+      `SELECT DISTINCT h.message_id AS id, f.agent FROM held_envelopes h
+       JOIN files f ON f.message_id = h.message_id AND f.direction = 'out'`,
+    );
   }
 }
