@@ -53,7 +53,7 @@ function spawnAlice(home: string, relayUrl: string, token: string, port: number,
   }).spawn();
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
@@ -66,7 +66,7 @@ Deno.test("files: kill -9 of the sending daemon mid-upload; it resumes, the file
   const bob = await startTestDaemon(relay, "bob", { filesRoot: dir });
   const home = join(dir, "alice-home");
   const token = await relay.addClient("alice");
-  const port = await freePort();
+  const port = freePort();
   let child = spawnAlice(home, relay.url, token, port, dir);
   let stderr = "";
   try {
