@@ -6,7 +6,6 @@
  * flipped byte on the relay is quarantined at the receiver; bad paths and relay limits are
  * refused with their codes.
  */
-import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
 import { checkAttachPath } from "../../lib/client/files/paths.ts";
@@ -14,28 +13,7 @@ import type { MessageView } from "../../lib/protocol/views.ts";
 import { TaskferryError } from "../../lib/protocol/mod.ts";
 import { ApiError } from "../../lib/sdk/mod.ts";
 import { eventually, startWorld, type TestDaemon, type World } from "./world.ts";
-
-const MARKER = "FILES-PLAINTEXT-MARKER-5c1e";
-const MB = 1024 * 1024;
-
-/** Writes a `size`-byte file with the marker all through it; returns its SHA-256 (hex). */
-async function markedFile(dir: string, name: string, size: number): Promise<string> {
-  const path = join(dir, name);
-  using f = await Deno.open(path, { write: true, create: true, truncate: true });
-  const block = new TextEncoder().encode(`${MARKER} `.repeat(Math.ceil(MB / 28)).slice(0, MB));
-  for (let at = 0; at < size; at += MB) {
-    const piece = block.subarray(0, Math.min(MB, size - at));
-    let w = 0;
-    while (w < piece.length) w += await f.write(piece.subarray(w));
-  }
-  return path;
-}
-
-async function sha256Of(stream: ReadableStream<Uint8Array>): Promise<string> {
-  const h = createHash("sha256");
-  for await (const piece of stream) h.update(piece);
-  return h.digest("hex");
-}
+import { fetchFile, markedFile, MARKER, MB, sha256Of, walk } from "./files_helpers.ts";
 
 /** Sends `paths` from alice to bob as a message; returns the message id. */
 async function sendFiles(w: World, paths: string[]): Promise<string> {
@@ -56,21 +34,6 @@ function settled(d: TestDaemon, id: string, timeoutMs = 60_000) {
     const m = await message(d, id).catch(() => null);
     return m?.files?.every((f) => f.state !== "pending") ? m : null;
   }, timeoutMs);
-}
-
-async function fetchFile(d: TestDaemon, id: string) {
-  return await fetch(`${d.running.url}/v1/files/${id}`, {
-    headers: { authorization: `Bearer ${d.token}` },
-  });
-}
-
-/** Every file under `dir` (recursively). */
-async function* walk(dir: string): AsyncGenerator<string> {
-  for await (const e of Deno.readDir(dir)) {
-    const p = join(dir, e.name);
-    if (e.isDirectory) yield* walk(p);
-    else if (e.isFile) yield p;
-  }
 }
 
 async function withFilesWorld(
