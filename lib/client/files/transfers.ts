@@ -23,6 +23,7 @@ import { logger } from "../../log.ts";
 import type { Daemon } from "../daemon.ts";
 import type { FileRow } from "../store/mod.ts";
 import type { RelayBlobs } from "./relay_blobs.ts";
+import { pipelined } from "./pipeline.ts";
 import { type FileVault, readFull, writeAll } from "./vault.ts";
 
 const log = logger("files");
@@ -119,16 +120,22 @@ export class FileTransfers {
         throw new TaskferryError("file_not_found", `the stored copy of ${row.name} is gone`);
       }
       const key = await importBlobKey(decodeBase64Url(row.key));
-      using file = await Deno.open(this.vault.pathOf(row.sha256), { read: true });
-      for (let i = first; i < chunks; i++) {
-        if (stored.has(i)) continue;
-        if (this.stopped) return;
-        await file.seek(i * BLOB_CHUNK_SIZE, Deno.SeekMode.Start);
-        const plain = await readFull(file, BLOB_CHUNK_SIZE);
-        const sealed = await sealBlobChunk(key, row.blob_id, i, i === chunks - 1, plain);
-        await relay.putChunk(row.blob_id, row.size, i, sealed);
-        this.d.store.files.progress(row.blob_id, row.agent, i + 1, this.d.nowIso());
-      }
+      const path = this.vault.pathOf(row.sha256);
+      const missing = [...Array(chunks).keys()].filter((i) => !stored.has(i));
+      await pipelined(
+        missing,
+        async (i) => {
+          // A handle per chunk: chunks are read concurrently at their own offsets.
+          using file = await Deno.open(path, { read: true });
+          await file.seek(i * BLOB_CHUNK_SIZE, Deno.SeekMode.Start);
+          const plain = await readFull(file, BLOB_CHUNK_SIZE);
+          const sealed = await sealBlobChunk(key, row.blob_id, i, i === chunks - 1, plain);
+          await relay.putChunk(row.blob_id, row.size, i, sealed);
+        },
+        (i) => this.d.store.files.progress(row.blob_id, row.agent, i + 1, this.d.nowIso()),
+        () => this.stopped,
+      );
+      if (this.stopped) return;
       await relay.finalize(row.blob_id);
     }
     this.d.store.files.finish(row.blob_id, row.agent, "ready", this.d.nowIso());
@@ -168,20 +175,23 @@ export class FileTransfers {
     log.info("downloading file", { blob_id: row.blob_id, from_chunk: done, chunks });
     const key = await importBlobKey(decodeBase64Url(row.key));
     let size = done * BLOB_CHUNK_SIZE;
-    for (let i = done; i < chunks; i++) {
-      if (this.stopped) return;
+    let corrupt: string | null = null;
+    const rest = [...Array(chunks - done).keys()].map((k) => done + k);
+    await pipelined(rest, async (i) => {
       const sealed = await relay.getChunk(row.blob_id, i);
-      let plain: Uint8Array;
-      try {
-        plain = await openBlobChunk(key, row.blob_id, i, i === chunks - 1, sealed);
-      } catch (err) {
-        return await this.quarantine(row, tmp, (err as Error).message);
-      }
+      return await openBlobChunk(key, row.blob_id, i, i === chunks - 1, sealed).catch((err) => {
+        corrupt ??= (err as Error).message;
+        return null;
+      });
+    }, async (i, plain) => {
+      if (corrupt !== null || plain === null) return;
       hash.update(plain);
       size += plain.length;
       await writeAll(file, plain);
       this.d.store.files.progress(row.blob_id, row.agent, i + 1, this.d.nowIso());
-    }
+    }, () => this.stopped || corrupt !== null);
+    if (corrupt !== null) return await this.quarantine(row, tmp, corrupt);
+    if (this.stopped) return;
     await file.sync();
     const digest = encodeBase64Url(new Uint8Array(hash.digest()));
     if (size !== row.size || digest !== row.sha256) {
