@@ -270,3 +270,22 @@ Deno.test("files: POST /v1/files, then attach it by file_id to a task", async ()
     assertEquals((err as ApiError).code, "file_not_found");
   });
 });
+
+Deno.test("files: the relay restarts mid-transfer; both daemons resume and the file arrives", async () => {
+  await withFilesWorld(async (w, dir) => {
+    const path = await markedFile(dir, "relay.bin", 40 * MB);
+    const want = await sha256Of((await Deno.open(path)).readable);
+    const id = await sendFiles(w, [path]);
+    await eventually(() => {
+      const row = w.alice.running.daemon.db.prepare(
+        "SELECT done_chunks FROM files WHERE message_id = ?",
+      ).get(id) as { done_chunks: number } | undefined;
+      return Promise.resolve((row?.done_chunks ?? 0) >= 3);
+    }, 30_000);
+    await w.relay.close();
+    await w.startRelay();
+    const m = await settled(w.bob, id);
+    assertEquals(m.files![0]!.state, "ready", m.files![0]!.error);
+    assertEquals(await sha256Of((await fetchFile(w.bob, m.files![0]!.id)).body!), want);
+  });
+});
