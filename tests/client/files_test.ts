@@ -212,6 +212,19 @@ Deno.test("files: size and quota refusals reach the sender as the message's fail
       return m.state === "failed" ? m : null;
     });
     assert(over.state_reason?.startsWith("quota_exceeded"), over.state_reason);
+    // A task request whose file is refused ends the task, with the refusal in its timeline.
+    const { task } = await w.alice.api.createTask({
+      from: "@alice/requester",
+      to: "@bob/writer",
+      title: "Too big",
+      instructions: "-",
+      files: [{ path: big }],
+    });
+    const ended = await eventually(async () => {
+      const d = await w.alice.api.task(task.id);
+      return d.task.state === "cancelled" ? d : null;
+    });
+    assert(ended.events.some((e) => e.type === "send_failed"), "send_failed in the timeline");
   }, { maxFileBytes: 2 * MB, blobQuotaBytes: 3 * MB });
 });
 

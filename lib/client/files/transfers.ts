@@ -15,6 +15,7 @@ import {
   encodeBase64Url,
   type ErrorCode,
   importBlobKey,
+  isTaskType,
   openBlobChunk,
   sealBlobChunk,
   TaskferryError,
@@ -22,6 +23,7 @@ import {
 import { logger } from "../../log.ts";
 import type { Daemon } from "../daemon.ts";
 import type { FileRow } from "../store/mod.ts";
+import { revertRefusedTaskEvent } from "../tasks/mod.ts";
 import type { RelayBlobs } from "./relay_blobs.ts";
 import { pipelined } from "./pipeline.ts";
 import { type FileVault, readFull, writeAll } from "./vault.ts";
@@ -97,7 +99,7 @@ export class FileTransfers {
         log.info("file transfer interrupted; retrying", { blob_id: row.blob_id, err });
         return false;
       }
-      this.fail(row, code, (err as Error).message);
+      await this.fail(row, code, (err as Error).message);
       return true;
     }
   }
@@ -209,20 +211,30 @@ export class FileTransfers {
   private async quarantine(row: FileRow, tmp: string, why: string) {
     await this.vault.quarantine(tmp, `${row.blob_id}.${Date.now()}`);
     log.warn("received file failed verification; quarantined", { blob_id: row.blob_id, why });
-    this.fail(row, "blob_corrupt", why);
+    await this.fail(row, "blob_corrupt", why);
   }
 
-  /** Fails a transfer; an upload's failure fails its message (the sender sees the code). */
-  private fail(row: FileRow, code: ErrorCode, message: string) {
+  /**
+   * Fails a transfer. An upload's failure fails its message like a relay refusal does (the
+   * sender sees the code) and reverts the task event it carried (tasks/refusal.ts).
+   */
+  private async fail(row: FileRow, code: ErrorCode, message: string) {
     const at = this.d.nowIso();
     if (row.direction === "out") {
-      // One transaction: a crash leaves the message either sending or failed, never stuck.
-      this.d.store.transaction(() => {
-        for (const f of this.d.store.files.ofMessage(row.message_id, row.agent)) {
-          this.d.store.files.finish(f.blob_id, f.agent, "failed", at, { code, message });
-        }
-        this.d.store.files.release(row.message_id);
-        this.d.delivery.advanceOut(row.message_id, "failed", { code, reason: message });
+      await this.d.lock.run(() => {
+        // One transaction: a crash leaves the message either sending or failed, never stuck.
+        this.d.store.transaction(() => {
+          for (const f of this.d.store.files.ofMessage(row.message_id, row.agent)) {
+            this.d.store.files.finish(f.blob_id, f.agent, "failed", at, { code, message });
+          }
+          this.d.store.files.release(row.message_id);
+          this.d.delivery.advanceOut(row.message_id, "failed", { code, reason: message });
+          const sent = this.d.store.messages.outbound(row.message_id);
+          if (sent && isTaskType(sent.type)) {
+            revertRefusedTaskEvent(this.d, row.message_id, `${code}: ${message}`);
+          }
+        });
+        return Promise.resolve();
       });
     } else {
       this.d.store.files.finish(row.blob_id, row.agent, "failed", at, { code, message });
