@@ -151,7 +151,9 @@ Deno.test("files: kill -9 of the sending daemon mid-upload; it resumes, the file
     await child.status.catch(() => {});
     await child.stderr.cancel().catch(() => {});
     await bob.close();
+    await Deno.remove(bob.home, { recursive: true }).catch(() => {});
     await relay.close();
+    await Deno.remove(relay.dir, { recursive: true }).catch(() => {});
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });
