@@ -30,6 +30,7 @@ export function defaultFilesRoot(): string {
 export class DaemonFiles {
   readonly vault: FileVault | null;
   readonly transfers: FileTransfers | null;
+  private unsubscribe: () => void = () => {};
 
   constructor(
     private readonly d: Daemon,
@@ -101,13 +102,17 @@ export class DaemonFiles {
     return { row, file };
   }
 
-  /** Starts the transfers left pending (after a restart). */
+  /** Starts the transfers left pending (after a restart), and again whenever the relay is back. */
   start() {
+    this.unsubscribe = this.d.events.subscribe((e) => {
+      if (e.type === "relay" && e.data.connected) this.transfers?.relayUp();
+    });
     this.transfers?.kick();
   }
 
   /** Stops between chunks. */
   async stop() {
+    this.unsubscribe();
     await this.transfers?.stop();
   }
 }

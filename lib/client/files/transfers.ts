@@ -57,6 +57,13 @@ export class FileTransfers {
     this.running = this.loop().finally(() => this.running = null);
   }
 
+  /** The relay link is up again: retry what waits for it now, not after the backoff. */
+  relayUp() {
+    this.backoffMs = 250;
+    clearTimeout(this.retryTimer);
+    this.kick();
+  }
+
   /** Stops between chunks; what is done stays done, the rest resumes at the next start. */
   async stop() {
     this.stopped = true;
