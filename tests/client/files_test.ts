@@ -187,6 +187,9 @@ Deno.test("files: paths outside the rule are refused with their own codes, nothi
     const device = await checkAttachPath("/", "/dev/null").then(() => null, (e) => e);
     assert(device instanceof TaskferryError);
     assertEquals(device.code, "file_not_regular");
+    // Without a home (a service user) and without --files-root, no path is attachable.
+    const rootless = await checkAttachPath(null, join(dir, "sub")).then(() => null, (e) => e);
+    assertEquals((rootless as TaskferryError).code, "file_path_refused");
     const out = await w.alice.api.request<{ messages: MessageView[] }>("GET", "/v1/messages");
     assertEquals(out.messages.filter((m) => m.type === "message").length, 0);
   });

@@ -41,7 +41,7 @@ export const FileInputsSchema = z.array(FileInputSchema).min(1).max(MAX_FILES);
 export async function prepareFiles(
   vault: FileVault,
   store: DaemonStore,
-  root: string,
+  root: string | null,
   inputs: FileInput[],
 ): Promise<FileRef[]> {
   const refs: FileRef[] = [];

@@ -15,7 +15,17 @@ export interface AttachablePath {
 }
 
 /** Checks `path` against the rule; throws a catalogue error naming what to change. */
-export async function checkAttachPath(root: string, path: string): Promise<AttachablePath> {
+export async function checkAttachPath(
+  root: string | null,
+  path: string,
+): Promise<AttachablePath> {
+  if (root === null) {
+    throw fail(
+      "file_path_refused",
+      "this daemon has no files root (no home directory): start it with --files-root DIR, " +
+        "or post the file to POST /v1/files",
+    );
+  }
   if (!isAbsolute(path)) {
     throw fail("file_path_refused", `${JSON.stringify(path)} is not an absolute path`);
   }

@@ -17,13 +17,16 @@ import { mediaTypeOf } from "./media.ts";
 export interface FilesOptions {
   /** `$home/files`. */
   dir: string;
-  /** Attachable paths must be inside this directory (default: the user's home). */
-  root: string;
+  /** Attachable paths must be inside this directory (default: the user's home; null: none). */
+  root: string | null;
 }
 
-/** The user's home, the default files root ("/" only when no home is known). */
-export function defaultFilesRoot(): string {
-  return Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE") ?? "/";
+/**
+ * The user's home, the default files root; null when there is none (a service user without a
+ * home attaches nothing by path until `--files-root` says where).
+ */
+export function defaultFilesRoot(): string | null {
+  return Deno.env.get("HOME") || Deno.env.get("USERPROFILE") || null;
 }
 
 /** A daemon's files. */
@@ -47,9 +50,9 @@ export class DaemonFiles {
     return this.vault;
   }
 
-  /** The root attachable paths must be inside. */
-  get root(): string {
-    return this.options?.root ?? defaultFilesRoot();
+  /** The root attachable paths must be inside (null: no path may be attached). */
+  get root(): string | null {
+    return this.options ? this.options.root : defaultFilesRoot();
   }
 
   /** Describes `inputs` for a payload (stores each once by hash). */
