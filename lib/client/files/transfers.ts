@@ -78,7 +78,9 @@ export class FileTransfers {
       for (const held of this.d.store.files.heldMessages()) this.release(held.id, held.agent);
       let transient = false;
       for (const direction of ["out", "in"] as const) {
-        for (const row of this.d.store.files.pending(direction, 100)) {
+        const rows = this.d.store.files.pending(direction, 100);
+        if (rows.length === 100) this.again = true; // a full page: more may wait behind it
+        for (const row of rows) {
           if (this.stopped) return;
           // A file of a message that already failed is failed with it (fail below).
           const fresh = this.d.store.files.get(row.blob_id, row.agent);
@@ -87,6 +89,7 @@ export class FileTransfers {
         }
       }
       if (transient && !this.stopped) {
+        this.again = false; // the timer retries, after the backoff
         clearTimeout(this.retryTimer);
         this.retryTimer = setTimeout(() => this.kick(), this.backoffMs);
         this.backoffMs = Math.min(this.backoffMs * 2, 30_000);
