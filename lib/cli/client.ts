@@ -96,6 +96,7 @@ Examples:
         relayUrl,
         relayToken,
         localApiToken: s["local-api-token"] as string | undefined,
+        filesRoot: s["files-root"] as string | undefined,
         hostname: addr.hostname,
         port: addr.port,
         quarantineMaxBytes: s["quarantine-max-bytes"] as number | undefined,

@@ -73,6 +73,14 @@ export const CLIENT_SETTINGS: readonly Setting[] = [
     help: "Bearer token local agents send to the API",
   },
   {
+    flag: "files-root",
+    env: "TASKFERRY_FILES_ROOT",
+    key: "files_root",
+    kind: "path",
+    defaultLabel: "the user's home",
+    help: "Files attached by path must be inside this directory (/ allows any)",
+  },
+  {
     flag: "setup",
     env: "TASKFERRY_SETUP_URL",
     key: "setup",

@@ -1,7 +1,8 @@
 /** `taskferry relay`: run the relay, and the operator's client-management verbs. */
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { canonicalClientId, isOwner, TaskferryError } from "../protocol/mod.ts";
 import { DEFAULT_PG_POOL_SIZE, openPgRelayStore } from "../relay/pg_store.ts";
+import { DiskBlobStore, PgBlobStore } from "../relay/blobs/mod.ts";
 import {
   DEFAULT_RELAY_OPTIONS,
   openSqliteRelayStore,
@@ -137,6 +138,24 @@ export const RELAY_SETTINGS: readonly Setting[] = [
     help: "Agents one client may register",
   },
   {
+    flag: "max-file-bytes",
+    env: "TASKFERRY_RELAY_MAX_FILE_BYTES",
+    key: "max_file_bytes",
+    kind: "int",
+    default: String(DEFAULT_RELAY_OPTIONS.maxFileBytes),
+    min: 0,
+    help: "Largest file (plaintext bytes) a client may upload",
+  },
+  {
+    flag: "blob-quota-bytes",
+    env: "TASKFERRY_RELAY_BLOB_QUOTA_BYTES",
+    key: "blob_quota_bytes",
+    kind: "int",
+    default: String(DEFAULT_RELAY_OPTIONS.blobQuotaBytes),
+    min: 0,
+    help: "Encrypted file bytes one client may keep on the relay at once",
+  },
+  {
     flag: "config",
     env: "TASKFERRY_CONFIG",
     key: "config",
@@ -216,6 +235,8 @@ Examples:
           clientRatePerMinute: s["rate-limit"] as number,
           connectionRequestsPerMinute: s["connection-rate-limit"] as number,
           maxAgentsPerClient: s["max-agents-per-client"] as number,
+          maxFileBytes: s["max-file-bytes"] as number,
+          blobQuotaBytes: s["blob-quota-bytes"] as number,
           publicUrl,
           openSignup: s["open-signup"] as boolean,
         },
@@ -286,12 +307,20 @@ async function serve(
   setPrivateUmask();
   const store = await openRelayStore(dbPath, poolSize);
   let running;
+  let blobs;
   try {
+    // Files (design §12): a chunk table in PostgreSQL (any node serves any blob), else chunk
+    // files beside the SQLite database.
+    blobs = isPostgresUrl(dbPath)
+      ? await PgBlobStore.open(dbPath, { max: poolSize })
+      : await DiskBlobStore.open(join(dirname(dbPath), "blobs"));
     await applyGoClientTokens(store, Deno.env.toObject()); // Go names: docs/migrating.md
     options.publicUrl = await rememberPublicUrl(store, givenPublicUrl, options.publicUrl!);
-    running = await startRelay({ store, hostname: addr.hostname, port: addr.port, options, tls });
+    const where = { hostname: addr.hostname, port: addr.port };
+    running = await startRelay({ store, ...where, options, tls, blobs });
   } catch (err) {
     await store.close();
+    await blobs?.close();
     if (err instanceof TlsFilesError) {
       throw new UsageError(`${err.message}; check --tls-cert/--tls-key`);
     }

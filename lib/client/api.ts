@@ -19,6 +19,7 @@ import { agentRoutes } from "./routes/agents.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { connectionRoutes } from "./routes/connections.ts";
 import { eventRoutes } from "./routes/events.ts";
+import { fileRoutes } from "./routes/files.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { messageRoutes } from "./routes/messages.ts";
 import { quarantineRoutes } from "./routes/quarantine.ts";
@@ -56,5 +57,6 @@ export function daemonApp(d: Daemon, extra?: (app: Hono) => void): Hono {
   app.route("/v1", auditRoutes(d));
   app.route("/v1", eventRoutes(d));
   app.route("/v1", tokenRoutes(d));
+  app.route("/v1", fileRoutes(d));
   return app;
 }

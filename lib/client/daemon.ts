@@ -7,6 +7,7 @@ import type { DatabaseSync } from "../store/mod.ts";
 import { linkHost } from "./answers.ts";
 import { DeliveryStates } from "./delivery.ts";
 import { EventBus } from "./events.ts";
+import { DaemonFiles, type FilesOptions } from "./files/service.ts";
 import { Inbound } from "./inbound.ts";
 import { Keyring } from "./keyring.ts";
 import { DEFAULT_DAEMON_OPTIONS } from "./options.ts";
@@ -39,6 +40,8 @@ export interface DaemonOptions {
   now?: () => number;
   /** Total size cap of the quarantine (lib/client/quarantine.ts). */
   quarantineMaxBytes?: number;
+  /** Files (design §12): where they are kept and which paths may be attached. */
+  files?: FilesOptions;
 }
 
 /** The daemon. */
@@ -58,6 +61,8 @@ export class Daemon {
   readonly outbox: Outbox;
   /** The inbound pipeline (tests may wrap its `deliver`). */
   readonly inbound: Inbound;
+  /** Files: the vault, the attach rule and the background transfers (files/service.ts). */
+  readonly files: DaemonFiles;
   /** The owner's dashboard sessions (in memory). */
   readonly sessions: SessionTable;
 
@@ -95,6 +100,14 @@ export class Daemon {
       config.deviceId,
       iso,
       this.link,
+      () => this.files.transfers?.kick(),
+    );
+    this.files = new DaemonFiles(
+      this,
+      options.files ?? null,
+      config.relayUrl && config.relayToken
+        ? { url: config.relayUrl, token: config.relayToken, caCerts: options.caCerts }
+        : null,
     );
   }
 
@@ -111,10 +124,12 @@ export class Daemon {
   /** Starts the relay link. */
   start() {
     this.link?.start();
+    this.files.start();
   }
 
   /** Stops the link; the database stays open for the caller to close. */
   async stop() {
+    await this.files.stop();
     await this.link?.stop();
   }
 

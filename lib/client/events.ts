@@ -13,7 +13,8 @@ export type DaemonEventType =
   | "connection"
   | "agent"
   | "relay"
-  | "quarantine";
+  | "quarantine"
+  | "file";
 
 /** One event as streamed. */
 export interface DaemonEvent {

@@ -9,6 +9,7 @@ import { syncPermissions } from "./connections.ts";
 import { mountDashboard } from "./dashboard.ts";
 import { a2aApp } from "../a2a/mod.ts";
 import { Daemon } from "./daemon.ts";
+import { defaultFilesRoot } from "./files/service.ts";
 import { DEFAULT_DAEMON_OPTIONS } from "./options.ts";
 import { CLIENT_MIGRATIONS, DaemonStore } from "./store/mod.ts";
 import { useKeyWrapper } from "./store/agents.ts";
@@ -42,6 +43,8 @@ export interface DaemonStartOptions {
   quarantineMaxBytes?: number | undefined;
   /** Unlocks protected agent keys (lib/client/secrets/protection.ts). */
   keyWrapper?: KeyWrapper | undefined;
+  /** Local paths the API and CLI may attach must be inside it (default: the user's home). */
+  filesRoot?: string | undefined;
 }
 
 /** A running daemon. */
@@ -106,6 +109,7 @@ export async function startDaemon(opts: DaemonStartOptions): Promise<RunningDaem
     ...(opts.relayCaCerts ? { caCerts: opts.relayCaCerts } : {}),
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.quarantineMaxBytes ? { quarantineMaxBytes: opts.quarantineMaxBytes } : {}),
+    files: { dir: join(opts.home, "files"), root: opts.filesRoot ?? defaultFilesRoot() },
   });
   const app = daemonApp(daemon, (a) => {
     if (opts.dashboard !== false) mountDashboard(a, daemon);

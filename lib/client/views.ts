@@ -6,10 +6,12 @@ import type { Permissions } from "../protocol/mod.ts";
 import type {
   AgentView,
   ConnectionView,
+  FileView,
   MessageView,
   QuarantineItemView,
 } from "../protocol/views.ts";
 import { causeText } from "./delivery.ts";
+import { redactPayload } from "./files/views.ts";
 import type {
   ConnectionRow,
   LocalAgentRow,
@@ -33,7 +35,7 @@ export function agentView(row: LocalAgentRow): AgentView {
 }
 
 /** A message as the API shows it (`inboxSeq` for inbox items). */
-export function messageView(row: MessageRow, inboxSeq?: number): MessageView {
+export function messageView(row: MessageRow, inboxSeq?: number, files?: FileView[]): MessageView {
   const view: MessageView = {
     id: row.id,
     type: row.type,
@@ -43,8 +45,9 @@ export function messageView(row: MessageRow, inboxSeq?: number): MessageView {
     to: JSON.parse(row.to_handles),
     created_at: row.created_at,
     state: row.state,
-    payload: JSON.parse(row.payload),
+    payload: redactPayload(JSON.parse(row.payload)),
   };
+  if (files?.length) view.files = files;
   if (inboxSeq !== undefined) view.seq = inboxSeq;
   if (row.conversation_id) view.conversation_id = row.conversation_id;
   if (row.task_id) view.task_id = row.task_id;

@@ -12,6 +12,7 @@ import {
   resolveAgent,
   taskId,
 } from "./args.ts";
+import { attach, filesArg } from "./file_tools.ts";
 import { type Tool, tool } from "./tool.ts";
 
 /** Progress lines a task tool returns (the newest; the daemon keeps more). */
@@ -50,13 +51,14 @@ export const TASK_TOOLS: readonly Tool[] = [
       max_revisions: z.number().int().min(0).max(100).optional().describe(
         "How many revision requests the task allows (default 3).",
       ),
+      files: filesArg,
       agent: agentArg,
     }),
     annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
     run: async (ctx, args) => {
       const from = await resolveAgent(ctx, args.agent);
-      const { agent: _agent, ...rest } = args;
-      return await ctx.api.createTask(defined({ from, ...rest }));
+      const { agent: _agent, files, ...rest } = args;
+      return await ctx.api.createTask(defined({ from, ...rest, ...attach(files) }));
     },
   }),
   tool({
@@ -81,8 +83,9 @@ export const TASK_TOOLS: readonly Tool[] = [
     description:
       "One task in full: title, instructions, inputs, state, allowed actions, its timeline " +
       "(every event with actor and delivery state), every artifact version with content, the " +
-      `worker's latest progress lines (the last ${PROGRESS_TAIL}) and, when it failed, why ` +
-      "(task.failure).",
+      `worker's latest progress lines (the last ${PROGRESS_TAIL}), when it failed, why ` +
+      "(task.failure); `files` lists the request's and each artifact's files with id and state " +
+      "(save_file).",
     input: z.strictObject({ task_id: taskId }),
     annotations: { readOnlyHint: true, openWorldHint: false },
     run: async (ctx, args) => progressTail(await ctx.api.task(args.task_id)),
@@ -169,12 +172,16 @@ export const TASK_TOOLS: readonly Tool[] = [
       ),
       name: z.string().min(1).max(200).optional().describe("A file name, like haiku.md."),
       note: z.string().max(2000).optional().describe("A note for the requester."),
+      files: filesArg,
       agent: agentArg,
     }),
     annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
     run: (ctx, args) => {
-      const { task_id, agent, ...rest } = args;
-      return ctx.api.submitArtifact(task_id, defined({ ...agentOf(ctx, agent), ...rest }));
+      const { task_id, agent, files, ...rest } = args;
+      return ctx.api.submitArtifact(
+        task_id,
+        defined({ ...agentOf(ctx, agent), ...rest, ...attach(files) }),
+      );
     },
   }),
   tool({

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { agentArg, defined, handle, jsonObject, MAX_WAIT_SECONDS, resolveAgent } from "./args.ts";
+import { attach, FILE_TOOLS, filesArg } from "./file_tools.ts";
 import { TASK_TOOLS } from "./task_tools.ts";
 import { type Tool, tool } from "./tool.ts";
 
@@ -93,13 +94,17 @@ export const TOOLS: readonly Tool[] = [
       conversation_id: z.string().max(64).optional().describe(
         "Continue this conversation (conv_…).",
       ),
+      files: filesArg,
       agent: agentArg,
-    }).refine((m) => m.text !== undefined || m.data !== undefined, "give text or data"),
+    }).refine(
+      (m) => m.text !== undefined || m.data !== undefined || m.files !== undefined,
+      "give text, data or files",
+    ),
     annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
     run: async (ctx, args) => {
       const from = await resolveAgent(ctx, args.agent);
-      const { agent: _agent, ...rest } = args;
-      return await ctx.api.send(defined({ from, ...rest }));
+      const { agent: _agent, files, ...rest } = args;
+      return await ctx.api.send(defined({ from, ...rest, ...attach(files) }));
     },
   }),
   tool({
@@ -152,6 +157,7 @@ export const TOOLS: readonly Tool[] = [
     },
   }),
   ...TASK_TOOLS,
+  ...FILE_TOOLS,
   tool({
     name: "ack_message",
     title: "Acknowledge a message",

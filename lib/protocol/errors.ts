@@ -135,6 +135,21 @@ export const ERRORS = {
     status: 413,
     message: "The file exceeds the relay's maximum file size.",
   },
+  // Files on the daemon (docs/api.md, "Files").
+  file_path_refused: {
+    status: 403,
+    message: "Attach files by an absolute path without .., inside the daemon's files root " +
+      "(--files-root, default the user's home).",
+  },
+  file_not_regular: {
+    status: 400,
+    message: "Only regular files can be attached, not a directory, device, pipe or socket.",
+  },
+  file_not_found: { status: 404, message: "No such file: check the path or file id." },
+  file_not_ready: {
+    status: 409,
+    message: "The file is still being transferred, or failed; its state says which.",
+  },
   quota_exceeded: {
     status: 403,
     message: "This client's blob storage quota is used up; wait for blobs to expire or be fetched.",

@@ -6,6 +6,29 @@
 import type { Permissions } from "./permissions.ts";
 import type { TaskState } from "./tasks.ts";
 
+/** A file a message carries (design §12), never its key; state of its transfer. */
+export interface FileView {
+  /** The id `GET /v1/files/{id}` takes (the blob id). */
+  id: string;
+  name: string;
+  size: number;
+  media_type: string;
+  /** Base64url SHA-256 of the plaintext. */
+  sha256: string;
+  /** pending (being transferred), ready (verified, downloadable) or failed (see `error`). */
+  state: "pending" | "ready" | "failed";
+  /** Chunks transferred so far, of `chunks`. */
+  done_chunks: number;
+  chunks: number;
+  /** Why it failed: "code: message". */
+  error?: string;
+}
+
+/** A file to attach (docs/api.md, "Files"): a local path or a posted file's id. */
+export type FileAttachment =
+  & ({ path: string } | { file_id: string })
+  & { name?: string; media_type?: string };
+
 /** A message or inbox item (`seq` only on inbox items). */
 export interface MessageView {
   id: string;
@@ -23,6 +46,8 @@ export interface MessageView {
   conversation_id?: string;
   task_id?: string;
   reply_to?: string;
+  /** Its files with their transfer state (when it carries any). */
+  files?: FileView[];
 }
 
 /** A message just queued (`POST` answers carry it). */
@@ -51,6 +76,8 @@ export interface TaskView {
   local_roles: Record<string, "requester" | "worker">;
   /** Per local party, the actions it may take now. */
   allowed_actions: Record<string, string[]>;
+  /** The request's input files (when it carries any). */
+  files?: FileView[];
   /** The worker's latest progress line, once it reported one (`task_progress`). */
   last_progress?: TaskProgressView;
   /** Why the worker gave up (`task_fail`), when the task is `failed`. */
@@ -75,6 +102,8 @@ export interface ArtifactView {
   note: string | null;
   message_id: string;
   created_at: string;
+  /** The version's files (when it carries any). */
+  files?: FileView[];
 }
 
 /** One event of a task's timeline. */

@@ -10,6 +10,7 @@ import { logger } from "../log.ts";
 import { checkRouting, checkSignedEnvelope, lockKeys, type RateCheck } from "./accept.ts";
 import type { RelayMetrics } from "./metrics.ts";
 import type { RelayOptions } from "./options.ts";
+import type { BlobService } from "./blobs/service.ts";
 import type { Session } from "./session.ts";
 import type { DeliveryRow, RelayStore } from "./store.ts";
 import { type GroupCommit, groupCommitOf } from "./store/group.ts";
@@ -25,6 +26,8 @@ export interface AcceptHost {
   readonly stopped: boolean;
   /** Hands a delivery row just committed to its recipient's session. */
   offer(clientId: string, row: DeliveryRow): void;
+  /** Files (design §12): the relay's blob service, or null when it stores no files. */
+  readonly blobs: BlobService | null;
 }
 
 /** The accept pipeline of one relay. */
@@ -139,6 +142,7 @@ export class Accepts {
         at,
         true,
       );
+      await this.grantBlobs(session, envelope, checked.recipientClients);
       return await store.queueEnvelope(row, checked.recipientClients, checked.effects);
     }, (outcome, commitError) => {
       if (!outcome.ok) this.refuse(session, outcome.error, id);
@@ -164,6 +168,7 @@ export class Accepts {
           envelope,
           at,
         );
+        await this.grantBlobs(session, envelope, checked.recipientClients);
         return await store.acceptEnvelope(
           this.rowOf(session, envelope, body, at),
           checked.recipientClients,
@@ -174,6 +179,18 @@ export class Accepts {
     } catch (err) {
       this.refuse(session, err, id);
     }
+  }
+
+  /**
+   * Files (design §12): the header's blobs must be the sender's finished uploads; the
+   * recipients' clients may then download them. Last of the checks, so a refused envelope
+   * grants nothing (the grant lives in the blob store, outside this transaction: an envelope
+   * refused by its commit leaves readers able to fetch ciphertext they hold no key for).
+   */
+  private async grantBlobs(session: Session, envelope: Envelope, recipients: string[]) {
+    if (!envelope.blobs?.length) return;
+    if (!this.host.blobs) throw fail("blob_not_found", "this relay stores no files");
+    await this.host.blobs.grant(session.clientId, envelope.blobs, recipients);
   }
 
   private rowOf(session: Session, envelope: Envelope, body: string, at: number) {

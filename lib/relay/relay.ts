@@ -14,6 +14,7 @@ import { RateLimiter } from "./ratelimit.ts";
 import { Session } from "./session.ts";
 import type { ClientRecord, DeliveryRow, RelayStore } from "./store.ts";
 import { authenticateToken } from "./tokens.ts";
+import type { BlobService } from "./blobs/service.ts";
 
 export { DEFAULT_RELAY_OPTIONS, type RelayOptions } from "./options.ts";
 
@@ -36,6 +37,8 @@ export class Relay {
   readonly nodeId = `node_${crypto.randomUUID()}`;
   /** The accept pipeline (accepts.ts). */
   private readonly accepts: Accepts;
+  /** Files (design §12): set by startRelay; null = this relay stores no files. */
+  blobs: BlobService | null = null;
 
   constructor(readonly store: RelayStore, readonly options: RelayOptions) {
     const cluster = store.cluster;

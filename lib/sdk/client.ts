@@ -9,6 +9,7 @@ import type {
   AuditEventView,
   AuditVerification,
   ConnectionView,
+  FileAttachment,
   HealthView,
   InviteListItem,
   InviteView,
@@ -19,7 +20,7 @@ import type {
   QuarantineResolution,
   QueuedMessage,
 } from "../protocol/views.ts";
-import { ApiError, callDaemon, type CallOptions, type Query } from "./http.ts";
+import { ApiError, callDaemon, type CallOptions, fetchDaemon, type Query } from "./http.ts";
 import { TaskCalls } from "./tasks.ts";
 
 export type * from "../protocol/views.ts";
@@ -178,6 +179,7 @@ export class TaskferryClient extends TaskCalls {
       data?: unknown;
       conversation_id?: string;
       reply_to?: string;
+      files?: FileAttachment[];
     },
     options?: CallOptions,
   ) {
@@ -215,6 +217,28 @@ export class TaskferryClient extends TaskCalls {
       state,
       ...(agent ? { agent } : {}),
     })).message;
+  }
+
+  // Files (docs/api.md, "Files")
+  /** Stores a file on the daemon (streamed); attach it as `{file_id}`. */
+  async postFile(
+    name: string,
+    body: BodyInit,
+    mediaType = "application/octet-stream",
+  ): Promise<{ file_id: string; name: string; size: number; media_type: string; sha256: string }> {
+    const res = await this.raw("POST", `/v1/files?name=${encodeURIComponent(name)}`, body, {
+      "content-type": mediaType,
+    });
+    return (await res.json()).file;
+  }
+  /** A sent or received file once verified, as a streaming response. */
+  downloadFile(id: string, agent?: string): Promise<Response> {
+    const q = agent ? `?agent=${encodeURIComponent(agent)}` : "";
+    return this.raw("GET", `/v1/files/${id}${q}`);
+  }
+  private raw(method: string, path: string, body?: BodyInit, headers?: Record<string, string>) {
+    const to = { url: this.url, token: this.token, fetch: this.fetchFn };
+    return fetchDaemon(to, method, path, body, headers);
   }
 
   // Quarantine

@@ -93,3 +93,35 @@ export async function callDaemon<T>(
   }
   return json as T;
 }
+
+/**
+ * A streaming call (files): the raw response when it is 2xx, else `ApiError` from the error
+ * body. The body goes as given (a file's bytes), not as JSON.
+ */
+export async function fetchDaemon(
+  to: { url: string; token: string; fetch: typeof fetch },
+  method: string,
+  path: string,
+  body?: BodyInit,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  let res: Response;
+  try {
+    res = await to.fetch(to.url + path, {
+      method,
+      headers: { authorization: `Bearer ${to.token}`, ...headers },
+      ...(body !== undefined ? { body } : {}),
+    });
+  } catch (err) {
+    throw new ApiError(0, "unavailable", `cannot reach the daemon at ${to.url}: ${err}`);
+  }
+  if (res.ok) return res;
+  const e = await res.json().catch(() => null) as
+    | { error?: { code?: string; message?: string } }
+    | null;
+  throw new ApiError(
+    res.status,
+    e?.error?.code ?? "internal",
+    e?.error?.message ?? `the daemon answered ${res.status}`,
+  );
+}

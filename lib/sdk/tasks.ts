@@ -3,7 +3,13 @@
  * base of TaskferryClient, which supplies the transport; each create takes `CallOptions` (its
  * `Idempotency-Key`).
  */
-import type { ArtifactView, QueuedMessage, TaskDetail, TaskView } from "../protocol/views.ts";
+import type {
+  ArtifactView,
+  FileAttachment,
+  QueuedMessage,
+  TaskDetail,
+  TaskView,
+} from "../protocol/views.ts";
 import type { TaskState } from "../protocol/mod.ts";
 import { ApiError, type CallOptions, type Query } from "./http.ts";
 
@@ -26,6 +32,7 @@ export abstract class TaskCalls {
     inputs?: Record<string, unknown>;
     deadline?: string;
     max_revisions?: number;
+    files?: FileAttachment[];
   }, options?: CallOptions) {
     return this.request<{ task: TaskView; message: QueuedMessage }>(
       "POST",
@@ -69,7 +76,14 @@ export abstract class TaskCalls {
   }
   submitArtifact(
     id: string,
-    input: { content: string; agent?: string; content_type?: string; name?: string; note?: string },
+    input: {
+      content: string;
+      agent?: string;
+      content_type?: string;
+      name?: string;
+      note?: string;
+      files?: FileAttachment[];
+    },
     options?: CallOptions,
   ) {
     return this.action(id, "artifacts", input, options);

@@ -23,6 +23,7 @@ export const TOOL_NAMES = [
   "request_revision",
   "complete_task",
   "cancel_task",
+  "save_file",
   "ack_message",
 ];
 

@@ -23,14 +23,21 @@ import {
   waitForTaskState,
 } from "../tasks/mod.ts";
 import { DEFAULT_DAEMON_OPTIONS } from "../options.ts";
+import { type FileInput, FileInputsSchema } from "../files/attach.ts";
 import { intParam } from "./params.ts";
 
-const TaskBody = PAYLOAD_SCHEMAS.task_request.extend({ from: HandleSchema, to: HandleSchema });
+// Files are given as paths or posted file ids (files/attach.ts), described before sending.
+const Files = { files: FileInputsSchema.optional() };
+const TaskBody = PAYLOAD_SCHEMAS.task_request.extend({
+  from: HandleSchema,
+  to: HandleSchema,
+  ...Files,
+});
 const Agent = { agent: HandleSchema.optional() };
 const ACTION_BODIES: Record<TaskActionName, z.ZodType> = {
   accept: PAYLOAD_SCHEMAS.task_accept.extend(Agent),
   decline: PAYLOAD_SCHEMAS.task_decline.extend(Agent),
-  artifacts: PAYLOAD_SCHEMAS.artifact_submit.omit({ version: true }).extend(Agent),
+  artifacts: PAYLOAD_SCHEMAS.artifact_submit.omit({ version: true }).extend({ ...Agent, ...Files }),
   revisions: PAYLOAD_SCHEMAS.revision_request.partial({ artifact_version: true }).extend(Agent),
   complete: PAYLOAD_SCHEMAS.task_complete.extend(Agent),
   cancel: PAYLOAD_SCHEMAS.task_cancel.extend(Agent),
@@ -53,9 +60,10 @@ function stateParam(value: string | undefined, name: string): TaskState | undefi
 export function taskRoutes(d: Daemon): Hono {
   const app = new Hono();
   app.post("/tasks", async (c) => {
-    const body = await readJson(c, TaskBody);
+    const { files, ...body } = await readJson(c, TaskBody);
     actingAgent(c, body.from);
-    return c.json(await createTask(d, body), 202);
+    const refs = files ? { files: await d.files.prepare(files) } : {};
+    return c.json(await createTask(d, { ...body, ...refs }), 202);
   });
   app.get("/tasks", (c) => {
     const state = stateParam(c.req.query("state"), "state");
@@ -83,6 +91,7 @@ export function taskRoutes(d: Daemon): Hono {
       requireVisibleTask(c, d, c.req.param("id"));
       const agent = actingAgent(c, body.agent as string | undefined);
       if (agent !== undefined) body.agent = agent;
+      if (body.files) body.files = await d.files.prepare(body.files as FileInput[]);
       return c.json(await taskAction(d, c.req.param("id"), action, body), 202);
     });
   }

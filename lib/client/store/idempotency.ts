@@ -20,7 +20,7 @@ export interface IdempotencyRow {
 
 /** Migration: the table (appended at the end of CLIENT_MIGRATIONS by store/mod.ts). */
 export const IDEMPOTENCY_MIGRATION: Migration = {
-  version: 7,
+  version: 8,
   name: "idempotency keys",
   sql: `
     CREATE TABLE idempotency_keys (

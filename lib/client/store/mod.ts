@@ -9,6 +9,7 @@ import { AgentTable } from "./agents.ts";
 import { ArtifactTable } from "./artifacts.ts";
 import { AuditTable } from "./audit.ts";
 import { ConnectionTable } from "./connections.ts";
+import { FileTable } from "./files.ts";
 import { HistoryQueries } from "./history.ts";
 import { IDEMPOTENCY_MIGRATION, IdempotencyTable } from "./idempotency.ts";
 import { InboxTable } from "./inbox.ts";
@@ -26,6 +27,7 @@ export type { LocalAgentRow, StoredKeys } from "./agents.ts";
 export type { ArtifactRow } from "./artifacts.ts";
 export type { TaskEventRow, TimelineRow } from "./audit.ts";
 export type { ConnectionRow } from "./connections.ts";
+export type { FileRow, LocalFileRow } from "./files.ts";
 export type { ConversationRow, MessageFilter } from "./history.ts";
 export type { IdempotencyRow } from "./idempotency.ts";
 export type { InviteRow } from "./invites.ts";
@@ -67,6 +69,8 @@ export class DaemonStore {
   readonly invites: InviteTable;
   readonly tokens: AgentTokenTable;
   readonly idempotency: IdempotencyTable;
+  /** Files (design §12). */
+  readonly files: FileTable;
 
   constructor(readonly db: DatabaseSync) {
     this.settings = new SettingsTable(db);
@@ -84,6 +88,7 @@ export class DaemonStore {
     this.invites = new InviteTable(db);
     this.tokens = new AgentTokenTable(db);
     this.idempotency = new IdempotencyTable(db);
+    this.files = new FileTable(db);
   }
 
   /** Opens (migrating) the daemon database at `path`. */

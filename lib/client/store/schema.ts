@@ -297,3 +297,51 @@ const TASK_PROGRESS_MIGRATION: Migration = {
   `,
 };
 CLIENT_MIGRATIONS.push(TASK_PROGRESS_MIGRATION);
+
+/** Files (design §12): transfers, envelopes held until their blobs are up, posted files. */
+const FILES_MIGRATION: Migration = {
+  version: 7,
+  name: "files: transfers, held envelopes, uploaded local files",
+  // Files (design §12). One row per (blob, local agent) a message sent or received, with its
+  // transfer progress (chunks done), so an interrupted upload or download resumes where it
+  // stopped; envelopes held until their blobs are uploaded; files posted to POST /v1/files.
+  sql: `
+    CREATE TABLE files (
+      blob_id TEXT NOT NULL,
+      agent TEXT NOT NULL,
+      message_id TEXT NOT NULL,
+      direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+      position INTEGER NOT NULL,
+      name TEXT NOT NULL,
+      size INTEGER NOT NULL,
+      media_type TEXT NOT NULL,
+      sha256 TEXT NOT NULL,
+      key TEXT NOT NULL,
+      state TEXT NOT NULL CHECK (state IN ('pending', 'ready', 'failed')),
+      done_chunks INTEGER NOT NULL DEFAULT 0,
+      error_code TEXT,
+      error TEXT,
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL,
+      PRIMARY KEY (blob_id, agent)
+    );
+    CREATE INDEX files_message ON files(message_id, position);
+    CREATE INDEX files_pending ON files(state, direction);
+
+    CREATE TABLE held_envelopes (
+      message_id TEXT PRIMARY KEY,
+      envelope TEXT NOT NULL,
+      created_at TEXT NOT NULL
+    );
+
+    CREATE TABLE local_files (
+      id TEXT PRIMARY KEY,
+      name TEXT NOT NULL,
+      size INTEGER NOT NULL,
+      media_type TEXT NOT NULL,
+      sha256 TEXT NOT NULL,
+      created_at TEXT NOT NULL
+    );
+  `,
+};
+CLIENT_MIGRATIONS.push(FILES_MIGRATION);
