@@ -8,6 +8,7 @@ import { type Command, parseFlags } from "./command.ts";
 import { waitForSignal } from "./relay.ts";
 import { flagOptions, settingsHelp } from "./settings.ts";
 import { parseSetupLink, readSetupArg, saveSetup } from "./setup_link.ts";
+import { setupLinksFor } from "./setup_page.ts";
 import { CLIENT_SETTINGS, clientIdentity, resolveClientSettings } from "./client_config.ts";
 
 export { CLIENT_SETTINGS } from "./client_config.ts";
@@ -73,6 +74,7 @@ Examples:
         localApiToken: s["local-api-token"] as string | undefined,
         hostname: addr.hostname,
         port: addr.port,
+        setupLinks: setupLinksFor(home), // the dashboard's /setup page saves links here
       });
     } catch (err) {
       lock.release();
