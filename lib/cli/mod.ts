@@ -8,6 +8,7 @@ import { doctorCommand } from "./doctor.ts";
 import { clientCommand } from "./client.ts";
 import { acceptCommand, connectCommand, inviteCommand } from "./connect.ts";
 import { linkOpenCommand } from "./link_open.ts";
+import { linkHandlerCommand } from "./link_handler.ts";
 import { openCommand } from "./open.ts";
 import { mcpCommand } from "./mcp.ts";
 import { relayCommand } from "./relay.ts";
@@ -35,6 +36,7 @@ export const COMMANDS: readonly Command[] = withGoForms([
   connectCommand,
   acceptCommand,
   linkOpenCommand,
+  linkHandlerCommand,
   sendCommand,
   inboxCommand,
   taskCommand,
