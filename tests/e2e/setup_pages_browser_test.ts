@@ -85,6 +85,23 @@ Deno.test({
         await res.body?.cancel();
         await login();
         await page.getByRole("heading", { name: "Set up this local TaskFerry" }).waitFor();
+        // A link on another site (a relay page, a chat) may open the pages, not more.
+        const nav = { "sec-fetch-site": "cross-site", "sec-fetch-mode": "navigate" };
+        for (const path of ["/setup", "/connect?invite=x"]) {
+          const res = await fetch(`${carol.running.url}${path}`, {
+            headers: { ...nav, "sec-fetch-dest": "document" },
+            redirect: "manual",
+          });
+          assertEquals(res.status, 303, path);
+          await res.body?.cancel();
+        }
+        const post = await fetch(`${carol.running.url}/setup`, {
+          method: "POST",
+          headers: { ...nav, "sec-fetch-dest": "document", "content-type": "application/json" },
+          body: JSON.stringify({ link }),
+        });
+        assertEquals(post.status, 403, "a cross-site POST is not a navigation");
+        await post.body?.cancel();
       });
 
       await t.step("a Go-style address with a token is not used", async () => {
