@@ -22,7 +22,7 @@ const list = (what: string) =>
   );
 
 /** A Go list argument as strings (blanks dropped), or undefined when absent or empty. */
-export function goList(value: string[] | string | undefined): string[] | undefined {
+function goList(value: string[] | string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
   const items = (typeof value === "string" ? value.split(",") : value).map((s) => s.trim())
     .filter((s) => s !== "");
@@ -296,6 +296,3 @@ export const GO_TOOLS: readonly Tool[] = [
       ctx.api.completeTask(a.task_id, defined({ agent: a.from, note: opt(a.message) })),
   }),
 ];
-
-/** The Go tool names, for help texts. */
-export const GO_TOOL_NAMES: readonly string[] = GO_TOOLS.map((t) => t.name);
