@@ -104,6 +104,31 @@ Deno.test("mcp go tools: --tools / TASKFERRY_MCP_TOOLS choose the sets; default 
       ),
       ["handle", "display_name", "description", "tagline", "capabilities", "public_profile"],
     );
+    // The same names, argument names and required arguments as the Hermes plugin's schemas
+    // (integrations/hermes-plugin/schemas.py, the Go tools' reference).
+    const py = await new Deno.Command("python3", {
+      args: [
+        "-B", // no bytecode in the plugin directory
+        "-c",
+        "import json,sys; sys.path.insert(0, sys.argv[1]); import schemas; print(json.dumps(schemas.TOOLS))",
+        new URL("../../integrations/hermes-plugin", import.meta.url).pathname,
+      ],
+    }).output();
+    assertEquals(py.code, 0, new TextDecoder().decode(py.stderr));
+    const hermes = JSON.parse(new TextDecoder().decode(py.stdout)) as {
+      name: string;
+      parameters: { properties: Record<string, unknown>; required: string[] };
+    }[];
+    assertEquals(hermes.map((h) => h.name), GO_NAMES);
+    for (const h of hermes) {
+      const mine = tools.find((t) => t.name === h.name)!.inputSchema;
+      assertEquals(
+        Object.keys(mine.properties ?? {}).sort(),
+        Object.keys(h.parameters.properties).sort(),
+        h.name,
+      );
+      assertEquals([...(mine.required ?? [])].sort(), [...h.parameters.required].sort(), h.name);
+    }
     // A bad set is a usage error (exit 2) naming the choices.
     const out = await new Deno.Command(DENO, {
       args: ["run", "-A", MAIN, "mcp", "--tools", "golang"],
@@ -181,6 +206,7 @@ Deno.test("mcp go tools: every taskferry_* tool, with the Go argument names, bet
       from: "@alice/requester",
       to: "@bob/reviewer",
     });
+    await w.bob.api.waitForInbox("@bob/reviewer", (m) => m.type === "connection_accept");
     const conns = await w.bob.api.connections("@bob/reviewer");
     assertEquals(conns.map((c) => [c.peer, c.state]), [["@alice/requester", "connected"]]);
 
