@@ -8,6 +8,7 @@ import { type Command, parseFlags } from "./command.ts";
 import { waitForSignal } from "./relay.ts";
 import { flagOptions, settingsHelp } from "./settings.ts";
 import { parseSetupLink, readSetupArg, saveSetup } from "./setup_link.ts";
+import { setupLinksFor } from "./setup_page.ts";
 import { CLIENT_SETTINGS, clientIdentity, resolveClientSettings } from "./client_config.ts";
 import { KeyProtectionError, unlockKeys } from "../client/secrets/protection.ts";
 
@@ -100,6 +101,7 @@ Examples:
         hostname: addr.hostname,
         port: addr.port,
         quarantineMaxBytes: s["quarantine-max-bytes"] as number | undefined,
+        setupLinks: setupLinksFor(home), // the dashboard's /setup page saves links here
       });
     } catch (err) {
       lock.release();

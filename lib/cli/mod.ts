@@ -13,6 +13,7 @@ import { quarantineCommand } from "./quarantine.ts";
 import { auditCommand } from "./audit.ts";
 import { ackCommand } from "./ack.ts";
 import { linkOpenCommand } from "./link_open.ts";
+import { linkHandlerCommand } from "./link_handler.ts";
 import { openCommand } from "./open.ts";
 import { mcpCommand } from "./mcp.ts";
 import { relayCommand } from "./relay.ts";
@@ -40,6 +41,7 @@ export const COMMANDS: readonly Command[] = withGoForms([
   connectCommand,
   acceptCommand,
   linkOpenCommand,
+  linkHandlerCommand,
   sendCommand,
   inboxCommand,
   ackCommand,

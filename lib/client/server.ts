@@ -7,6 +7,7 @@ import { logger } from "../log.ts";
 import { daemonApp } from "./api.ts";
 import { syncPermissions } from "./connections.ts";
 import { mountDashboard } from "./dashboard.ts";
+import type { SetupLinks } from "./setup_routes.ts";
 import { a2aApp } from "../a2a/mod.ts";
 import { Daemon } from "./daemon.ts";
 import { defaultFilesRoot } from "./files/service.ts";
@@ -32,6 +33,8 @@ export interface DaemonStartOptions {
   port?: number | undefined;
   /** Serves the owner's dashboard at `/` (default true). */
   dashboard?: boolean | undefined;
+  /** How the dashboard's `/setup` reads and saves setup links (lib/client/setup_routes.ts). */
+  setupLinks?: SetupLinks | undefined;
   /** Mounts extra routes before the API's auth (after the dashboard's). */
   mount?: ((app: Hono, daemon: Daemon) => void) | undefined;
   linkBackoff?: { minBackoffMs?: number; maxBackoffMs?: number };
@@ -112,7 +115,7 @@ export async function startDaemon(opts: DaemonStartOptions): Promise<RunningDaem
     files: { dir: join(opts.home, "files"), root: opts.filesRoot ?? defaultFilesRoot() },
   });
   const app = daemonApp(daemon, (a) => {
-    if (opts.dashboard !== false) mountDashboard(a, daemon);
+    if (opts.dashboard !== false) mountDashboard(a, daemon, opts.setupLinks);
     // A2A edge (design §15): a translator over this app's own routes, reached in process.
     a.route("/", a2aApp({ fetch: (req) => a.fetch(req) }));
     opts.mount?.(a, daemon);

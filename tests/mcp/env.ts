@@ -47,5 +47,7 @@ export function daemonEnv(daemon: { running: { url: string }; token: string }) {
     TASKFERRY_LOCAL_API_TOKEN: daemon.token,
     // An empty home, so nothing from the developer's ~/.taskferry leaks in.
     TASKFERRY_HOME: "/nonexistent-taskferry-home",
+    // Our tools only: the Go TaskFerry's taskferry_* set has its own test (go_tools_test.ts).
+    TASKFERRY_MCP_TOOLS: "current",
   });
 }
