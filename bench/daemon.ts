@@ -6,6 +6,7 @@
  *   item in @bob/b's inbox (the `inbox` event on `GET /v1/events`, the SSE stream an agent
  *   would hold open): sequential latency, then messages/s with many in flight.
  * - The same, waiting with the long poll `GET /v1/inbox?wait=` instead of SSE.
+ * - A worker's progress line → the requester's `task_progress` event (daemon_progress.ts).
  * - Cold start of `main.ts relay` and `main.ts client` as processes (spawn → answering health).
  * - The size of `deno bundle` of main.ts.
  * @module
@@ -15,6 +16,7 @@ import { startDaemon } from "../lib/client/mod.ts";
 import { setLogLevel } from "../lib/log.ts";
 import { generateToken, hashToken, openSqliteRelayStore, startRelay } from "../lib/relay/mod.ts";
 import { TaskferryClient } from "../lib/sdk/mod.ts";
+import { progressLatency } from "./daemon_progress.ts";
 import type { BenchOptions, BenchRow } from "./main.ts";
 
 const SUITE = "daemon";
@@ -297,6 +299,7 @@ async function messaging(opts: BenchOptions): Promise<BenchRow[]> {
       rate: polls / ((performance.now() - p0 - waitedMs) / 1000),
       note: latencies(polled),
     });
+    rows.push(await progressLatency(world, { requester: ALICE, worker: BOB }, opts, latencies));
   } finally {
     console.error("  closing…");
     await events.close();

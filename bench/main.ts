@@ -84,6 +84,11 @@ const SUITES: readonly SuiteEntry[] = [
     load: () => import("./peers.ts"),
   },
   {
+    name: "files",
+    summary: "file transfer end to end (1 MB, 100 MB) next to raw AES-GCM and a file copy",
+    load: () => import("./files.ts"),
+  },
+  {
     name: "cluster",
     summary: "relay envelopes/s on PostgreSQL with one and two relay nodes (processes)",
     load: () => import("./cluster.ts"),

@@ -53,6 +53,25 @@ export function contextOf(detail: TaskDetail): string {
 
 type Event = TaskDetail["events"][number];
 
+/**
+ * The events with the worker's progress lines among them, by time. The daemon keeps progress
+ * apart from the audit events (`TaskDetail.progress`, a bounded tail); A2A shows one history.
+ */
+function timelineOf(detail: TaskDetail, lines = detail.progress ?? []): Event[] {
+  const progress: Event[] = lines.map((p) => ({
+    seq: 0,
+    event_id: p.message_id,
+    type: "task_progress",
+    actor: p.from,
+    at: p.at,
+    data: { text: p.text, queue_position: p.queue_position },
+    hash: "",
+    prev_hash: "",
+    delivery_state: null,
+  }));
+  return [...detail.events, ...progress].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+}
+
 function reasonOf(e: Event | undefined): string | null {
   const d = e?.data as { reason?: unknown; note?: unknown } | undefined;
   const r = d?.reason ?? d?.note;
@@ -62,7 +81,7 @@ function reasonOf(e: Event | undefined): string | null {
 /** The agent's words for the task's current state (none for the plain working states). */
 function statusText(detail: TaskDetail): string | null {
   const t = detail.task;
-  const last = detail.events.at(-1);
+  const last = timelineOf(detail).at(-1);
   switch (t.state as TaskState) {
     case "submitted":
       return `Artifact v${t.artifact_version} is ready for review. Reply on this task to ask ` +
@@ -88,7 +107,7 @@ function statusText(detail: TaskDetail): string | null {
 export function statusOf(detail: TaskDetail): TaskStatus {
   const ids = { taskId: detail.task.id, contextId: contextOf(detail) };
   const text = statusText(detail);
-  const last = detail.events.at(-1);
+  const last = timelineOf(detail).at(-1);
   return {
     state: A2A_STATE[detail.task.state as TaskState],
     message: text === null ? undefined : message(
@@ -117,7 +136,7 @@ export function artifactOf(a: ArtifactView): Artifact {
 function historyOf(detail: TaskDetail): Message[] {
   const ids = { taskId: detail.task.id, contextId: contextOf(detail) };
   const out: Message[] = [];
-  for (const e of detail.events) {
+  for (const e of timelineOf(detail)) {
     const user = e.actor === detail.task.requester;
     let parts: Part[] | null = null;
     if (e.type === "task_request") {
@@ -179,7 +198,11 @@ const STATUS_EVENTS = new Set(["artifact_submit", "revision_request"]);
 export function updatesBetween(prev: TaskDetail, next: TaskDetail): StreamResponse[] {
   const ids = { taskId: next.task.id, contextId: contextOf(next) };
   const seen = prev.events.reduce((m, e) => Math.max(m, e.seq), 0);
-  const fresh = next.events.filter((e) => e.seq > seen);
+  const known = new Set((prev.progress ?? []).map((p) => p.message_id));
+  const fresh = timelineOf(
+    { ...next, events: next.events.filter((e) => e.seq > seen) },
+    (next.progress ?? []).filter((p) => !known.has(p.message_id)),
+  );
   const out: StreamResponse[] = [];
   for (const e of fresh) {
     if (e.type === "task_progress") {

@@ -3,14 +3,16 @@ import { ensureAgent, runRequester, runWriter } from "../agents/mod.ts";
 import { ApiError } from "../sdk/mod.ts";
 import { AGENT_TOKEN_HELP, AGENT_TOKEN_USAGE, runAgentToken } from "./agent_token.ts";
 import { type Command, parseFlags, UsageError } from "./command.ts";
+import { ROTATE_KEY_HELP, rotateKey } from "./agent_keys.ts";
 import { RUNTIME_TOKEN_FLAGS, RUNTIME_TOKEN_HELP, runtimeClient } from "./runtime_client.ts";
 
 /** `taskferry agent` */
 export const agentCommand: Command = {
   name: "agent",
-  summary: "Run a demo agent (writer or requester); issue, list and revoke agent tokens",
+  summary: "Run a demo agent (writer or requester); agent tokens; rotate an agent's keys",
   help: `Usage: taskferry agent writer --handle AGENT [options]
        taskferry agent requester --handle AGENT --peer PEER [options]
+       taskferry agent rotate-key AGENT [--json]
 ${AGENT_TOKEN_USAGE}
 
 Rule-based demo agents that use only the loopback API. The writer accepts connection requests
@@ -32,7 +34,10 @@ ${RUNTIME_TOKEN_HELP}
   --home DIR           data directory [env TASKFERRY_HOME; default ~/.taskferry]
   --json               (agent token …) print JSON
 
+${ROTATE_KEY_HELP}
+
 Examples:
+  taskferry agent rotate-key @alice/requester
   taskferry agent writer --handle @bob/writer --create
   taskferry agent requester --handle @alice/requester --peer @bob/writer --create --once
   taskferry agent token @bob/writer --label worker
@@ -40,6 +45,7 @@ Examples:
 `,
   async run(args) {
     const role = args[0];
+    if (role === "rotate-key") return rotateKey(args.slice(1));
     if (role === "token") return await runAgentToken(args.slice(1));
     if (role !== "writer" && role !== "requester") {
       throw new UsageError("agent needs a role: writer or requester (see: taskferry help agent)");

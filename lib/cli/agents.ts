@@ -1,5 +1,6 @@
 import { type Command, parseFlags, UsageError } from "./command.ts";
 import { daemonClient, output, runVerb, VERB_FLAGS, VERB_FLAGS_HELP } from "./daemon_client.ts";
+import { KEY_FLAG, KEY_FLAG_HELP, keyOption } from "./idempotency_flag.ts";
 import { checkHandle, HANDLE_RULE } from "./handle_hint.ts";
 
 /** `taskferry agents` */
@@ -44,6 +45,7 @@ Options:
   --description TEXT   what the agent does
   --capability TEXT    a capability tag (repeatable)
   --public             list it in the relay's public directory
+${KEY_FLAG_HELP}
 ${VERB_FLAGS_HELP}
 
 Examples:
@@ -53,6 +55,7 @@ Examples:
   run(args) {
     const { values, positionals } = parseFlags("agent-create", args, {
       ...VERB_FLAGS,
+      ...KEY_FLAG,
       name: { type: "string" },
       description: { type: "string" },
       capability: { type: "string", multiple: true },
@@ -68,7 +71,7 @@ Examples:
       if (values.description) input.description = values.description;
       if (values.capability) input.capabilities = values.capability;
       if (values.public) input.public = true;
-      const agent = await daemonClient(values).createAgent(input);
+      const agent = await daemonClient(values).createAgent(input, keyOption(values));
       output(
         values.json,
         { agent },

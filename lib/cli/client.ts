@@ -8,7 +8,9 @@ import { type Command, parseFlags } from "./command.ts";
 import { waitForSignal } from "./relay.ts";
 import { flagOptions, settingsHelp } from "./settings.ts";
 import { parseSetupLink, readSetupArg, saveSetup } from "./setup_link.ts";
+import { setupLinksFor } from "./setup_page.ts";
 import { CLIENT_SETTINGS, clientIdentity, resolveClientSettings } from "./client_config.ts";
+import { KeyProtectionError, unlockKeys } from "../client/secrets/protection.ts";
 
 export { CLIENT_SETTINGS } from "./client_config.ts";
 export { parseSetupLink, readSavedSetup, type SetupLink } from "./setup_link.ts";
@@ -28,6 +30,10 @@ AGENTCHAT_*) are accepted with a deprecation notice: see docs/migrating.md.
 Options:
 ${settingsHelp(CLIENT_SETTINGS)}
 
+Agent private keys can be protected at rest: --protect-keys wraps them with a passphrase
+(TASKFERRY_PASSPHRASE_FILE, else asked on the terminal) or a secret kept in the OS keychain
+(--key-source keychain); later starts unlock them the same way, and a wrong passphrase exits 1.
+
 Only one daemon runs per home: a second start on the same home exits at once, naming the
 running daemon's pid and address. Files in the home are private (directory 0700, files 0600).
 
@@ -37,6 +43,7 @@ Examples:
   TASKFERRY_RELAY_URL=https://relay.example.com TASKFERRY_CLIENT_ID=alice \\
     TASKFERRY_RELAY_TOKEN=tfr.alice.… taskferry client
   taskferry client --addr 127.0.0.1:0 --home /tmp/alice
+  TASKFERRY_PASSPHRASE_FILE=~/.config/taskferry-pass taskferry client --protect-keys
 `,
   async run(args) {
     const parsed = parseFlags("client", args, flagOptions(CLIENT_SETTINGS));
@@ -61,9 +68,28 @@ Examples:
       console.error(`taskferry: ${err.message}`);
       return 1;
     }
+    let unlocked;
+    try {
+      unlocked = await unlockKeys({
+        dbPath,
+        home,
+        protect: s["protect-keys"] === true,
+        keySource: s["key-source"] as "passphrase" | "keychain",
+        passphraseFile: s["passphrase-file"] as string | undefined,
+      });
+    } catch (err) {
+      lock.release();
+      if (!(err instanceof KeyProtectionError)) throw err;
+      console.error(`taskferry: ${err.message}`);
+      return 1;
+    }
+    if (unlocked?.enabled) {
+      console.log(`agent keys protected (${unlocked.wrapped} wrapped; secret: ${unlocked.source})`);
+    }
     let running;
     try {
       running = await startDaemon({
+        keyWrapper: unlocked?.wrapper,
         home,
         clientId,
         dbPath,
@@ -71,8 +97,11 @@ Examples:
         relayUrl,
         relayToken,
         localApiToken: s["local-api-token"] as string | undefined,
+        filesRoot: s["files-root"] as string | undefined,
         hostname: addr.hostname,
         port: addr.port,
+        quarantineMaxBytes: s["quarantine-max-bytes"] as number | undefined,
+        setupLinks: setupLinksFor(home), // the dashboard's /setup page saves links here
       });
     } catch (err) {
       lock.release();

@@ -73,6 +73,14 @@ export const CLIENT_SETTINGS: readonly Setting[] = [
     help: "Bearer token local agents send to the API",
   },
   {
+    flag: "files-root",
+    env: "TASKFERRY_FILES_ROOT",
+    key: "files_root",
+    kind: "path",
+    defaultLabel: "the user's home",
+    help: "Files attached by path must be inside this directory (/ allows any)",
+  },
+  {
     flag: "setup",
     env: "TASKFERRY_SETUP_URL",
     key: "setup",
@@ -98,7 +106,42 @@ export const CLIENT_SETTINGS: readonly Setting[] = [
     defaultLabel: "$TASKFERRY_HOME/config.json if present",
     help: 'JSON config file; daemon keys go under "client"',
   },
+  {
+    flag: "quarantine-max-bytes",
+    env: "TASKFERRY_QUARANTINE_MAX_BYTES",
+    key: "quarantine_max_bytes",
+    kind: "int",
+    default: String(16 * 1024 * 1024),
+    min: 65_536,
+    help: "Total size cap of the quarantine (held envelopes); the oldest are evicted past it",
+  },
   LOG_FORMAT_SETTING,
+  {
+    flag: "protect-keys",
+    env: "TASKFERRY_PROTECT_KEYS",
+    key: "protect_keys",
+    kind: "boolean",
+    default: "false",
+    help: "Wrap agent private keys at rest (scrypt + AES-256-GCM); stays on once set",
+  },
+  {
+    flag: "key-source",
+    env: "TASKFERRY_KEY_SOURCE",
+    key: "key_source",
+    kind: "string",
+    choices: ["passphrase", "keychain"],
+    meta: "passphrase|keychain",
+    default: "passphrase",
+    help: "Secret for --protect-keys: a passphrase, or one kept in the OS keychain",
+  },
+  {
+    flag: "passphrase-file",
+    env: "TASKFERRY_PASSPHRASE_FILE",
+    key: "passphrase_file",
+    kind: "path",
+    defaultLabel: "asked on the terminal",
+    help: "File holding the key passphrase (keep it 0600)",
+  },
 ];
 
 /** The home and resolved settings: flag > env > config file > default. */

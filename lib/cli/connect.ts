@@ -1,5 +1,6 @@
 import { type Command, parseFlags, UsageError } from "./command.ts";
 import { daemonClient, output, runVerb, VERB_FLAGS, VERB_FLAGS_HELP } from "./daemon_client.ts";
+import { KEY_FLAG, KEY_FLAG_HELP, keyOption } from "./idempotency_flag.ts";
 import { checkHandle } from "./handle_hint.ts";
 import { ApiError, type TaskferryClient } from "../sdk/mod.ts";
 
@@ -56,6 +57,7 @@ export const connectCommand: Command = {
 Options:
   --from AGENT   your agent that asks
   --note TEXT    a note the other owner sees
+${KEY_FLAG_HELP}
 ${VERB_FLAGS_HELP}
 
 Examples:
@@ -65,6 +67,7 @@ Examples:
   run(args) {
     const { values, positionals } = parseFlags("connect", args, {
       ...VERB_FLAGS,
+      ...KEY_FLAG,
       from: { type: "string" },
       note: { type: "string" },
     }, true);
@@ -84,7 +87,7 @@ Examples:
       if (target.startsWith("@") || !isLink) input.to = checkHandle(target, "HANDLE");
       else input.invite = target;
       if (values.note) input.note = values.note;
-      const result = await daemonClient(values).connect(input).catch((err) => {
+      const result = await daemonClient(values).connect(input, keyOption(values)).catch((err) => {
         throw explainInvite(err, target);
       });
       output(

@@ -1,10 +1,18 @@
 import { type Command, EXIT, parseFlags, UsageError } from "./command.ts";
 import { RUNTIME_TOKEN_FLAGS, RUNTIME_TOKEN_HELP, runtimeClient } from "./runtime_client.ts";
 import { HANDLE_RE } from "../protocol/mod.ts";
-import { serveStdio, TOOLS } from "../mcp/mod.ts";
+import { GO_TOOLS, serveStdio, type Tool, TOOLS } from "../mcp/mod.ts";
 import { logger } from "../log.ts";
+import { ourFlags } from "./go/common.ts";
 
 const log = logger("mcp");
+
+/** The tool sets `--tools` chooses from: ours, the Go TaskFerry's `taskferry_*` ones, or both. */
+const TOOL_SETS: Record<string, readonly Tool[]> = {
+  current: TOOLS,
+  go: GO_TOOLS,
+  all: [...TOOLS, ...GO_TOOLS],
+};
 
 /** `taskferry mcp` */
 export const mcpCommand: Command = {
@@ -22,11 +30,17 @@ gate, nor can it approve one. Without one it falls back to your owner token and 
 
 Tools: ${TOOLS.map((t) => t.name).join(", ")}.
 
+Go TaskFerry tools (the 'taskferry-mcp' names and arguments, over this daemon; see
+docs/migrating.md): ${GO_TOOLS.map((t) => t.name).join(", ")}.
+
 Options:
   --agent AGENT   default acting agent for the tools [env TASKFERRY_AGENT; default: the
                   agent token's agent, else the daemon's only agent]
-  --url URL       daemon API [env TASKFERRY_CLIENT_URL; default: $TASKFERRY_HOME/daemon.json,
-                  then http://$TASKFERRY_CLIENT_ADDR (127.0.0.1:4318)]
+  --tools SET     which tools to serve: current, go (the Go TaskFerry's taskferry_* tools)
+                  or all [env TASKFERRY_MCP_TOOLS; default all]
+  --url URL       daemon API [env TASKFERRY_CLIENT_URL, or the Go name TASKFERRY_LOCAL_URL;
+                  default: $TASKFERRY_HOME/daemon.json, then http://$TASKFERRY_CLIENT_ADDR
+                  (127.0.0.1:4318)]
 ${RUNTIME_TOKEN_HELP}
   --home DIR      data directory [env TASKFERRY_HOME; default ~/.taskferry]
 
@@ -43,6 +57,7 @@ See docs/integrations.md.
   async run(args) {
     const { values } = parseFlags("mcp", args, {
       agent: { type: "string" },
+      tools: { type: "string" },
       url: { type: "string" },
       token: { type: "string" },
       home: { type: "string" },
@@ -52,12 +67,25 @@ See docs/integrations.md.
     if (agent !== undefined && !HANDLE_RE.test(agent)) {
       throw new UsageError(`--agent must be a handle like @owner/name (see: taskferry help mcp)`);
     }
-    const api = runtimeClient(values, (message) => log.warn(message));
+    const set = values.tools ?? (Deno.env.get("TASKFERRY_MCP_TOOLS") || "all");
+    const tools = TOOL_SETS[set];
+    if (!Object.hasOwn(TOOL_SETS, set) || !tools) {
+      throw new UsageError(
+        `--tools takes current, go or all, not "${set}" (see: taskferry help mcp)`,
+      );
+    }
+    // A Go `taskferry-mcp` entry sets TASKFERRY_LOCAL_URL: honoured (with a notice) when no
+    // --url / TASKFERRY_CLIENT_URL is given.
+    const url = values.url ?? ourFlags({}).url;
+    const api = runtimeClient(
+      { ...values, ...(url !== undefined ? { url } : {}) },
+      (message) => log.warn(message),
+    );
     // Start even when the daemon is down: the host keeps the server, tools answer `unavailable`.
     await api.health().catch((err) =>
       log.warn("daemon not reachable yet", { url: api.url, err: (err as Error).message })
     );
-    await serveStdio({ api, agent });
+    await serveStdio({ api, agent, tools });
     return EXIT.ok;
   },
 };

@@ -6,8 +6,14 @@ import { backupCommand } from "./backup.ts";
 import { demoCommand } from "./demo.ts";
 import { doctorCommand } from "./doctor.ts";
 import { clientCommand } from "./client.ts";
-import { acceptCommand, connectCommand, inviteCommand } from "./connect.ts";
+import { acceptCommand, connectCommand } from "./connect.ts";
+import { inviteCommand } from "./invite.ts";
+import { connectionsCommand } from "./connections.ts";
+import { quarantineCommand } from "./quarantine.ts";
+import { auditCommand } from "./audit.ts";
+import { ackCommand } from "./ack.ts";
 import { linkOpenCommand } from "./link_open.ts";
+import { linkHandlerCommand } from "./link_handler.ts";
 import { openCommand } from "./open.ts";
 import { mcpCommand } from "./mcp.ts";
 import { relayCommand } from "./relay.ts";
@@ -35,9 +41,14 @@ export const COMMANDS: readonly Command[] = withGoForms([
   connectCommand,
   acceptCommand,
   linkOpenCommand,
+  linkHandlerCommand,
   sendCommand,
   inboxCommand,
+  ackCommand,
   taskCommand,
+  connectionsCommand,
+  quarantineCommand,
+  auditCommand,
   mcpCommand,
   doctorCommand,
   backupCommand,

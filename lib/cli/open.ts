@@ -49,7 +49,7 @@ Examples:
 };
 
 /** Starts the platform's URL opener; any failure (not installed, no display) is ignored. */
-async function tryBrowser(url: string) {
+export async function tryBrowser(url: string) {
   const opener = Deno.build.os === "darwin"
     ? "open"
     : Deno.build.os === "windows"

@@ -1,15 +1,13 @@
 /** `taskferry relay`: run the relay, and the operator's client-management verbs. */
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { canonicalClientId, isOwner, TaskferryError } from "../protocol/mod.ts";
 import { DEFAULT_PG_POOL_SIZE, openPgRelayStore } from "../relay/pg_store.ts";
+import { DiskBlobStore, PgBlobStore } from "../relay/blobs/mod.ts";
 import {
   DEFAULT_RELAY_OPTIONS,
-  generateToken,
-  hashToken,
   openSqliteRelayStore,
   type RelayOptions,
   type RelayStore,
-  setupUrl,
   startRelay,
 } from "../relay/mod.ts";
 import { type RelayTlsFiles, TlsFilesError } from "../relay/server.ts";
@@ -17,6 +15,8 @@ import { logger, setLogFormat } from "../log.ts";
 import { ensurePrivateHome, setPrivateUmask } from "../store/mod.ts";
 import { resolveRelayConfig } from "./relay_config.ts";
 import { listClients, startBanner } from "./relay_clients.ts";
+import { rememberPublicUrl } from "./relay_public_url.ts";
+import { issueToken } from "./relay_tokens.ts";
 import { RELAY_TLS_SETTINGS, watchTlsReload } from "./relay_tls.ts";
 import { runBackup } from "./backup.ts";
 import { applyGoClientTokens } from "./go/client_tokens.ts";
@@ -24,6 +24,8 @@ import { type Command, parseFlags, UsageError } from "./command.ts";
 import { flagOptions, LOG_FORMAT_SETTING, type Setting, settingsHelp } from "./settings.ts";
 
 const log = logger("relay");
+/** Flags only the verbs that print a setup link accept (relay_public_url.ts). */
+const LINK_FLAGS = { "allow-loopback-link": { type: "boolean" } } as const;
 
 /** Every relay setting: flag = env = config-file key (section "relay"). */
 export const RELAY_SETTINGS: readonly Setting[] = [
@@ -136,6 +138,24 @@ export const RELAY_SETTINGS: readonly Setting[] = [
     help: "Agents one client may register",
   },
   {
+    flag: "max-file-bytes",
+    env: "TASKFERRY_RELAY_MAX_FILE_BYTES",
+    key: "max_file_bytes",
+    kind: "int",
+    default: String(DEFAULT_RELAY_OPTIONS.maxFileBytes),
+    min: 0,
+    help: "Largest file (plaintext bytes) a client may upload",
+  },
+  {
+    flag: "blob-quota-bytes",
+    env: "TASKFERRY_RELAY_BLOB_QUOTA_BYTES",
+    key: "blob_quota_bytes",
+    kind: "int",
+    default: String(DEFAULT_RELAY_OPTIONS.blobQuotaBytes),
+    min: 0,
+    help: "Encrypted file bytes one client may keep on the relay at once",
+  },
+  {
     flag: "config",
     env: "TASKFERRY_CONFIG",
     key: "config",
@@ -154,6 +174,8 @@ const SUBCOMMANDS = `Operator commands (work on the database directly; safe whil
   taskferry relay rotate-token NAME [--json] issue a new token; the old one stops working
   taskferry relay backup FILE [--json]       online, consistent copy of the SQLite database
   They accept --db, --public-url and --config like the server.
+  Setup links use --public-url, else the URL the relay last started with (kept in its database);
+  a loopback link for a relay that has a public URL needs --allow-loopback-link.
   TASKFERRY_RELAY_CLIENT_TOKENS=alice=TOKEN,…  (the Go relay's name) creates or updates those
                                              clients at start; see docs/migrating.md`;
 
@@ -184,12 +206,14 @@ Examples:
     const parsed = parseFlags("relay", rest, {
       ...flagOptions(RELAY_SETTINGS),
       json: { type: "boolean" },
+      ...(sub === "add-client" || sub === "rotate-token" ? LINK_FLAGS : {}),
     }, sub !== null);
     const values = parsed.values as Record<string, string | boolean | undefined>;
     const positionals = parsed.positionals;
     const { home, s, addr, dbPath, tls, publicUrl } = resolveRelayConfig(RELAY_SETTINGS, values);
     if (s["log-format"]) setLogFormat(s["log-format"] as "text" | "json");
     const json = values.json === true;
+    const givenUrl = s["public-url"] as string | undefined;
 
     if (sub === null) {
       if (json) {
@@ -211,9 +235,12 @@ Examples:
           clientRatePerMinute: s["rate-limit"] as number,
           connectionRequestsPerMinute: s["connection-rate-limit"] as number,
           maxAgentsPerClient: s["max-agents-per-client"] as number,
+          maxFileBytes: s["max-file-bytes"] as number,
+          blobQuotaBytes: s["blob-quota-bytes"] as number,
           publicUrl,
           openSignup: s["open-signup"] as boolean,
         },
+        givenUrl,
       );
     }
     if (sub === "backup") return runBackup(dbPath, positionals[0], json);
@@ -231,9 +258,12 @@ Examples:
     try {
       switch (sub) {
         case "add-client":
-          return await addClient(store, name!, publicUrl, json);
         case "rotate-token":
-          return await rotateToken(store, name!, publicUrl, json);
+          return await issueToken(store, name!, sub === "rotate-token", json, {
+            given: givenUrl,
+            derived: publicUrl,
+            allowLoopback: values["allow-loopback-link"] === true,
+          });
         case "revoke-client": {
           const ok = await store.revokeClient(name!, Date.now());
           if (!ok) {
@@ -256,43 +286,6 @@ Examples:
   },
 };
 
-async function addClient(store: RelayStore, name: string, publicUrl: string, json: boolean) {
-  const token = generateToken(name);
-  try {
-    await store.addClient(name, await hashToken(token), Date.now());
-  } catch (err) {
-    console.error(`taskferry: ${(err as Error).message}`);
-    return 1;
-  }
-  printCredentials(name, token, publicUrl, json);
-  return 0;
-}
-
-async function rotateToken(store: RelayStore, name: string, publicUrl: string, json: boolean) {
-  const token = generateToken(name);
-  if (!(await store.setClientToken(name, await hashToken(token)))) {
-    console.error(`taskferry: no active client '${name}'`);
-    return 1;
-  }
-  printCredentials(name, token, publicUrl, json);
-  return 0;
-}
-
-function printCredentials(clientId: string, token: string, publicUrl: string, json: boolean) {
-  const setup_url = setupUrl(publicUrl, clientId, token);
-  if (json) {
-    console.log(JSON.stringify({ client_id: clientId, token, setup_url }));
-    return;
-  }
-  console.log(`client_id: ${clientId}
-token:     ${token}   (shown once; the relay keeps only a hash)
-setup:     ${setup_url}
-
-Configure the daemon on ${clientId}'s machine with either:
-  taskferry client --setup '${setup_url}'
-  TASKFERRY_RELAY_URL=${publicUrl} TASKFERRY_CLIENT_ID=${clientId} TASKFERRY_RELAY_TOKEN=${token} taskferry client`);
-}
-
 async function serve(
   dbPath: string,
   poolSize: number,
@@ -300,6 +293,7 @@ async function serve(
   tls: RelayTlsFiles | undefined,
   behindProxy: boolean,
   options: Partial<RelayOptions>,
+  givenPublicUrl: string | undefined,
 ): Promise<number> {
   if (!/^(127\.|localhost$|::1$)/.test(addr.hostname) && !tls && !behindProxy) {
     log.warn(
@@ -313,11 +307,20 @@ async function serve(
   setPrivateUmask();
   const store = await openRelayStore(dbPath, poolSize);
   let running;
+  let blobs;
   try {
+    // Files (design §12): a chunk table in PostgreSQL (any node serves any blob), else chunk
+    // files beside the SQLite database.
+    blobs = isPostgresUrl(dbPath)
+      ? await PgBlobStore.open(dbPath, { max: poolSize })
+      : await DiskBlobStore.open(join(dirname(dbPath), "blobs"));
     await applyGoClientTokens(store, Deno.env.toObject()); // Go names: docs/migrating.md
-    running = await startRelay({ store, hostname: addr.hostname, port: addr.port, options, tls });
+    options.publicUrl = await rememberPublicUrl(store, givenPublicUrl, options.publicUrl!);
+    const where = { hostname: addr.hostname, port: addr.port };
+    running = await startRelay({ store, ...where, options, tls, blobs });
   } catch (err) {
     await store.close();
+    await blobs?.close();
     if (err instanceof TlsFilesError) {
       throw new UsageError(`${err.message}; check --tls-cert/--tls-key`);
     }

@@ -1,7 +1,9 @@
 import { type Command, parseFlags, UsageError } from "./command.ts";
 import { daemonClient, output, runVerb, VERB_FLAGS, VERB_FLAGS_HELP } from "./daemon_client.ts";
 import { checkHandle } from "./handle_hint.ts";
+import { KEY_FLAG, KEY_FLAG_HELP, keyOption } from "./idempotency_flag.ts";
 import type { MessageView } from "../sdk/mod.ts";
+import { attachments, FILE_FLAGS } from "./files.ts";
 
 /** `taskferry send` */
 export const sendCommand: Command = {
@@ -16,19 +18,24 @@ Options:
   --to PEER           recipient (repeatable)
   --data JSON         structured data instead of / besides text
   --reply-to MSG_ID   reply in the same conversation
+${KEY_FLAG_HELP}
+  --file PATH         attach a file (repeatable; regular files inside the daemon's --files-root)
 ${VERB_FLAGS_HELP}
 
 Examples:
   taskferry send --from @alice/requester --to @bob/writer "Ready when you are."
   echo '{"k":1}' | taskferry send --from @alice/requester --to @bob/writer --data -
+  taskferry send --from @alice/requester --to @bob/writer --file report.pdf "The report"
 `,
   run(args) {
     const { values, positionals } = parseFlags("send", args, {
       ...VERB_FLAGS,
+      ...KEY_FLAG,
       from: { type: "string" },
       to: { type: "string", multiple: true },
       data: { type: "string" },
       "reply-to": { type: "string" },
+      ...FILE_FLAGS,
     }, true);
     if (!values.from || !values.to?.length) {
       throw new UsageError("send needs --from and --to (see: taskferry help send)");
@@ -47,8 +54,9 @@ Examples:
           throw new UsageError("--data must be JSON");
         }
       }
+      Object.assign(input, attachments(values.file));
       if (positionals.length) input.text = positionals.join(" ");
-      else if (values.data === undefined) {
+      else if (values.data === undefined && !values.file?.length) {
         input.text = await new Response(Deno.stdin.readable).text();
       }
       // Whitespace alone is no message: refuse here rather than deliver a blank line.
@@ -61,7 +69,7 @@ Examples:
         delete input.text;
       }
       if (values["reply-to"]) input.reply_to = values["reply-to"];
-      const result = await daemonClient(values).send(input);
+      const result = await daemonClient(values).send(input, keyOption(values));
       output(values.json, result, () => `${result.message.id} ${result.message.state}`);
     });
   },

@@ -1,7 +1,9 @@
 import { type Command, parseFlags, UsageError } from "./command.ts";
 import { daemonClient, output, runVerb, VERB_FLAGS, VERB_FLAGS_HELP } from "./daemon_client.ts";
 import { checkHandle } from "./handle_hint.ts";
+import { KEY_FLAG, KEY_FLAG_HELP, keyOption } from "./idempotency_flag.ts";
 import { parseDiffRange, parseVersion, showTask, taskLine as line } from "./task_show.ts";
+import { attachments, FILE_FLAGS, fileLines, saveTaskFiles } from "./files.ts";
 
 const SUBS = [
   "create",
@@ -38,13 +40,17 @@ export const taskCommand: Command = {
 
 Subcommands:
   create --from AGENT --to PEER --title TEXT --instructions TEXT [--deadline ISO] [--max-revisions N]
+         [--file PATH]…             input files (repeatable)
   list [--agent AGENT] [--state STATE]
-  show TASK_ID [--version N | --diff A..B]
+  show TASK_ID [--version N | --diff A..B] [--save DIR]
                                     the task, its timeline and the latest artifact's content
-                                    (or version N, or the unified diff from vA to vB)
+                                    (or version N, or the unified diff from vA to vB) and its
+                                    files; --save fetches the verified files into DIR (v<N>/ per
+                                    version)
   accept TASK_ID                    (worker)
   decline TASK_ID [--reason TEXT]   (worker)
-  submit TASK_ID --content TEXT     submit the next artifact version (worker)
+  submit TASK_ID --content TEXT [--file PATH]…
+                                    submit the next artifact version with files (worker)
   revise TASK_ID --feedback TEXT    request a revision of the latest artifact (requester)
   complete TASK_ID [--note TEXT]    (requester)
   cancel TASK_ID [--reason TEXT]    (requester)
@@ -53,12 +59,16 @@ Subcommands:
 Text options take '-' for standard input and '@FILE' for a file's contents.
 --agent names the acting agent when this daemon holds both parties.
 
+Options of create and the task actions:
+${KEY_FLAG_HELP}
+
 ${VERB_FLAGS_HELP}
 
 Examples:
   taskferry task create --from @alice/requester --to @bob/writer --title "Haiku" --instructions "About ferries"
   taskferry task show task_01J… --diff 1..2
   taskferry task submit task_01J… --content @draft.md
+  taskferry task submit task_01J… --content "fix" --file a.patch --file shot.png
   taskferry task revise task_01J… --feedback "Shorter, please"
 `,
   run(args) {
@@ -77,6 +87,7 @@ Examples:
     }
     const { values, positionals } = parseFlags("task", args.slice(1), {
       ...VERB_FLAGS,
+      ...KEY_FLAG,
       agent: { type: "string" },
       from: { type: "string" },
       to: { type: "string" },
@@ -93,6 +104,9 @@ Examples:
       feedback: { type: "string" },
       version: { type: "string" },
       diff: { type: "string" },
+      // Files (lib/cli/files.ts)
+      ...FILE_FLAGS,
+      save: { type: "string" },
     }, true);
     const needsId = !["create", "list"].includes(sub);
     if (needsId && positionals.length !== 1) throw new UsageError(`task ${sub} takes one TASK_ID`);
@@ -112,6 +126,7 @@ Examples:
     };
     if (values.agent) checkHandle(values.agent, "--agent");
     const agent = values.agent ? { agent: values.agent } : {};
+    const key = keyOption(values);
     return runVerb(async () => {
       const api = daemonClient(values);
       switch (sub) {
@@ -133,7 +148,8 @@ Examples:
           };
           if (values.deadline) input.deadline = values.deadline;
           if (values["max-revisions"]) input.max_revisions = Number(values["max-revisions"]);
-          const r = await api.createTask(input);
+          Object.assign(input, attachments(values.file));
+          const r = await api.createTask(input, key);
           return output(values.json, r, () => line(r.task));
         }
         case "list": {
@@ -151,7 +167,12 @@ Examples:
           const d = await api.task(id);
           // Resolve the view before printing, so --json fails the same way on a bad version.
           const text = showTask(d, view);
-          return output(values.json, d, () => text);
+          const files = [
+            ...fileLines(d.task.files),
+            ...d.artifacts.flatMap((a) => fileLines(a.files).map((l) => `v${a.version}${l}`)),
+          ];
+          const saved = values.save ? await saveTaskFiles(api, d, values.save, values.agent) : [];
+          return output(values.json, d, () => [text, ...files, ...saved].join("\n"));
         }
         case "approve":
         case "reject": {
@@ -164,13 +185,17 @@ Examples:
       let r;
       switch (sub) {
         case "accept":
-          r = await api.acceptTask(id, { ...agent, ...(values.note ? { note: values.note } : {}) });
+          r = await api.acceptTask(
+            id,
+            { ...agent, ...(values.note ? { note: values.note } : {}) },
+            key,
+          );
           break;
         case "decline":
           r = await api.declineTask(id, {
             ...agent,
             ...(values.reason ? { reason: values.reason } : {}),
-          });
+          }, key);
           break;
         case "submit": {
           const input: Parameters<typeof api.submitArtifact>[1] = {
@@ -180,26 +205,27 @@ Examples:
           if (values["content-type"]) input.content_type = values["content-type"];
           if (values.name) input.name = values.name;
           if (values.note) input.note = values.note;
-          r = await api.submitArtifact(id, input);
+          Object.assign(input, attachments(values.file));
+          r = await api.submitArtifact(id, input, key);
           break;
         }
         case "revise":
           r = await api.requestRevision(id, {
             ...agent,
             feedback: await readText(values.feedback, "--feedback"),
-          });
+          }, key);
           break;
         case "complete":
           r = await api.completeTask(id, {
             ...agent,
             ...(values.note ? { note: values.note } : {}),
-          });
+          }, key);
           break;
         case "cancel":
           r = await api.cancelTask(id, {
             ...agent,
             ...(values.reason ? { reason: values.reason } : {}),
-          });
+          }, key);
           break;
       }
       output(values.json, r, () => line(r!.task));

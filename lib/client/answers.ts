@@ -32,6 +32,8 @@ export function linkHost(d: Daemon): LinkHost {
       });
       if (d.store.messages.outbound(id)?.type === "connection_accept") {
         syncPermissions(d).catch(() => {});
+        // The relay links us only now: watching the new peer's presence is allowed from here.
+        d.link?.announcePresence();
       }
     },
     refused: (id, code, message) => {

@@ -11,6 +11,7 @@ import type { Daemon } from "./daemon.ts";
 import { agentAccess } from "./guards/access.ts";
 import { authenticateAgentToken } from "./guards/agent_tokens.ts";
 import { bearerToken } from "./guards/bearer.ts";
+import { idempotencyKeys } from "./guards/idempotency.ts";
 import { loopbackOnly } from "./guards/loopback.ts";
 import { dashboardSession } from "./guards/session.ts";
 import { mountOpenAI } from "./openai.ts";
@@ -18,6 +19,7 @@ import { agentRoutes } from "./routes/agents.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { connectionRoutes } from "./routes/connections.ts";
 import { eventRoutes } from "./routes/events.ts";
+import { fileRoutes } from "./routes/files.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { messageRoutes } from "./routes/messages.ts";
 import { quarantineRoutes } from "./routes/quarantine.ts";
@@ -44,6 +46,7 @@ export function daemonApp(d: Daemon, extra?: (app: Hono) => void): Hono {
     bearerToken(d.config.localApiToken, (token) => authenticateAgentToken(d, token)),
     agentAccess(),
   );
+  app.use("/v1/*", idempotencyKeys(d)); // Idempotency-Key on every state-changing route
   mountOpenAI(app, d); // POST /v1/responses, GET /v1/responses/:id, GET /v1/models
   app.route("/v1", healthRoutes(d));
   app.route("/v1", agentRoutes(d));
@@ -54,5 +57,6 @@ export function daemonApp(d: Daemon, extra?: (app: Hono) => void): Hono {
   app.route("/v1", auditRoutes(d));
   app.route("/v1", eventRoutes(d));
   app.route("/v1", tokenRoutes(d));
+  app.route("/v1", fileRoutes(d));
   return app;
 }

@@ -85,6 +85,9 @@ export async function requestConnection(d: Daemon, input: {
   const peer = to;
   return await d.lock.run(async () => {
     const existing = d.store.connections.between(input.from, peer);
+    if (existing?.state === "blocked") {
+      throw fail("conflict", `${input.from} blocked ${peer}; unblock it first`);
+    }
     if (existing?.state === "connected") {
       return { connection: connectionView(existing, d.peers.get(peer)), message: null };
     }
@@ -175,6 +178,7 @@ export async function updatePermissions(
 ) {
   const row = d.store.connections.between(agent, peer);
   if (!row) throw fail("not_connected", `${agent} has no connection with ${peer}`);
+  if (row.state === "blocked") throw fail("conflict", `${agent} blocked ${peer}; unblock it first`);
   const permissions = withDefaults({ ...JSON.parse(row.permissions), ...patch });
   upsert(d, agent, peer, row.state, { permissions, synced: false });
   d.events.emit("connection", { agent, peer, state: row.state, permissions }, agent);
@@ -190,6 +194,11 @@ export async function syncPermissions(d: Daemon) {
       await d.relay.setPermissions(row.agent, row.peer, JSON.parse(row.permissions));
       d.store.connections.markSynced(row.agent, row.peer, row.permissions);
     } catch (err) {
+      // A blocked peer the relay no longer connects to us: nothing left to take away there.
+      if (row.state === "blocked" && (err as { code?: string }).code === "not_connected") {
+        d.store.connections.markSynced(row.agent, row.peer, row.permissions);
+        continue;
+      }
       log.warn("permissions not synced yet", { agent: row.agent, peer: row.peer, err });
     }
   }

@@ -28,5 +28,8 @@ export function listMessages(d: Daemon, f: MessageFilter): MessageView[] {
   if (f.type !== undefined && !(f.type in PAYLOAD_SCHEMAS)) {
     throw fail("validation_failed", `unknown type ${f.type}`);
   }
-  return d.store.history.messages(f).map((r) => messageView(r));
+  // Files: each message with its files' transfer state (files/views.ts).
+  return d.store.history.messages(f).map((r) =>
+    messageView(r, undefined, d.files.viewsOf(r.id, r.agent))
+  );
 }

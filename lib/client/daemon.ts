@@ -7,8 +7,10 @@ import type { DatabaseSync } from "../store/mod.ts";
 import { linkHost } from "./answers.ts";
 import { DeliveryStates } from "./delivery.ts";
 import { EventBus } from "./events.ts";
+import { DaemonFiles, type FilesOptions } from "./files/service.ts";
 import { Inbound } from "./inbound.ts";
 import { Keyring } from "./keyring.ts";
+import { DEFAULT_DAEMON_OPTIONS } from "./options.ts";
 import { Outbox } from "./outbox.ts";
 import { Peers } from "./peers.ts";
 import { RelayHttp } from "./relay_http.ts";
@@ -37,6 +39,10 @@ export interface DaemonOptions {
   caCerts?: string[];
   /** The clock, ms since the epoch: timestamps, deadlines and expiry read it. */
   now?: () => number;
+  /** Total size cap of the quarantine (lib/client/quarantine.ts). */
+  quarantineMaxBytes?: number;
+  /** Files (design §12): where they are kept and which paths may be attached. */
+  files?: FilesOptions;
 }
 
 /** The daemon. */
@@ -46,6 +52,8 @@ export class Daemon {
   /** Serializes every read-check-write on local state (API actions and inbound). */
   readonly lock = new Mutex();
   readonly now: () => number;
+  /** Total size cap of the quarantine, in bytes. */
+  readonly quarantineMaxBytes: number;
   readonly relay: RelayHttp | null;
   readonly link: RelayLink | null;
   readonly keyring: Keyring;
@@ -54,6 +62,8 @@ export class Daemon {
   readonly outbox: Outbox;
   /** The inbound pipeline (tests may wrap its `deliver`). */
   readonly inbound: Inbound;
+  /** Files: the vault, the attach rule and the background transfers (files/service.ts). */
+  readonly files: DaemonFiles;
   /** The owner's dashboard sessions (in memory). */
   readonly sessions: SessionTable;
   /** Connected peers' presence, as the relay reports it (presence.ts). */
@@ -62,6 +72,8 @@ export class Daemon {
   constructor(db: DatabaseSync, readonly config: DaemonConfig, options: DaemonOptions = {}) {
     this.store = new DaemonStore(db);
     this.now = options.now ?? Date.now;
+    this.quarantineMaxBytes = options.quarantineMaxBytes ??
+      DEFAULT_DAEMON_OPTIONS.quarantineMaxBytes;
     const iso = () => this.nowIso();
     this.relay = config.relayUrl && config.relayToken
       ? new RelayHttp(config.relayUrl, config.relayToken, options.caCerts)
@@ -92,6 +104,14 @@ export class Daemon {
       config.deviceId,
       iso,
       this.link,
+      () => this.files.transfers?.kick(),
+    );
+    this.files = new DaemonFiles(
+      this,
+      options.files ?? null,
+      config.relayUrl && config.relayToken
+        ? { url: config.relayUrl, token: config.relayToken, caCerts: options.caCerts }
+        : null,
     );
   }
 
@@ -112,10 +132,12 @@ export class Daemon {
       if (e.type === "connection" || e.type === "agent") this.link?.announcePresence();
     });
     this.link?.start();
+    this.files.start();
   }
 
   /** Stops the link; the database stays open for the caller to close. */
   async stop() {
+    await this.files.stop();
     await this.link?.stop();
   }
 

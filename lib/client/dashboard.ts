@@ -22,6 +22,7 @@ import { DASHBOARD_ASSETS } from "../../web/dashboard/mod.ts";
 import type { Daemon } from "./daemon.ts";
 import { LOGIN_CODE_TTL_MS, SESSION_MAX_MS, type SessionTable } from "./sessions.ts";
 import { parseBearer } from "./util.ts";
+import { mountSetupRoutes, type SetupLinks } from "./setup_routes.ts";
 
 const ASSETS: Readonly<Record<string, Asset>> = { ...SHARED_ASSETS, ...DASHBOARD_ASSETS };
 const PAGE = pageHtml({
@@ -34,9 +35,13 @@ const PAGE = pageHtml({
 const NO_STORE = { "cache-control": "no-store" };
 const MAX_LINK_TTL_S = 86_400;
 
-/** Mounts the dashboard routes on the daemon's app (before the API's auth middleware). */
-export function mountDashboard(app: Hono, d: Daemon): void {
+/**
+ * Mounts the dashboard routes on the daemon's app (before the API's auth middleware); `setup`
+ * lets `/setup` save relay credentials (setup_routes.ts).
+ */
+export function mountDashboard(app: Hono, d: Daemon, setup?: SetupLinks): void {
   const sessions = d.sessions;
+  mountSetupRoutes(app, d, setup); // GET /setup, GET /connect, POST /setup
 
   app.get("/", (c) => c.body(PAGE, 200, PAGE_HEADERS));
   app.get("/assets/*", (c) => {

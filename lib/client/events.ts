@@ -9,10 +9,12 @@ export type DaemonEventType =
   | "inbox"
   | "message_state"
   | "task"
+  | "task_progress"
   | "connection"
   | "agent"
   | "relay"
-  | "quarantine";
+  | "quarantine"
+  | "file";
 
 /** One event as streamed. */
 export interface DaemonEvent {

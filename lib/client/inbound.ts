@@ -104,7 +104,10 @@ export class Inbound {
     }
     if (d.store.messages.wasReceived(envelope.id)) return;
     if (d.store.quarantine.has(envelope.id)) return;
-    const locals = envelope.to.filter((h) => d.keyring.isLocal(h));
+    // A blocked peer's envelopes are dropped unverified and unstored (lib/client/blocks.ts).
+    const locals = envelope.to.filter((h) =>
+      d.keyring.isLocal(h) && !d.store.connections.isBlocked(h, envelope.from)
+    );
     if (locals.length === 0) {
       log.warn("delivery for no local agent", { id: envelope.id, to: envelope.to });
       return;

@@ -9,6 +9,7 @@ import {
   decodeBase64Url,
   type Envelope,
   type ErrorCode,
+  type FileRef,
   isTaskType,
   openEnvelope,
   permissionFor,
@@ -18,8 +19,9 @@ import {
 import { logger } from "../log.ts";
 import { applyInboundConnection, syncPermissions } from "./connections.ts";
 import type { Daemon } from "./daemon.ts";
+import { recordInbound } from "./files/attach.ts";
 import { quarantine } from "./quarantine.ts";
-import { applyInboundTask } from "./tasks/mod.ts";
+import { applyInboundTask, emitInboundTask } from "./tasks/mod.ts";
 
 const log = logger("inbound");
 
@@ -109,6 +111,7 @@ function applyOne(d: Daemon, envelope: Envelope, payload: Record<string, unknown
   let rejected: Rejection | null = null;
   let syncAfterCommit = false;
   const at = d.nowIso();
+  const files = (payload.files as FileRef[] | undefined) ?? [];
   d.store.transaction(() => {
     if (envelope.type === "receipt") {
       applyReceipt(d, envelope, payload, local);
@@ -154,6 +157,8 @@ function applyOne(d: Daemon, envelope: Envelope, payload: Record<string, unknown
     if (d.inbound.receipts.enabled) {
       d.store.messages.owe(envelope.id, local, envelope.from, at);
     }
+    // Files (design §12): recorded pending; downloaded and verified in the background.
+    if (files.length) recordInbound(d.store, envelope, local, files, at);
   });
   if (rejected) {
     log.warn("inbound envelope rejected", { id: envelope.id, ...(rejected as Rejection) });
@@ -161,10 +166,11 @@ function applyOne(d: Daemon, envelope: Envelope, payload: Record<string, unknown
   }
   if (syncAfterCommit) syncPermissions(d).catch(() => {});
   if (envelope.type !== "receipt") d.inbound.receipts.schedule();
+  if (files.length) d.files.transfers?.kick();
   if (envelope.type.startsWith("connection_")) {
     d.events.emit("connection", { agent: local, peer: envelope.from, type: envelope.type }, local);
   }
-  if (envelope.task_id) d.events.emit("task", { id: envelope.task_id, type: envelope.type }, local);
+  if (envelope.task_id) emitInboundTask(d, envelope, payload, local);
   if (visible) {
     d.events.emit("inbox", { id: envelope.id, type: envelope.type, from: envelope.from }, local);
   }

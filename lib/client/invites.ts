@@ -4,7 +4,7 @@
  * the fingerprint against the keys the relay serves, and pins the peer.
  */
 import { fail } from "../protocol/mod.ts";
-import type { InviteView, OpenedInviteView } from "../protocol/views.ts";
+import type { InviteListItem, InviteView, OpenedInviteView } from "../protocol/views.ts";
 import type { Daemon } from "./daemon.ts";
 import { keyFingerprint } from "./keys.ts";
 
@@ -27,13 +27,49 @@ export async function createInvite(d: Daemon, agent: string): Promise<InviteView
   if (!row.registered) await d.keyring.register(agent);
   const invite = await d.relay.createInvite(agent);
   const host = new URL(d.relay.baseUrl).host;
-  return {
+  const view = {
     code: invite.code,
     agent,
     fingerprint: row.fingerprint,
     expires_at: invite.expires_at,
     url: `taskferry://${host}/invite/${invite.code}#fp=${row.fingerprint}`,
   };
+  d.store.invites.insert({ ...view, created_at: d.nowIso() });
+  return view;
+}
+
+/** Invites this daemon created, newest first, with whether each is revoked or expired. */
+export function listInvites(d: Daemon, agent?: string): InviteListItem[] {
+  const now = d.now();
+  return d.store.invites.list(agent).map((r) => ({
+    code: r.code,
+    agent: r.agent,
+    fingerprint: r.fingerprint,
+    url: r.url,
+    expires_at: r.expires_at,
+    created_at: r.created_at,
+    revoked_at: r.revoked_at,
+    state: r.revoked_at ? "revoked" : Date.parse(r.expires_at) < now ? "expired" : "active",
+  }));
+}
+
+/**
+ * Revokes an invite at the relay: nobody can redeem it from now on. What it already granted
+ * stays — a client that redeemed it may still contact the agent, and connections made through
+ * it stay connected; the owner blocks a peer for that (lib/client/blocks.ts).
+ */
+export async function revokeInvite(d: Daemon, code: string): Promise<InviteListItem> {
+  const row = d.store.invites.get(code);
+  if (!row) throw fail("not_found", `no invite ${code} created by this daemon`);
+  if (!d.relay) throw fail("unavailable", "no relay configured");
+  if (!row.revoked_at) {
+    await d.relay.revokeInvite(code).catch((err) => {
+      // Already gone at the relay (expired and pruned): revoked as far as anyone can tell.
+      if ((err as { code?: string }).code !== "invite_not_found") throw err;
+    });
+    d.store.invites.markRevoked(code, d.nowIso());
+  }
+  return listInvites(d, row.agent).find((i) => i.code === code)!;
 }
 
 /** Looks an invite up (redeeming it at the relay) and checks its fingerprint; pins the peer. */

@@ -19,7 +19,7 @@ import { logger } from "../log.ts";
 import type { EventBus } from "./events.ts";
 import { storedKeys } from "./keys.ts";
 import type { RelayHttp } from "./relay_http.ts";
-import type { DaemonStore, LocalAgentRow } from "./store/mod.ts";
+import type { DaemonStore, LocalAgentRow, StoredKeys } from "./store/mod.ts";
 import { agentView } from "./views.ts";
 
 const log = logger("daemon");
@@ -79,10 +79,14 @@ export class Keyring {
     return agentView(this.require(input.handle));
   }
 
-  /** Registers one local agent at the relay (`rotateFrom`: the old signing key). */
-  async register(handle: string, rotateFrom?: Uint8Array) {
-    const row = this.get(handle);
-    if (!row || !this.relay) throw fail("unavailable", "no relay configured");
+  /**
+   * Registers one local agent at the relay (`rotateFrom`: the old signing key; `fresh`: keys
+   * to register instead of the stored ones, for a rotation not yet stored).
+   */
+  async register(handle: string, rotateFrom?: Uint8Array, fresh?: StoredKeys) {
+    const stored = this.get(handle);
+    if (!stored || !this.relay) throw fail("unavailable", "no relay configured");
+    const row = fresh ? { ...stored, ...fresh } : stored;
     const keys = {
       signing_public_key: row.signing_public_key,
       encryption_public_key: row.encryption_public_key,
@@ -121,12 +125,23 @@ export class Keyring {
     }
   }
 
-  /** Replaces an agent's keys, signing the rotation with the old key. */
+  /**
+   * Replaces an agent's keys, signing the rotation with the old key. The relay is told first:
+   * if it cannot be reached or refuses, nothing changes here (the old key, the only one that
+   * can sign a rotation, is never lost to a half-done one).
+   */
   async rotate(handle: string): Promise<AgentView> {
     const row = this.require(handle);
-    const oldSigning = decodeBase64Url(row.signing_private_key);
-    this.store.agents.replaceKeys(handle, await storedKeys(await generateAgentKeys()));
-    await this.register(handle, oldSigning);
+    if (!this.relay) {
+      throw fail("unavailable", "no relay configured: a rotation is registered there");
+    }
+    const fresh = await storedKeys(await generateAgentKeys());
+    await this.register(handle, decodeBase64Url(row.signing_private_key), fresh);
+    this.store.transaction(() => {
+      this.store.agents.replaceKeys(handle, fresh);
+      this.store.agents.markRegistered(handle);
+    });
+    log.info("agent keys rotated", { handle, fingerprint: fresh.fingerprint });
     return agentView(this.require(handle));
   }
 

@@ -1,5 +1,5 @@
 /** Plain messages, the inbox cursor and read/processed receipts. */
-import { fail, newId, type PayloadOf } from "../protocol/mod.ts";
+import { fail, type FileRef, newId, type PayloadOf } from "../protocol/mod.ts";
 import type { MessageView } from "../protocol/views.ts";
 import type { Daemon } from "./daemon.ts";
 import { inMovesForward } from "./delivery.ts";
@@ -13,6 +13,7 @@ export async function sendMessage(d: Daemon, input: {
   data?: unknown;
   conversation_id?: string | undefined;
   reply_to?: string | undefined;
+  files?: FileRef[] | undefined;
 }) {
   d.keyring.require(input.from);
   for (const to of input.to) {
@@ -28,6 +29,7 @@ export async function sendMessage(d: Daemon, input: {
   const payload: PayloadOf<"message"> = {};
   if (input.text !== undefined) payload.text = input.text;
   if (input.data !== undefined) payload.data = input.data;
+  if (input.files) payload.files = input.files;
   const sent = await d.outbox.send({
     from: input.from,
     to: input.to,
@@ -50,7 +52,7 @@ export async function sendMessage(d: Daemon, input: {
 export function getMessage(d: Daemon, id: string): MessageView {
   const row = d.store.messages.byId(id);
   if (!row) throw fail("not_found", `no message ${id}`);
-  return messageView(row);
+  return messageView(row, undefined, d.files.viewsOf(row.id, row.agent));
 }
 
 /** Inbox items of `agent` after cursor `after`. */
@@ -61,7 +63,9 @@ export function inboxItems(
   type: string | undefined,
   limit: number,
 ): MessageView[] {
-  return d.store.inbox.items(agent, after, type, limit).map((r) => messageView(r, r.seq));
+  return d.store.inbox.items(agent, after, type, limit).map((r) =>
+    messageView(r, r.seq, d.files.viewsOf(r.id, r.agent))
+  );
 }
 
 /** The local agent marks an inbound message read or processed; the sender gets a receipt. */

@@ -6,14 +6,13 @@
  * middleware; errors here use OpenAI's `{ "error": { message, type, param, code } }` shape.
  */
 import type { Hono } from "hono";
-import { streamSSE } from "hono/streaming";
 import { isTerminal } from "../protocol/mod.ts";
 import type { Daemon } from "./daemon.ts";
 import { type Call, start } from "./openai/call.ts";
-import { errorResponse, toOpenAI } from "./openai/errors.ts";
+import { errorResponse } from "./openai/errors.ts";
 import { awaitOutcome } from "./openai/outcome.ts";
-import { DEFAULT_DAEMON_OPTIONS } from "./options.ts";
-import { finalize, outputItem, outputPart, responseObject } from "./openai/response.ts";
+import { finalize, responseObject } from "./openai/response.ts";
+import { streamResponse } from "./openai/stream.ts";
 import { taskDetail } from "./tasks/mod.ts";
 
 export { inputText, RESPONSES_TIMEOUT } from "./openai/call.ts";
@@ -61,7 +60,12 @@ export function mountOpenAI(app: Hono, d: Daemon) {
       return c.json(responseObject(d, call, status, {
         text: latest,
         ...(status === "failed"
-          ? { error: { code: `task_${state}`, message: `the task was ${state}` } }
+          ? {
+            error: {
+              code: `task_${state}`,
+              message: task.failure?.reason ?? `the task was ${state}`,
+            },
+          }
           : {}),
         ...(status === "incomplete" ? { incomplete: "task_expired" } : {}),
       }));
@@ -94,66 +98,6 @@ export function mountOpenAI(app: Hono, d: Daemon) {
         return errorResponse(c, err);
       }
     }
-    return streamSSE(c, async (stream) => {
-      let seq = 0;
-      const send = (type: string, data: Record<string, unknown>) =>
-        stream.writeSSE({
-          event: type,
-          data: JSON.stringify({ type, sequence_number: seq++, ...data }),
-        });
-      const abort = new AbortController();
-      stream.onAbort(() => abort.abort());
-      const keepalive = setInterval(
-        () => void stream.write(": keepalive\n\n").catch(() => {}),
-        DEFAULT_DAEMON_OPTIONS.streamKeepaliveMs,
-      );
-      try {
-        await send("response.created", { response: responseObject(d, call, "in_progress") });
-        await send("response.in_progress", { response: responseObject(d, call, "in_progress") });
-        const o = await awaitOutcome(
-          d,
-          call.taskId,
-          call.requestId,
-          call.baseline,
-          call.timeoutMs,
-          abort.signal,
-        );
-        if (o.kind === "aborted") return;
-        const final = await finalize(d, call, o);
-        const text = o.kind === "artifact" ? o : o.kind === "ended" ? o.latest : null;
-        if (final.status === "completed" && text) {
-          const ids = { item_id: text.message_id, output_index: 0, content_index: 0 };
-          await send("response.output_item.added", {
-            output_index: 0,
-            item: outputItem(text, "in_progress"),
-          });
-          await send("response.content_part.added", { ...ids, part: outputPart("") });
-          for (let at = 0; at < text.content.length || at === 0; at += 4096) {
-            await send("response.output_text.delta", {
-              ...ids,
-              delta: text.content.slice(at, at + 4096),
-              logprobs: [],
-            });
-          }
-          await send("response.output_text.done", { ...ids, text: text.content, logprobs: [] });
-          await send("response.content_part.done", { ...ids, part: outputPart(text.content) });
-          await send("response.output_item.done", {
-            output_index: 0,
-            item: outputItem(text, "completed"),
-          });
-        }
-        const type = final.status === "completed"
-          ? "response.completed"
-          : final.status === "incomplete"
-          ? "response.incomplete"
-          : "response.failed";
-        await send(type, { response: final });
-      } catch (err) {
-        const e = toOpenAI(err);
-        await send("error", { code: e.code, message: e.message, param: e.param }).catch(() => {});
-      } finally {
-        clearInterval(keepalive);
-      }
-    });
+    return streamResponse(c, d, call);
   });
 }

@@ -16,4 +16,9 @@ export const DEFAULT_DAEMON_OPTIONS = {
   maxWaitSeconds: 300,
   /** Keepalive on event streams: below the 30–60 s idle timeouts of common proxies. */
   streamKeepaliveMs: 15_000,
+  /**
+   * Total size of the quarantine. Strangers can make us hold envelopes; 16 MiB holds thousands
+   * of items (4 KB each) and a few whole key-changed envelopes, and is a bounded cost on disk.
+   */
+  quarantineMaxBytes: 16 * 1024 * 1024,
 } as const;

@@ -6,10 +6,12 @@ import {
   decodeBase64Url,
   type Envelope,
   type EnvelopeHeader,
+  type FileRef,
   type MessageType,
   newId,
   sealEnvelope,
 } from "../protocol/mod.ts";
+import { holdEnvelope } from "./files/attach.ts";
 import type { EventBus } from "./events.ts";
 import type { Keyring } from "./keyring.ts";
 import type { Peers } from "./peers.ts";
@@ -39,6 +41,8 @@ export class Outbox {
     private readonly deviceId: string,
     private readonly nowIso: () => string,
     private readonly link: RelayLink | null,
+    /** Starts uploading the files of envelopes held for them (files/transfers.ts). */
+    private readonly kickUploads: () => void = () => {},
   ) {}
 
   /**
@@ -60,6 +64,10 @@ export class Outbox {
     if (spec.conversation_id) header.conversation_id = spec.conversation_id;
     if (spec.task_id) header.task_id = spec.task_id;
     if (spec.reply_to) header.reply_to = spec.reply_to;
+    // Files (design §12): the signed header lists the payload's blobs; the envelope is held
+    // until they are uploaded, then moved to the outbox (files/transfers.ts).
+    const files = ((spec.payload as { files?: FileRef[] }).files) ?? [];
+    if (files.length) header.blobs = files.map((f) => f.blob_id);
     const sender = this.keyring.require(spec.from);
     const recipients = [];
     for (const to of spec.to) {
@@ -84,11 +92,13 @@ export class Outbox {
         "queued",
         this.nowIso(),
       );
-      this.store.outbox.insert(id, JSON.stringify(envelope), created_at);
+      if (files.length) holdEnvelope(this.store, envelope, spec.from, files, created_at);
+      else this.store.outbox.insert(id, JSON.stringify(envelope), created_at);
       spec.effects?.(id, created_at);
     });
     this.events.emit("message_state", { id, state: "queued", type: spec.type }, spec.from);
-    this.link?.flush();
+    if (files.length) this.kickUploads();
+    else this.link?.flush();
     return { id, created_at };
   }
 }

@@ -89,6 +89,11 @@ export class RelayHttp {
     return this.call("GET", `/v1/invites/${encodeURIComponent(code)}`);
   }
 
+  /** Revokes an invite of ours: nobody can redeem it any more. */
+  revokeInvite(code: string): Promise<unknown> {
+    return this.call("DELETE", `/v1/invites/${encodeURIComponent(code)}`);
+  }
+
   /** Sets what `peer` may send to the local `agent`. */
   setPermissions(agent: string, peer: string, permissions: Permissions): Promise<unknown> {
     return this.call("PUT", "/v1/permissions", { agent, peer, permissions });

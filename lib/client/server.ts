@@ -7,10 +7,14 @@ import { logger } from "../log.ts";
 import { daemonApp } from "./api.ts";
 import { syncPermissions } from "./connections.ts";
 import { mountDashboard } from "./dashboard.ts";
+import type { SetupLinks } from "./setup_routes.ts";
 import { a2aApp } from "../a2a/mod.ts";
 import { Daemon } from "./daemon.ts";
+import { defaultFilesRoot } from "./files/service.ts";
 import { DEFAULT_DAEMON_OPTIONS } from "./options.ts";
 import { CLIENT_MIGRATIONS, DaemonStore } from "./store/mod.ts";
+import { useKeyWrapper } from "./store/agents.ts";
+import type { KeyWrapper } from "./secrets/wrap.ts";
 import { expireDue } from "./tasks/mod.ts";
 import { removeDaemonFileIfOwner } from "./home_lock.ts";
 
@@ -29,6 +33,8 @@ export interface DaemonStartOptions {
   port?: number | undefined;
   /** Serves the owner's dashboard at `/` (default true). */
   dashboard?: boolean | undefined;
+  /** How the dashboard's `/setup` reads and saves setup links (lib/client/setup_routes.ts). */
+  setupLinks?: SetupLinks | undefined;
   /** Mounts extra routes before the API's auth (after the dashboard's). */
   mount?: ((app: Hono, daemon: Daemon) => void) | undefined;
   linkBackoff?: { minBackoffMs?: number; maxBackoffMs?: number };
@@ -36,6 +42,12 @@ export interface DaemonStartOptions {
   relayCaCerts?: string[] | undefined;
   /** The daemon's clock (ms since the epoch); tests inject one to move deadlines. */
   now?: (() => number) | undefined;
+  /** Total size cap of the quarantine in bytes (default 16 MiB). */
+  quarantineMaxBytes?: number | undefined;
+  /** Unlocks protected agent keys (lib/client/secrets/protection.ts). */
+  keyWrapper?: KeyWrapper | undefined;
+  /** Local paths the API and CLI may attach must be inside it (default: the user's home). */
+  filesRoot?: string | undefined;
 }
 
 /** A running daemon. */
@@ -67,6 +79,7 @@ export async function startDaemon(opts: DaemonStartOptions): Promise<RunningDaem
   Deno.mkdirSync(opts.home, { recursive: true, mode: 0o700 });
   const dbPath = opts.dbPath ?? join(opts.home, "client.db");
   const db = openDatabase(dbPath, CLIENT_MIGRATIONS);
+  if (opts.keyWrapper) useKeyWrapper(db, opts.keyWrapper);
   try {
     Deno.chmodSync(dbPath, 0o600);
   } catch {
@@ -98,9 +111,11 @@ export async function startDaemon(opts: DaemonStartOptions): Promise<RunningDaem
     ...opts.linkBackoff,
     ...(opts.relayCaCerts ? { caCerts: opts.relayCaCerts } : {}),
     ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.quarantineMaxBytes ? { quarantineMaxBytes: opts.quarantineMaxBytes } : {}),
+    files: { dir: join(opts.home, "files"), root: opts.filesRoot ?? defaultFilesRoot() },
   });
   const app = daemonApp(daemon, (a) => {
-    if (opts.dashboard !== false) mountDashboard(a, daemon);
+    if (opts.dashboard !== false) mountDashboard(a, daemon, opts.setupLinks);
     // A2A edge (design §15): a translator over this app's own routes, reached in process.
     a.route("/", a2aApp({ fetch: (req) => a.fetch(req) }));
     opts.mount?.(a, daemon);

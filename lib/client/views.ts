@@ -2,20 +2,22 @@
  * Rows as the loopback API shows them (shapes in lib/protocol/views.ts): agents without their
  * private keys, messages with their delivery state, connections with the peer's pin.
  */
-import type { Envelope, Permissions } from "../protocol/mod.ts";
+import type { Permissions } from "../protocol/mod.ts";
 import type {
   AgentView,
   ConnectionView,
+  FileView,
   MessageView,
   QuarantineItemView,
 } from "../protocol/views.ts";
 import { causeText } from "./delivery.ts";
+import { redactPayload } from "./files/views.ts";
 import type {
   ConnectionRow,
   LocalAgentRow,
   MessageRow,
   PeerRow,
-  QuarantineRow,
+  QuarantineMeta,
 } from "./store/mod.ts";
 
 /** An agent as the API shows it: never the private keys. */
@@ -33,7 +35,7 @@ export function agentView(row: LocalAgentRow): AgentView {
 }
 
 /** A message as the API shows it (`inboxSeq` for inbox items). */
-export function messageView(row: MessageRow, inboxSeq?: number): MessageView {
+export function messageView(row: MessageRow, inboxSeq?: number, files?: FileView[]): MessageView {
   const view: MessageView = {
     id: row.id,
     type: row.type,
@@ -43,8 +45,9 @@ export function messageView(row: MessageRow, inboxSeq?: number): MessageView {
     to: JSON.parse(row.to_handles),
     created_at: row.created_at,
     state: row.state,
-    payload: JSON.parse(row.payload),
+    payload: redactPayload(JSON.parse(row.payload)),
   };
+  if (files?.length) view.files = files;
   if (inboxSeq !== undefined) view.seq = inboxSeq;
   if (row.conversation_id) view.conversation_id = row.conversation_id;
   if (row.task_id) view.task_id = row.task_id;
@@ -72,19 +75,21 @@ export function connectionView(row: ConnectionRow, peer: PeerRow | undefined): C
   };
 }
 
-/** A quarantined envelope as the owner sees it. */
+/** A quarantined envelope as the owner sees it: columns only, the envelope is not parsed. */
 export function quarantineItemView(
-  row: QuarantineRow,
-  peer: PeerRow | undefined,
+  row: QuarantineMeta,
+  pinnedFingerprint: string | null,
 ): QuarantineItemView {
-  const env = JSON.parse(row.envelope) as Partial<Envelope>;
   return {
+    seq: row.seq,
     id: row.id,
     from: row.from_handle,
     reason: row.reason,
-    type: env.type ?? null,
+    type: row.type,
+    size: row.size,
+    complete: row.complete === 1,
     created_at: row.created_at,
-    pinned_fingerprint: peer?.fingerprint ?? null,
+    pinned_fingerprint: pinnedFingerprint,
     presented_key: row.presented_key ? JSON.parse(row.presented_key) : null,
   };
 }

@@ -4,6 +4,9 @@ import { HANDLE_RE } from "../protocol/mod.ts";
 import { ApiError } from "../sdk/mod.ts";
 import type { ToolContext } from "./tool.ts";
 
+/** The longest `wait_seconds` (MCP clients often time a call out after 60 s). */
+export const MAX_WAIT_SECONDS = 50;
+
 /** A handle argument described as `what`. */
 export const handle = (what: string) =>
   z.string().regex(HANDLE_RE, "a handle like @owner/name").describe(what);

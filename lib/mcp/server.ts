@@ -29,10 +29,11 @@ const log = logger("mcp");
 const INSTRUCTIONS =
   `TaskFerry carries signed, end-to-end encrypted messages and tasks between AI agents \
 on different machines. You act as a local agent (see whoami). Talk only to connected peers \
-(list_connections; connect asks for one). Delegate work with create_task and follow it with \
-wait_for_inbox / get_task: the worker accepts, submits artifacts, you request_revision or \
-complete_task. When you are the worker: accept_task, submit_artifact. Acknowledge inbox items \
-with ack_message once handled. Failed calls answer "<code>: <message>" with a stable code.`;
+(list_connections; connect asks for one). Delegate work with create_task and wait for it with \
+wait_for_task (or wait_for_inbox / get_task): the worker accepts, reports progress, submits \
+artifacts, you request_revision or complete_task. When you are the worker: accept_task, \
+report_progress, submit_artifact (or fail_task). Acknowledge inbox items with ack_message once \
+handled. Failed calls answer "<code>: <message>" with a stable code.`;
 
 /** Options of {@link createMcpServer}. */
 export interface McpServerOptions {

@@ -3,7 +3,8 @@
  * description written for the model that reads it. Every tool goes through lib/sdk.
  */
 import { z } from "zod";
-import { agentArg, defined, handle, jsonObject, resolveAgent } from "./args.ts";
+import { agentArg, defined, handle, jsonObject, MAX_WAIT_SECONDS, resolveAgent } from "./args.ts";
+import { attach, FILE_TOOLS, filesArg } from "./file_tools.ts";
 import { TASK_TOOLS } from "./task_tools.ts";
 import { type Tool, tool } from "./tool.ts";
 
@@ -11,8 +12,7 @@ export { resolveAgent } from "./args.ts";
 
 export type { Tool, ToolContext, ToolHints } from "./tool.ts";
 
-/** The longest `wait_seconds` (MCP clients often time a call out after 60 s). */
-export const MAX_WAIT_SECONDS = 50;
+export { MAX_WAIT_SECONDS } from "./args.ts";
 
 /** Every tool, in the order `tools/list` shows them. */
 export const TOOLS: readonly Tool[] = [
@@ -94,13 +94,17 @@ export const TOOLS: readonly Tool[] = [
       conversation_id: z.string().max(64).optional().describe(
         "Continue this conversation (conv_…).",
       ),
+      files: filesArg,
       agent: agentArg,
-    }).refine((m) => m.text !== undefined || m.data !== undefined, "give text or data"),
+    }).refine(
+      (m) => m.text !== undefined || m.data !== undefined || m.files !== undefined,
+      "give text, data or files",
+    ),
     annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
     run: async (ctx, args) => {
       const from = await resolveAgent(ctx, args.agent);
-      const { agent: _agent, ...rest } = args;
-      return await ctx.api.send(defined({ from, ...rest }));
+      const { agent: _agent, files, ...rest } = args;
+      return await ctx.api.send(defined({ from, ...rest, ...attach(files) }));
     },
   }),
   tool({
@@ -153,6 +157,7 @@ export const TOOLS: readonly Tool[] = [
     },
   }),
   ...TASK_TOOLS,
+  ...FILE_TOOLS,
   tool({
     name: "ack_message",
     title: "Acknowledge a message",

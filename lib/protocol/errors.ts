@@ -101,6 +101,10 @@ export const ERRORS = {
   },
 
   // Storage.
+  keys_locked: {
+    status: 503,
+    message: "The agents' private keys are protected and this daemon has not unlocked them.",
+  },
   database_too_new: {
     status: 500,
     message: "The database was written by a newer TaskFerry; upgrade before opening it.",
@@ -135,9 +139,35 @@ export const ERRORS = {
     status: 413,
     message: "The file exceeds the relay's maximum file size.",
   },
+  // Files on the daemon (docs/api.md, "Files").
+  file_path_refused: {
+    status: 403,
+    message: "Attach files by an absolute path without .., inside the daemon's files root " +
+      "(--files-root, default the user's home).",
+  },
+  file_not_regular: {
+    status: 400,
+    message: "Only regular files can be attached, not a directory, device, pipe or socket.",
+  },
+  file_not_found: { status: 404, message: "No such file: check the path or file id." },
+  file_not_ready: {
+    status: 409,
+    message: "The file is still being transferred, or failed; its state says which.",
+  },
   quota_exceeded: {
     status: 403,
     message: "This client's blob storage quota is used up; wait for blobs to expire or be fetched.",
+  },
+
+  // Idempotency keys of the loopback API (docs/api.md, "Idempotency keys").
+  idempotency_conflict: {
+    status: 409,
+    message: "This Idempotency-Key was already used with another request; send a new key.",
+  },
+  idempotency_in_progress: {
+    status: 409,
+    message: "The first request with this Idempotency-Key streamed its answer, which is not " +
+      "replayed; read the result by id or send a new key.",
   },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -6,6 +6,29 @@
 import type { Permissions } from "./permissions.ts";
 import type { TaskState } from "./tasks.ts";
 
+/** A file a message carries (design §12), never its key; state of its transfer. */
+export interface FileView {
+  /** The id `GET /v1/files/{id}` takes (the blob id). */
+  id: string;
+  name: string;
+  size: number;
+  media_type: string;
+  /** Base64url SHA-256 of the plaintext. */
+  sha256: string;
+  /** pending (being transferred), ready (verified, downloadable) or failed (see `error`). */
+  state: "pending" | "ready" | "failed";
+  /** Chunks transferred so far, of `chunks`. */
+  done_chunks: number;
+  chunks: number;
+  /** Why it failed: "code: message". */
+  error?: string;
+}
+
+/** A file to attach (docs/api.md, "Files"): a local path or a posted file's id. */
+export type FileAttachment =
+  & ({ path: string } | { file_id: string })
+  & { name?: string; media_type?: string };
+
 /** A message or inbox item (`seq` only on inbox items). */
 export interface MessageView {
   id: string;
@@ -23,6 +46,8 @@ export interface MessageView {
   conversation_id?: string;
   task_id?: string;
   reply_to?: string;
+  /** Its files with their transfer state (when it carries any). */
+  files?: FileView[];
 }
 
 /** A message just queued (`POST` answers carry it). */
@@ -55,6 +80,21 @@ export interface TaskView {
   candidates?: string[];
   /** On the requester's daemon, an offer's lease: its length, and when the running one lapses. */
   lease?: { seconds: number; until: string | null };
+  /** The request's input files (when it carries any). */
+  files?: FileView[];
+  /** The worker's latest progress line, once it reported one (`task_progress`). */
+  last_progress?: TaskProgressView;
+  /** Why the worker gave up (`task_fail`), when the task is `failed`. */
+  failure?: { reason: string; code?: string; at: string };
+}
+
+/** One progress line of a task (kept bounded per task, outside the audit chain). */
+export interface TaskProgressView {
+  message_id: string;
+  from: string;
+  text: string;
+  queue_position?: number;
+  at: string;
 }
 
 /** An artifact version. */
@@ -66,6 +106,8 @@ export interface ArtifactView {
   note: string | null;
   message_id: string;
   created_at: string;
+  /** The version's files (when it carries any). */
+  files?: FileView[];
 }
 
 /** One event of a task's timeline. */
@@ -87,6 +129,8 @@ export interface TaskDetail {
   task: TaskView;
   events: TaskEventView[];
   artifacts: ArtifactView[];
+  /** The latest progress lines, oldest first (the daemon keeps the last 200 per task). */
+  progress: TaskProgressView[];
 }
 
 /** One event of the audit log (`GET /v1/audit`). */
@@ -120,7 +164,7 @@ export interface AgentView {
 export interface ConnectionView {
   agent: string;
   peer: string;
-  state: "pending_out" | "pending_in" | "connected" | "declined";
+  state: "pending_out" | "pending_in" | "connected" | "declined" | "blocked";
   request_id: string | null;
   note: string | null;
   /** What the peer may send to the local agent. */
@@ -156,6 +200,24 @@ export interface InviteView {
   url: string;
 }
 
+/** An invite this daemon created, as `GET /v1/invites` lists it. */
+export interface InviteListItem {
+  code: string;
+  agent: string;
+  fingerprint: string;
+  url: string;
+  expires_at: string;
+  created_at: string;
+  revoked_at: string | null;
+  state: "active" | "expired" | "revoked";
+}
+
+/** Whether each task's audit hash chain holds (`GET /v1/audit/verify`). */
+export interface AuditVerification {
+  ok: boolean;
+  tasks: { task_id: string; events: number; broken_at: number | null }[];
+}
+
 /** An invite looked up (and its agent pinned). */
 export interface OpenedInviteView {
   code: string;
@@ -167,10 +229,16 @@ export interface OpenedInviteView {
 
 /** An envelope held for the owner. */
 export interface QuarantineItemView {
+  /** Position in the quarantine: page with `?before=seq`. */
+  seq: number;
   id: string;
   from: string;
   reason: string;
   type: string | null;
+  /** Bytes of the raw envelope as received. */
+  size: number;
+  /** Whether the whole envelope was kept (only then can a `key_changed` item be applied). */
+  complete: boolean;
   created_at: string;
   pinned_fingerprint: string | null;
   /** The keys the relay now serves, for a `key_changed` item. */
@@ -182,6 +250,8 @@ export interface QuarantineResolution {
   id: string;
   resolution: "accepted" | "rejected";
   applied: number;
+  /** Held envelopes of that sender that were kept only in part, so could not be applied. */
+  dropped: number;
 }
 
 /** `GET /v1/health`. */

@@ -93,6 +93,8 @@ export async function checkSignedEnvelope(
 /**
  * The stateful checks after the signature: replay, clock skew, recipients, connection and
  * permissions, task roles and transitions, rate limits. Must run under the relay's accept lock.
+ * `replayChecked`: the caller already stored the envelope's id in this transaction (the insert
+ * refuses a duplicate), so it is not looked up again.
  */
 export async function checkRouting(
   store: RelayStore,
@@ -101,8 +103,13 @@ export async function checkRouting(
   rates: RateCheck,
   envelope: Envelope,
   now: number,
+  replayChecked = false,
 ): Promise<Omit<CheckedEnvelope, "text">> {
-  if (await store.envelopeExists(envelope.id)) throw fail("duplicate_envelope");
+  // A replay is refused first: a daemon resending an envelope it sent before must learn that
+  // it was stored, whatever the state its effects left (a pending request answered, a task).
+  if (!replayChecked && await store.envelopeExists(envelope.id)) {
+    throw fail("duplicate_envelope");
+  }
   if (Math.abs(now - Date.parse(envelope.created_at)) > limits.clockSkewMs) {
     throw fail(
       "clock_skew",

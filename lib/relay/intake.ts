@@ -2,8 +2,10 @@
  * WebSocket intake: what the relay does with a freshly upgraded socket before and after
  * `hello`. Frames are refused by length before anything parses them — a few KB before `hello`
  * (nobody is authenticated yet), the envelope limit plus frame overhead after it — and parsed
- * with the bounded parser (depth scanned before `JSON.parse`). Accepted frames run in order,
- * one at a time; the queue is bounded in frames and in size.
+ * with the bounded parser (depth scanned before `JSON.parse`). Frames are taken in order and
+ * pipelined: a frame's credentials are checked and its work started before the next is taken,
+ * but the next need not wait for its answer (relay.ts keeps the answers in order). The queue
+ * and the pipeline are each bounded in frames and in size.
  */
 import {
   type ClientFrame,
@@ -27,6 +29,10 @@ export const HELLO_MAX_CHARS = 4096;
 export const FRAME_OVERHEAD_CHARS = 1024;
 /** Frames nest 5 levels (frame, envelope, payload, keys, key entry); anything deeper is junk. */
 export const FRAME_MAX_DEPTH = 8;
+/** Frames of one session being worked on at once (verifying, in a group commit, answering). */
+export const PIPELINE_FRAMES = 64;
+/** Characters of frames being worked on at once (the first frame always goes in). */
+export const PIPELINE_CHARS = 1024 * 1024;
 /** RFC 6455 "message too big". */
 const CLOSE_TOO_BIG = 1009;
 
@@ -77,6 +83,10 @@ export function attachSocket(relay: Relay, ws: WebSocket) {
     }
   };
 
+  /** Frames started and not yet answered, oldest first, with their sizes. */
+  const pipeline: { done: Promise<void>; chars: number }[] = [];
+  let pipelineChars = 0;
+
   const drain = async () => {
     if (draining) return;
     draining = true;
@@ -84,10 +94,27 @@ export function attachSocket(relay: Relay, ws: WebSocket) {
       // Once the relay is stopping, frames still queued are left: their sockets are closing
       // and the store is about to close; the daemon sends them again on its next session.
       while (queue.length > 0 && !relay.stopped) {
+        const next = queue[0]!.length;
+        if (
+          pipeline.length >= PIPELINE_FRAMES ||
+          (pipeline.length > 0 && pipelineChars + next > PIPELINE_CHARS)
+        ) {
+          await pipeline[0]!.done;
+          continue;
+        }
         const data = queue.shift()!;
         queuedChars -= data.length;
         if (session) {
-          await handleFrame(relay, session, data);
+          const work = await handleFrame(relay, session, data);
+          if (work) {
+            const entry = { done: work.done, chars: data.length };
+            pipeline.push(entry);
+            pipelineChars += entry.chars;
+            work.done.catch((err) => log.error("frame handling failed", { err })).finally(() => {
+              pipeline.splice(pipeline.indexOf(entry), 1);
+              pipelineChars -= entry.chars;
+            });
+          }
           continue;
         }
         session = await hello(data);
@@ -133,34 +160,33 @@ export function attachSocket(relay: Relay, ws: WebSocket) {
   ws.onerror = () => {};
 }
 
-/** One frame of an authenticated session. */
-async function handleFrame(relay: Relay, session: Session, data: string) {
-  if (!(await relay.stillAuthorized(session))) return;
+/**
+ * One frame of an authenticated session: checks the session's credentials and starts the
+ * frame's work; `done` settles when it is finished (null: nothing was started).
+ */
+async function handleFrame(
+  relay: Relay,
+  session: Session,
+  data: string,
+): Promise<{ done: Promise<void> } | null> {
+  if (!(await relay.stillAuthorized(session))) return null;
   let frame: ClientFrame;
   try {
     frame = parseFrame(data);
   } catch (err) {
-    const e = err as TaskferryError;
-    const id = sendFrameId(data);
-    session.send({ type: "error", code: e.code, message: e.message, ...(id ? { id } : {}) });
-    return;
+    return { done: relay.refuseInOrder(session, err as TaskferryError, sendFrameId(data)) };
   }
   switch (frame.type) {
     case "send":
-      await relay.send(session, frame.envelope, data.length);
-      return;
+      return { done: relay.send(session, frame.envelope, data.length) };
     case "ack":
-      await relay.ack(session, frame.seq);
-      return;
+      return { done: relay.ack(session, frame.seq) };
     case "ping":
-      session.send({ type: "pong" });
-      return;
+      return { done: relay.answerInOrder(session, () => session.send({ type: "pong" })) };
     case "presence":
-      await relay.presence.announce(session, frame);
-      return;
+      return { done: relay.presence.announce(session, frame) };
     case "hello":
-      session.send({ type: "error", code: "bad_request", message: "already authenticated" });
-      return;
+      return { done: relay.refuseInOrder(session, fail("bad_request", "already authenticated")) };
   }
 }
 

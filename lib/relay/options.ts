@@ -3,6 +3,7 @@
  * flags, environment and config file; tests pass partial overrides).
  */
 import type { AcceptLimits } from "./accept.ts";
+import { DEFAULT_BLOB_LIMITS } from "./blobs/rules.ts";
 
 /** Relay behaviour settings. */
 export interface RelayOptions extends AcceptLimits {
@@ -23,6 +24,10 @@ export interface RelayOptions extends AcceptLimits {
   maxAgentsPerClient: number;
   publicUrl: string;
   openSignup: boolean;
+  /** Largest file (plaintext bytes) one blob may hold (design §12). */
+  maxFileBytes: number;
+  /** Sealed blob bytes one client may keep on the relay at once. */
+  blobQuotaBytes: number;
 }
 
 /** Defaults for {@link RelayOptions}. */
@@ -47,4 +52,6 @@ export const DEFAULT_RELAY_OPTIONS: RelayOptions = {
   maxAgentsPerClient: 100,
   publicUrl: "http://127.0.0.1:8080",
   openSignup: false,
+  maxFileBytes: DEFAULT_BLOB_LIMITS.maxFileBytes,
+  blobQuotaBytes: DEFAULT_BLOB_LIMITS.quotaBytes,
 };

@@ -2,9 +2,10 @@
  * The relay: accepts sealed envelopes from authenticated daemons, stores them durably with one
  * delivery per recipient client, pushes them to connected recipients and reports receipts.
  */
-import { type ClientFrame, CLOSE_CODES, fail, TaskferryError } from "../protocol/mod.ts";
+import { type ClientFrame, CLOSE_CODES, fail, type TaskferryError } from "../protocol/mod.ts";
 import { logger } from "../log.ts";
-import { checkRouting, checkSignedEnvelope, lockKeys, type RateCheck } from "./accept.ts";
+import type { RateCheck } from "./accept.ts";
+import { Accepts } from "./accepts.ts";
 import { checkCredentials, endIfStale } from "./credentials.ts";
 import { attachSocket } from "./intake.ts";
 import { RelayMetrics } from "./metrics.ts";
@@ -14,6 +15,7 @@ import { Presence } from "./presence.ts";
 import { Session } from "./session.ts";
 import type { ClientRecord, DeliveryRow, RelayStore } from "./store.ts";
 import { authenticateToken } from "./tokens.ts";
+import type { BlobService } from "./blobs/service.ts";
 
 export { DEFAULT_RELAY_OPTIONS, type RelayOptions } from "./options.ts";
 
@@ -27,7 +29,6 @@ export class Relay {
   readonly rates = new RateLimiter();
   readonly signupRates = new RateLimiter(3_600_000);
   private readonly sessions = new Map<string, Session>();
-  private acceptLock: Promise<unknown> = Promise.resolve();
   /** Set by `stop`: frames still queued are left to the daemon's next session. */
   stopped = false;
   private readonly timers: ReturnType<typeof setInterval>[] = [];
@@ -37,15 +38,19 @@ export class Relay {
   readonly presence: Presence;
   /** This process among the relay nodes sharing a store. */
   readonly nodeId = `node_${crypto.randomUUID()}`;
-  /** Where rate limits are counted: shared by all nodes when the store is. */
-  private readonly rateCheck: RateCheck;
+  /** The accept pipeline (accepts.ts). */
+  private readonly accepts: Accepts;
+  /** Files (design §12): set by startRelay; null = this relay stores no files. */
+  blobs: BlobService | null = null;
 
   constructor(readonly store: RelayStore, readonly options: RelayOptions) {
     this.presence = new Presence(store);
     const cluster = store.cluster;
-    this.rateCheck = cluster
+    // Where rate limits are counted: shared by all nodes when the store is.
+    const rateCheck: RateCheck = cluster
       ? { takeAll: (keys, now) => cluster.takeRates(keys, now) }
       : this.rates;
+    this.accepts = new Accepts(this, rateCheck);
   }
 
   /** Runs `companion` alongside the relay: started after it, stopped before it. */
@@ -111,7 +116,7 @@ export class Relay {
     for (const s of this.sessions.values()) s.close(CLOSE_CODES.shutdown, "relay shutting down");
     const held = [...this.sessions.keys()];
     this.sessions.clear();
-    await this.acceptLock.catch(() => {});
+    await this.accepts.idle();
     if (this.store.cluster) {
       await this.unlisten?.().catch(() => {});
       for (const clientId of held) {
@@ -139,7 +144,7 @@ export class Relay {
    * Hands a row just committed for `clientId` to its session (if connected): pushed as it is
    * when the session is caught up and the store has no other writer, else read by a pump.
    */
-  private offer(clientId: string, row: DeliveryRow) {
+  offer(clientId: string, row: DeliveryRow) {
     const s = this.sessions.get(clientId);
     if (s && this.store.singleWriter) s.offer([row]);
     else this.wake(clientId);
@@ -224,66 +229,19 @@ export class Relay {
     }
   }
 
-  /** Checks and accepts one envelope from `session`; answers `accepted` or an error. */
-  async send(session: Session, raw: unknown, frameBytes: number) {
-    const id =
-      typeof raw === "object" && raw !== null && typeof (raw as { id?: unknown }).id === "string"
-        ? (raw as { id: string }).id.slice(0, 64)
-        : undefined;
-    try {
-      // Frame overhead is ~30 bytes; the limit applies to the envelope itself.
-      const { envelope } = await checkSignedEnvelope(
-        this.store,
-        session,
-        this.options,
-        raw,
-        Math.max(0, frameBytes - 30),
-      );
-      // Stopped while the signature was checked: the store is closing; the daemon resends.
-      if (this.stopped) return;
-      const at = Date.now();
-      const body = JSON.stringify(envelope);
-      const queued = await this.exclusive(lockKeys(envelope), async (store) => {
-        const checked = await checkRouting(
-          store,
-          session,
-          this.options,
-          this.rateCheck,
-          envelope,
-          at,
-        );
-        return await store.acceptEnvelope(
-          {
-            id: envelope.id,
-            sender_client: session.clientId,
-            from: envelope.from,
-            to: envelope.to,
-            type: envelope.type,
-            body,
-            accepted_at: at,
-          },
-          checked.recipientClients,
-          checked.effects,
-        );
-      });
-      this.metrics.accepted++;
-      session.send({ type: "accepted", id: envelope.id, at: new Date(at).toISOString() });
-      for (const q of queued) {
-        this.offer(q.client_id, {
-          seq: q.seq,
-          kind: "envelope",
-          body,
-          envelope_id: envelope.id,
-          accepted_at: at,
-          attempts: 0,
-        });
-      }
-    } catch (err) {
-      const e = err instanceof TaskferryError ? err : fail("internal");
-      if (!(err instanceof TaskferryError)) log.error("send failed", { err });
-      this.metrics.refuse(e.code);
-      session.send({ type: "error", code: e.code, message: e.message, ...(id ? { id } : {}) });
-    }
+  /** Checks and accepts one envelope from `session` (accepts.ts); resolves once answered. */
+  send(session: Session, raw: unknown, frameBytes: number): Promise<void> {
+    return this.accepts.send(session, raw, frameBytes);
+  }
+
+  /** Answers a frame refused before its envelope could be read, in the session's order. */
+  refuseInOrder(session: Session, err: TaskferryError, id?: string): Promise<void> {
+    return this.accepts.refuseInOrder(session, err, id);
+  }
+
+  /** Runs `answer` (e.g. sends `pong`) after the session's earlier answers. */
+  answerInOrder(session: Session, answer: () => void): Promise<void> {
+    return this.accepts.answerInOrder(session, answer);
   }
 
   /** Marks `seq` delivered; `push` = false leaves pushing more to the caller. */
@@ -311,17 +269,5 @@ export class Relay {
       });
     }
     if (push) session.pump().catch((err) => log.warn("pump failed", { err }));
-  }
-
-  /**
-   * Serializes the stateful part of accepting (read state, check, write): in this process, or
-   * across nodes in one store transaction holding locks on `keys`.
-   */
-  private exclusive<T>(keys: string[], fn: (store: RelayStore) => Promise<T>): Promise<T> {
-    const cluster = this.store.cluster;
-    if (cluster) return cluster.exclusive(keys, fn);
-    const run = this.acceptLock.then(() => fn(this.store), () => fn(this.store));
-    this.acceptLock = run.catch(() => {});
-    return run;
   }
 }

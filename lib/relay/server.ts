@@ -12,6 +12,7 @@ import { logger } from "../log.ts";
 import { relayApp } from "./app.ts";
 import { DEFAULT_RELAY_OPTIONS, Relay, type RelayOptions } from "./relay.ts";
 import type { RelayStore } from "./store.ts";
+import { blobRoutes, BlobService, type BlobStore, blobSweeper } from "./blobs/mod.ts";
 
 const log = logger("relay");
 
@@ -70,11 +71,24 @@ export async function startRelay(opts: {
   port?: number;
   options?: Partial<RelayOptions>;
   tls?: RelayTlsFiles | undefined;
+  /** Where files are kept (design §12); without it the relay refuses envelopes with files. */
+  blobs?: BlobStore | undefined;
 }): Promise<RunningRelay> {
   const hostname = opts.hostname ?? "127.0.0.1";
   const options = { ...DEFAULT_RELAY_OPTIONS, ...opts.options };
   const relay = new Relay(opts.store, options);
   const app = relayApp(relay);
+  // Files (design §12): the blob routes, the accept-time grant and the expiry sweep.
+  if (opts.blobs) {
+    const blobs = new BlobService(opts.blobs, {
+      maxFileBytes: options.maxFileBytes,
+      quotaBytes: options.blobQuotaBytes,
+      retentionMs: options.retentionMs,
+    });
+    relay.blobs = blobs;
+    app.route("/", blobRoutes({ blobs, authenticate: (t) => relay.authenticate(t) }));
+    relay.attachCompanion(blobSweeper(blobs));
+  }
   let pair = opts.tls ? loadTlsFiles(opts.tls) : undefined;
   const listen = async (port: number) => {
     let bound!: (port: number) => void;
@@ -123,6 +137,7 @@ export async function startRelay(opts: {
       await relay.stop();
       await server.shutdown();
       await opts.store.close();
+      await opts.blobs?.close();
     },
   };
 }

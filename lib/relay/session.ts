@@ -44,6 +44,11 @@ export class Session {
   /** The last pump stopped at the byte budget with rows left: the next ack must pump. */
   private starved = false;
   closed = false;
+  /**
+   * The session's envelopes enter the accept checks in the order they were sent (relay.ts):
+   * this settles when the last one has entered.
+   */
+  accepting: Promise<void> = Promise.resolve();
 
   constructor(
     readonly clientId: string,

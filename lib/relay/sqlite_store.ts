@@ -1,9 +1,9 @@
 /**
  * The relay store on SQLite (default): one relay process per database file. The logic is
  * shared with PostgreSQL (store/sql_store.ts); this file runs it synchronously on node:sqlite,
- * with group commit for acks.
+ * with group commit of accepts and acks (store/sqlite_group.ts), cached client and agent rows
+ * (store/row_cache.ts) and WAL checkpoints in a Worker (checkpoint.ts).
  */
-import { setImmediate } from "node:timers";
 import {
   type DatabaseSync,
   openDatabase,
@@ -11,106 +11,183 @@ import {
   type SQLInputValue,
   transaction,
 } from "../store/mod.ts";
-import type { RelayStore } from "./store.ts";
-import { type Flow, type Row, runSync, type Step } from "./store/flow.ts";
+import {
+  type CheckpointOptions,
+  DEFAULT_CHECKPOINT_OPTIONS,
+  WalCheckpointer,
+} from "./checkpoint.ts";
+import type { AcceptEffects, EnvelopeRow } from "./store.ts";
+import { type Flow, type QueryName, type Row, runSync, type Step } from "./store/flow.ts";
+import * as flows from "./store/flows.ts";
+import type { GroupCommit, GroupOutcome, GroupStore } from "./store/group.ts";
+import { RowCache } from "./store/row_cache.ts";
+import { settle, SqliteGroup } from "./store/sqlite_group.ts";
 import { RELAY_MIGRATIONS } from "./store/sqlite_schema.ts";
 import { SQLITE_QUERIES } from "./store/sqlite_queries.ts";
 import { SqlRelayStore } from "./store/sql_store.ts";
 
 export { RELAY_MIGRATIONS };
 
-/** Opens (creating and migrating) a SQLite relay store at `path`. */
-export function openSqliteRelayStore(path: string): RelayStore {
-  return new SqliteRelayStore(openDatabase(path, RELAY_MIGRATIONS));
+/** Options for {@link openSqliteRelayStore}. */
+export interface SqliteRelayStoreOptions {
+  /** Checkpoint settings, or false to leave checkpoints to SQLite (inline, on commit). */
+  checkpoint?: CheckpointOptions | false;
 }
 
-class SqliteRelayStore extends SqlRelayStore {
-  readonly singleWriter = true;
+/** Statements that change rows the cache holds: running one clears it. */
+const CACHED_WRITES: ReadonlySet<QueryName> = new Set([
+  "clientAdd",
+  "clientRevoke",
+  "clientSetToken",
+  "agentPut",
+]);
 
-  constructor(private readonly db: DatabaseSync) {
+/** Opens (creating and migrating) a SQLite relay store at `path`. */
+export function openSqliteRelayStore(
+  path: string,
+  options: SqliteRelayStoreOptions = {},
+): SqliteRelayStore {
+  const db = openDatabase(path, RELAY_MIGRATIONS);
+  const checkpoint = options.checkpoint ?? DEFAULT_CHECKPOINT_OPTIONS;
+  const memory = path === ":memory:" || path === "";
+  const checkpointer = checkpoint && !memory ? new WalCheckpointer(db, path, checkpoint) : null;
+  return new SqliteRelayStore(db, checkpointer);
+}
+
+/** What the main store and its in-transaction view share. */
+interface Core {
+  db: DatabaseSync;
+  cache: RowCache;
+  exec: (step: Step) => Row[] | number;
+  /** Counts a COMMIT (for the checkpointer). */
+  committed: () => void;
+}
+
+/** Store methods over one connection; subclasses say when a call runs. */
+abstract class SqliteFlows extends SqlRelayStore {
+  constructor(protected readonly core: Core) {
     super();
   }
 
-  /** Runs one flow step on the database. */
-  private exec = (step: Step): Row[] | number => {
-    const sql = SQLITE_QUERIES[step.name];
-    if (sql === null) return step.want === "rows" ? [] : 0;
-    // node:sqlite binds no booleans: they are stored as 0/1.
-    const params = step.params.map((p): SQLInputValue => typeof p === "boolean" ? Number(p) : p);
-    const statement = prepare(this.db, sql);
-    if (step.want === "count") return Number(statement.run(...params).changes);
-    return statement.all(...params).map((r) => ({ ...r }));
-  };
+  /** Runs statements now or later (see {@link SqliteGroup.call}). */
+  protected abstract call<T>(fn: () => T): Promise<T>;
 
   protected run<T>(flow: Flow<T>): Promise<T> {
-    return this.sync(() => runSync(flow, this.exec));
+    return this.call(() => runSync(flow, this.core.exec));
   }
 
-  /** The one transaction helper: now, or in the next group commit when `batchable`. */
-  protected atomic<T>(flow: Flow<T>, batchable = false): Promise<T> {
-    const fn = () => runSync(flow, this.exec);
-    return batchable ? this.grouped(fn) : this.sync(() => transaction(this.db, fn));
-  }
-
-  close() {
-    return this.sync(() => {
-      this.commitGroup();
-      this.db.close();
+  protected atomic<T>(flow: Flow<T>, _batchable?: boolean): Promise<T> {
+    return this.call(() => {
+      const value = transaction(this.core.db, () => runSync(flow, this.core.exec));
+      if (!this.core.db.isTransaction) this.core.committed();
+      return value;
     });
   }
 
-  /** Writes waiting for the next group commit (see {@link grouped}). */
-  private waiting: {
-    fn: () => unknown;
-    resolve: (value: unknown) => void;
-    reject: (err: unknown) => void;
-  }[] = [];
-
-  /**
-   * Runs a write transaction in the next group commit: the writes asked for in one turn of the
-   * event loop share one COMMIT (a commit costs more than a small write), each in its own
-   * savepoint, so a failing write undoes only itself. A caller gets its result only after the
-   * commit: nothing is reported done before it is stored.
-   */
-  private grouped<T>(fn: () => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.waiting.push({ fn, resolve: resolve as (value: unknown) => void, reject });
-      if (this.waiting.length === 1) setImmediate(() => this.commitGroup());
+  override getClient(id: string) {
+    const hit = this.core.cache.client(id);
+    if (hit !== undefined) return Promise.resolve(hit);
+    // Read and cached in one synchronous step: no write can slip in between.
+    return this.call(() => {
+      const row = runSync(flows.getClient(id), this.core.exec);
+      this.core.cache.putClient(id, row);
+      return row;
     });
   }
 
-  private commitGroup() {
-    const writes = this.waiting;
-    this.waiting = [];
-    if (writes.length === 0) return;
-    const results: ({ ok: true; value: unknown } | { ok: false; err: unknown })[] = [];
-    try {
-      transaction(this.db, () => {
-        for (const w of writes) {
-          try {
-            results.push({ ok: true, value: transaction(this.db, w.fn) });
-          } catch (err) {
-            results.push({ ok: false, err });
-          }
-        }
-      });
-    } catch (err) {
-      for (const w of writes) w.reject(err);
-      return;
-    }
-    writes.forEach((w, i) => {
-      const r = results[i]!;
-      if (r.ok) w.resolve(r.value);
-      else w.reject(r.err);
+  override getAgent(handle: string) {
+    const hit = this.core.cache.agent(handle);
+    if (hit !== undefined) return Promise.resolve(hit);
+    return this.call(() => {
+      const row = runSync(flows.getAgent(handle), this.core.exec);
+      this.core.cache.putAgent(handle, row);
+      return row;
     });
   }
+}
 
-  /** Runs synchronous SQLite work behind the async interface; errors become rejections. */
-  private sync<T>(fn: () => T): Promise<T> {
-    try {
-      return Promise.resolve(fn());
-    } catch (err) {
-      return Promise.reject(err);
-    }
+/** The store as the grouped accepts see it: inside the open transaction, statements run now. */
+class InGroup extends SqliteFlows implements GroupStore {
+  protected call<T>(fn: () => T): Promise<T> {
+    return settle(fn);
+  }
+
+  insertEnvelope(envelope: EnvelopeRow) {
+    return this.run(flows.insertEnvelope(envelope));
+  }
+
+  queueEnvelope(envelope: EnvelopeRow, recipientClients: string[], effects: AcceptEffects) {
+    return this.run(flows.queueEnvelope(envelope, recipientClients, effects));
+  }
+
+  close(): Promise<void> {
+    return Promise.reject(new Error("the store cannot be closed from inside a group commit"));
+  }
+}
+
+/** The SQLite relay store. */
+export class SqliteRelayStore extends SqliteFlows implements GroupCommit {
+  readonly singleWriter = true;
+  private readonly group: SqliteGroup;
+  private readonly view: InGroup;
+
+  constructor(db: DatabaseSync, readonly checkpointer: WalCheckpointer | null) {
+    const cache = new RowCache(db);
+    const exec = (step: Step): Row[] | number => {
+      const sql = SQLITE_QUERIES[step.name];
+      if (sql === null) return step.want === "rows" ? [] : 0;
+      // node:sqlite binds no booleans: they are stored as 0/1.
+      const params = step.params.map((p): SQLInputValue => typeof p === "boolean" ? Number(p) : p);
+      const statement = prepare(db, sql);
+      if (step.want === "rows") return statement.all(...params).map((r) => ({ ...r }));
+      const changes = Number(statement.run(...params).changes);
+      if (CACHED_WRITES.has(step.name)) cache.clear();
+      // A write outside a transaction is a commit of its own.
+      if (!db.isTransaction) committed();
+      return changes;
+    };
+    const committed = () => checkpointer?.committed();
+    const core = { db, cache, exec, committed };
+    super(core);
+    this.view = new InGroup(core);
+    this.group = new SqliteGroup(db, committed);
+  }
+
+  /** Cache hits and misses (tests, benchmarks). */
+  get cacheStats(): { hits: number; misses: number; commits: number } {
+    const { hits, misses } = this.core.cache;
+    return { hits, misses, commits: this.group.commits };
+  }
+
+  protected override call<T>(fn: () => T): Promise<T> {
+    return this.group.call(fn);
+  }
+
+  /** Batchable writes (acks) share the next group COMMIT; others run in their own. */
+  protected override atomic<T>(flow: Flow<T>, batchable = false): Promise<T> {
+    if (!batchable) return super.atomic(flow);
+    return this.group.write(() => runSync(flow, this.core.exec));
+  }
+
+  grouped<T>(
+    fn: (store: GroupStore) => Promise<T>,
+    after: (outcome: GroupOutcome<T>, commitError: unknown) => void,
+  ): Promise<void> {
+    return this.group.grouped(() => fn(this.view), after);
+  }
+
+  afterCommit(fn: () => void): Promise<void> {
+    return this.group.afterCommit(fn);
+  }
+
+  idle(): Promise<void> {
+    return this.group.idle();
+  }
+
+  async close() {
+    await this.group.idle();
+    this.group.commit();
+    await this.checkpointer?.close();
+    this.core.db.close();
   }
 }

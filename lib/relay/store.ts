@@ -222,4 +222,12 @@ export interface RelayStore {
 
   /** Number of agents registered by `clientId` (the relay caps it). */
   countClientAgents(clientId: string): Promise<number>;
+
+  /** A remembered relay setting, or null (design: the `relay_settings` table). */
+  getSetting(key: RelaySettingKey): Promise<string | null>;
+  /** Remembers a relay setting. */
+  setSetting(key: RelaySettingKey, value: string, now: number): Promise<void>;
 }
+
+/** What the relay remembers across starts: `public_url`, from `--public-url` at start. */
+export type RelaySettingKey = "public_url";

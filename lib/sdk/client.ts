@@ -6,9 +6,12 @@ import type { PermissionsPatch } from "../protocol/mod.ts";
 import type {
   AgentTokenView,
   AgentView,
-  ArtifactView,
+  AuditEventView,
+  AuditVerification,
   ConnectionView,
+  FileAttachment,
   HealthView,
+  InviteListItem,
   InviteView,
   IssuedAgentToken,
   MessageView,
@@ -16,13 +19,12 @@ import type {
   QuarantineItemView,
   QuarantineResolution,
   QueuedMessage,
-  TaskDetail,
-  TaskView,
 } from "../protocol/views.ts";
-import { ApiError, callDaemon, type Query } from "./http.ts";
+import { ApiError, callDaemon, type CallOptions, fetchDaemon, type Query } from "./http.ts";
+import { TaskCalls } from "./tasks.ts";
 
 export type * from "../protocol/views.ts";
-export { ApiError, callDaemon } from "./http.ts";
+export { ApiError, CALL_TRIES, callDaemon, type CallOptions } from "./http.ts";
 
 /** Where and how to reach the daemon. */
 export interface ClientOptions {
@@ -33,25 +35,29 @@ export interface ClientOptions {
 }
 
 /** The loopback API client. */
-export class TaskferryClient {
+export class TaskferryClient extends TaskCalls {
   readonly url: string;
   private readonly token: string;
   private readonly fetchFn: typeof fetch;
 
   constructor(options: ClientOptions) {
+    super();
     this.url = options.url.replace(/\/+$/, "");
     this.token = options.token;
     this.fetchFn = options.fetch ?? fetch;
   }
 
-  /** Low-level call: JSON in, JSON out, `ApiError` on failure. */
-  /** Low-level call: JSON in, JSON out, `ApiError` on failure. */
+  /**
+   * Low-level call: JSON in, JSON out, `ApiError` on failure. A state-changing call sends an
+   * `Idempotency-Key` (fresh, or `options.idempotencyKey`) and is retried with it when the
+   * connection fails (see http.ts); creates below take the same `options`.
+   */
   request<T>(
     method: string,
     path: string,
     body?: unknown,
     query?: Query,
-    signal?: AbortSignal,
+    options?: CallOptions | AbortSignal,
   ): Promise<T> {
     return callDaemon<T>(
       { url: this.url, token: this.token, fetch: this.fetchFn },
@@ -59,7 +65,7 @@ export class TaskferryClient {
       path,
       body,
       query,
-      signal,
+      options instanceof AbortSignal ? { signal: options } : options,
     );
   }
 
@@ -74,8 +80,9 @@ export class TaskferryClient {
     description?: string;
     capabilities?: string[];
     public?: boolean;
-  }): Promise<AgentView> {
-    return (await this.request<{ agent: AgentView }>("POST", "/v1/agents", input)).agent;
+  }, options?: CallOptions): Promise<AgentView> {
+    const path = "/v1/agents";
+    return (await this.request<{ agent: AgentView }>("POST", path, input, {}, options)).agent;
   }
   async agents(): Promise<AgentView[]> {
     return (await this.request<{ agents: AgentView[] }>("GET", "/v1/agents")).agents;
@@ -83,9 +90,14 @@ export class TaskferryClient {
 
   // Agent tokens (owner only; design §14)
   /** Issues a token scoped to local agent `handle`; `token` is shown this once. */
-  async issueAgentToken(handle: string, label?: string): Promise<IssuedAgentToken> {
+  async issueAgentToken(
+    handle: string,
+    label?: string,
+    options?: CallOptions,
+  ): Promise<IssuedAgentToken> {
     const path = `/v1/agents/${handle}/tokens`;
-    return (await this.request<{ token: IssuedAgentToken }>("POST", path, { label })).token;
+    return (await this.request<{ token: IssuedAgentToken }>("POST", path, { label }, {}, options))
+      .token;
   }
   async agentTokens(agent?: string): Promise<AgentTokenView[]> {
     return (await this.request<{ tokens: AgentTokenView[] }>("GET", "/v1/tokens", undefined, {
@@ -114,11 +126,14 @@ export class TaskferryClient {
       note?: string;
       permissions?: PermissionsPatch;
     },
+    options?: CallOptions,
   ) {
     return this.request<{ connection: ConnectionView; message: QueuedMessage | null }>(
       "POST",
       "/v1/connections",
       input,
+      {},
+      options,
     );
   }
   async connections(agent?: string): Promise<ConnectionView[]> {
@@ -164,12 +179,16 @@ export class TaskferryClient {
       data?: unknown;
       conversation_id?: string;
       reply_to?: string;
+      files?: FileAttachment[];
     },
+    options?: CallOptions,
   ) {
     return this.request<{ message: { id: string; state: string; conversation_id: string } }>(
       "POST",
       "/v1/messages",
       input,
+      {},
+      options,
     );
   }
   async message(id: string): Promise<MessageView> {
@@ -200,78 +219,37 @@ export class TaskferryClient {
     })).message;
   }
 
-  // Tasks
-  createTask(input: {
-    from: string;
-    to: string;
-    title: string;
-    instructions: string;
-    inputs?: Record<string, unknown>;
-    deadline?: string;
-    max_revisions?: number;
-  }) {
-    return this.request<{ task: TaskView; message: QueuedMessage }>(
-      "POST",
-      "/v1/tasks",
-      input,
-    );
+  // Files (docs/api.md, "Files")
+  /** Stores a file on the daemon (streamed); attach it as `{file_id}`. */
+  async postFile(
+    name: string,
+    body: BodyInit,
+    mediaType = "application/octet-stream",
+  ): Promise<{ file_id: string; name: string; size: number; media_type: string; sha256: string }> {
+    const res = await this.raw("POST", `/v1/files?name=${encodeURIComponent(name)}`, body, {
+      "content-type": mediaType,
+    });
+    return (await res.json()).file;
   }
-  async tasks(query: { agent?: string; state?: string } = {}): Promise<TaskView[]> {
-    return (await this.request<{ tasks: TaskView[] }>("GET", "/v1/tasks", undefined, query)).tasks;
+  /** A sent or received file once verified, as a streaming response. */
+  downloadFile(id: string, agent?: string): Promise<Response> {
+    const q = agent ? `?agent=${encodeURIComponent(agent)}` : "";
+    return this.raw("GET", `/v1/files/${id}${q}`);
   }
-  task(id: string): Promise<TaskDetail> {
-    return this.request("GET", `/v1/tasks/${id}`);
-  }
-  async artifact(id: string, version: number): Promise<ArtifactView> {
-    return (await this.request<{ artifact: ArtifactView }>(
-      "GET",
-      `/v1/tasks/${id}/artifacts/${version}`,
-    )).artifact;
-  }
-  private action(id: string, action: string, body: Record<string, unknown>) {
-    return this.request<{ task: TaskView; message: QueuedMessage }>(
-      "POST",
-      `/v1/tasks/${id}/${action}`,
-      Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)),
-    );
-  }
-  acceptTask(id: string, input: { agent?: string; note?: string } = {}) {
-    return this.action(id, "accept", input);
-  }
-  declineTask(id: string, input: { agent?: string; reason?: string } = {}) {
-    return this.action(id, "decline", input);
-  }
-  submitArtifact(
-    id: string,
-    input: { content: string; agent?: string; content_type?: string; name?: string; note?: string },
-  ) {
-    return this.action(id, "artifacts", input);
-  }
-  requestRevision(
-    id: string,
-    input: { feedback: string; agent?: string; artifact_version?: number },
-  ) {
-    return this.action(id, "revisions", input);
-  }
-  completeTask(
-    id: string,
-    input: { agent?: string; note?: string; artifact_version?: number } = {},
-  ) {
-    return this.action(id, "complete", input);
-  }
-  cancelTask(id: string, input: { agent?: string; reason?: string } = {}) {
-    return this.action(id, "cancel", input);
-  }
-  approveTask(id: string): Promise<TaskDetail> {
-    return this.request("POST", `/v1/tasks/${id}/approve`, {});
-  }
-  rejectTask(id: string, reason?: string): Promise<TaskDetail> {
-    return this.request("POST", `/v1/tasks/${id}/reject`, reason ? { reason } : {});
+  private raw(method: string, path: string, body?: BodyInit, headers?: Record<string, string>) {
+    const to = { url: this.url, token: this.token, fetch: this.fetchFn };
+    return fetchDaemon(to, method, path, body, headers);
   }
 
   // Quarantine
-  quarantine() {
-    return this.request<{ items: QuarantineItemView[] }>("GET", "/v1/quarantine");
+  /** One page of held items, newest first; pass `next_before` as `before` for the next. */
+  quarantine(query: { limit?: number; before?: number } = {}) {
+    return this.request<{ items: QuarantineItemView[]; next_before: number | null }>(
+      "GET",
+      "/v1/quarantine",
+      undefined,
+      query,
+    );
   }
   resolveQuarantine(id: string, accept: boolean) {
     return this.request<QuarantineResolution>(
@@ -279,6 +257,52 @@ export class TaskferryClient {
       `/v1/quarantine/${id}/${accept ? "accept" : "reject"}`,
       {},
     );
+  }
+
+  // Owner verbs: block, key rotation, invites, audit
+  /** Blocks and disconnects `peer` (for `agent`, default every local agent with it). */
+  async blockPeer(peer: string, agent?: string): Promise<ConnectionView[]> {
+    return (await this.request<{ connections: ConnectionView[] }>(
+      "DELETE",
+      `/v1/connections/${peer}`,
+      undefined,
+      { agent },
+    )).connections;
+  }
+  /** Lifts a block: `peer` may ask for a connection again. */
+  unblockPeer(peer: string, agent?: string): Promise<{ unblocked: string[] }> {
+    return this.request("POST", `/v1/connections/${peer}/unblock`, agent ? { agent } : {});
+  }
+  /** New keys for a local agent, the rotation signed by the old key. */
+  async rotateKey(handle: string): Promise<AgentView> {
+    return (await this.request<{ agent: AgentView }>(
+      "POST",
+      `/v1/agents/${handle}/rotate-key`,
+      {},
+    )).agent;
+  }
+  /** Invites this daemon created, newest first. */
+  async invites(agent?: string): Promise<InviteListItem[]> {
+    return (await this.request<{ invites: InviteListItem[] }>("GET", "/v1/invites", undefined, {
+      agent,
+    })).invites;
+  }
+  /** Revokes an invite (what it already granted stays: block the peer for that). */
+  async revokeInvite(code: string): Promise<InviteListItem> {
+    return (await this.request<{ invite: InviteListItem }>(
+      "DELETE",
+      `/v1/invites/${encodeURIComponent(code)}`,
+    )).invite;
+  }
+  /** The audit log (optionally of one task). */
+  async audit(task?: string): Promise<AuditEventView[]> {
+    return (await this.request<{ events: AuditEventView[] }>("GET", "/v1/audit", undefined, {
+      task,
+    })).events;
+  }
+  /** Checks every task's audit hash chain (or one task's). */
+  verifyAudit(task?: string): Promise<AuditVerification> {
+    return this.request("GET", "/v1/audit/verify", undefined, { task });
   }
 
   /**

@@ -4,7 +4,8 @@
  * the SDK. New routes (`progress`, `fail`, design §11) are called through the SDK's generic
  * `request()`, so this file is their one home on the client side.
  */
-import type { TaskDetail, TaskferryClient, TaskView } from "../sdk/mod.ts";
+import type { FileAttachment, TaskDetail, TaskferryClient, TaskView } from "../sdk/mod.ts";
+import type { WorkerFilesApi } from "./files.ts";
 
 /** The body of `POST /v1/tasks/{id}/artifacts` as the worker sends it. */
 export interface SubmitInput {
@@ -13,6 +14,7 @@ export interface SubmitInput {
   content_type: string;
   name?: string;
   note?: string;
+  files?: FileAttachment[];
 }
 
 /** The body of `POST /v1/tasks/{id}/progress`. */
@@ -28,8 +30,9 @@ export interface FailInput {
   code?: string;
 }
 
-/** Everything the worker runtime asks of the daemon. */
+/** Everything the worker runtime asks of the daemon (`files`: see files.ts; fakes may omit it). */
 export interface WorkerApi {
+  files?: WorkerFilesApi;
   /** Tasks where `agent` is a party (gated tasks are hidden from it by the daemon). */
   tasks(agent: string): Promise<TaskView[]>;
   /** One task with its timeline and artifacts. */
@@ -66,6 +69,13 @@ export function loopbackWorkerApi(client: TaskferryClient): WorkerApi {
   return {
     tasks: (agent) => client.tasks({ agent }),
     task: (id) => client.task(id),
+    files: {
+      task: (id) => client.task(id),
+      // The readable closes the file once read to its end.
+      postFile: async (name, path) =>
+        await client.postFile(name, (await Deno.open(path, { read: true })).readable),
+      downloadFile: async (id, agent) => (await client.downloadFile(id, agent)).body!,
+    },
     accept: async (id, agent) => void await client.acceptTask(id, { agent }),
     submit: async (id, input) => void await client.submitArtifact(id, input),
     progress: async (id, input) =>

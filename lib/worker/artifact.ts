@@ -1,7 +1,7 @@
 /**
  * What a successful run submits: the result text (stdout, or what a preset extracted) plus the
- * text files the child wrote to `TASKFERRY_OUTPUT_DIR`, as named parts — until file transfer
- * exists (design §12) — all within the loopback API's body limit.
+ * text files the child wrote to `TASKFERRY_OUTPUT_DIR`, as named parts when the daemon API has no
+ * files (with files, worker/files.ts sends them as files) — all within the API body limit.
  */
 import { join } from "node:path";
 

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { ApiError, type TaskDetail } from "../sdk/mod.ts";
 import { composeArtifact, readBounded, readOutputFiles } from "./artifact.ts";
 import type { WorkerApi } from "./api.ts";
+import { placeInputFiles, postOutputFiles } from "./files.ts";
 import { MAX_REASON_CHARS, type WorkerConfig } from "./config.ts";
 import { type RoundRecord, TaskJournal } from "./journal.ts";
 import { DEFAULT_COALESCER, ProgressCoalescer } from "./progress.ts";
@@ -91,6 +92,11 @@ async function runRound(
     if (prev.pid) killOrphanGroup(prev.pid);
   }
   if (isCancelled()) return;
+  // Input files (design §12) go into the task's working directory before the run.
+  if (api.files) {
+    const missed = await placeInputFiles(api.files, taskId, cfg.agent, dirs.work);
+    if (missed.length) cfg.log.warn("input files not placed", { task: taskId, missed });
+  }
   journal.update(round.revision, {
     version: round.version,
     state: "running",
@@ -163,7 +169,8 @@ async function runRound(
     });
   } else {
     const result = parsed.content ?? readBounded(stdoutFile);
-    const content = composeArtifact(result, readOutputFiles(dirs.output));
+    // With file transfer the output files go as files (deliver), else as text parts.
+    const content = composeArtifact(result, api.files ? [] : readOutputFiles(dirs.output));
     const resultFile = join(`round-${round.revision}`, "result.txt");
     Deno.writeTextFileSync(join(dirs.state, resultFile), content, { mode: 0o600 });
     rec = journal.update(round.revision, {
@@ -231,11 +238,14 @@ export async function deliver(
   try {
     if (rec.result_file) {
       const content = Deno.readTextFileSync(join(stateDir, rec.result_file));
+      const output = join(stateDir, `round-${rec.revision}`, "output");
+      const files = api.files ? await postOutputFiles(api.files, output) : [];
       await api.submit(taskId, {
         agent: cfg.agent,
         content,
         // A plain command's stdout is plain text; agents (presets, A2A) answer in markdown.
         content_type: cfg.preset.name === "exec" && !cfg.a2a ? "text/plain" : "text/markdown",
+        ...(files.length ? { files } : {}),
       });
       journal.update(rec.revision, { version: rec.version, state: "submitted" });
       cfg.log.info("artifact submitted", { task: taskId, version: rec.version });

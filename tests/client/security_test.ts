@@ -51,7 +51,7 @@ Deno.test("security: a rotated peer key quarantines its envelopes until the owne
 
     // The owner accepts: re-pinned, and the held message is applied.
     const accepted = await w.bob.api.resolveQuarantine(m1.message.id, true);
-    assertEquals(accepted, { id: m1.message.id, resolution: "accepted", applied: 1 });
+    assertEquals(accepted, { id: m1.message.id, resolution: "accepted", applied: 1, dropped: 0 });
     const got = await w.bob.api.waitForInbox(BOB, (m) => m.id === m1.message.id, {
       timeoutMs: 5000,
     });
@@ -74,9 +74,15 @@ Deno.test("security: a rotated peer key quarantines its envelopes until the owne
         i.id === m2.message.id && i.reason === "key_changed"
       )
     );
+    // Rejecting deletes the held bytes; keep a copy to redeliver below.
+    const heldRaw = dbRows<{ envelope: string }>(
+      w.bob,
+      "SELECT envelope FROM quarantine WHERE id = ?",
+      m2.message.id,
+    )[0]!.envelope;
     assertEquals(
       await w.bob.api.resolveQuarantine(m2.message.id, false),
-      { id: m2.message.id, resolution: "rejected", applied: 0 },
+      { id: m2.message.id, resolution: "rejected", applied: 0, dropped: 0 },
     );
     assertEquals((await w.bob.api.quarantine()).items, []);
     assertEquals(await pinnedFp(), rotated.fingerprint, "a rejection keeps the old pin");
@@ -87,16 +93,7 @@ Deno.test("security: a rotated peer key quarantines its envelopes until the owne
       0,
     );
     // Redelivery of a resolved item does not bring it back.
-    await w.bob.running.daemon.inbound.deliver(
-      0,
-      JSON.parse(
-        dbRows<{ envelope: string }>(
-          w.bob,
-          "SELECT envelope FROM quarantine WHERE id = ?",
-          m2.message.id,
-        )[0]!.envelope,
-      ),
-    );
+    await w.bob.running.daemon.inbound.deliver(0, JSON.parse(heldRaw));
     assertEquals((await w.bob.api.quarantine()).items, []);
     assert(!(await wholeInbox(w.bob, BOB)).some((m) => m.id === m2.message.id));
   } finally {

@@ -2,6 +2,7 @@
 import { join } from "node:path";
 import { type RunningDaemon, startDaemon } from "../../lib/client/mod.ts";
 import { TaskferryClient } from "../../lib/sdk/mod.ts";
+import type { RelayOptions } from "../../lib/relay/mod.ts";
 import { startTestRelay, type TestRelay } from "../relay/sim.ts";
 import { until } from "../wait.ts";
 
@@ -32,8 +33,11 @@ export async function startTestDaemon(
     relayToken?: string;
     port?: number;
     relayCaCerts?: string[];
+    quarantineMaxBytes?: number;
     /** The daemon's clock (deadlines, expiry); a test moves it instead of sleeping. */
     now?: () => number;
+    /** Where attachable files must be (files tests use their temp dir). */
+    filesRoot?: string;
   } = {},
 ): Promise<TestDaemon> {
   const home = opts.home ?? await Deno.makeTempDir({ prefix: `tf-${clientId}-` });
@@ -46,7 +50,9 @@ export async function startTestDaemon(
     port: opts.port ?? 0,
     linkBackoff: { minBackoffMs: 20, maxBackoffMs: 200 },
     relayCaCerts: opts.relayCaCerts,
+    quarantineMaxBytes: opts.quarantineMaxBytes,
     now: opts.now,
+    filesRoot: opts.filesRoot,
   });
   let closing: Promise<void> | undefined;
   const close = () => closing ??= running.close();
@@ -57,6 +63,7 @@ export async function startTestDaemon(
       port: running.port,
       ...(opts.relayCaCerts ? { relayCaCerts: opts.relayCaCerts } : {}),
       ...(opts.now ? { now: opts.now } : {}),
+      ...(opts.filesRoot ? { filesRoot: opts.filesRoot } : {}),
     });
   const daemon: TestDaemon = {
     clientId,
@@ -100,15 +107,22 @@ export interface World {
 
 /** Starts the world and connects the two agents (bob accepts with `permissions`). */
 export async function startWorld(
-  opts: { permissions?: Record<string, unknown>; now?: () => number } = {},
+  opts: {
+    permissions?: Record<string, unknown>;
+    now?: () => number;
+    /** Files tests: where attachable files must be, and relay file limits. */
+    filesRoot?: string;
+    relayOptions?: Partial<RelayOptions>;
+  } = {},
 ): Promise<World> {
-  const relay = await startTestRelay(WORLD_RELAY_OPTIONS);
+  const relayOptions = { ...WORLD_RELAY_OPTIONS, ...opts.relayOptions };
+  const relay = await startTestRelay(relayOptions);
   const world: World = {
     relay,
     alice: undefined as unknown as TestDaemon,
     bob: undefined as unknown as TestDaemon,
     startRelay: async () =>
-      world.relay = await startTestRelay(WORLD_RELAY_OPTIONS, world.relay.dir, world.relay.port),
+      world.relay = await startTestRelay(relayOptions, world.relay.dir, world.relay.port),
     close: async () => {
       await world.alice?.close().catch(() => {});
       await world.bob?.close().catch(() => {});
@@ -119,7 +133,10 @@ export async function startWorld(
     },
   };
   try {
-    const clock = opts.now ? { now: opts.now } : {};
+    const clock = {
+      ...(opts.now ? { now: opts.now } : {}),
+      ...(opts.filesRoot ? { filesRoot: opts.filesRoot } : {}),
+    };
     world.alice = await startTestDaemon(relay, "alice", clock);
     world.bob = await startTestDaemon(relay, "bob", clock);
     const { alice, bob } = world;

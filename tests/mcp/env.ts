@@ -14,12 +14,16 @@ export const TOOL_NAMES = [
   "create_task",
   "list_tasks",
   "get_task",
+  "wait_for_task",
   "accept_task",
   "decline_task",
   "submit_artifact",
+  "report_progress",
+  "fail_task",
   "request_revision",
   "complete_task",
   "cancel_task",
+  "save_file",
   "ack_message",
 ];
 
@@ -43,5 +47,7 @@ export function daemonEnv(daemon: { running: { url: string }; token: string }) {
     TASKFERRY_LOCAL_API_TOKEN: daemon.token,
     // An empty home, so nothing from the developer's ~/.taskferry leaks in.
     TASKFERRY_HOME: "/nonexistent-taskferry-home",
+    // Our tools only: the Go TaskFerry's taskferry_* set has its own test (go_tools_test.ts).
+    TASKFERRY_MCP_TOOLS: "current",
   });
 }

@@ -174,6 +174,64 @@ Deno.test("mcp: tools over stdio against a daemon; a whole task flow between two
       assertEquals(declined.task.state, "declined");
     });
 
+    await t.step(
+      "wait_for_task, report_progress, get_task's progress tail, fail_task",
+      async () => {
+        const created = await alice.ok<{ task: { id: string } }>("create_task", {
+          to: "@bob/writer",
+          title: "Delegate and wait",
+          instructions: "-",
+        });
+        const id = created.task.id;
+        // Alice blocks until the task leaves `requested`; bob accepts meanwhile.
+        const waiting = alice.ok<{ changed: boolean; task: { state: string } }>("wait_for_task", {
+          task_id: id,
+          from: "requested",
+          wait_seconds: 20,
+        });
+        for (let i = 0; i < 10; i++) {
+          const page = await bob.ok<{ items: { task_id?: string }[] }>("wait_for_inbox", {
+            type: "task_request",
+            wait_seconds: 5,
+          });
+          if (page.items.some((m) => m.task_id === id)) break;
+        }
+        await bob.ok("accept_task", { task_id: id });
+        const accepted = await waiting;
+        assertEquals([accepted.changed, accepted.task.state], [true, "accepted"]);
+        await bob.ok("report_progress", { task_id: id, text: "halfway there" });
+        const failing = alice.ok<
+          {
+            changed: boolean;
+            task: { state: string; failure?: { reason: string; code?: string; at: string } };
+            progress: { text: string }[];
+          }
+        >("wait_for_task", { task_id: id, states: ["submitted", "failed"], wait_seconds: 20 });
+        const seen = await alice.ok<{ progress: { text: string; from: string }[] }>("get_task", {
+          task_id: id,
+        });
+        // The line may still be on its way when get_task runs; the failed task must carry it.
+        await bob.ok("fail_task", { task_id: id, reason: "no ink left", code: "out_of_ink" });
+        const failed = await failing;
+        assertEquals([failed.changed, failed.task.state], [true, "failed"]);
+        assertEquals(failed.task.failure, {
+          reason: "no ink left",
+          code: "out_of_ink",
+          at: (failed.task.failure as { at: string }).at,
+        });
+        assertEquals(failed.progress.map((p) => p.text), ["halfway there"]);
+        assert(seen.progress.every((p) => p.from === "@bob/writer"));
+        // Nothing changes any more: a bounded wait answers changed=false.
+        const idle = await alice.ok<{ changed: boolean }>("wait_for_task", {
+          task_id: id,
+          wait_seconds: 1,
+        });
+        assertEquals(idle.changed, false);
+        const late = await bob.call("report_progress", { task_id: id, text: "too late" });
+        assert(errorText(late).startsWith("illegal_transition: "), errorText(late));
+      },
+    );
+
     await t.step("tool failures are isError results with catalogue codes", async () => {
       const unknownTask = await alice.call("accept_task", {
         task_id: "task_01JDQ7ZZZZZZZZZZZZZZZZZZZZ",

@@ -25,6 +25,7 @@ import {
   startRelay,
 } from "../../lib/relay/mod.ts";
 import { join } from "node:path";
+import { DiskBlobStore } from "../../lib/relay/blobs/mod.ts";
 
 /** Something a test opened against a relay and must close before the relay stops. */
 export interface Closable {
@@ -51,7 +52,9 @@ export async function startTestRelay(
   const home = dir ?? await Deno.makeTempDir({ prefix: "tf-relay-" });
   const dbPath = join(home, "relay.db");
   const store = openSqliteRelayStore(dbPath);
-  const running = await startRelay({ store, port, options });
+  // Files (design §12): chunk files under the relay's dir, as `taskferry relay` keeps them.
+  const blobs = await DiskBlobStore.open(join(home, "blobs"));
+  const running = await startRelay({ store, port, options, blobs });
   let closing: Promise<void> | undefined;
   const relay: TestRelay = {
     ...running,

@@ -130,7 +130,7 @@ export class FakeDaemon implements WorkerApi {
   task(id: string): Promise<TaskDetail> {
     const t = this.#get(id);
     return Promise.resolve(
-      structuredClone({ task: t.view, events: t.events, artifacts: t.artifacts }),
+      structuredClone({ task: t.view, events: t.events, artifacts: t.artifacts, progress: [] }),
     );
   }
   accept(id: string): Promise<void> {

@@ -49,6 +49,7 @@ const EVENT_TYPES = [
   "inbox",
   "message_state",
   "task",
+  "task_progress",
   "connection",
   "agent",
   "relay",

@@ -12,6 +12,8 @@ import { Conversations } from "./conversations.js";
 import { Invites } from "./invites.js";
 import { Audit } from "./audit.js";
 import { Activity } from "./activity.js";
+import { Setup } from "./setup.js";
+import { Connect } from "./connect.js";
 
 /** The current hash route: `#/tasks/ID?state=x` → { path: "/tasks/ID", query }. */
 function parseHash() {
@@ -67,6 +69,10 @@ function View({ route }) {
       return html`<${Activity} />`;
     case "/audit":
       return html`<${Audit} task=${query.task ?? ""} />`;
+    case "/setup": // the daemon's GET /setup lands here (lib/client/setup_routes.ts)
+      return html`<${Setup} error=${query.error ?? ""} />`;
+    case "/connect": // GET /connect?invite=… lands here
+      return html`<${Connect} invite=${query.invite ?? ""} />`;
     default:
       return html`
         <h1>Not found</h1>

@@ -1,7 +1,7 @@
-// Connections: requests to answer, per-connection permissions, key-change warnings.
+// Connections: requests to answer, per-connection permissions, key-change warnings, blocks.
 import { useEffect, useState } from "preact/hooks";
 import { Badge, Empty, ErrorBox, Fingerprint, html, Time } from "../ui.js";
-import { patch, post, useAction, useApi } from "./api.js";
+import { api, patch, post, useAction, useApi } from "./api.js";
 import { shortText } from "./clip.js";
 
 /** The permissions of a connection: what the peer may send to the local agent. */
@@ -33,6 +33,43 @@ async function keyFingerprint(key) {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", both));
   const hex = Array.from(digest.subarray(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
   return hex.match(/.{4}/g).join("-");
+}
+
+/**
+ * Block and disconnect a peer: a second click confirms (no modal dialog, which would also stop
+ * the page's own tests). The relay refuses the peer from then on; the daemon drops the rest.
+ */
+function BlockButton({ conn }) {
+  const [armed, setArmed] = useState(false);
+  const action = useAction();
+  const block = () =>
+    armed
+      ? action.run(() =>
+        api("DELETE", `${peerPath(conn.peer)}?agent=${encodeURIComponent(conn.agent)}`)
+      )
+      : setArmed(true);
+  return html`<span class="block">
+    <button type="button" class="danger" disabled=${action.busy} onClick=${block}
+      aria-label=${`Block ${conn.peer} for ${conn.agent}`}>${
+    armed ? "Really block?" : "Block"
+  }</button>
+    ${
+    armed
+      ? html`<button type="button" class="secondary" onClick=${() => setArmed(false)}>Keep</button>`
+      : ""
+  }
+    <${ErrorBox} error=${action.error} />
+  </span>`;
+}
+
+function Blocked({ conn }) {
+  const action = useAction();
+  return html`<li>${conn.agent} ⊘ <strong>${conn.peer}</strong> <${Badge} state="declined" label="blocked" />
+    <button type="button" class="secondary" disabled=${action.busy} onClick=${() =>
+    action.run(() => post(`${peerPath(conn.peer)}/unblock`, { agent: conn.agent }))}
+      aria-label=${`Unblock ${conn.peer} for ${conn.agent}`}>Unblock</button>
+    <${ErrorBox} error=${action.error} />
+  </li>`;
 }
 
 function PermissionEditor({ conn }) {
@@ -97,6 +134,7 @@ function Request({ conn }) {
     answer("accept")}>Accept</button>
       <button type="button" class="danger" disabled=${action.busy} onClick=${() =>
     answer("decline")}>Decline</button>
+      <${BlockButton} conn=${conn} />
     </div>
     <${ErrorBox} error=${action.error} />
   </li>`;
@@ -117,7 +155,8 @@ function QuarantineItem({ item }) {
       a <code>${
     item.type ?? "?"
   }</code> from <strong>${item.from}</strong>, <${Time} at=${item.created_at} /></p>
-    <p>Pinned fingerprint <${Fingerprint} value=${item.pinned_fingerprint} /></p>
+    <p>Pinned fingerprint <${Fingerprint} value=${item.pinned_fingerprint} />
+      <span class="muted">· ${item.size} bytes${item.complete ? "" : ", first 4 KB kept"}</span></p>
     ${
     item.presented_key
       ? html`
@@ -176,6 +215,7 @@ function ConnectionRow({ conn }) {
   }`}>Conversation</a>
       <button type="button" class="secondary" aria-expanded=${open} aria-controls=${id}
         onClick=${() => setOpen(!open)}>${open ? "Close permissions" : "Permissions"}</button>
+      <${BlockButton} conn=${conn} />
     </div>
     ${
     open
@@ -195,7 +235,17 @@ export function Connections() {
   const quarantine = useApi("/v1/quarantine", ["quarantine"]);
   const list = conns.data?.connections ?? [];
   const by = (state) => list.filter((c) => c.state === state);
-  const items = quarantine.data?.items ?? [];
+  // Older pages of the quarantine, fetched on demand (the list is paged newest first).
+  const [older, setOlder] = useState({ items: [], next: undefined });
+  const more = useAction();
+  const items = [...(quarantine.data?.items ?? []), ...older.items]
+    .filter((item, i, all) => all.findIndex((x) => x.id === item.id) === i);
+  const nextBefore = older.next !== undefined ? older.next : quarantine.data?.next_before;
+  const showOlder = () =>
+    more.run(async () => {
+      const page = await api("GET", `/v1/quarantine?before=${nextBefore}`);
+      setOlder({ items: [...older.items, ...page.items], next: page.next_before });
+    });
   return html`
     <h1>Connections</h1>
     <${ErrorBox} error=${conns.error ?? quarantine.error} />
@@ -206,6 +256,13 @@ export function Connections() {
           <ul class="plain">${items.map((item) =>
             html`<${QuarantineItem} key=${item.id} item=${item} />`
           )}</ul>
+          ${nextBefore
+            ? html`
+              <button type="button" class="secondary" disabled=${more.busy}
+                onClick=${showOlder}>Show older</button>
+            `
+            : ""}
+          <${ErrorBox} error=${more.error} />
         </section>
       `
       : ""}
@@ -226,6 +283,16 @@ export function Connections() {
         html`<${ConnectionRow} key=${c.agent + c.peer} conn=${c} />`
       )}</ul>
     </section>
+    ${by("blocked").length
+      ? html`
+        <section aria-labelledby="blocked-h">
+          <h2 id="blocked-h">Blocked</h2>
+          <ul class="activity">${by("blocked").map((c) =>
+            html`<${Blocked} key=${c.agent + c.peer} conn=${c} />`
+          )}</ul>
+        </section>
+      `
+      : ""}
     ${by("pending_out").length || by("declined").length
       ? html`
         <section aria-labelledby="out-h">

@@ -93,7 +93,8 @@ function KeyCheck({ linkFp, served, source }) {
   </div>`;
 }
 
-function OpenInvite({ agents, initial }) {
+/** Opens an invite link: preview, key check, then the connection request (also on /connect). */
+export function OpenInvite({ agents, initial }) {
   const [link, setLink] = useState(initial);
   const [source, setSource] = useState(initial ? "relay-page" : "pasted");
   const [preview, setPreview] = useState(null);

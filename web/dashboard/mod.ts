@@ -7,12 +7,14 @@ import activity from "./activity.js" with { type: "text" };
 import audit from "./audit.js" with { type: "text" };
 import clip from "./clip.js" with { type: "text" };
 import connections from "./connections.js" with { type: "text" };
+import connect from "./connect.js" with { type: "text" };
 import conversations from "./conversations.js" with { type: "text" };
 import diff from "./diff.js" with { type: "text" };
 import diffView from "./diff_view.js" with { type: "text" };
 import invites from "./invites.js" with { type: "text" };
 import login from "./login.js" with { type: "text" };
 import overview from "./overview.js" with { type: "text" };
+import setup from "./setup.js" with { type: "text" };
 import task from "./task.js" with { type: "text" };
 import tasks from "./tasks.js" with { type: "text" };
 
@@ -25,6 +27,7 @@ export const DASHBOARD_ASSETS: Readonly<Record<string, Asset>> = Object.fromEntr
     app,
     audit,
     clip,
+    connect,
     connections,
     conversations,
     diff,
@@ -32,6 +35,7 @@ export const DASHBOARD_ASSETS: Readonly<Record<string, Asset>> = Object.fromEntr
     invites,
     login,
     overview,
+    setup,
     task,
     tasks,
   }).map(([name, body]) => [`dashboard/${name}.js`, js(body)]),

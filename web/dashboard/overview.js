@@ -55,6 +55,32 @@ function Activity() {
   `;
 }
 
+/**
+ * Rotate an agent's keys (after a lost device): a second click confirms. Peers then see the
+ * agent's next envelope as a key change and accept the new fingerprint themselves.
+ */
+function RotateKey({ agent, onDone }) {
+  const [armed, setArmed] = useState(false);
+  const action = useAction();
+  const rotate = () =>
+    armed
+      ? action.run(async () => {
+        await post(
+          `/v1/agents/${agent.handle.split("/").map(encodeURIComponent).join("/")}/rotate-key`,
+        );
+        setArmed(false);
+        onDone();
+      })
+      : setArmed(true);
+  return html`
+    <button type="button" class=${armed ? "danger" : "secondary"} disabled=${action.busy}
+      aria-label=${`Rotate the keys of ${agent.handle}`} onClick=${rotate}>${armed
+        ? "Really rotate? Peers must accept the new key"
+        : "Rotate key"}</button>
+    <${ErrorBox} error=${action.error} />
+  `;
+}
+
 function Agents() {
   const { data, error, reload } = useApi("/v1/agents", ["agent"]);
   const health = useApi("/v1/health", []);
@@ -96,6 +122,7 @@ function Agents() {
                       : ""}</td>
                     <td data-label="Key fingerprint">
                       <${Fingerprint} value=${a.fingerprint} />
+                      <${RotateKey} agent=${a} onDone=${reload} />
                     </td>
                     <td data-label="Directory">${a.public ? "public" : "private"}</td>
                     <td data-label="Relay">

@@ -1,8 +1,9 @@
-// One task: the work first (instructions, artifact versions, their diff), then the gate and
-// role actions, then the timeline with delivery states. Peer-written text is clipped (clip.js).
-import { useState } from "preact/hooks";
+// One task: the work first (instructions, live progress, a failure's reason, artifact versions,
+// their diff), then the gate and role actions, then the timeline with delivery states.
+// Peer-written text is clipped (clip.js).
+import { useEffect, useState } from "preact/hooks";
 import { Badge, Empty, ErrorBox, html, Time } from "../ui.js";
-import { post, useAction, useApi } from "./api.js";
+import { onEvent, post, useAction, useApi } from "./api.js";
 import { ClippedText, shortText } from "./clip.js";
 import { Diff } from "./diff_view.js";
 
@@ -120,6 +121,62 @@ function eventSummary(e) {
   return shortText(parts.filter(Boolean).join(" "), 300);
 }
 
+/** Progress lines the pane shows (the daemon keeps up to 200 per task). */
+const PROGRESS_LINES = 50;
+
+/**
+ * The worker's progress: the lines the task detail carried, then each `task_progress` event
+ * appended as it arrives (no reload per line: a chatty worker would flood the API).
+ */
+function ProgressPane({ taskId, initial, running }) {
+  const [lines, setLines] = useState(initial);
+  useEffect(() => setLines(initial), [initial]);
+  useEffect(() =>
+    onEvent((type, d) => {
+      if (type !== "task_progress" || d.task_id !== taskId) return;
+      setLines((old) =>
+        old.some((l) => l.message_id === d.message_id) ? old : [...old, d].slice(-PROGRESS_LINES)
+      );
+    }), [taskId]);
+  if (!running && lines.length === 0) return null;
+  const shown = lines.slice(-PROGRESS_LINES);
+  return html`<section aria-labelledby="prog-h">
+    <h2 id="prog-h">Progress</h2>
+    ${
+    shown.length === 0
+      ? html`<${Empty}>No progress reported yet.</${Empty}>`
+      : html`<ol class="progress-log" role="log" aria-label="Progress lines">${
+        shown.map((l) =>
+          html`<li key=${l.message_id}><${Time} at=${l.at} /> ${
+            l.queue_position
+              ? html`
+                <${Badge} state="queued" label=${`queue #${l.queue_position}`} />
+              `
+              : ""
+          }<span>${shortText(l.text, 2000)}</span></li>`
+        )
+      }</ol>`
+  }
+  </section>`;
+}
+
+/** Why the worker gave up (`task_fail`). */
+function Failure({ failure }) {
+  if (!failure) return null;
+  return html`
+    <section class="card warning" aria-labelledby="fail-h">
+      <h2 id="fail-h">The worker failed this task</h2>
+      <${ClippedText} text=${failure.reason} />
+      <p class="muted">${failure.code
+        ? html`
+          code <code>${failure.code}</code> ·
+        `
+        : ""}<${Time}
+          at=${failure.at} /></p>
+    </section>
+  `;
+}
+
 /** The task page. */
 export function TaskPage({ id }) {
   const { data, error } = useApi(
@@ -135,7 +192,8 @@ export function TaskPage({ id }) {
     `;
   }
   if (!data) return html`<p class="loading" role="status">Loading…</p>`;
-  const { task, events, artifacts } = data;
+  const { task, events, artifacts, progress = [] } = data;
+  const running = task.state === "accepted" || task.state === "revision_requested";
   const actors = Object.entries(task.allowed_actions ?? {}).filter(([, list]) => list.length);
   return html`
     <p><a href="#/tasks">← All tasks</a></p>
@@ -151,10 +209,12 @@ export function TaskPage({ id }) {
         : ""}</span></p>
     <${ErrorBox} error=${error} />
     <${Gate} task=${task} />
+    <${Failure} failure=${task.failure} />
     <section aria-labelledby="instr-h">
       <h2 id="instr-h">Instructions</h2>
       <${ClippedText} text=${task.instructions} cls="prose" />
     </section>
+    <${ProgressPane} taskId=${task.id} initial=${progress} running=${running} />
     <section aria-labelledby="art-h">
       <h2 id="art-h">Artifacts</h2>
       ${artifacts.length === 0 ? html`<${Empty}>No artifact submitted yet.</${Empty}>` : ""}

@@ -1,4 +1,4 @@
-// Tasks: the list with a state filter.
+// Tasks: the list with a state filter; a running task shows its worker's latest progress line.
 import { Badge, Empty, ErrorBox, html, Time } from "../ui.js";
 import { qs, useApi } from "./api.js";
 import { shortText } from "./clip.js";
@@ -13,11 +13,12 @@ export const TASK_STATES = [
   "declined",
   "cancelled",
   "expired",
+  "failed",
 ];
 
 /** The tasks page. */
 export function Tasks({ state }) {
-  const { data, error } = useApi(`/v1/tasks${qs({ state })}`, ["task"]);
+  const { data, error } = useApi(`/v1/tasks${qs({ state })}`, ["task", "task_progress"]);
   const tasks = data?.tasks;
   const setState = (e) => {
     const v = e.currentTarget.value;
@@ -63,6 +64,16 @@ export function Tasks({ state }) {
                     ? html`
                       <${Badge} state="attention" label="awaiting your approval" />
                     `
+                    : ""}${(t.state === "accepted" || t.state === "revision_requested") &&
+                      t.last_progress
+                    ? html`<div class="muted progress-last">${
+                      shortText(
+                        t.last_progress.text,
+                        160,
+                      )
+                    }</div>`
+                    : ""}${t.failure
+                    ? html`<div class="muted">${shortText(t.failure.reason, 160)}</div>`
                     : ""}</td>
                   <td data-label="Parties">${t.requester} → ${t.worker}</td>
                   <td data-label="State">

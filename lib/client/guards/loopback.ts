@@ -34,10 +34,14 @@ export function loopbackOnly(): MiddlewareHandler {
   };
 }
 
-/** A top-level browser navigation to the dashboard page (`GET /`), nothing else. */
+/** Pages a link on another site may open: the dashboard and its `/setup`, `/connect` redirects. */
+const NAVIGABLE = new Set(["/", "/setup", "/connect"]);
+
+/** A top-level browser navigation to a dashboard page ({@link NAVIGABLE}), nothing else. */
 function isDashboardNavigation(
   req: { method: string; path: string; header(n: string): string | undefined },
 ) {
-  return req.method === "GET" && req.path === "/" && req.header("sec-fetch-mode") === "navigate" &&
+  return req.method === "GET" && NAVIGABLE.has(req.path) &&
+    req.header("sec-fetch-mode") === "navigate" &&
     req.header("sec-fetch-dest") === "document";
 }

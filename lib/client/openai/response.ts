@@ -32,6 +32,8 @@ export function responseObject(d: Daemon, call: Call, status: string, extra: {
     task_state: String(task.state),
     artifact_version: String(task.artifact_version),
   });
+  // The worker's machine-readable reason for giving up (task_fail `code`), when it gave one.
+  if (task.failure?.code) metadata.failure_code = task.failure.code;
   return {
     id: `resp_${call.taskId}`,
     object: "response",

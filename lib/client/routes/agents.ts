@@ -5,6 +5,9 @@ import { HandleSchema } from "../../protocol/mod.ts";
 import { readJson } from "../../http/mod.ts";
 import type { Daemon } from "../daemon.ts";
 import { agentOf } from "../guards/principal.ts";
+import { handleParam } from "./params.ts";
+
+const Empty = z.strictObject({});
 
 const AgentBody = z.strictObject({
   handle: HandleSchema,
@@ -25,6 +28,15 @@ export function agentRoutes(d: Daemon): Hono {
   app.get("/agents", (c) => {
     const own = agentOf(c);
     return c.json({ agents: d.keyring.list().filter((a) => own === null || a.handle === own) });
+  });
+  // New keys, registered with a rotation signed by the old key; peers re-pin through their
+  // key-change quarantine (docs/security.md §2.6).
+  app.post("/agents/:owner/:name/rotate-key", async (c) => {
+    await readJson(c, Empty);
+    const handle = handleParam(c.req.param("owner"), c.req.param("name"));
+    const agent = await d.keyring.rotate(handle);
+    d.events.emit("agent", { handle, rotated: true }, handle);
+    return c.json({ agent });
   });
   return app;
 }

@@ -15,6 +15,7 @@ import { actingAgent, requireVisibleMessage, visibleMessages } from "../guards/p
 import { ackMessage, getMessage, inboxItems, sendMessage } from "../messages.ts";
 import { DEFAULT_DAEMON_OPTIONS } from "../options.ts";
 import { messageView } from "../views.ts";
+import { FileInputsSchema } from "../files/attach.ts";
 import { intParam } from "./params.ts";
 
 const Recipients = z.union([HandleSchema, z.array(HandleSchema).min(1).max(32)]);
@@ -25,7 +26,11 @@ const MessageBody = z.strictObject({
   data: z.unknown().optional(),
   conversation_id: ConversationIdSchema.optional(),
   reply_to: MessageIdSchema.optional(),
-}).refine((m) => m.text !== undefined || m.data !== undefined, "give text or data");
+  files: FileInputsSchema.optional(),
+}).refine(
+  (m) => m.text !== undefined || m.data !== undefined || m.files !== undefined,
+  "give text, data or files",
+);
 const AckBody = z.strictObject({
   agent: HandleSchema.optional(),
   state: z.enum(["read", "processed"]),
@@ -38,7 +43,9 @@ export function messageRoutes(d: Daemon): Hono {
     const body = await readJson(c, MessageBody);
     actingAgent(c, body.from);
     const to = typeof body.to === "string" ? [body.to] : body.to;
-    return c.json(await sendMessage(d, { ...body, to }), 202);
+    // Files: stored and described first (docs/api.md, "Files").
+    const files = body.files ? await d.files.prepare(body.files) : undefined;
+    return c.json(await sendMessage(d, { ...body, to, files }), 202);
   });
   // Read-only history views for the dashboard (docs/api.md, "Dashboard").
   app.get("/messages", (c) => {

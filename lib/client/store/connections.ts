@@ -5,7 +5,7 @@ import { all, type DatabaseSync, get, run } from "../../store/mod.ts";
 export interface ConnectionRow {
   agent: string;
   peer: string;
-  state: "pending_out" | "pending_in" | "connected" | "declined";
+  state: "pending_out" | "pending_in" | "connected" | "declined" | "blocked";
   request_id: string | null;
   note: string | null;
   /** JSON of the permissions (what `peer` may send to `agent`). */
@@ -32,6 +32,30 @@ export class ConnectionTable {
   /** Whether local `agent` and `peer` are connected (the one home of that question). */
   isConnected(agent: string, peer: string): boolean {
     return this.between(agent, peer)?.state === "connected";
+  }
+
+  /** Whether the owner blocked `peer` for local `agent` (everything from it is dropped). */
+  isBlocked(agent: string, peer: string): boolean {
+    return this.between(agent, peer)?.state === "blocked";
+  }
+
+  /** Local agents that have a row (any state) with `peer`. */
+  agentsWith(peer: string): string[] {
+    return all<{ agent: string }>(
+      this.db,
+      "SELECT agent FROM connections WHERE peer = ? ORDER BY agent",
+      peer,
+    ).map((r) => r.agent);
+  }
+
+  /** Forgets a blocked row (the owner unblocks: the peer may ask again). */
+  deleteBlocked(agent: string, peer: string): boolean {
+    return run(
+      this.db,
+      "DELETE FROM connections WHERE agent = ? AND peer = ? AND state = 'blocked'",
+      agent,
+      peer,
+    ).changes !== 0;
   }
 
   /** Connections, most recently changed first (optionally of one local agent). */
@@ -75,11 +99,11 @@ export class ConnectionTable {
     );
   }
 
-  /** Connected rows whose permissions the relay has not confirmed. */
+  /** Connected (or blocked) rows whose permissions the relay has not confirmed. */
   unsynced(): ConnectionRow[] {
     return all<ConnectionRow>(
       this.db,
-      "SELECT * FROM connections WHERE state = 'connected' AND permissions_synced = 0",
+      "SELECT * FROM connections WHERE state IN ('connected', 'blocked') AND permissions_synced = 0",
     );
   }
 

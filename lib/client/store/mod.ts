@@ -9,28 +9,38 @@ import { AgentTable } from "./agents.ts";
 import { ArtifactTable } from "./artifacts.ts";
 import { AuditTable } from "./audit.ts";
 import { ConnectionTable } from "./connections.ts";
+import { FileTable } from "./files.ts";
 import { HistoryQueries } from "./history.ts";
+import { IDEMPOTENCY_MIGRATION, IdempotencyTable } from "./idempotency.ts";
 import { InboxTable } from "./inbox.ts";
+import { InviteTable } from "./invites.ts";
 import { MessageTable } from "./messages.ts";
 import { OutboxTable } from "./outbox.ts";
 import { PeerTable } from "./peers.ts";
 import { QuarantineTable } from "./quarantine.ts";
 import { CLIENT_MIGRATIONS } from "./schema.ts";
 import { SettingsTable } from "./settings.ts";
-import { TaskTable } from "./tasks.ts";
+import { TASK_LEASES_MIGRATION, TaskTable } from "./tasks.ts";
 import { AgentTokenTable } from "./tokens.ts";
 
 export type { LocalAgentRow, StoredKeys } from "./agents.ts";
 export type { ArtifactRow } from "./artifacts.ts";
 export type { TaskEventRow, TimelineRow } from "./audit.ts";
 export type { ConnectionRow } from "./connections.ts";
+export type { FileRow, LocalFileRow } from "./files.ts";
 export type { ConversationRow, MessageFilter } from "./history.ts";
+export type { IdempotencyRow } from "./idempotency.ts";
+export type { InviteRow } from "./invites.ts";
 export type { MessageRow, StateCause } from "./messages.ts";
 export type { OutboxItem } from "./outbox.ts";
 export type { PeerRow } from "./peers.ts";
-export type { QuarantineRow } from "./quarantine.ts";
+export type { QuarantineMeta, QuarantineRow } from "./quarantine.ts";
 export type { TaskRow } from "./tasks.ts";
 export type { AgentTokenRow } from "./tokens.ts";
+// Appended last, in its own entry: the idempotency keys of the loopback API.
+CLIENT_MIGRATIONS.push(IDEMPOTENCY_MIGRATION);
+// Then, in its own entry: leases of offered tasks (issue 17).
+CLIENT_MIGRATIONS.push(TASK_LEASES_MIGRATION);
 export { CLIENT_MIGRATIONS };
 
 /** Counts the health route reports. */
@@ -58,7 +68,11 @@ export class DaemonStore {
   readonly audit: AuditTable;
   readonly quarantine: QuarantineTable;
   readonly outbox: OutboxTable;
+  readonly invites: InviteTable;
   readonly tokens: AgentTokenTable;
+  readonly idempotency: IdempotencyTable;
+  /** Files (design §12). */
+  readonly files: FileTable;
 
   constructor(readonly db: DatabaseSync) {
     this.settings = new SettingsTable(db);
@@ -73,7 +87,10 @@ export class DaemonStore {
     this.audit = new AuditTable(db);
     this.quarantine = new QuarantineTable(db);
     this.outbox = new OutboxTable(db);
+    this.invites = new InviteTable(db);
     this.tokens = new AgentTokenTable(db);
+    this.idempotency = new IdempotencyTable(db);
+    this.files = new FileTable(db);
   }
 
   /** Opens (migrating) the daemon database at `path`. */

@@ -195,15 +195,153 @@ const RECEIPTS_DUE_MIGRATION: Migration = {
 CLIENT_MIGRATIONS.push(RECEIPTS_DUE_MIGRATION);
 
 /**
- * Leases of offered tasks (issue 17, design §13), on the requester's daemon: how long the
- * assigned worker may stay silent, and until when its lease runs (null: no lease running).
+ * The owner's controls (issue 13 item 4, item 12): a bounded quarantine, blockable connections
+ * and the invites this daemon created.
  */
-const TASK_LEASES_MIGRATION: Migration = {
+const OWNER_VERBS_MIGRATION: Migration = {
   version: 5,
-  name: "task leases",
+  name: "owner verbs: bounded quarantine, blocked connections, remembered invites",
+  // The quarantine kept every held envelope whole (a stranger filled 147 MB in 7 s) and kept
+  // rejected ones. Items are now bounded metadata plus the raw envelope — whole only for a
+  // `key_changed` item small enough to be applied later, else its first 4 KB — with a running
+  // `seq` for paging and `stored_bytes` for the size cap (lib/client/quarantine.ts). Resolved
+  // rows leave; their ids stay in `quarantine_rejected` so a redelivery does not come back.
+  // Connections gain the `blocked` state (a CHECK change: the table is rebuilt), and the
+  // daemon remembers the invites it created so the owner can list and revoke them.
   sql: `
-    ALTER TABLE tasks ADD COLUMN lease_seconds INTEGER;
-    ALTER TABLE tasks ADD COLUMN lease_until TEXT;
+    CREATE TABLE quarantine_bounded (
+      seq INTEGER PRIMARY KEY, -- the rowid: paging cursor, arrival order
+      id TEXT NOT NULL UNIQUE,
+      from_handle TEXT NOT NULL,
+      reason TEXT NOT NULL,
+      type TEXT,
+      size INTEGER NOT NULL,
+      complete INTEGER NOT NULL,
+      envelope TEXT NOT NULL,
+      presented_key TEXT,
+      stored_bytes INTEGER NOT NULL,
+      created_at TEXT NOT NULL
+    );
+    INSERT INTO quarantine_bounded (id, from_handle, reason, type, size, complete, envelope,
+        presented_key, stored_bytes, created_at)
+      SELECT id, substr(from_handle, 1, 128), substr(reason, 1, 64),
+        CASE WHEN json_valid(envelope) AND json_type(envelope) = 'object'
+          THEN substr(CAST(json_extract(envelope, '$.type') AS TEXT), 1, 32) END,
+        length(CAST(envelope AS BLOB)),
+        CASE WHEN reason = 'key_changed' THEN 1 ELSE 0 END,
+        CASE WHEN reason = 'key_changed' THEN envelope ELSE substr(envelope, 1, 4096) END,
+        presented_key,
+        256 + length(CAST(CASE WHEN reason = 'key_changed' THEN envelope
+          ELSE substr(envelope, 1, 4096) END AS BLOB)),
+        created_at
+      FROM quarantine WHERE resolution IS NULL ORDER BY created_at, rowid;
+    CREATE TABLE quarantine_rejected (id TEXT PRIMARY KEY, at TEXT NOT NULL);
+    INSERT INTO quarantine_rejected (id, at)
+      SELECT id, created_at FROM quarantine WHERE resolution = 'rejected';
+    DROP TABLE quarantine;
+    ALTER TABLE quarantine_bounded RENAME TO quarantine;
+    CREATE INDEX quarantine_bytes ON quarantine(stored_bytes);
+    CREATE INDEX quarantine_sender ON quarantine(from_handle, reason, seq);
+    CREATE INDEX quarantine_rejected_at ON quarantine_rejected(at);
+
+    CREATE TABLE connections_blockable (
+      agent TEXT NOT NULL,
+      peer TEXT NOT NULL,
+      state TEXT NOT NULL
+        CHECK (state IN ('pending_out', 'pending_in', 'connected', 'declined', 'blocked')),
+      request_id TEXT,
+      note TEXT,
+      permissions TEXT NOT NULL,
+      permissions_synced INTEGER NOT NULL DEFAULT 1,
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL,
+      PRIMARY KEY (agent, peer)
+    );
+    INSERT INTO connections_blockable SELECT agent, peer, state, request_id, note, permissions,
+      permissions_synced, created_at, updated_at FROM connections;
+    DROP TABLE connections;
+    ALTER TABLE connections_blockable RENAME TO connections;
+
+    CREATE TABLE invites (
+      code TEXT PRIMARY KEY,
+      agent TEXT NOT NULL,
+      url TEXT NOT NULL,
+      fingerprint TEXT NOT NULL,
+      expires_at TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      revoked_at TEXT
+    );
   `,
 };
-CLIENT_MIGRATIONS.push(TASK_LEASES_MIGRATION);
+CLIENT_MIGRATIONS.push(OWNER_VERBS_MIGRATION);
+
+/** Task progress lines (issue 15): the latest lines per task, outside the audit chain. */
+const TASK_PROGRESS_MIGRATION: Migration = {
+  version: 6,
+  name: "task progress lines (issue 15)",
+  // Progress reports change no state, so they stay out of the hash-chained audit log (a long
+  // run would grow it without bound). Each task keeps its latest lines here, pruned on insert
+  // with their envelopes (store/tasks.ts PROGRESS_KEEP); the message id makes a redelivery or
+  // the second local application of the same envelope a no-op.
+  sql: `
+    CREATE TABLE task_progress (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      task_id TEXT NOT NULL,
+      message_id TEXT NOT NULL UNIQUE,
+      sender TEXT NOT NULL,
+      text TEXT NOT NULL,
+      queue_position INTEGER,
+      at TEXT NOT NULL
+    );
+    CREATE INDEX task_progress_task ON task_progress(task_id, seq);
+  `,
+};
+CLIENT_MIGRATIONS.push(TASK_PROGRESS_MIGRATION);
+
+/** Files (design §12): transfers, envelopes held until their blobs are up, posted files. */
+const FILES_MIGRATION: Migration = {
+  version: 7,
+  name: "files: transfers, held envelopes, uploaded local files",
+  // Files (design §12). One row per (blob, local agent) a message sent or received, with its
+  // transfer progress (chunks done), so an interrupted upload or download resumes where it
+  // stopped; envelopes held until their blobs are uploaded; files posted to POST /v1/files.
+  sql: `
+    CREATE TABLE files (
+      blob_id TEXT NOT NULL,
+      agent TEXT NOT NULL,
+      message_id TEXT NOT NULL,
+      direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+      position INTEGER NOT NULL,
+      name TEXT NOT NULL,
+      size INTEGER NOT NULL,
+      media_type TEXT NOT NULL,
+      sha256 TEXT NOT NULL,
+      key TEXT NOT NULL,
+      state TEXT NOT NULL CHECK (state IN ('pending', 'ready', 'failed')),
+      done_chunks INTEGER NOT NULL DEFAULT 0,
+      error_code TEXT,
+      error TEXT,
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL,
+      PRIMARY KEY (blob_id, agent)
+    );
+    CREATE INDEX files_message ON files(message_id, position);
+    CREATE INDEX files_pending ON files(state, direction);
+
+    CREATE TABLE held_envelopes (
+      message_id TEXT PRIMARY KEY,
+      envelope TEXT NOT NULL,
+      created_at TEXT NOT NULL
+    );
+
+    CREATE TABLE local_files (
+      id TEXT PRIMARY KEY,
+      name TEXT NOT NULL,
+      size INTEGER NOT NULL,
+      media_type TEXT NOT NULL,
+      sha256 TEXT NOT NULL,
+      created_at TEXT NOT NULL
+    );
+  `,
+};
+CLIENT_MIGRATIONS.push(FILES_MIGRATION);

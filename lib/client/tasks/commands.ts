@@ -13,9 +13,11 @@ import {
 } from "../../protocol/mod.ts";
 import type { QueuedMessage, TaskDetail, TaskView } from "../../protocol/views.ts";
 import type { Daemon } from "../daemon.ts";
+import type { TaskRow } from "../store/mod.ts";
 import { appendEvent } from "./audit.ts";
 import { leaseAfter } from "./leases.ts";
 import { CAP_PREFIX, capabilityCandidates, createOffer } from "./offers.ts";
+import { emitProgress, keepProgress, type ProgressLine } from "./progress.ts";
 import { insertArtifact, insertTask, requireTask, saveSnapshot } from "./records.ts";
 import { eventData, eventOf, roleOf, TASK_ACTIONS, type TaskActionName } from "./rules.ts";
 import { taskDetail, taskView } from "./views.ts";
@@ -126,6 +128,7 @@ async function runTaskAction(
   // Check first with a provisional id, so a refusal sends nothing.
   const check = applyTaskEvent(snapshot, eventOf(type, newId("msg"), role, d.nowIso(), payload));
   if (!check.ok) throw check.error;
+  if (type === "task_progress") return await sendProgress(d, row, agent, peer, payload);
   const sent = await d.outbox.send({
     from: agent,
     to: [peer],
@@ -144,6 +147,39 @@ async function runTaskAction(
   const updated = requireTask(d, taskId);
   d.events.emit("task", { id: taskId, state: updated.state, action: type }, agent);
   return { task: taskView(d, updated), message: { id: sent.id, state: "queued" } };
+}
+
+/**
+ * Sends a progress line (already checked against the state machine): no snapshot, no audit
+ * entry (see progress.ts), only the bounded tail and a live event.
+ */
+async function sendProgress(
+  d: Daemon,
+  row: TaskRow,
+  agent: string,
+  peer: string,
+  payload: Record<string, unknown>,
+): Promise<TaskCommandResult> {
+  let line: ProgressLine | undefined;
+  const sent = await d.outbox.send({
+    from: agent,
+    to: [peer],
+    type: "task_progress",
+    task_id: row.id,
+    payload,
+    effects: (id, at) => {
+      line = {
+        message_id: id,
+        from: agent,
+        text: payload.text as string,
+        queue_position: payload.queue_position as number | undefined,
+        at,
+      };
+      keepProgress(d, row.id, line);
+    },
+  });
+  if (line) emitProgress(d, row.id, line, agent);
+  return { task: taskView(d, requireTask(d, row.id)), message: { id: sent.id, state: "queued" } };
 }
 
 /** The owner approves or rejects a gated inbound task. */

@@ -12,6 +12,7 @@ import { appendEvent } from "./audit.ts";
 import { insertArtifact, insertTask, saveSnapshot } from "./records.ts";
 import { leaseAfter } from "./leases.ts";
 import { applyInboundClaim, offerProblem } from "./offers.ts";
+import { emitProgress, keepProgress, progressOf } from "./progress.ts";
 import { eventData, eventOf, roleOf } from "./rules.ts";
 
 /** The outcome of applying one inbound task envelope. */
@@ -93,6 +94,13 @@ export function applyInboundTask(
     eventOf(type, envelope.id, role, envelope.created_at, payload, row.worker),
   );
   if (!result.ok) return { ok: false, code: result.error.code, message: result.error.message };
+  if (type === "task_progress") {
+    // No state change and no audit entry (progress.ts); not an inbox item either: the
+    // requester follows it live (`task_progress` events) and in the task's progress tail.
+    keepProgress(d, taskId, progressOf(envelope, payload));
+    leaseAfter(d, taskId, type);
+    return { ok: true, visible: false };
+  }
   if (result.duplicate) {
     // Already applied: by the sender's side when both parties are agents of this daemon (a
     // redelivery from a remote peer never gets here: inbound dedups by envelope id first).
@@ -106,4 +114,23 @@ export function applyInboundTask(
     insertArtifact(d, taskId, payload, envelope.id, envelope.created_at);
   }
   return { ok: true, visible: !(role === "requester" && row.gate === "pending") };
+}
+
+/**
+ * The live event of an applied inbound task envelope (after its transaction committed): a
+ * progress line as `task_progress`, anything else as `task` with the state it left.
+ */
+export function emitInboundTask(
+  d: Daemon,
+  envelope: Envelope,
+  payload: Record<string, unknown>,
+  local: string,
+) {
+  const taskId = envelope.task_id!;
+  if (envelope.type === "task_progress") {
+    emitProgress(d, taskId, progressOf(envelope, payload), local);
+    return;
+  }
+  const state = d.store.tasks.get(taskId)?.state;
+  d.events.emit("task", { id: taskId, type: envelope.type, ...(state ? { state } : {}) }, local);
 }

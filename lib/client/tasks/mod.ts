@@ -5,8 +5,9 @@
 export { appendEvent, verifyChain } from "./audit.ts";
 export { createTask, decideGate, taskAction, type TaskCommandResult } from "./commands.ts";
 export { expireDue } from "./expiry.ts";
-export { applyInboundTask, type InboundTaskResult } from "./inbound.ts";
+export { applyInboundTask, emitInboundTask, type InboundTaskResult } from "./inbound.ts";
 export { DEFAULT_LEASE_SECONDS, reofferLapsed } from "./leases.ts";
 export { revertRefusedTaskEvent } from "./refusal.ts";
 export { TASK_ACTIONS, type TaskActionName } from "./rules.ts";
 export { artifactOf, listTasks, taskDetail, taskView } from "./views.ts";
+export { type TaskWaitCondition, waitForTaskState } from "./wait.ts";

@@ -15,6 +15,8 @@ import { eventOf } from "./rules.ts";
 
 /** After the relay refused our task message `messageId`: undo it by replaying the rest. */
 export function revertRefusedTaskEvent(d: Daemon, messageId: string, reason: string) {
+  // A refused progress line never reached the requester: forget it (it is in no audit chain).
+  d.store.tasks.deleteProgress(messageId);
   const ev = d.store.audit.carriedBy(messageId);
   if (!ev) return;
   appendEvent(d, ev.task_id, messageId, "send_failed", ev.actor, d.nowIso(), {

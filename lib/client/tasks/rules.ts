@@ -1,4 +1,5 @@
 /** Pure task rules of the daemon: API action names, roles, and payloads as state-machine events. */
+import { redactPayload } from "../files/views.ts";
 import type { TaskEvent, TaskMessageType, TaskRole } from "../../protocol/mod.ts";
 import type { TaskRow } from "../store/mod.ts";
 
@@ -28,11 +29,12 @@ export function roleOf(
 
 /** What the audit log keeps of a payload (artifact content lives in `artifacts`). */
 export function eventData(type: TaskMessageType, payload: Record<string, unknown>) {
+  // Files: the audit keeps what each file is, never its key (files/views.ts).
   if (type === "artifact_submit") {
     const { content: _content, ...rest } = payload;
-    return rest;
+    return redactPayload(rest);
   }
-  return payload;
+  return redactPayload(payload);
 }
 
 /**

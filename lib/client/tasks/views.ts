@@ -9,6 +9,8 @@ import {
 import type { ArtifactView, TaskDetail, TaskView } from "../../protocol/views.ts";
 import type { Daemon } from "../daemon.ts";
 import type { TaskRow } from "../store/mod.ts";
+import { lastProgress } from "./progress.ts";
+import { filesOfMessage } from "../files/views.ts";
 import { requireTask } from "./records.ts";
 
 /** The task as the API shows it. */
@@ -49,6 +51,17 @@ export function taskView(d: Daemon, row: TaskRow): TaskView {
     // A candidate's row names itself as worker; it is the worker only once assigned.
     if (row.state === "offered" || row.state === "withdrawn") view.worker = "";
   }
+  const last = lastProgress(d, row.id);
+  if (last) view.last_progress = last;
+  if (row.state === "failed") {
+    const ev = d.store.audit.timeline(row.id).findLast((e) => e.type === "task_fail");
+    if (ev) {
+      const data = JSON.parse(ev.data) as { reason: string; code?: string };
+      view.failure = { reason: data.reason, ...(data.code ? { code: data.code } : {}), at: ev.at };
+    }
+  }
+  const files = filesOfMessage(d.store.files.ofTaskRequest(row.id));
+  if (files.length) view.files = files;
   return view;
 }
 
@@ -56,7 +69,8 @@ export function taskView(d: Daemon, row: TaskRow): TaskView {
 export function taskDetail(d: Daemon, id: string): TaskDetail {
   const row = requireTask(d, id);
   const events = d.store.audit.timeline(id).map((e) => ({ ...e, data: JSON.parse(e.data) }));
-  return { task: taskView(d, row), events, artifacts: d.store.artifacts.list(id) };
+  const artifacts = d.store.artifacts.list(id).map(withFiles(d));
+  return { task: taskView(d, row), events, artifacts, progress: d.store.tasks.progress(id) };
 }
 
 /** One artifact version of a task. */
@@ -64,8 +78,14 @@ export function artifactOf(d: Daemon, taskId: string, version: number): Artifact
   requireTask(d, taskId);
   const row = d.store.artifacts.get(taskId, version);
   if (!row) throw fail("not_found", `no artifact version ${version}`);
-  return row;
+  return withFiles(d)(row);
 }
+
+/** An artifact with its files (when it carries any). */
+const withFiles = (d: Daemon) => (a: ArtifactView): ArtifactView => {
+  const files = filesOfMessage(d.store.files.ofMessageAll(a.message_id));
+  return files.length ? { ...a, files } : a;
+};
 
 /** Tasks matching the filter, newest first (a worker never sees a task held at the gate). */
 export function listTasks(

@@ -50,7 +50,9 @@ export type QueryName =
   | "pruneEnvelopes"
   | "pruneGrants"
   | "pruneRates"
-  | "stats";
+  | "stats"
+  | "settingGet"
+  | "settingPut";
 
 /**
  * A dialect's SQL for every statement. `null` means the dialect has nothing to do for it (a

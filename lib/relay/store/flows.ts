@@ -174,6 +174,12 @@ export function* acceptEnvelope(
   recipientClients: string[],
   effects: AcceptEffects,
 ) {
+  yield* insertEnvelope(e);
+  return yield* queueEnvelope(e, recipientClients, effects);
+}
+
+/** Stores the envelope row; throws `duplicate_envelope` for a known id (the only id check). */
+export function* insertEnvelope(e: EnvelopeRow): Flow<void> {
   const to = JSON.stringify(e.to);
   const added = yield* count(
     "envelopeAdd",
@@ -186,6 +192,14 @@ export function* acceptEnvelope(
     e.accepted_at,
   );
   if (added === 0) throw fail("duplicate_envelope");
+}
+
+/** After {@link insertEnvelope}, in its transaction: the deliveries, then the effects. */
+export function* queueEnvelope(
+  e: EnvelopeRow,
+  recipientClients: string[],
+  effects: AcceptEffects,
+) {
   const queued: { client_id: string; seq: number }[] = [];
   for (const client_id of recipientClients) {
     const r = yield* row("deliveryAdd", client_id, e.id, e.accepted_at);
@@ -274,4 +288,15 @@ export function* prune(before: number) {
 /** Counts for /metrics and the status page. */
 export function* stats() {
   return toStats((yield* row("stats"))!);
+}
+
+/** A relay setting (e.g. `public_url`), or null when never set. */
+export function* getSetting(key: string) {
+  const r = yield* row("settingGet", key);
+  return r ? String(r.value) : null;
+}
+
+/** Sets a relay setting. */
+export function* setSetting(key: string, value: string, now: number): Flow<void> {
+  yield* count("settingPut", key, value, now);
 }

@@ -82,4 +82,7 @@ export const PG_QUERIES: QueryTable = {
     (SELECT count(*) FROM agents) AS agents,
     (SELECT count(*) FROM deliveries WHERE state = 'pending') AS pending_deliveries,
     (SELECT count(*) FROM envelopes) AS envelopes`,
+  settingGet: "SELECT value FROM relay_settings WHERE key = $1",
+  settingPut: `INSERT INTO relay_settings (key, value, updated_at) VALUES ($1, $2, $3)
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
 };

@@ -42,4 +42,24 @@ export const PG_MIGRATIONS: { version: number; name: string; sql: string }[] = [
     CREATE TABLE rate_windows (key TEXT NOT NULL, window_start BIGINT NOT NULL, count INTEGER NOT NULL,
       PRIMARY KEY (key, window_start));
   `,
+}, {
+  version: 2,
+  name: "partial delivery indexes",
+  // Acking a delivery changes its state: with (state, …) indexes that is a delete and an
+  // insert in each of three indexes. Partial indexes hold only the rows each query looks
+  // for, so an ack removes two entries and adds one, and an insert adds two (issue 21).
+  sql: `
+    DROP INDEX deliveries_pending;
+    DROP INDEX deliveries_done;
+    DROP INDEX deliveries_created;
+    CREATE INDEX deliveries_pending ON deliveries(client_id, seq) WHERE state = 'pending';
+    CREATE INDEX deliveries_done ON deliveries(done_at) WHERE state != 'pending';
+    CREATE INDEX deliveries_created ON deliveries(created_at) WHERE state = 'pending';
+  `,
+}, {
+  version: 3,
+  name: "relay settings",
+  // Facts the relay remembers across starts (its public URL), read by the operator verbs.
+  sql: `CREATE TABLE relay_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL,
+    updated_at BIGINT NOT NULL);`,
 }];

@@ -10,6 +10,7 @@ import type {
   AgentRecord,
   EnvelopeRow,
   InviteRecord,
+  RelaySettingKey,
   RelayStore,
 } from "../store.ts";
 import type { Flow } from "./flow.ts";
@@ -121,5 +122,12 @@ export abstract class SqlRelayStore implements RelayStore {
   }
   stats() {
     return this.run(flows.stats());
+  }
+
+  getSetting(key: RelaySettingKey) {
+    return this.run(flows.getSetting(key));
+  }
+  setSetting(key: RelaySettingKey, value: string, now: number) {
+    return this.run(flows.setSetting(key, value, now));
   }
 }

@@ -84,4 +84,7 @@ export const SQLITE_QUERIES: QueryTable = {
     (SELECT count(*) FROM agents) AS agents,
     (SELECT count(*) FROM deliveries WHERE state = 'pending') AS pending_deliveries,
     (SELECT count(*) FROM envelopes) AS envelopes`,
+  settingGet: "SELECT value FROM relay_settings WHERE key = ?",
+  settingPut: `INSERT INTO relay_settings (key, value, updated_at) VALUES (?, ?, ?)
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
 };

@@ -88,4 +88,24 @@ export const RELAY_MIGRATIONS: Migration[] = [{
     CREATE INDEX deliveries_done ON deliveries(state, done_at);
     CREATE INDEX deliveries_created ON deliveries(state, created_at);
   `,
+}, {
+  version: 2,
+  name: "partial delivery indexes",
+  // Acking a delivery changes its state: with (state, …) indexes that is a delete and an
+  // insert in each of three indexes. Partial indexes hold only the rows each query looks
+  // for, so an ack removes two entries and adds one, and an insert adds two (issue 21).
+  sql: `
+    DROP INDEX deliveries_pending;
+    DROP INDEX deliveries_done;
+    DROP INDEX deliveries_created;
+    CREATE INDEX deliveries_pending ON deliveries(client_id, seq) WHERE state = 'pending';
+    CREATE INDEX deliveries_done ON deliveries(done_at) WHERE state != 'pending';
+    CREATE INDEX deliveries_created ON deliveries(created_at) WHERE state = 'pending';
+  `,
+}, {
+  version: 3,
+  name: "relay settings",
+  // Facts the relay remembers across starts (its public URL), read by the operator verbs.
+  sql: `CREATE TABLE relay_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL,
+    updated_at INTEGER NOT NULL);`,
 }];

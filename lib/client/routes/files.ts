@@ -1,0 +1,47 @@
+/**
+ * `/v1/files` (docs/api.md, "Files"): post a file for clients that cannot share the daemon's
+ * filesystem (its id is then attached as `{file_id}`), and read a received or sent file once it
+ * is verified. Bodies stream both ways: one piece in memory at a time.
+ */
+import { Hono } from "hono";
+import { fail } from "../../protocol/mod.ts";
+import type { Daemon } from "../daemon.ts";
+
+/** The file routes. */
+export function fileRoutes(d: Daemon): Hono {
+  const app = new Hono();
+  app.post("/files", async (c) => {
+    const name = c.req.query("name");
+    if (!name) throw fail("validation_failed", "name the file: POST /v1/files?name=report.pdf");
+    const type = c.req.header("content-type");
+    const media = type && !/^application\/octet-stream\b/i.test(type) ? type : undefined;
+    const body = c.req.raw.body ?? (async function* () {})();
+    const row = await d.files.post(body, name, media);
+    return c.json({
+      file: {
+        file_id: row.id,
+        name: row.name,
+        size: row.size,
+        media_type: row.media_type,
+        sha256: row.sha256,
+      },
+    }, 201);
+  });
+  app.get("/files/:id", async (c) => {
+    const { row, file } = await d.files.open(c.req.param("id"), c.req.query("agent"));
+    // Sender-chosen names and types: always a download, never rendered on the API's origin.
+    const name = encodeURIComponent(row.name);
+    return new Response(file.readable, {
+      headers: {
+        "content-type": row.media_type,
+        "content-length": String(row.size),
+        "content-disposition": `attachment; filename*=UTF-8''${name}`,
+        "x-content-type-options": "nosniff",
+        "content-security-policy": "sandbox; default-src 'none'",
+        "cache-control": "no-store",
+        "taskferry-sha256": row.sha256,
+      },
+    });
+  });
+  return app;
+}

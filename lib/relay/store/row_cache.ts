@@ -1,0 +1,79 @@
+/**
+ * Client and agent rows cached in the relay's memory (SQLite: one relay per database). The
+ * relay read `clients` four times and `agents` twice per envelope (issue 21); both change
+ * rarely, and a change must still be seen at once:
+ *
+ * - this process's own writes to either table clear the cache when they run (the store calls
+ *   {@link RowCache.clear} from its statement runner, synchronously, before anyone can read);
+ * - writes by another process (`taskferry relay revoke-client`, `rotate-token` on the same
+ *   file) change `PRAGMA data_version`, which is read at most once per event-loop turn: the
+ *   first look-up in a turn after such a commit finds the cache cleared and reads the row.
+ * @module
+ */
+import { setImmediate } from "node:timers";
+import { type DatabaseSync, get } from "../../store/mod.ts";
+import type { AgentRecord, ClientRecord } from "../store.ts";
+
+/** Rows kept per table; past it the table's cache starts over (bounds memory). */
+const MAX_ROWS = 10_000;
+
+/** The cache; `undefined` from a look-up means "not cached", `null` "no such row". */
+export class RowCache {
+  private readonly clients = new Map<string, ClientRecord | null>();
+  private readonly agents = new Map<string, AgentRecord | null>();
+  private version = Number.NaN;
+  /** data_version was read in this turn of the event loop. */
+  private checked = false;
+  hits = 0;
+  misses = 0;
+
+  constructor(private readonly db: DatabaseSync) {}
+
+  /** The cached client `id`, if any. */
+  client(id: string): ClientRecord | null | undefined {
+    this.validate();
+    return this.count(this.clients.get(id));
+  }
+
+  /** The cached agent `handle`, if any. */
+  agent(handle: string): AgentRecord | null | undefined {
+    this.validate();
+    return this.count(this.agents.get(handle));
+  }
+
+  /** Caches a client row just read (call in the same synchronous step as the read). */
+  putClient(id: string, row: ClientRecord | null) {
+    if (this.clients.size >= MAX_ROWS) this.clients.clear();
+    this.clients.set(id, row);
+  }
+
+  /** Caches an agent row just read (call in the same synchronous step as the read). */
+  putAgent(handle: string, row: AgentRecord | null) {
+    if (this.agents.size >= MAX_ROWS) this.agents.clear();
+    this.agents.set(handle, row);
+  }
+
+  /** Forgets everything (this process wrote a client or agent row). */
+  clear() {
+    this.clients.clear();
+    this.agents.clear();
+  }
+
+  private count<T>(value: T | undefined): T | undefined {
+    if (value === undefined) this.misses++;
+    else this.hits++;
+    return value;
+  }
+
+  /** Clears the cache when another connection committed since the last look. */
+  private validate() {
+    if (this.checked) return;
+    const v = Number(get<{ data_version: number }>(this.db, "PRAGMA data_version")?.data_version);
+    if (v !== this.version) {
+      this.version = v;
+      this.clear();
+    }
+    this.checked = true;
+    setImmediate(() => this.checked = false);
+  }
+}
