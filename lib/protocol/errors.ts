@@ -97,7 +97,7 @@ export const ERRORS = {
   gate_pending: { status: 409, message: "The task waits for the owner's approval." },
   no_candidates: {
     status: 409,
-    message: "No connected peer advertises that capability: connect to one, or name the agents.",
+    message: "No connected peer advertises that capability: connect one, or name the agents.",
   },
 
   // Storage.
