@@ -45,7 +45,40 @@ const ACTIONS = {
     danger: true,
     fields: [["reason", "Reason (optional)", false]],
   },
+  task_claim: {
+    route: "claim",
+    label: "Claim this offer",
+    fields: [["note", "Note (optional)", false]],
+  },
 };
+
+/**
+ * An offer's candidates and, on the requester's daemon, the worker's lease with a countdown
+ * (design §13). Nothing for a direct task.
+ */
+function Offer({ task }) {
+  const [now, setNow] = useState(Date.now());
+  const until = task.lease?.until ? Date.parse(task.lease.until) : null;
+  useEffect(() => {
+    if (until === null) return;
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [until]);
+  if (!task.candidates) return null;
+  const left = until === null ? null : Math.max(0, Math.round((until - now) / 1000));
+  return html`<p class="meta">
+    <span>Offered to ${task.candidates.join(", ")}</span>
+    ${
+    task.lease
+      ? html`<span class="muted"> · lease ${task.lease.seconds} s${
+        left === null ? " (not running)" : left === 0 ? " — lapsed, re-offering" : html`
+          — <span role="timer">${left} s left</span>
+        `
+      }</span>`
+      : ""
+  }
+  </p>`;
+}
 
 function ActionForm({ taskId, agent, type }) {
   const spec = ACTIONS[type];
@@ -201,12 +234,13 @@ export function TaskPage({ id }) {
     <p class="meta"><${Badge} state=${task.state} /> ${task.gate !== "none"
       ? html`<${Badge} state=${`gate-${task.gate}`} label=${`gate ${task.gate}`} />`
       : ""}
-      <span>${task.requester} → ${task.worker}</span>
+      <span>${task.requester} → ${task.worker || "(not assigned)"}</span>
       <span class="muted">revisions ${task.revisions}/${task.max_revisions}${task.deadline
         ? html`
           · deadline <${Time} at=${task.deadline} />
         `
         : ""}</span></p>
+    <${Offer} task=${task} />
     <${ErrorBox} error=${error} />
     <${Gate} task=${task} />
     <${Failure} failure=${task.failure} />

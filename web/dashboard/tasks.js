@@ -75,7 +75,8 @@ export function Tasks({ state }) {
                     : ""}${t.failure
                     ? html`<div class="muted">${shortText(t.failure.reason, 160)}</div>`
                     : ""}</td>
-                  <td data-label="Parties">${t.requester} → ${t.worker}</td>
+                  <td data-label="Parties">${t.requester} → ${t.worker ||
+                    `offer to ${t.candidates?.length ?? 0}`}</td>
                   <td data-label="State">
                     <${Badge} state=${t.state} />
                   </td>
