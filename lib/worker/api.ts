@@ -39,6 +39,8 @@ export interface WorkerApi {
   task(id: string): Promise<TaskDetail>;
   /** The worker accepts a requested task. */
   accept(id: string, agent: string): Promise<void>;
+  /** Claims an offered task (design §13); the requester's daemon decides. Fakes may omit it. */
+  claim?(id: string, agent: string): Promise<void>;
   /** Submits the next artifact version. */
   submit(id: string, input: SubmitInput): Promise<void>;
   /** Sends a `task_progress` (no state change). */
@@ -77,6 +79,8 @@ export function loopbackWorkerApi(client: TaskferryClient): WorkerApi {
       downloadFile: async (id, agent) => (await client.downloadFile(id, agent)).body!,
     },
     accept: async (id, agent) => void await client.acceptTask(id, { agent }),
+    claim: async (id, agent) =>
+      void await client.request("POST", `/v1/tasks/${id}/claim`, { agent }),
     submit: async (id, input) => void await client.submitArtifact(id, input),
     progress: async (id, input) =>
       void await client.request<Accepted>("POST", `/v1/tasks/${id}/progress`, input),

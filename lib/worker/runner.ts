@@ -33,6 +33,8 @@ export class Worker {
   /** When each due round was first seen (its place in the queue), by `task#revision`. */
   readonly #arrival = new Map<string, number>();
   #arrivals = 0;
+  /** Offers claimed and not yet decided (still `offered` here). */
+  readonly #claims = new Set<string>();
   #dirty = false;
   #wake: AbortController | null = null;
   /** Most rounds seen running at once (for tests and the log). */
@@ -92,7 +94,8 @@ export class Worker {
   /** One pass: accept, stop what was cancelled, start what is due, tell the queue its place. */
   async pass(): Promise<void> {
     const agent = this.cfg.agent;
-    const mine = (await this.api.tasks(agent)).filter((t) =>
+    const tasks = await this.api.tasks(agent);
+    const mine = tasks.filter((t) =>
       t.worker === agent && t.gate !== "pending" && t.gate !== "rejected"
     );
     for (const t of mine.filter((t) => t.state === "requested")) {
@@ -102,6 +105,7 @@ export class Worker {
       }
     }
     const due = mine.filter((t) => RUNNABLE.includes(t.state));
+    await this.#claimOffers(tasks, due.length);
     const dueKey = new Map(due.map((t) => [t.id, t.revisions]));
     for (const [id, r] of this.#running) {
       if (dueKey.get(id) !== r.revision) {
@@ -128,6 +132,31 @@ export class Worker {
       await this.#start(queue.shift()!);
     }
     await this.#tellPositions(queue);
+  }
+
+  /**
+   * Claims offered tasks (design §13) while this worker has room: `concurrency` minus the
+   * rounds due and the claims still waiting for the requester's decision, oldest offer first.
+   */
+  async #claimOffers(tasks: TaskView[], due: number) {
+    const claim = this.api.claim;
+    if (!claim) return;
+    const agent = this.cfg.agent;
+    const offered = tasks.filter((t) =>
+      t.state === "offered" && t.allowed_actions[agent]?.includes("task_claim")
+    );
+    const open = new Set(offered.map((t) => t.id));
+    for (const id of this.#claims) if (!open.has(id)) this.#claims.delete(id);
+    let room = this.cfg.concurrency - due - this.#claims.size;
+    for (const t of offered.sort((a, b) => a.created_at.localeCompare(b.created_at))) {
+      if (room <= 0) return;
+      if (this.#claims.has(t.id)) continue;
+      if (await settled(() => claim(t.id, agent))) {
+        this.cfg.log.info("offered task claimed", { task: t.id });
+        this.#claims.add(t.id);
+        room--;
+      }
+    }
   }
 
   async #start(t: TaskView) {
