@@ -45,9 +45,14 @@ export type TaskMessageType = typeof TASK_TYPES[number];
 
 /**
  * Task types that may name several recipients: a `task_request` to several candidates is an
- * offer (design §13), and its `task_assign` goes to every candidate, the assigned worker first.
+ * offer (design §13), and its `task_assign` goes to every candidate, the assigned worker first
+ * (so does the `task_cancel` of an offer nobody holds).
  */
-export const OFFER_TYPES: readonly TaskMessageType[] = ["task_request", "task_assign"];
+export const OFFER_TYPES: readonly TaskMessageType[] = [
+  "task_request",
+  "task_assign",
+  "task_cancel",
+];
 
 /** True for types that act on a task. */
 export function isTaskType(type: string): type is TaskMessageType {

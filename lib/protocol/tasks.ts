@@ -123,7 +123,7 @@ const MOVES: Record<Exclude<TaskMessageType, "task_request">, {
   revision_request: { from: ["submitted"], to: "revision_requested" },
   task_complete: { from: ["submitted"], to: "completed" },
   task_cancel: {
-    from: ["requested", "accepted", "submitted", "revision_requested"],
+    from: ["offered", "requested", "accepted", "submitted", "revision_requested"],
     to: "cancelled",
   },
   task_progress: { from: ["accepted", "revision_requested"], to: null },

@@ -40,7 +40,7 @@ export function offerRole(task: RelayTask, envelope: Envelope): TaskRole | null 
     return toEveryCandidate(envelope, candidates);
   }
   if (envelope.from === task.requester) {
-    if (envelope.type !== "task_assign") {
+    if (envelope.type !== "task_assign" && envelope.type !== "task_cancel") {
       throw fail("illegal_transition", `${envelope.type} is not allowed on an open offer`);
     }
     return toEveryCandidate(envelope, candidates);

@@ -148,7 +148,7 @@ Deno.test("claims delivered in either order: the first the requester receives wi
   }
 });
 
-Deno.test("offers are refused cleanly: one candidate with claim, no capability match", async () => {
+Deno.test("offers: one candidate with claim or no capability match is refused; an open offer cancels", async () => {
   const w = await startClaimsWorld();
   try {
     await refused(
@@ -158,6 +158,23 @@ Deno.test("offers are refused cleanly: one candidate with claim, no capability m
     );
     await refused(() => offer(w.boss, "cap:ops", "x"), "no_candidates", "cap:ops");
     assertEquals(await w.boss.api.tasks({ agent: BOSS }), []);
+    // An offer nobody took can be cancelled: every candidate is told.
+    const t = await offer(w.boss, "cap:review", "never mind");
+    for (const [i, d] of w.candidates.entries()) {
+      await eventually(async () =>
+        (await d.api.tasks({ agent: REVIEWERS[i]!, state: "offered" })).length === 1
+      );
+    }
+    const cancelled = await w.boss.api.request<{ task: { state: string } }>(
+      "POST",
+      `/v1/tasks/${t.id}/cancel`,
+      { reason: "done elsewhere" },
+    );
+    assertEquals(cancelled.task.state, "cancelled");
+    for (const d of w.candidates) {
+      await eventually(async () => (await view(d, t.id)).state === "cancelled");
+    }
+    await refused(() => claim(w.candidates[0]!, t.id, R1), "illegal_transition", "cancelled");
   } finally {
     await w.close();
   }

@@ -37,7 +37,7 @@ Deno.test("an offer starts offered with its candidates; only a claim or the assi
   assertEquals(task.state, "offered");
   assertEquals(task.candidates, CANDIDATES);
   assertEquals(allowedActions(task, "worker"), ["task_claim"]);
-  assertEquals(allowedActions(task, "requester"), ["task_assign"]);
+  assertEquals(allowedActions(task, "requester"), ["task_cancel", "task_assign"]);
   for (const type of ["task_accept", "artifact_submit", "task_progress"] as const) {
     const r = applyTaskEvent(task, ev(type, "worker"));
     assert(!r.ok && r.error.code === "illegal_transition", type);

@@ -42,7 +42,7 @@ export const LEGAL: Record<TaskState, Partial<Record<Action, TaskState>>> = {
   cancelled: {},
   expired: {},
   failed: {},
-  offered: { task_claim: "offered", task_assign: "accepted" },
+  offered: { task_claim: "offered", task_assign: "accepted", task_cancel: "cancelled" },
   withdrawn: {},
 };
 

@@ -97,7 +97,7 @@ Deno.test("every legal transition moves to the right state", () => {
       count++;
     }
   }
-  assertEquals(count, 16);
+  assertEquals(count, 17);
 });
 
 Deno.test("every illegal transition is refused with illegal_transition", () => {
@@ -113,7 +113,7 @@ Deno.test("every illegal transition is refused with illegal_transition", () => {
       count++;
     }
   }
-  assertEquals(count, 10 * ACTIONS.length - 16);
+  assertEquals(count, 10 * ACTIONS.length - 17);
 });
 
 Deno.test("an expired task refuses every action with task_expired", () => {

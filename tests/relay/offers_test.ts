@@ -80,5 +80,9 @@ Deno.test("relay: offers go to every candidate; claims, assignment and late writ
       "task_role",
     );
     assertEquals(await send("c3", [boss!], "task_claim", {}, fresh), "accepted");
+    // An open offer is cancelled to every candidate, never to some.
+    assertEquals(await send("boss", [c1!], "task_cancel", {}, fresh), "task_role");
+    assertEquals(await send("boss", [c1!, c3!], "task_cancel", {}, fresh), "accepted");
+    assertEquals(await send("c1", [boss!], "task_claim", {}, fresh), "illegal_transition");
   });
 });

@@ -129,9 +129,13 @@ async function runTaskAction(
   const check = applyTaskEvent(snapshot, eventOf(type, newId("msg"), role, d.nowIso(), payload));
   if (!check.ok) throw check.error;
   if (type === "task_progress") return await sendProgress(d, row, agent, peer, payload);
+  // An open offer has no worker yet: the requester's words (a cancel) go to every candidate.
+  const to = role === "requester" && row.worker === "" && snapshot.candidates
+    ? [...snapshot.candidates]
+    : [peer];
   const sent = await d.outbox.send({
     from: agent,
-    to: [peer],
+    to,
     type,
     task_id: taskId,
     payload,
