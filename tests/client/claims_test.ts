@@ -6,6 +6,7 @@ import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { ApiError } from "../../lib/sdk/mod.ts";
 import { BOSS, claim, offer, REVIEWERS, startClaimsWorld, view } from "./claims_world.ts";
 import { eventually, type TestDaemon } from "./world.ts";
+import { assignClaimed } from "../../lib/client/tasks/mod.ts";
 
 const N = 10;
 const [R1, R2] = REVIEWERS as [string, string, string];
@@ -175,6 +176,33 @@ Deno.test("offers: one candidate with claim or no capability match is refused; a
       await eventually(async () => (await view(d, t.id)).state === "cancelled");
     }
     await refused(() => claim(w.candidates[0]!, t.id, R1), "illegal_transition", "cancelled");
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("a claim whose assignment could not be sent is assigned by the daemon's sweep", async () => {
+  const w = await startClaimsWorld();
+  try {
+    const daemon = w.boss.running.daemon;
+    const t = await offer(w.boss, REVIEWERS, "retry", { claim: true });
+    await eventually(async () => (await view(w.candidates[0]!, t.id)).state === "offered");
+    // The first attempt to send the assignment fails (as if the daemon stopped before it).
+    const send = daemon.outbox.send.bind(daemon.outbox);
+    let failed = 0;
+    daemon.outbox.send = (spec) => {
+      if (spec.type === "task_assign" && failed++ === 0) throw new Error("stopped");
+      return send(spec);
+    };
+    await claim(w.candidates[0]!, t.id, R1);
+    await eventually(async () =>
+      (await w.boss.api.task(t.id)).events.some((e) => e.type === "task_claim") && failed === 1
+    );
+    assertEquals((await view(w.boss, t.id)).state, "offered");
+    assertEquals(await assignClaimed(daemon), [t.id]);
+    assertEquals((await view(w.boss, t.id)).worker, R1);
+    await eventually(async () => (await view(w.candidates[0]!, t.id)).state === "accepted");
+    assertEquals(await assignClaimed(daemon), []);
   } finally {
     await w.close();
   }

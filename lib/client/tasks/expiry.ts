@@ -3,6 +3,7 @@ import { applyTaskEvent, isTerminal, newId, type TaskSnapshot } from "../../prot
 import type { Daemon } from "../daemon.ts";
 import { appendEvent } from "./audit.ts";
 import { reofferLapsed } from "./leases.ts";
+import { assignClaimed } from "./offers.ts";
 import { saveSnapshot } from "./records.ts";
 
 /** Moves tasks whose deadline is before `now` (default: the daemon's clock) to `expired`. */
@@ -20,4 +21,5 @@ export function expireDue(d: Daemon, now: Date = new Date(d.now())) {
   }
   // Lapsed leases are swept on the same timer; re-offering sends, so it runs on its own.
   reofferLapsed(d).catch(() => {});
+  assignClaimed(d).catch(() => {});
 }

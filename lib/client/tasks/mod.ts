@@ -7,6 +7,7 @@ export { createTask, decideGate, taskAction, type TaskCommandResult } from "./co
 export { expireDue } from "./expiry.ts";
 export { applyInboundTask, emitInboundTask, type InboundTaskResult } from "./inbound.ts";
 export { DEFAULT_LEASE_SECONDS, reofferLapsed } from "./leases.ts";
+export { assignClaimed } from "./offers.ts";
 export { revertRefusedTaskEvent } from "./refusal.ts";
 export { TASK_ACTIONS, type TaskActionName } from "./rules.ts";
 export { artifactOf, listTasks, taskDetail, taskView } from "./views.ts";

@@ -134,6 +134,24 @@ export function applyInboundClaim(
 }
 
 /**
+ * Assigns the offers whose first claim was applied but not yet answered — the assignment could
+ * not be sent (the daemon stopped, or sealing failed) — to that claim's candidate. The daemon's
+ * sweep calls it, so a claim never waits for a second one. Returns the ids assigned.
+ */
+export async function assignClaimed(d: Daemon): Promise<string[]> {
+  const done: string[] = [];
+  for (const row of d.store.tasks.list({ state: "offered" })) {
+    if (row.worker !== "" || !d.keyring.isLocal(row.requester)) continue;
+    const events = d.store.audit.timeline(row.id);
+    // Claims count from the latest round on (a re-offer asks the candidates again).
+    const round = events.findLastIndex((e) => e.type === "task_assign");
+    const first = events.slice(round + 1).find((e) => e.type === "task_claim");
+    if (first && await assignOffer(d, row.id, first.actor)) done.push(row.id);
+  }
+  return done;
+}
+
+/**
  * Assigns offered task `taskId` to `winner` unless it is assigned already: one signed
  * `task_assign` to every candidate, the winner first. Returns whether this call assigned it.
  */
