@@ -82,7 +82,11 @@ export class Daemon {
     this.peers = new Peers(this.store, this.keyring, this.relay, iso);
     this.delivery = new DeliveryStates(this.store, this.events, iso);
     this.inbound = new Inbound(this);
-    this.presence = new PeerPresence(this.store);
+    this.presence = new PeerPresence(this.store, (peer, online) => {
+      for (const c of this.store.connections.list()) {
+        if (c.peer === peer) this.events.emit("connection", { peer, online }, c.agent);
+      }
+    });
     this.sessions = new SessionTable(sessionCookieName(config.deviceId), () => this.now());
     // The link gets its host now, fully formed: what the relay answers has one path in.
     this.link = config.relayUrl && config.relayToken
@@ -129,7 +133,10 @@ export class Daemon {
   start() {
     // A new connection or agent changes what the relay should tell us and about us.
     this.events.subscribe((e) => {
-      if (e.type === "connection" || e.type === "agent") this.link?.announcePresence();
+      // (A presence report is itself a `connection` event: it changes no scope.)
+      if ((e.type === "connection" && !("online" in e.data)) || e.type === "agent") {
+        this.link?.announcePresence();
+      }
     });
     this.link?.start();
     this.files.start();

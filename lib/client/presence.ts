@@ -18,7 +18,11 @@ export class PeerPresence {
   /** The relay link is down: nothing it said about peers can be trusted as current. */
   private linked = false;
 
-  constructor(private readonly store: DaemonStore) {}
+  constructor(
+    private readonly store: DaemonStore,
+    /** Told when a peer's `online` flips (the daemon emits a `connection` event). */
+    private readonly changed: (peer: string, online: boolean) => void = () => {},
+  ) {}
 
   /** What to tell the relay: our agents (online while the session lives) and the peers to watch. */
   scope(): { agents: string[]; watch: string[] } {
@@ -32,7 +36,9 @@ export class PeerPresence {
 
   /** A `presence` frame from the relay. */
   apply(frame: PresenceFrame) {
+    const was = this.peers.get(frame.agent)?.online;
     this.peers.set(frame.agent, { online: frame.online, last_seen: frame.last_seen });
+    if (was !== frame.online) this.changed(frame.agent, frame.online);
   }
 
   /** The link went up or down; while down every peer shows offline (last seen kept). */

@@ -33,6 +33,7 @@ import {
 } from "../../lib/protocol/mod.ts";
 import { referenceHpke } from "../protocol/hpke_reference.ts";
 import { type BlobVector, buildBlobVectors } from "./blob_vectors.ts";
+import { offerCases } from "./offer_cases.ts";
 import type { Envelope, EnvelopeHeader, MessageType } from "../../lib/protocol/schemas.ts";
 
 const encoder = new TextEncoder();
@@ -144,7 +145,8 @@ export interface IdentityVector {
   };
 }
 
-interface EnvelopeCase {
+/** One envelope vector to build (offer_cases.ts adds some). */
+export interface EnvelopeCase {
   name: string;
   description: string;
   type: MessageType;
@@ -311,55 +313,6 @@ function filesCase(blobs: BlobVector[]): EnvelopeCase {
   };
 }
 
-/**
- * Added with offers (issue 17, design §13), after every earlier vector: a task offered to three
- * candidates, one candidate's claim, and the requester's assignment to every candidate with the
- * chosen worker first.
- */
-const TASK_3 = `task_${fixedUlid("2026-11-21T22:00:00.000Z", "7A5E")}`;
-const OFFER_CASES: EnvelopeCase[] = [
-  {
-    name: "task-offer",
-    description: "task_request from @alice/requester offered to three candidates (claim: true)",
-    type: "task_request",
-    from: ALICE,
-    to: [BOB, CAROL, DAVE],
-    created_at: "2026-11-21T22:00:00.000Z",
-    ulid_random: "9",
-    task: TASK_3,
-    plaintext: {
-      title: "Review the release notes",
-      instructions: "Whoever can review: take it.",
-      max_revisions: 1,
-      claim: true,
-    },
-  },
-  {
-    name: "task-claim",
-    description: "task_claim from the candidate @carol/reviewer to the requester",
-    type: "task_claim",
-    from: CAROL,
-    to: [ALICE],
-    created_at: "2026-11-21T22:00:01.000Z",
-    ulid_random: "A",
-    task: TASK_3,
-    plaintext: { note: "mine" },
-  },
-  {
-    name: "task-assign",
-    description:
-      "task_assign from @alice/requester to every candidate, the assigned worker @carol/reviewer " +
-      "first: offered → accepted for her, withdrawn for the others",
-    type: "task_assign",
-    from: ALICE,
-    to: [CAROL, BOB, DAVE],
-    created_at: "2026-11-21T22:00:01.500Z",
-    ulid_random: "B",
-    task: TASK_3,
-    plaintext: { worker: CAROL, round: 1 },
-  },
-];
-
 const b64 = encodeBase64Url;
 const text = (bytes: Uint8Array) => decoder.decode(bytes);
 
@@ -507,7 +460,7 @@ export async function buildVectors(): Promise<{
 }> {
   const blobs = await buildBlobVectors();
   const envelopes = [];
-  for (const c of [...CASES, filesCase(blobs), ...OFFER_CASES]) {
+  for (const c of [...CASES, filesCase(blobs), ...offerCases({ ALICE, BOB, CAROL, DAVE })]) {
     envelopes.push(await envelopeVector(c));
   }
   return {

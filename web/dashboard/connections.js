@@ -3,6 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { Badge, Empty, ErrorBox, Fingerprint, html, Time } from "../ui.js";
 import { api, patch, post, useAction, useApi } from "./api.js";
 import { shortText } from "./clip.js";
+import { PresenceDot } from "./presence.js";
 
 /** The permissions of a connection: what the peer may send to the local agent. */
 const FLAGS = [
@@ -179,19 +180,6 @@ function QuarantineItem({ item }) {
     </div>
     <${ErrorBox} error=${action.error} />
   </li>`;
-}
-
-/** The peer's presence as the relay reports it (design §13): a dot, and words for screen readers. */
-function PresenceDot({ conn }) {
-  const label = conn.online
-    ? "online"
-    : conn.last_seen
-    ? `offline, last seen ${new Date(conn.last_seen).toLocaleString()}`
-    : "offline";
-  return html`
-    <span class=${`presence ${conn.online ? "on" : "off"}`} title=${label}
-      role="img" aria-label=${`${conn.peer} ${label}`}></span>
-  `;
 }
 
 /** One line per connection; the permission editor opens on demand. */

@@ -14,6 +14,7 @@ import diffView from "./diff_view.js" with { type: "text" };
 import invites from "./invites.js" with { type: "text" };
 import login from "./login.js" with { type: "text" };
 import overview from "./overview.js" with { type: "text" };
+import presence from "./presence.js" with { type: "text" };
 import setup from "./setup.js" with { type: "text" };
 import task from "./task.js" with { type: "text" };
 import tasks from "./tasks.js" with { type: "text" };
@@ -35,6 +36,7 @@ export const DASHBOARD_ASSETS: Readonly<Record<string, Asset>> = Object.fromEntr
     invites,
     login,
     overview,
+    presence,
     setup,
     task,
     tasks,

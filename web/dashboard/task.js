@@ -71,10 +71,8 @@ function Offer({ task }) {
     ${
     task.lease
       ? html`<span class="muted"> · lease ${task.lease.seconds} s${
-        left === null ? " (not running)" : left === 0 ? " — lapsed, re-offering" : html`
-          — <span role="timer">${left} s left</span>
-        `
-      }</span>`
+        left === null ? " (not running)" : left === 0 ? " — lapsed, re-offering" : " — "
+      }${left ? html`<span role="timer">${left} s left</span>` : ""}</span>`
       : ""
   }
   </p>`;
