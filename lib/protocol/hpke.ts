@@ -11,7 +11,7 @@
  */
 import { arrayBufferOf as buf, concatBytes as concat } from "./bytes.ts";
 import { fail } from "./errors.ts";
-import { X25519_PKCS8_PREFIX, x25519PublicKey } from "./keys.ts";
+import { cachedKey, X25519_PKCS8_PREFIX, x25519PublicKey } from "./keys.ts";
 
 const encoder = new TextEncoder();
 const HPKE_V1 = encoder.encode("HPKE-v1");
@@ -103,8 +103,21 @@ async function keySchedule(sharedSecret: Uint8Array, info: Uint8Array) {
   return { key, nonce };
 }
 
-async function x25519(privateKey: CryptoKey, publicKey: Uint8Array): Promise<Uint8Array> {
-  const pub = await crypto.subtle.importKey("raw", buf(publicKey), "X25519", false, []);
+/** A recipient's X25519 public key, imported once (a seal to a known peer reuses it). */
+function importPublic(publicKey: Uint8Array): Promise<CryptoKey> {
+  return cachedKey(
+    "x25519p:",
+    publicKey,
+    () => crypto.subtle.importKey("raw", buf(publicKey), "X25519", false, []),
+  );
+}
+
+async function x25519(
+  privateKey: CryptoKey,
+  publicKey: Uint8Array,
+  pub?: CryptoKey,
+): Promise<Uint8Array> {
+  pub ??= await crypto.subtle.importKey("raw", buf(publicKey), "X25519", false, []);
   const dh = new Uint8Array(
     await crypto.subtle.deriveBits({ name: "X25519", public: pub }, privateKey, 256),
   );
@@ -113,14 +126,17 @@ async function x25519(privateKey: CryptoKey, publicKey: Uint8Array): Promise<Uin
   return dh;
 }
 
-function importPrivate(scalar: Uint8Array): Promise<CryptoKey> {
-  return crypto.subtle.importKey(
-    "pkcs8",
-    buf(concat(X25519_PKCS8_PREFIX, scalar)),
-    "X25519",
-    false,
-    ["deriveBits"],
-  );
+/** A private scalar as a CryptoKey; an agent's own key is imported once (cached). */
+function importPrivate(scalar: Uint8Array, cache = false): Promise<CryptoKey> {
+  const make = () =>
+    crypto.subtle.importKey(
+      "pkcs8",
+      buf(concat(X25519_PKCS8_PREFIX, scalar)),
+      "X25519",
+      false,
+      ["deriveBits"],
+    );
+  return cache ? cachedKey("x25519s:", scalar, make) : make();
 }
 
 /** The ephemeral key pair: fresh, or DeriveKeyPair(ikm) (RFC 9180 §7.1.3) for test vectors. */
@@ -171,7 +187,7 @@ export async function hpkeSeal(
   ikm?: Uint8Array,
 ): Promise<HpkeSealed> {
   const { privateKey, enc } = await ephemeral(ikm);
-  const dh = await x25519(privateKey, recipientPublicKey);
+  const dh = await x25519(privateKey, recipientPublicKey, await importPublic(recipientPublicKey));
   const { key, nonce } = await keySchedule(
     await sharedSecret(dh, enc, recipientPublicKey),
     info,
@@ -195,7 +211,8 @@ export async function hpkeOpen(
   ciphertext: Uint8Array,
 ): Promise<Uint8Array> {
   if (enc.length !== 32) throw fail("decrypt_failed", "enc must be 32 bytes");
-  const dh = await x25519(await importPrivate(recipientPrivateKey), enc);
+  // The ephemeral `enc` is new every time; the recipient's own private key is not.
+  const dh = await x25519(await importPrivate(recipientPrivateKey, true), enc);
   const { key, nonce } = await keySchedule(
     await sharedSecret(dh, enc, recipientPublicKey),
     info,
