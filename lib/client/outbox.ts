@@ -43,7 +43,9 @@ export interface SendSpec {
 
 /** Seals and queues envelopes. */
 export class Outbox {
-  readonly #sealed = new TurnBatch<Sealed>((items) => this.#store(items));
+  /** Sends still sealing: while there are any, a batch waits a turn for them to join it. */
+  #sealing = 0;
+  readonly #sealed = new TurnBatch<Sealed>((items) => this.#store(items), () => this.#sealing > 0);
 
   constructor(
     private readonly store: DaemonStore,
@@ -83,12 +85,18 @@ export class Outbox {
         encryptionPublicKey: decodeBase64Url(p.encryption_public_key),
       });
     }
-    const envelope: Envelope = await sealEnvelope(
-      header,
-      spec.payload,
-      { handle: spec.from, signingPrivateKey: decodeBase64Url(sender.signing_private_key) },
-      recipients,
-    );
+    let envelope: Envelope;
+    this.#sealing++;
+    try {
+      envelope = await sealEnvelope(
+        header,
+        spec.payload,
+        { handle: spec.from, signingPrivateKey: decodeBase64Url(sender.signing_private_key) },
+        recipients,
+      );
+    } finally {
+      this.#sealing--;
+    }
     await new Promise<void>((resolve, reject) =>
       this.#sealed.add({
         spec,
