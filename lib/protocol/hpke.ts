@@ -76,15 +76,19 @@ async function extractExpand(
   );
 }
 
-/** LabeledExtract alone (an HMAC-SHA256 keyed by the salt). */
-async function labeledExtract(suite: Uint8Array, salt: Uint8Array, label: string, ikm: Uint8Array) {
-  const key = await crypto.subtle.importKey(
+// Base mode extracts only with the empty salt: its HMAC key is imported once.
+let zeroSaltKey: Promise<CryptoKey> | undefined;
+
+/** LabeledExtract with the empty salt (an HMAC-SHA256 keyed by HashLen zero bytes). */
+async function labeledExtract(suite: Uint8Array, label: string, ikm: Uint8Array) {
+  zeroSaltKey ??= crypto.subtle.importKey(
     "raw",
-    buf(salt.length ? salt : ZERO_SALT),
+    buf(ZERO_SALT),
     { name: "HMAC", hash: "SHA-256" },
     false,
     ["sign"],
   );
+  const key = await zeroSaltKey;
   return new Uint8Array(await crypto.subtle.sign("HMAC", key, buf(labeledIkm(suite, label, ikm))));
 }
 
@@ -92,8 +96,8 @@ async function labeledExtract(suite: Uint8Array, salt: Uint8Array, label: string
 let pskIdHash: Promise<Uint8Array> | undefined;
 
 async function keySchedule(sharedSecret: Uint8Array, info: Uint8Array) {
-  pskIdHash ??= labeledExtract(HPKE_SUITE, new Uint8Array(0), "psk_id_hash", new Uint8Array(0));
-  const infoHash = await labeledExtract(HPKE_SUITE, new Uint8Array(0), "info_hash", info);
+  pskIdHash ??= labeledExtract(HPKE_SUITE, "psk_id_hash", new Uint8Array(0));
+  const infoHash = await labeledExtract(HPKE_SUITE, "info_hash", info);
   const context = concat(Uint8Array.of(MODE_BASE), await pskIdHash, infoHash);
   const empty = new Uint8Array(0);
   const [key, nonce] = await Promise.all([
