@@ -206,22 +206,14 @@ export function parseEnvelope(value: unknown): Envelope {
 }
 
 /**
- * Envelope objects whose signature already verified, with the signature and key it verified
- * under: the inbound path verifies before it opens, and {@link openEnvelope} verifies again —
- * the second time is a lookup (JCS + Ed25519 are most of an open's CPU). Keyed by the object,
- * so it assumes what every caller does: an envelope is not changed after it was verified
- * (parseEnvelope returns a fresh object for each delivery).
+ * Verified envelopes (signature + key): {@link openEnvelope} skips re-checking an object just
+ * verified under the same key (JCS + Ed25519). Callers never change a verified envelope.
  */
 const verifiedWith = new WeakMap<Envelope, string>();
-
-function verifiedKey(envelope: Envelope, key: Uint8Array): string {
-  return `${envelope.sig}.${encodeBase64Url(key)}`;
-}
+const verifiedKey = (e: Envelope, key: Uint8Array) => `${e.sig}.${encodeBase64Url(key)}`;
 
 /** Verifies the envelope signature; throws `bad_signature`. */
 export async function verifyEnvelope(envelope: Envelope, senderSigningPublicKey: Uint8Array) {
-  const cacheKey = verifiedKey(envelope, senderSigningPublicKey);
-  if (verifiedWith.get(envelope) === cacheKey) return;
   let sig: Uint8Array;
   try {
     sig = decodeBase64Url(envelope.sig);
@@ -231,7 +223,7 @@ export async function verifyEnvelope(envelope: Envelope, senderSigningPublicKey:
   if (!(await verify(senderSigningPublicKey, signingInput(envelope), sig))) {
     throw fail("bad_signature");
   }
-  verifiedWith.set(envelope, cacheKey);
+  verifiedWith.set(envelope, verifiedKey(envelope, senderSigningPublicKey));
 }
 
 /** The recipient's keys for opening. */
@@ -251,7 +243,9 @@ export async function openEnvelope<T extends MessageType = MessageType>(
   recipientKeys: RecipientKeys,
   senderSigningPublicKey: Uint8Array,
 ): Promise<PayloadOf<T>> {
-  await verifyEnvelope(envelope, senderSigningPublicKey);
+  if (verifiedWith.get(envelope) !== verifiedKey(envelope, senderSigningPublicKey)) {
+    await verifyEnvelope(envelope, senderSigningPublicKey);
+  }
   const entry = envelope.payload.keys.find((k) => k.to === recipientHandle);
   if (!entry || !envelope.to.includes(recipientHandle)) throw fail("not_a_recipient");
   let plaintext: Uint8Array;
