@@ -34,6 +34,7 @@ export function linkHost(d: Daemon): LinkHost {
         syncPermissions(d).catch(() => {});
       }
     },
+    batch: (fn) => d.store.transaction(fn),
     refused: (id, code, message) => {
       d.store.outbox.markFailed(id, code);
       d.delivery.advanceOut(id, "failed", "relay", { code, reason: message });
