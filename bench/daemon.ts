@@ -47,6 +47,26 @@ function latencies(values: number[]): string {
   }`;
 }
 
+/**
+ * CPU time (ms) this process's main thread has used — where the relay, both daemons and the
+ * client all run — from /proc's schedstat (Linux, ns resolution), or NaN elsewhere. Unlike wall
+ * time it hardly moves when other processes compete for the cores: the figure to compare
+ * changes with on a shared machine.
+ */
+function mainThreadCpuMs(): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/self/task/${Deno.pid}/schedstat`);
+    return Number(stat.split(" ")[0]) / 1e6;
+  } catch {
+    return NaN;
+  }
+}
+
+/** ", main thread N ms CPU per message" (nothing where /proc is missing). */
+function cpuNote(cpuMs: number, messages: number): string {
+  return Number.isFinite(cpuMs) ? `; main thread ${ms(cpuMs / messages)} CPU per message` : "";
+}
+
 /** Resolves with `promise`, or after `ms` whatever happens (a close must not hang the run). */
 async function bounded<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -240,6 +260,7 @@ async function messaging(opts: BenchOptions): Promise<BenchRow[]> {
     const count = opts.quick ? 100 : 300;
     const posted: number[] = [];
     const arrived: number[] = [];
+    const cpu0 = mainThreadCpuMs();
     const started = performance.now();
     for (let i = 0; i < count; i++) {
       const r = await oneMessage(world, events, text);
@@ -247,6 +268,7 @@ async function messaging(opts: BenchOptions): Promise<BenchRow[]> {
       arrived.push(r.arrived);
     }
     const seconds = (performance.now() - started) / 1000;
+    const seqCpu = mainThreadCpuMs() - cpu0;
     const sorted = [...arrived].sort((a, b) => a - b);
     rows.push({
       suite: SUITE,
@@ -254,13 +276,14 @@ async function messaging(opts: BenchOptions): Promise<BenchRow[]> {
       runs: count,
       seconds,
       rate: count / seconds,
-      note: `${latencies(arrived)}; the POST itself ${latencies(posted)}`,
+      note: `${latencies(arrived)}; the POST itself ${latencies(posted)}${cpuNote(seqCpu, count)}`,
     });
     console.error(`  sequential: p50 ${ms(percentile(sorted, 50))}`);
 
     const total = opts.quick ? 300 : 1000;
     const concurrent: number[] = [];
     let next = 0;
+    const cpu1 = mainThreadCpuMs();
     const t0 = performance.now();
     await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
       while (next < total) {
@@ -269,15 +292,18 @@ async function messaging(opts: BenchOptions): Promise<BenchRow[]> {
       }
     }));
     const elapsed = (performance.now() - t0) / 1000;
+    const concurrentCpu = mainThreadCpuMs() - cpu1;
     rows.push({
       suite: SUITE,
       name: `POST /v1/messages → peer inbox event (SSE), ${IN_FLIGHT} in flight`,
       runs: total,
       seconds: elapsed,
       rate: total / elapsed,
-      note: `messages/s end to end; ${latencies(concurrent)}`,
+      note: `messages/s end to end; ${latencies(concurrent)}${cpuNote(concurrentCpu, total)}`,
     });
-    console.error(`  ${IN_FLIGHT} in flight: ${Math.round(total / elapsed)}/s`);
+    console.error(
+      `  ${IN_FLIGHT} in flight: ${Math.round(total / elapsed)}/s${cpuNote(concurrentCpu, total)}`,
+    );
 
     console.error("  long poll…");
     const polls = opts.quick ? 20 : 50;

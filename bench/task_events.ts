@@ -1,5 +1,6 @@
 /**
- * A requester's task events over SSE (`GET /v1/events`, `task` events), for the worker suite:
+ * A requester's task events over SSE (`GET /v1/events`: `task` and `task_progress` events), for
+ * the worker suite:
  * `when(id, type)` resolves with the wall-clock time the event for task `id` and envelope
  * `type` arrived (wall clock, so it compares with times printed by other processes).
  * @module
@@ -33,9 +34,12 @@ export class TaskEvents {
           const event = /^event: (.*)$/m.exec(block)?.[1];
           if (event === "ready") ready();
           const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (event !== "task" || !data) continue;
-          const e = JSON.parse(data) as { id: string; type?: string };
-          const key = `${e.id}#${e.type}`;
+          if ((event !== "task" && event !== "task_progress") || !data) continue;
+          // Progress lines come as their own `task_progress` event (no state change).
+          const e = JSON.parse(data) as { id?: string; task_id?: string; type?: string };
+          const key = event === "task_progress"
+            ? `${e.task_id}#task_progress`
+            : `${e.id}#${e.type}`;
           const at = wall();
           const waiter = this.#waiters.get(key);
           if (waiter) {

@@ -36,6 +36,7 @@ export function linkHost(d: Daemon): LinkHost {
         d.link?.announcePresence();
       }
     },
+    batch: (fn) => d.store.transaction(fn),
     refused: (id, code, message) => {
       d.store.outbox.markFailed(id, code);
       d.delivery.advanceOut(id, "failed", "relay", { code, reason: message });

@@ -21,7 +21,7 @@ import {
 import { DASHBOARD_ASSETS } from "../../web/dashboard/mod.ts";
 import type { Daemon } from "./daemon.ts";
 import { LOGIN_CODE_TTL_MS, SESSION_MAX_MS, type SessionTable } from "./sessions.ts";
-import { parseBearer } from "./util.ts";
+import { parseBearer } from "../protocol/mod.ts";
 import { mountSetupRoutes, type SetupLinks } from "./setup_routes.ts";
 
 const ASSETS: Readonly<Record<string, Asset>> = { ...SHARED_ASSETS, ...DASHBOARD_ASSETS };

@@ -3,7 +3,7 @@
  * these stored keys" and of turning fresh keys into stored form. Fingerprints are always
  * computed here from the keys, never taken from the relay or an invite.
  */
-import { type AgentKeys, decodeBase64Url, encodeBase64Url, fingerprint } from "../protocol/mod.ts";
+import { type AgentKeys, encodeBase64Url, fingerprintOf } from "../protocol/mod.ts";
 import type { StoredKeys } from "./store/mod.ts";
 
 /** Public keys as stored (base64url). */
@@ -12,13 +12,8 @@ export interface PublicKeyText {
   encryption_public_key: string;
 }
 
-/** The fingerprint of stored public keys. */
-export function keyFingerprint(keys: PublicKeyText): Promise<string> {
-  return fingerprint({
-    signing: decodeBase64Url(keys.signing_public_key),
-    encryption: decodeBase64Url(keys.encryption_public_key),
-  });
-}
+/** The fingerprint of stored public keys (the protocol's rule, on the stored text form). */
+export const keyFingerprint: (keys: PublicKeyText) => Promise<string> = fingerprintOf;
 
 /** Fresh keys in stored form, with their fingerprint. */
 export async function storedKeys(keys: AgentKeys): Promise<StoredKeys> {

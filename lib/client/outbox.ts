@@ -1,6 +1,9 @@
 /**
  * The outbound path: seal an envelope, store the message row and the outbox row (plus the
  * caller's effects) in one transaction, then wake the relay link. At-least-once from here on.
+ * Envelopes sealed in the same turn are stored with one commit (group commit): each in its
+ * own savepoint, so one whose effects throw fails alone, and `send` resolves only after the
+ * commit, so nothing is answered or sent before it is durable.
  */
 import {
   decodeBase64Url,
@@ -17,6 +20,15 @@ import type { Keyring } from "./keyring.ts";
 import type { Peers } from "./peers.ts";
 import type { RelayLink } from "./relay_link.ts";
 import type { DaemonStore } from "./store/mod.ts";
+import { TurnBatch } from "./turn_batch.ts";
+
+/** A sealed envelope waiting for its batch's commit. */
+interface Sealed {
+  spec: SendSpec;
+  envelope: Envelope;
+  done: (err?: unknown) => void;
+  err?: unknown;
+}
 
 /** Options for sending one envelope. */
 export interface SendSpec {
@@ -33,6 +45,10 @@ export interface SendSpec {
 
 /** Seals and queues envelopes. */
 export class Outbox {
+  /** Sends still sealing: while there are any, a batch waits a turn for them to join it. */
+  #sealing = 0;
+  readonly #sealed = new TurnBatch<Sealed>((items) => this.#store(items), () => this.#sealing > 0);
+
   constructor(
     private readonly store: DaemonStore,
     private readonly keyring: Keyring,
@@ -77,28 +93,65 @@ export class Outbox {
         encryptionPublicKey: decodeBase64Url(p.encryption_public_key),
       });
     }
-    const envelope: Envelope = await sealEnvelope(
-      header,
-      spec.payload,
-      { handle: spec.from, signingPrivateKey: decodeBase64Url(sender.signing_private_key) },
-      recipients,
-    );
-    this.store.transaction(() => {
-      this.store.messages.insert(
-        envelope,
-        spec.from,
-        "out",
+    let envelope: Envelope;
+    this.#sealing++;
+    try {
+      envelope = await sealEnvelope(
+        header,
         spec.payload,
-        "queued",
-        this.nowIso(),
+        { handle: spec.from, signingPrivateKey: decodeBase64Url(sender.signing_private_key) },
+        recipients,
       );
-      if (files.length) holdEnvelope(this.store, envelope, spec.from, files, created_at);
-      else this.store.outbox.insert(id, JSON.stringify(envelope), created_at);
-      spec.effects?.(id, created_at);
-    });
-    this.events.emit("message_state", { id, state: "queued", type: spec.type }, spec.from);
-    if (files.length) this.kickUploads();
-    else this.link?.flush();
+    } finally {
+      this.#sealing--;
+    }
+    await new Promise<void>((resolve, reject) =>
+      this.#sealed.add({
+        spec,
+        envelope,
+        done: (err) => err === undefined ? resolve() : reject(err),
+      })
+    );
     return { id, created_at };
+  }
+
+  /** Stores a turn's sealed envelopes with one commit, then wakes the link once. */
+  #store(items: Sealed[]) {
+    let uploads = false;
+    const write = ({ spec, envelope }: Sealed) => {
+      const { id, created_at } = envelope;
+      this.store.messages.insert(envelope, spec.from, "out", spec.payload, "queued", this.nowIso());
+      // Files (design §12): an envelope with blobs is held until they are uploaded, then moved
+      // to the outbox (files/transfers.ts).
+      const files = ((spec.payload as { files?: FileRef[] }).files) ?? [];
+      if (files.length) {
+        holdEnvelope(this.store, envelope, spec.from, files, created_at);
+        uploads = true;
+      } else this.store.outbox.insert(id, JSON.stringify(envelope), created_at);
+      spec.effects?.(id, created_at);
+    };
+    try {
+      this.store.transaction(() => {
+        if (items.length === 1) return write(items[0]!);
+        for (const item of items) {
+          try {
+            this.store.transaction(() => write(item)); // a savepoint: a failure undoes only it
+          } catch (err) {
+            item.err = err ?? new Error("not stored");
+          }
+        }
+      });
+    } catch (err) {
+      // The commit itself failed (or the only item did): none of them is stored.
+      for (const item of items) item.err ??= err ?? new Error("not stored");
+    }
+    for (const { spec, envelope, err } of items) {
+      if (err !== undefined) continue;
+      const state = { id: envelope.id, state: "queued", type: spec.type };
+      this.events.emit("message_state", state, spec.from);
+    }
+    if (uploads) this.kickUploads();
+    this.link?.flush();
+    for (const item of items) item.done(item.err);
   }
 }

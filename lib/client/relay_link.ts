@@ -15,6 +15,7 @@ import type { PresenceFrame } from "../protocol/mod.ts";
 import type { OutboxItem } from "./store/mod.ts";
 import { DEFAULT_DAEMON_OPTIONS } from "./options.ts";
 import { Mutex } from "./util.ts";
+import { TurnBatch } from "./turn_batch.ts";
 import { NoDelayWebSocket } from "./ws.ts";
 import { logger } from "../log.ts";
 
@@ -28,6 +29,8 @@ export interface LinkHost {
   deliver(seq: number, envelope: unknown): Promise<void>;
   receipt(receipt: RelayReceipt): Promise<void>;
   accepted(id: string, at: string): void;
+  /** Runs several `accepted` calls as one unit (one transaction); optional. */
+  batch?(fn: () => void): void;
   refused(id: string, code: ErrorCode, message: string): void;
   pendingOutbox(afterSeq: number, limit: number): OutboxItem[];
   status(connected: boolean, detail?: string): void;
@@ -95,6 +98,8 @@ export class RelayLink {
   private everConnected = false;
   /** Deliveries and receipts, one at a time in arrival order. */
   private readonly serialized = new Mutex();
+  /** The `accepted` answers of one socket read, applied together. */
+  private readonly accepted = new TurnBatch<[string, string]>((a) => this.applyAccepted(a));
   connected = false;
   lastError: string | undefined;
   /** Set when the relay refused the token: the link stopped retrying and says what to do. */
@@ -225,8 +230,7 @@ export class RelayLink {
         return;
       case "accepted":
         this.settled(frame.id);
-        this.host.accepted(frame.id, frame.at);
-        this.flush();
+        this.accepted.add([frame.id, frame.at]);
         return;
       case "error":
         this.error(ws, frame);
@@ -311,6 +315,20 @@ export class RelayLink {
       this.host.refused(frame.id, frame.code, frame.message);
     }
     this.flush();
+  }
+
+  /** One commit and one outbox read for a batch; deliveries and receipts wait their turn. */
+  private applyAccepted(answers: [id: string, at: string][]) {
+    try {
+      const apply = () => answers.forEach(([id, at]) => this.host.accepted(id, at));
+      if (this.host.batch) this.host.batch(apply);
+      else apply();
+      this.flush();
+    } catch (err) {
+      // Still pending: resent on a new connection, where duplicate_envelope means accepted.
+      log.warn("accepted answers not recorded; reconnecting", { count: answers.length, err });
+      this.ws?.close(4000, "accepted answer not stored");
+    }
   }
 
   /** An envelope has its final answer: release the hold it placed, resend from the start. */

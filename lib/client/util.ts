@@ -6,12 +6,6 @@ export function sha256Hex(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
-/** The token of an `Authorization: Bearer <token>` header, or null. */
-export function parseBearer(header: string | undefined): string | null {
-  const m = /^Bearer\s+(\S+)$/i.exec(header ?? "");
-  return m ? m[1]! : null;
-}
-
 /** A promise-chain mutex: runs `fn` after everything queued before it. */
 export class Mutex {
   private tail: Promise<unknown> = Promise.resolve();

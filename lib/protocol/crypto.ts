@@ -205,6 +205,13 @@ export function parseEnvelope(value: unknown): Envelope {
   return parsed.data;
 }
 
+/**
+ * Verified envelopes (signature + key): {@link openEnvelope} skips re-checking an object just
+ * verified under the same key (JCS + Ed25519). Callers never change a verified envelope.
+ */
+const verifiedWith = new WeakMap<Envelope, string>();
+const verifiedKey = (e: Envelope, key: Uint8Array) => `${e.sig}.${encodeBase64Url(key)}`;
+
 /** Verifies the envelope signature; throws `bad_signature`. */
 export async function verifyEnvelope(envelope: Envelope, senderSigningPublicKey: Uint8Array) {
   let sig: Uint8Array;
@@ -216,6 +223,7 @@ export async function verifyEnvelope(envelope: Envelope, senderSigningPublicKey:
   if (!(await verify(senderSigningPublicKey, signingInput(envelope), sig))) {
     throw fail("bad_signature");
   }
+  verifiedWith.set(envelope, verifiedKey(envelope, senderSigningPublicKey));
 }
 
 /** The recipient's keys for opening. */
@@ -235,7 +243,9 @@ export async function openEnvelope<T extends MessageType = MessageType>(
   recipientKeys: RecipientKeys,
   senderSigningPublicKey: Uint8Array,
 ): Promise<PayloadOf<T>> {
-  await verifyEnvelope(envelope, senderSigningPublicKey);
+  if (verifiedWith.get(envelope) !== verifiedKey(envelope, senderSigningPublicKey)) {
+    await verifyEnvelope(envelope, senderSigningPublicKey);
+  }
   const entry = envelope.payload.keys.find((k) => k.to === recipientHandle);
   if (!entry || !envelope.to.includes(recipientHandle)) throw fail("not_a_recipient");
   let plaintext: Uint8Array;

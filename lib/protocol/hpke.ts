@@ -11,7 +11,7 @@
  */
 import { arrayBufferOf as buf, concatBytes as concat } from "./bytes.ts";
 import { fail } from "./errors.ts";
-import { X25519_PKCS8_PREFIX, x25519PublicKey } from "./keys.ts";
+import { cachedKey, X25519_PKCS8_PREFIX, x25519PublicKey } from "./keys.ts";
 
 const encoder = new TextEncoder();
 const HPKE_V1 = encoder.encode("HPKE-v1");
@@ -76,15 +76,19 @@ async function extractExpand(
   );
 }
 
-/** LabeledExtract alone (an HMAC-SHA256 keyed by the salt). */
-async function labeledExtract(suite: Uint8Array, salt: Uint8Array, label: string, ikm: Uint8Array) {
-  const key = await crypto.subtle.importKey(
+// Base mode extracts only with the empty salt: its HMAC key is imported once.
+let zeroSaltKey: Promise<CryptoKey> | undefined;
+
+/** LabeledExtract with the empty salt (an HMAC-SHA256 keyed by HashLen zero bytes). */
+async function labeledExtract(suite: Uint8Array, label: string, ikm: Uint8Array) {
+  zeroSaltKey ??= crypto.subtle.importKey(
     "raw",
-    buf(salt.length ? salt : ZERO_SALT),
+    buf(ZERO_SALT),
     { name: "HMAC", hash: "SHA-256" },
     false,
     ["sign"],
   );
+  const key = await zeroSaltKey;
   return new Uint8Array(await crypto.subtle.sign("HMAC", key, buf(labeledIkm(suite, label, ikm))));
 }
 
@@ -92,8 +96,8 @@ async function labeledExtract(suite: Uint8Array, salt: Uint8Array, label: string
 let pskIdHash: Promise<Uint8Array> | undefined;
 
 async function keySchedule(sharedSecret: Uint8Array, info: Uint8Array) {
-  pskIdHash ??= labeledExtract(HPKE_SUITE, new Uint8Array(0), "psk_id_hash", new Uint8Array(0));
-  const infoHash = await labeledExtract(HPKE_SUITE, new Uint8Array(0), "info_hash", info);
+  pskIdHash ??= labeledExtract(HPKE_SUITE, "psk_id_hash", new Uint8Array(0));
+  const infoHash = await labeledExtract(HPKE_SUITE, "info_hash", info);
   const context = concat(Uint8Array.of(MODE_BASE), await pskIdHash, infoHash);
   const empty = new Uint8Array(0);
   const [key, nonce] = await Promise.all([
@@ -103,8 +107,21 @@ async function keySchedule(sharedSecret: Uint8Array, info: Uint8Array) {
   return { key, nonce };
 }
 
-async function x25519(privateKey: CryptoKey, publicKey: Uint8Array): Promise<Uint8Array> {
-  const pub = await crypto.subtle.importKey("raw", buf(publicKey), "X25519", false, []);
+/** A recipient's X25519 public key, imported once (a seal to a known peer reuses it). */
+function importPublic(publicKey: Uint8Array): Promise<CryptoKey> {
+  return cachedKey(
+    "x25519p:",
+    publicKey,
+    () => crypto.subtle.importKey("raw", buf(publicKey), "X25519", false, []),
+  );
+}
+
+async function x25519(
+  privateKey: CryptoKey,
+  publicKey: Uint8Array,
+  pub?: CryptoKey,
+): Promise<Uint8Array> {
+  pub ??= await crypto.subtle.importKey("raw", buf(publicKey), "X25519", false, []);
   const dh = new Uint8Array(
     await crypto.subtle.deriveBits({ name: "X25519", public: pub }, privateKey, 256),
   );
@@ -113,14 +130,17 @@ async function x25519(privateKey: CryptoKey, publicKey: Uint8Array): Promise<Uin
   return dh;
 }
 
-function importPrivate(scalar: Uint8Array): Promise<CryptoKey> {
-  return crypto.subtle.importKey(
-    "pkcs8",
-    buf(concat(X25519_PKCS8_PREFIX, scalar)),
-    "X25519",
-    false,
-    ["deriveBits"],
-  );
+/** A private scalar as a CryptoKey; an agent's own key is imported once (cached). */
+function importPrivate(scalar: Uint8Array, cache = false): Promise<CryptoKey> {
+  const make = () =>
+    crypto.subtle.importKey(
+      "pkcs8",
+      buf(concat(X25519_PKCS8_PREFIX, scalar)),
+      "X25519",
+      false,
+      ["deriveBits"],
+    );
+  return cache ? cachedKey("x25519s:", scalar, make) : make();
 }
 
 /** The ephemeral key pair: fresh, or DeriveKeyPair(ikm) (RFC 9180 §7.1.3) for test vectors. */
@@ -171,7 +191,7 @@ export async function hpkeSeal(
   ikm?: Uint8Array,
 ): Promise<HpkeSealed> {
   const { privateKey, enc } = await ephemeral(ikm);
-  const dh = await x25519(privateKey, recipientPublicKey);
+  const dh = await x25519(privateKey, recipientPublicKey, await importPublic(recipientPublicKey));
   const { key, nonce } = await keySchedule(
     await sharedSecret(dh, enc, recipientPublicKey),
     info,
@@ -195,7 +215,8 @@ export async function hpkeOpen(
   ciphertext: Uint8Array,
 ): Promise<Uint8Array> {
   if (enc.length !== 32) throw fail("decrypt_failed", "enc must be 32 bytes");
-  const dh = await x25519(await importPrivate(recipientPrivateKey), enc);
+  // The ephemeral `enc` is new every time; the recipient's own private key is not.
+  const dh = await x25519(await importPrivate(recipientPrivateKey, true), enc);
   const { key, nonce } = await keySchedule(
     await sharedSecret(dh, enc, recipientPublicKey),
     info,

@@ -38,7 +38,11 @@ export const X25519_PKCS8_PREFIX = fromHex("302e020100300506032b656e04220420");
 const KEY_CACHE_LIMIT = 4096;
 const keyCache = new Map<string, Promise<CryptoKey>>();
 
-function cachedKey(kind: string, raw: Uint8Array, make: () => Promise<CryptoKey>) {
+/**
+ * The CryptoKey `make` imports from `raw`, imported once per `kind` + bytes (bounded, oldest
+ * out first; a failed import is forgotten). Also used by hpke.ts for X25519 keys.
+ */
+export function cachedKey(kind: string, raw: Uint8Array, make: () => Promise<CryptoKey>) {
   const id = kind + encodeBase64Url(raw);
   let key = keyCache.get(id);
   if (!key) {

@@ -52,7 +52,7 @@ async function startNode(db: string) {
   const url = `http://127.0.0.1:${port}`;
   await eventually(
     () => fetch(`${url}/health`).then((r) => r.body?.cancel().then(() => r.ok), () => false),
-    20_000,
+    60_000, // a cold process start on a busy 2-core machine
   );
   return { child, url };
 }

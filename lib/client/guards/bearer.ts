@@ -6,7 +6,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { fail, timingSafeEqual } from "../../protocol/mod.ts";
-import { parseBearer } from "../util.ts";
+import { parseBearer } from "../../protocol/mod.ts";
 import "./principal.ts";
 
 /** Resolves an agent token to its agent (null: not a live agent token). */
