@@ -143,6 +143,25 @@ export const TASK_TOOLS: readonly Tool[] = [
       ctx.api.acceptTask(args.task_id, defined({ ...agentOf(ctx, args.agent), note: args.note })),
   }),
   tool({
+    name: "claim_task",
+    title: "Claim an offered task",
+    description: "As a candidate, claim a task offered to several agents (state offered). The " +
+      "requester's daemon gives it to the first claim it receives: poll get_task until it is " +
+      "accepted (yours: do it) or withdrawn (another agent took it).",
+    input: z.strictObject({
+      task_id: taskId,
+      note: z.string().max(2000).optional().describe("A note for the requester."),
+      agent: agentArg,
+    }),
+    annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
+    run: (ctx, args) =>
+      ctx.api.request(
+        "POST",
+        `/v1/tasks/${args.task_id}/claim`,
+        defined({ ...agentOf(ctx, args.agent), note: args.note }),
+      ),
+  }),
+  tool({
     name: "decline_task",
     title: "Decline a task",
     description: "As the worker, decline a task in state requested (final).",

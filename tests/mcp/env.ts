@@ -16,6 +16,7 @@ export const TOOL_NAMES = [
   "get_task",
   "wait_for_task",
   "accept_task",
+  "claim_task",
   "decline_task",
   "submit_artifact",
   "report_progress",
