@@ -10,6 +10,7 @@ const SUBS = [
   "list",
   "show",
   "accept",
+  "claim",
   "decline",
   "submit",
   "revise",
@@ -41,6 +42,8 @@ export const taskCommand: Command = {
 Subcommands:
   create --from AGENT --to PEER --title TEXT --instructions TEXT [--deadline ISO] [--max-revisions N]
          [--file PATH]…             input files (repeatable)
+         [--lease-seconds N]        --to PEER,PEER,… or cap:NAME offers the task to several
+                                    agents; the first to claim it works on it
   list [--agent AGENT] [--state STATE]
   show TASK_ID [--version N | --diff A..B] [--save DIR]
                                     the task, its timeline and the latest artifact's content
@@ -48,6 +51,7 @@ Subcommands:
                                     files; --save fetches the verified files into DIR (v<N>/ per
                                     version)
   accept TASK_ID                    (worker)
+  claim TASK_ID [--note TEXT]       claim an offered task (candidate)
   decline TASK_ID [--reason TEXT]   (worker)
   submit TASK_ID --content TEXT [--file PATH]…
                                     submit the next artifact version with files (worker)
@@ -95,6 +99,7 @@ Examples:
       instructions: { type: "string" },
       deadline: { type: "string" },
       "max-revisions": { type: "string" },
+      "lease-seconds": { type: "string" },
       state: { type: "string" },
       reason: { type: "string" },
       note: { type: "string" },
@@ -140,16 +145,31 @@ Examples:
           if (instructions.trim() === "") {
             throw new UsageError("--instructions is empty: say what the worker should do");
           }
-          const input: Parameters<typeof api.createTask>[0] = {
+          // An offer (design §13): several handles, or cap:NAME (every peer advertising it).
+          const several = values.to.includes(",");
+          const to = values.to.startsWith("cap:")
+            ? values.to
+            : several
+            ? values.to.split(",").map((h) => checkHandle(h.trim(), "--to"))
+            : checkHandle(values.to, "--to");
+          const input: Record<string, unknown> = {
             from: checkHandle(values.from, "--from"),
-            to: checkHandle(values.to, "--to"),
+            to,
             title: values.title,
             instructions,
           };
+          if (several) input.claim = true;
           if (values.deadline) input.deadline = values.deadline;
           if (values["max-revisions"]) input.max_revisions = Number(values["max-revisions"]);
+          if (values["lease-seconds"]) input.lease_seconds = Number(values["lease-seconds"]);
           Object.assign(input, attachments(values.file));
-          const r = await api.createTask(input, key);
+          const r = await api.request<Awaited<ReturnType<typeof api.createTask>>>(
+            "POST",
+            "/v1/tasks",
+            input,
+            undefined,
+            key,
+          );
           return output(values.json, r, () => line(r.task));
         }
         case "list": {
@@ -188,6 +208,15 @@ Examples:
           r = await api.acceptTask(
             id,
             { ...agent, ...(values.note ? { note: values.note } : {}) },
+            key,
+          );
+          break;
+        case "claim":
+          r = await api.request<Awaited<ReturnType<typeof api.acceptTask>>>(
+            "POST",
+            `/v1/tasks/${id}/claim`,
+            { ...agent, ...(values.note ? { note: values.note } : {}) },
+            undefined,
             key,
           );
           break;

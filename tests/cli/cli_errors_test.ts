@@ -8,7 +8,7 @@ import { startWorld } from "../client/world.ts";
 import { HANDLE_RULE } from "../../lib/cli/handle_hint.ts";
 
 const SUBS =
-  "create, list, show, accept, decline, submit, revise, complete, cancel, approve, reject";
+  "create, list, show, accept, claim, decline, submit, revise, complete, cancel, approve, reject";
 
 /** A loopback port nobody listens on (bound, then released). */
 function closedPort(): number {
