@@ -1,0 +1,136 @@
+/**
+ * Offers across two relay nodes (real processes) on one PostgreSQL database (issue 17): the
+ * requester and one candidate on node A, two candidates on node B; offers claimed concurrently
+ * by all three still get exactly one worker each — the relays route, the requester decides.
+ */
+import { join } from "node:path";
+import { assertEquals } from "../assert.ts";
+import { eventually, startTestDaemon, type TestDaemon } from "../client/world.ts";
+import { BOSS, claim, offer, REVIEWERS, view } from "../client/claims_world.ts";
+import { postgresBin, startPostgres } from "./pg.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const DENO = Deno.execPath();
+const env = (): Record<string, string> => ({
+  DENO_TLS_CA_STORE: "system",
+  NO_COLOR: "1",
+  TASKFERRY_LOG_LEVEL: "warn",
+  PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+  HOME: Deno.env.get("HOME") ?? "/tmp",
+  ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
+});
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+async function startNode(db: string, logPath: string) {
+  const port = freePort();
+  const child = new Deno.Command(DENO, {
+    args: ["run", "-A", MAIN, "relay", "--db", db, "--addr", `127.0.0.1:${port}`],
+    env: env(),
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  child.stderr.pipeTo((await Deno.open(logPath, { create: true, append: true })).writable)
+    .catch(() => {});
+  const url = `http://127.0.0.1:${port}`;
+  await eventually(
+    () => fetch(`${url}/health`).then((r) => r.body?.cancel().then(() => r.ok), () => false),
+    40_000,
+  );
+  return { child, url };
+}
+
+async function addClient(db: string, id: string): Promise<string> {
+  const out = await new Deno.Command(DENO, {
+    args: ["run", "-A", MAIN, "relay", "add-client", id, "--db", db, "--json"],
+    env: env(),
+    clearEnv: true,
+    stdin: "null",
+  }).output();
+  if (out.code !== 0) throw new Error(new TextDecoder().decode(out.stderr));
+  return JSON.parse(new TextDecoder().decode(out.stdout)).token;
+}
+
+Deno.test({
+  name: "multi-node: offers claimed by candidates on two relays get one worker each",
+  ignore: !postgresBin() && Deno.env.get("CI") !== "true",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const pg = await startPostgres();
+    const root = await Deno.makeTempDir({ prefix: "tf-multinode-offers-" });
+    const daemons: TestDaemon[] = [];
+    const nodes: Deno.ChildProcess[] = [];
+    try {
+      const db = await pg.createDatabase("offers");
+      const a = await startNode(db, join(root, "a.log"));
+      nodes.push(a.child);
+      const b = await startNode(db, join(root, "b.log"));
+      nodes.push(b.child);
+      const start = async (id: string, url: string) => {
+        const d = await startTestDaemon({ url }, id, { relayToken: await addClient(db, id) });
+        daemons.push(d);
+        return d;
+      };
+      const boss = await start("boss", a.url);
+      await boss.api.createAgent({ handle: BOSS });
+      const candidates = [
+        await start("c1", a.url),
+        await start("c2", b.url),
+        await start("c3", b.url),
+      ];
+      for (const [i, d] of candidates.entries()) {
+        await d.api.createAgent({ handle: REVIEWERS[i]!, capabilities: ["review"], public: true });
+      }
+      for (const d of [boss, ...candidates]) {
+        await eventually(async () => (await d.api.health()).relay.connected);
+      }
+      for (const [i, d] of candidates.entries()) {
+        await boss.api.connect({ from: BOSS, to: REVIEWERS[i]! });
+        await d.api.waitForInbox(REVIEWERS[i]!, (m) => m.type === "connection_request");
+        await d.api.acceptConnection(BOSS);
+        await eventually(async () =>
+          (await boss.api.connections(BOSS)).some((c) =>
+            c.peer === REVIEWERS[i] && c.state === "connected"
+          )
+        );
+      }
+      const ids: string[] = [];
+      for (let n = 0; n < 5; n++) ids.push((await offer(boss, "cap:review", `review ${n}`)).id);
+      for (const d of candidates) {
+        for (const id of ids) {
+          await eventually(async () => (await view(d, id)).state === "offered", 20_000);
+        }
+      }
+      await Promise.all(candidates.flatMap((d, i) => ids.map((id) => claim(d, id, REVIEWERS[i]!))));
+      for (const id of ids) {
+        const worker = await eventually(async () => (await view(boss, id)).worker || null, 20_000);
+        for (const [i, d] of candidates.entries()) {
+          const expected = REVIEWERS[i] === worker ? "accepted" : "withdrawn";
+          await eventually(async () => (await view(d, id)).state === expected, 20_000);
+        }
+        const events = (await boss.api.task(id)).events;
+        assertEquals(events.filter((e) => e.type === "task_assign").length, 1);
+      }
+    } finally {
+      for (const d of daemons) await d.close().catch(() => {});
+      for (const n of nodes) {
+        try {
+          n.kill("SIGKILL");
+        } catch {
+          // gone
+        }
+        await n.status.catch(() => {});
+      }
+      await pg.stop().catch(() => {});
+      await Deno.remove(root, { recursive: true }).catch(() => {});
+    }
+  },
+});
