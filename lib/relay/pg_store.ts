@@ -22,6 +22,8 @@ type Sql = postgres.Sql | postgres.TransactionSql;
 export const WAKE_CHANNEL = "taskferry_wake";
 /** The NOTIFY channel that tells other nodes a client's session moved. */
 export const SESSION_CHANNEL = "taskferry_session";
+/** The NOTIFY channel of presence reports between nodes (issue 17). */
+export const PRESENCE_CHANNEL = "taskferry_presence";
 /** Connections per relay node's pool when not set (`--db-pool-size`). */
 export const DEFAULT_PG_POOL_SIZE = 10;
 
@@ -215,6 +217,17 @@ export class PgRelayStore extends SqlRelayStore implements RelayStore, ClusterSt
       await wake.unlisten();
       await moved.unlisten();
     };
+  }
+
+  /** Tells every node a presence report (lib/relay/presence.ts). */
+  async notifyPresence(payload: string) {
+    await this.control.notify(PRESENCE_CHANNEL, payload);
+  }
+
+  /** Subscribes to presence reports of every node (this one's too; presence skips its own). */
+  async listenPresence(onReport: (payload: string) => void) {
+    const sub = await this.pool.listen(PRESENCE_CHANNEL, onReport);
+    return async () => void await sub.unlisten();
   }
 
   /** Sends a wake-up for `clientId` to every node. */

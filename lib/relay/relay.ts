@@ -44,7 +44,13 @@ export class Relay {
   blobs: BlobService | null = null;
 
   constructor(readonly store: RelayStore, readonly options: RelayOptions) {
-    this.presence = new Presence(store);
+    this.presence = new Presence(store, this.nodeId);
+    // Presence reports of the other nodes sharing the store (none for SQLite).
+    let unfollow: Promise<(() => Promise<void>) | null> = Promise.resolve(null);
+    this.attachCompanion({
+      start: () => void (unfollow = this.presence.follow(store.cluster).catch(() => null)),
+      stop: async () => void await (await unfollow)?.(),
+    });
     const cluster = store.cluster;
     // Where rate limits are counted: shared by all nodes when the store is.
     const rateCheck: RateCheck = cluster

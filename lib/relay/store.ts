@@ -124,6 +124,10 @@ export interface ClusterStore {
   /** Records that `nodeId` now holds `clientId`'s session; other nodes drop theirs. */
   claimSession(clientId: string, nodeId: string, now: number): Promise<void>;
   releaseSession(clientId: string, nodeId: string): Promise<void>;
+  /** Tells every node a presence report (lib/relay/presence.ts); optional. */
+  notifyPresence?(payload: string): Promise<void>;
+  /** Subscribes to presence reports; resolves with the unsubscribe function. */
+  listenPresence?(onReport: (payload: string) => void): Promise<() => Promise<void>>;
   /** Subscribes to wake-ups and session moves; resolves with the unsubscribe function. */
   listen(
     onWake: (clientId: string) => void,
