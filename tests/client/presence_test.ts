@@ -6,7 +6,7 @@
 import { assert, assertEquals } from "../assert.ts";
 import type { ConnectionView } from "../../lib/protocol/views.ts";
 import { SimSession } from "../relay/sim.ts";
-import { BOSS, REVIEWERS, startClaimsWorld } from "./claims_world.ts";
+import { BOSS, offer, REVIEWERS, startClaimsWorld } from "./claims_world.ts";
 import { eventually, type TestDaemon } from "./world.ts";
 
 async function presenceOf(d: TestDaemon, agent: string, peer: string): Promise<ConnectionView> {
@@ -37,8 +37,10 @@ Deno.test("presence flips within seconds of a daemon stopping and starting, for 
     });
     const awayMs = Date.now() - stopped;
     assert(away.last_seen !== null && away.last_seen !== undefined);
-    // The others stay online.
+    // The others stay online; an offer may go to the online ones only.
     assertEquals((await presenceOf(w.boss, BOSS, REVIEWERS[1]!)).online, true);
+    const t = await offer(w.boss, "cap:review", "whoever is here", { online_only: true });
+    assertEquals(t.candidates, REVIEWERS.slice(1));
 
     const started = Date.now();
     w.candidates[0] = await c1.start();

@@ -38,6 +38,8 @@ const Files = { files: FileInputsSchema.optional() };
 const TaskBody = PAYLOAD_SCHEMAS.task_request.extend({
   from: HandleSchema,
   to: TaskTarget,
+  // With `cap:NAME`: only the peers online now (presence); none online is no_candidates.
+  online_only: z.boolean().optional(),
   ...Files,
 });
 const Agent = { agent: HandleSchema.optional() };

@@ -35,14 +35,20 @@ export interface TaskCommandResult {
  */
 export async function createTask(
   d: Daemon,
-  input: PayloadOf<"task_request"> & { from: string; to: string | string[] },
+  input: PayloadOf<"task_request"> & {
+    from: string;
+    to: string | string[];
+    online_only?: boolean | undefined;
+  },
 ): Promise<TaskCommandResult> {
-  const { from, to: target, claim, ...rest } = input;
+  const { from, to: target, claim, online_only: onlineOnly, ...rest } = input;
   let to = target;
   if (typeof to === "string" && to.startsWith(CAP_PREFIX)) {
     to = capabilityCandidates(d, from, to.slice(CAP_PREFIX.length));
+    if (onlineOnly) to = to.filter((peer) => d.presence.get(peer).online);
     if (to.length === 0) {
-      throw fail("no_candidates", `no connected peer of ${from} advertises ${target}`);
+      const now = onlineOnly ? " online now" : "";
+      throw fail("no_candidates", `no connected peer of ${from}${now} advertises ${target}`);
     }
     if (to.length === 1) to = to[0]!;
   }
