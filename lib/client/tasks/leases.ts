@@ -29,7 +29,8 @@ const WORKER_TURN = ["accepted", "revision_requested"];
  */
 export function leaseAfter(d: Daemon, taskId: string, type: TaskMessageType) {
   const row = d.store.tasks.get(taskId);
-  if (!row?.lease_seconds || row.requester === "" || !d.keyring.isLocal(row.requester)) return;
+  // Only the requester's daemon keeps leases (candidates' rows have no lease_seconds).
+  if (!row?.lease_seconds || !d.keyring.isLocal(row.requester)) return;
   if (!WORKER_TURN.includes(row.state)) {
     d.store.tasks.setLease(taskId, row.lease_seconds, null);
     return;
