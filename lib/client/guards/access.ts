@@ -29,6 +29,8 @@ export const AGENT_ROUTES: readonly (readonly [string, string])[] = [
   ["GET", "/v1/tasks/:id/artifacts/:version"],
   // The parties' task actions; never the owner's gate decisions (approve, reject).
   ...Object.keys(TASK_ACTIONS).map((a) => ["POST", `/v1/tasks/:id/${a}`] as const),
+  // A worker renews its lease on an offered task (a progress report).
+  ["POST", "/v1/tasks/:id/heartbeat"],
 ];
 
 const COMPILED = AGENT_ROUTES.map(([method, path]) => ({
