@@ -69,8 +69,12 @@ export function blobRoutes(deps: BlobRouteDeps): Hono {
       if (declared !== undefined && Number(declared) > limit) throw fail("body_too_large");
       return readLimited(c.req.raw, limit).catch((err) => {
         if (err instanceof TaskferryError) throw err;
-        // The uploader went away mid-chunk: nothing is stored; it resumes from GET /v1/blobs/{id}.
-        throw fail("bad_request", "the chunk body was cut off", undefined, { cause: err });
+        // The body stopped mid-chunk (the uploader went away, or this relay is shutting down):
+        // nothing is stored, and the uploader may send the chunk again — a transient refusal,
+        // never a reason to fail the file (it resumes from GET /v1/blobs/{id}).
+        throw fail("unavailable", "the chunk body was cut off; send it again", undefined, {
+          cause: err,
+        });
       });
     });
     return c.json(
