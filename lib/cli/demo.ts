@@ -145,8 +145,9 @@ Examples:
       let step = 0;
       for (const [d, api] of [[alice, aliceApi], [bob, bobApi]] as const) {
         d.daemon.events.subscribe((e) => {
-          if (e.type !== "inbox") return;
+          if (e.type !== "inbox" || interrupted) return;
           api.message(String(e.data.id)).then((m) => {
+            if (interrupted) return; // after Ctrl-C only the goodbye lines are printed
             const p = m.payload;
             const extra = m.type === "artifact_submit"
               ? ` v${p.version}`

@@ -104,8 +104,11 @@ export async function runDemoWorker(opts: {
     const d = await alice.task(task.id);
     return d.task.state === "submitted" ? d : null;
   });
-  const progress = detail.events.filter((e) => e.type === "task_progress").length;
+  // Progress lines are kept apart from the audit events (detail.progress).
+  const progress = detail.progress?.length ?? 0;
   await alice.completeTask(task.id, { agent: REQUESTER });
+  // The step is over when bob's side shows the task completed (its step line is printed then).
+  await until(async () => (await opts.bob.task(task.id)).task.state === "completed");
   const ms = Math.round(performance.now() - started);
   return {
     line: `worker step: ${RUNNER}'s worker ran \`${shown.join(" ")}\` for "${task.title}": ` +

@@ -18,6 +18,8 @@ export interface RelayBlobStatus {
 /** Calls the relay's blob routes with the client's token. */
 export class RelayBlobs {
   private readonly client: Deno.HttpClient | undefined;
+  /** Aborted (and renewed) when the relay link drops: see {@link abortInFlight}. */
+  private inFlight = new AbortController();
 
   constructor(readonly baseUrl: string, private readonly token: string, caCerts?: string[]) {
     this.client = caCerts ? Deno.createHttpClient({ caCerts }) : undefined;
@@ -33,7 +35,7 @@ export class RelayBlobs {
       const init: RequestInit & { client?: Deno.HttpClient } = {
         method,
         headers: { authorization: `Bearer ${this.token}`, ...extra.headers },
-        signal: AbortSignal.timeout(120_000),
+        signal: AbortSignal.any([this.inFlight.signal, AbortSignal.timeout(120_000)]),
       };
       if (extra.body) init.body = extra.body as Uint8Array<ArrayBuffer>;
       if (this.client) init.client = this.client;
@@ -53,6 +55,12 @@ export class RelayBlobs {
       throw new TaskferryError(e.code, `relay: ${String(e.message ?? e.code)}`);
     }
     throw fail("unavailable", `relay answered ${res.status}`);
+  }
+
+  /** Abandons every request in flight (they fail `unavailable` and are retried later). */
+  abortInFlight() {
+    this.inFlight.abort(new Error("the relay link dropped"));
+    this.inFlight = new AbortController();
   }
 
   /** The blob's status, or null when the relay has no such blob. */

@@ -35,14 +35,16 @@ export class DaemonFiles {
   readonly transfers: FileTransfers | null;
   private unsubscribe: () => void = () => {};
 
+  private readonly blobs: RelayBlobs | null;
+
   constructor(
     private readonly d: Daemon,
     private readonly options: FilesOptions | null,
     relay: { url: string; token: string; caCerts?: string[] | undefined } | null,
   ) {
     this.vault = options ? new FileVault(options.dir) : null;
-    const blobs = relay ? new RelayBlobs(relay.url, relay.token, relay.caCerts) : null;
-    this.transfers = this.vault ? new FileTransfers(d, this.vault, blobs) : null;
+    this.blobs = relay ? new RelayBlobs(relay.url, relay.token, relay.caCerts) : null;
+    this.transfers = this.vault ? new FileTransfers(d, this.vault, this.blobs) : null;
   }
 
   private requireVault(): FileVault {
@@ -108,7 +110,11 @@ export class DaemonFiles {
   /** Starts the transfers left pending (after a restart), and again whenever the relay is back. */
   start() {
     this.unsubscribe = this.d.events.subscribe((e) => {
-      if (e.type === "relay" && e.data.connected) this.transfers?.relayUp();
+      if (e.type !== "relay") return;
+      // A dropped link means the relay may be gone: requests in flight to it are abandoned
+      // (they would hang until their timeout) and retried when it is back.
+      if (e.data.connected) this.transfers?.relayUp();
+      else this.blobs?.abortInFlight();
     });
     this.transfers?.kick();
   }
