@@ -6,6 +6,7 @@ import { Badge, Empty, ErrorBox, html, Time } from "../ui.js";
 import { onEvent, post, useAction, useApi } from "./api.js";
 import { ClippedText, shortText } from "./clip.js";
 import { Diff } from "./diff_view.js";
+import { FileDiffs, FileList } from "./files.js";
 
 /** The actions a role may take (task.allowed_actions), with their route and form fields. */
 const ACTIONS = {
@@ -213,6 +214,7 @@ export function TaskPage({ id }) {
     <section aria-labelledby="instr-h">
       <h2 id="instr-h">Instructions</h2>
       <${ClippedText} text=${task.instructions} cls="prose" />
+      <${FileList} files=${task.files} label="Request files" />
     </section>
     <${ProgressPane} taskId=${task.id} initial=${progress} running=${running} />
     <section aria-labelledby="art-h">
@@ -225,10 +227,14 @@ export function TaskPage({ id }) {
         } <${Time} at=${a.created_at} /></summary>
         ${a.note ? html`<p class="muted">${shortText(a.note, 600)}</p>` : ""}
         <${ClippedText} text=${a.content} />
+        <${FileList} files=${a.files} label=${`Files of v${a.version}`} />
       </details>`
       )}
     </section>
-    ${artifacts.length >= 2 ? html`<${Diff} artifacts=${artifacts} />` : ""}
+    ${artifacts.length >= 2
+      ? html`<${Diff} artifacts=${artifacts} extra=${(a, b) =>
+        html`<${FileDiffs} from=${a} to=${b} />`} />`
+      : ""}
     ${actors.length
       ? html`<section aria-labelledby="act-h"><h2 id="act-h">Actions</h2>
       ${
