@@ -4,7 +4,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { Badge, Empty, ErrorBox, html, Time } from "../ui.js";
 import { post, qs, useAction, useApi } from "./api.js";
 import { ClippedJson, ClippedLine, shortText } from "./clip.js";
-import { FileList } from "./files.js";
+import { FileList, usePendingPoll } from "./files.js";
 
 function threadHref(agent, peer) {
   return `#/conversations${qs({ agent, peer })}`;
@@ -67,10 +67,11 @@ function Composer({ agent, peer, conversationId, connected }) {
 }
 
 function Thread({ agent, peer, connected }) {
-  const { data, error } = useApi(
+  const { data, error, reload } = useApi(
     `/v1/messages${qs({ agent, peer, type: "message", limit: 200 })}`,
-    ["inbox", "message_state"],
+    ["inbox", "message_state", "file"],
   );
+  usePendingPoll((data?.messages ?? []).flatMap((m) => m.files ?? []), reload);
   const list = useRef(null);
   const messages = data?.messages ?? [];
   useEffect(() => {

@@ -19,6 +19,19 @@ const baseType = (f) => String(f.media_type ?? "").split(";")[0].trim().toLowerC
 export const isImage = (f) => IMAGES.has(baseType(f));
 export const isText = (f) => baseType(f) === "text/plain";
 
+/** How often a view with a pending file reloads (file events mark only starts and ends). */
+export const PENDING_POLL_MS = 1000;
+
+/** Calls `reload` every PENDING_POLL_MS while any of `files` is pending: live progress. */
+export function usePendingPoll(files, reload) {
+  const pending = (files ?? []).some((f) => f?.state === "pending");
+  useEffect(() => {
+    if (!pending) return;
+    const timer = setInterval(reload, PENDING_POLL_MS);
+    return () => clearInterval(timer);
+  }, [pending]);
+}
+
 /** "1.4 MB" for a byte count. */
 export function formatSize(n) {
   if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(1)} GB`;

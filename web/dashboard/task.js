@@ -6,7 +6,7 @@ import { Badge, Empty, ErrorBox, html, Time } from "../ui.js";
 import { onEvent, post, useAction, useApi } from "./api.js";
 import { ClippedText, shortText } from "./clip.js";
 import { Diff } from "./diff_view.js";
-import { FileDiffs, FileList } from "./files.js";
+import { FileDiffs, FileList, usePendingPoll } from "./files.js";
 
 /** The actions a role may take (task.allowed_actions), with their route and form fields. */
 const ACTIONS = {
@@ -180,11 +180,15 @@ function Failure({ failure }) {
 
 /** The task page. */
 export function TaskPage({ id }) {
-  const { data, error } = useApi(
+  const { data, error, reload } = useApi(
     `/v1/tasks/${encodeURIComponent(id)}`,
-    ["task", "message_state", "inbox"],
-    (type, d) => type === "message_state" || d.id === id || d.task_id === id,
+    ["task", "message_state", "inbox", "file"],
+    (type, d) => type === "message_state" || type === "file" || d.id === id || d.task_id === id,
   );
+  usePendingPoll([
+    ...(data?.task.files ?? []),
+    ...(data?.artifacts ?? []).flatMap((a) => a.files ?? []),
+  ], reload);
   if (error && !data) {
     return html`
       <h1>Task</h1>
