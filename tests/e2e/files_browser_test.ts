@@ -3,7 +3,8 @@
  * file, an SVG and an HTML page and whose v2 changes the text file. The task page lists the
  * files, the image preview loads, the text diff shows the changed line, the download is the
  * file; the SVG and the HTML are never rendered (no <img>, no script, served as attachments
- * even with `?inline=1`). A conversation lists a message's files with a download link.
+ * even with `?inline=1`). A conversation lists a message's files with a download link; a pending
+ * file shows its progress and turns ready live; a corrupted one shows failed and why.
  * Screenshots: test-output/screenshots/files-*.png.
  */
 import { join } from "node:path";
@@ -231,6 +232,54 @@ Deno.test({
         await files.locator('li.file[data-file="memo.txt"]', { hasText: "ready" }).waitFor();
         await files.getByRole("link", { name: "Download" }).waitFor();
         await screenshot(page, "files-conversation");
+      });
+      await t.step("a pending file shows its state, then turns ready live", async () => {
+        await w.relay.close(); // the upload cannot start: alice's file stays pending
+        const sent = await alice.api.send({
+          from: "@alice/requester",
+          to: "@bob/writer",
+          text: "later",
+          files: [await put("later.txt", "later\n")],
+        });
+        const item = page.locator('li.file[data-file="later.txt"]');
+        await item.locator(".badge", { hasText: "pending 0%" }).waitFor();
+        await item.locator("progress").waitFor();
+        assertEquals(await item.getByRole("link", { name: "Download" }).count(), 0);
+        await screenshot(page, "files-pending");
+        await w.startRelay();
+        await item.locator(".badge", { hasText: "ready" }).waitFor({ timeout: 30_000 });
+        assertEquals((await alice.api.message(sent.message.id)).files?.[0]?.state, "ready");
+      });
+
+      await t.step("a file that fails verification shows failed with its reason", async () => {
+        await bob.close();
+        const sent = await alice.api.send({
+          from: "@alice/requester",
+          to: "@bob/writer",
+          text: "flipped",
+          files: [await put("flip.txt", "x".repeat(3000))],
+        });
+        await eventually(async () =>
+          (await alice.api.message(sent.message.id)).state === "accepted"
+        );
+        const blobId = (await alice.api.message(sent.message.id)).files![0]!.id;
+        const chunk = join(w.relay.dir, "blobs", "chunks", blobId, "0");
+        const bytes = await Deno.readFile(chunk);
+        bytes[100]! ^= 0x01;
+        await Deno.writeFile(chunk, bytes);
+        w.bob = await bob.start();
+        const pb = await browser.context.newPage();
+        errors.push(...watchErrors(pb));
+        await pb.goto(w.bob.running.url + "/");
+        await pb.getByLabel("Local API token").fill(w.bob.token);
+        await pb.getByRole("button", { name: "Log in" }).click();
+        await pb.getByRole("heading", { name: "Overview" }).waitFor();
+        await pb.goto(`${w.bob.running.url}/#/conversations`);
+        const item = pb.locator('li.file[data-file="flip.txt"]');
+        await item.locator(".badge", { hasText: "failed" }).waitFor({ timeout: 30_000 });
+        await item.getByText("blob_corrupt").waitFor();
+        assertEquals(await item.getByRole("link", { name: "Download" }).count(), 0);
+        await screenshot(pb, "files-failed");
       });
       assertEquals(errors, []);
     } finally {
