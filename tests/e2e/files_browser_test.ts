@@ -108,6 +108,7 @@ Deno.test({
           await put("notes.txt", NOTES_V1),
           await put("evil.svg", SVG),
           await put("page.html", HTML_PAGE),
+          await put("table.csv", "a,b\n1,2\n"),
         ],
       });
       await allReady(alice, task.id, 1);
@@ -117,7 +118,7 @@ Deno.test({
       );
       await bob.api.submitArtifact(task.id, {
         content: "v2",
-        files: [await put("notes.txt", NOTES_V2)],
+        files: [await put("notes.txt", NOTES_V2), await put("table.csv", "a,b\n1,3\n")],
       });
       const detail = await allReady(alice, task.id, 2);
       const byName = new Map(
@@ -162,7 +163,7 @@ Deno.test({
         await request.locator("li.file", { hasText: "brief.txt" }).waitFor();
         await page.locator("summary", { hasText: "v1" }).click();
         const v1 = page.getByRole("list", { name: "Files of v1" });
-        for (const name of ["shot.png", "notes.txt", "evil.svg", "page.html"]) {
+        for (const name of ["shot.png", "notes.txt", "evil.svg", "page.html", "table.csv"]) {
           await v1.locator(`li.file[data-file="${name}"]`, { hasText: "ready" }).waitFor();
         }
         await v1.locator("li.file", { hasText: "evil.svg" }).getByText("image/svg+xml").waitFor();
@@ -182,6 +183,7 @@ Deno.test({
         // SVG and HTML: listed, never rendered (one <img> on the page, the PNG's; no script).
         assertEquals(await page.locator("img").count(), 1);
         assertEquals(await page.locator("iframe, object, embed").count(), 0);
+        assertEquals(await v1.locator('li.file[data-file="page.html"] pre').count(), 0);
         await screenshot(page, "files-task");
       });
 
@@ -190,6 +192,9 @@ Deno.test({
         await diff.locator("tr.del", { hasText: "line two" }).waitFor();
         await diff.locator("tr.add", { hasText: "line 2, changed in v2" }).waitFor();
         assertEquals(await diff.locator("tr.add, tr.del").count(), 2);
+        // Other text types (text/csv here) are previewed and diffed the same way.
+        const csv = page.locator('.file-diff[data-file="table.csv"]');
+        await csv.locator("tr.add", { hasText: "1,3" }).waitFor();
         await diff.scrollIntoViewIfNeeded();
         await screenshot(page, "files-diff");
       });

@@ -1,8 +1,9 @@
 // Files on tasks, artifacts and messages (issue 16): name, size, type and transfer state, a
-// download link, previews of images and plain text, and a diff of a text file between two
-// artifact versions. Previews use `GET /v1/files/{id}?inline=1`, which the daemon serves inline
-// only for raster images and text/plain (never HTML or SVG); texts are read up to a bound, so a
-// peer's 2 GB "notes.txt" costs the page no more than its first bytes.
+// download link, previews of images and text, and a diff of a text file between two artifact
+// versions. Images load from `GET /v1/files/{id}?inline=1`, which the daemon serves inline only
+// for raster images and text/plain (never HTML or SVG). Texts are read with fetch() and shown as
+// text (never parsed as markup), up to a bound: a peer's 2 GB "notes.txt" costs the page no more
+// than its first bytes.
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { Badge, Empty, html } from "../ui.js";
 import { ClippedText, shortText } from "./clip.js";
@@ -13,11 +14,13 @@ import { DiffTable } from "./diff_view.js";
 export const PREVIEW_BYTES = 64 * 1024;
 export const DIFF_BYTES = 1024 * 1024;
 
-/** The types the daemon previews inline (lib/client/routes/files.ts has the same list). */
+/** The images the daemon serves inline (lib/client/routes/files.ts has the same list). */
 const IMAGES = new Set(["image/png", "image/jpeg", "image/gif", "image/webp"]);
+/** Types previewed and diffed as text: text/* but HTML, and the common structured texts. */
+const TEXT = /^(text\/(?!html$)[\w.+-]+|application\/(json|xml|yaml|x-yaml|x-ndjson))$/;
 const baseType = (f) => String(f.media_type ?? "").split(";")[0].trim().toLowerCase();
 export const isImage = (f) => IMAGES.has(baseType(f));
-export const isText = (f) => baseType(f) === "text/plain";
+export const isText = (f) => TEXT.test(baseType(f));
 
 /** How often a view with a pending file reloads (file events mark only starts and ends). */
 export const PENDING_POLL_MS = 1000;
@@ -138,7 +141,7 @@ function FileItem({ f, agent }) {
       `
       : ""
   }
-    ${ready && isText(f) ? html`<${TextPreview} url=${fileUrl(f, { inline: true, agent })} />` : ""}
+    ${ready && isText(f) ? html`<${TextPreview} url=${fileUrl(f, { agent })} />` : ""}
   </li>`;
 }
 
@@ -151,8 +154,8 @@ export function FileList({ files, agent, label = "Files" }) {
 }
 
 function FileDiff({ name, before, after }) {
-  const a = useText(fileUrl(before, { inline: true }), DIFF_BYTES);
-  const b = useText(fileUrl(after, { inline: true }), DIFF_BYTES);
+  const a = useText(fileUrl(before), DIFF_BYTES);
+  const b = useText(fileUrl(after), DIFF_BYTES);
   const rows = useMemo(
     () => (a?.text !== undefined && b?.text !== undefined ? lineDiff(a.text, b.text) : null),
     [a, b],
