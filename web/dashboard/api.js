@@ -54,6 +54,7 @@ const EVENT_TYPES = [
   "agent",
   "relay",
   "quarantine",
+  "file",
 ];
 const listeners = new Set();
 let source = null;

@@ -4,6 +4,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { Badge, Empty, ErrorBox, html, Time } from "../ui.js";
 import { post, qs, useAction, useApi } from "./api.js";
 import { ClippedJson, ClippedLine, shortText } from "./clip.js";
+import { FileList, usePendingPoll } from "./files.js";
 
 function threadHref(agent, peer) {
   return `#/conversations${qs({ agent, peer })}`;
@@ -16,6 +17,7 @@ function MessageItem({ m }) {
       <div class="bubble">
           ${text !== null ? html`<${ClippedLine} text=${text} />` : ""}
           ${m.payload.data !== undefined ? html`<${ClippedJson} value=${m.payload.data} />` : ""}
+          <${FileList} files=${m.files} agent=${m.agent} label="Message files" />
         </div>
       <div class="msg-meta">
           <span>${m.direction === "out" ? `${m.from} → ${m.to.join(", ")}` : m.from}</span>
@@ -65,10 +67,11 @@ function Composer({ agent, peer, conversationId, connected }) {
 }
 
 function Thread({ agent, peer, connected }) {
-  const { data, error } = useApi(
+  const { data, error, reload } = useApi(
     `/v1/messages${qs({ agent, peer, type: "message", limit: 200 })}`,
-    ["inbox", "message_state"],
+    ["inbox", "message_state", "file"],
   );
+  usePendingPoll((data?.messages ?? []).flatMap((m) => m.files ?? []), reload);
   const list = useRef(null);
   const messages = data?.messages ?? [];
   useEffect(() => {

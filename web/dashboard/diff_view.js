@@ -23,17 +23,18 @@ function Row({ r }) {
   `;
 }
 
-/** "Compare versions": two selects, counts, and the bounded line diff. */
-export function Diff({ artifacts }) {
+/**
+ * "Compare versions": two selects, counts, and the bounded line diff; `extra(a, b)` renders
+ * more for the chosen pair (the task page: the versions' text files, files.js).
+ */
+export function Diff({ artifacts, extra }) {
   const n = artifacts.length;
   const [from, setFrom] = useState(n - 1);
   const [to, setTo] = useState(n);
-  const [shown, setShown] = useState(DIFF_ROWS);
   useEffect(() => {
     setFrom(n - 1);
     setTo(n);
   }, [n]);
-  useEffect(() => setShown(DIFF_ROWS), [from, to]);
   const a = artifacts.find((x) => x.version === Number(from));
   const b = artifacts.find((x) => x.version === Number(to));
   // Versions never change once submitted: (from, to, count) identifies the pair.
@@ -46,25 +47,35 @@ export function Diff({ artifacts }) {
         ${artifacts.map((x) => html`<option value=${x.version}>v${x.version}</option>`)}
       </select>
     `;
-  const visible = rows.length > shown ? rows.slice(0, shown) : rows;
   return html`<section aria-labelledby="diff-h">
     <h2 id="diff-h">Compare versions</h2>
     <form class="inline" onSubmit=${(e) => e.preventDefault()}>
       ${select("diff-from", from, setFrom, "From")} ${select("diff-to", to, setTo, "To")}
       <span class="muted" role="status"><span class="add">+${stats.added}</span> <span class="del">−${stats.removed}</span></span>
     </form>
-    <div class="table-wrap diff-wrap"><table class="diff" aria-label=${`Line diff from v${from} to v${to}`}>
-      <tbody>${visible.map((r, i) => html`<${Row} key=${i} r=${r} />`)}</tbody>
-    </table></div>
-    ${
-    rows.length > shown
+    <${DiffTable} rows=${rows} label=${`Line diff from v${from} to v${to}`} />
+    ${rows.length === 0 ? html`<${Empty}>Both versions are empty.</${Empty}>` : ""}
+    ${extra && a && b ? extra(a, b) : ""}
+  </section>`;
+}
+
+/** The bounded diff table: the first DIFF_ROWS rows, then more on request (files.js too). */
+export function DiffTable({ rows, label }) {
+  const [shown, setShown] = useState(DIFF_ROWS);
+  useEffect(() => setShown(DIFF_ROWS), [rows]);
+  const visible = rows.length > shown ? rows.slice(0, shown) : rows;
+  return html`
+    <div class="table-wrap diff-wrap">
+      <table class="diff" aria-label=${label}>
+        <tbody>${visible.map((r, i) => html`<${Row} key=${i} r=${r} />`)}</tbody>
+      </table>
+    </div>
+    ${rows.length > shown
       ? html`<p class="muted">Showing ${shown} of ${rows.length} lines.
           <button type="button" class="secondary" onClick=${() =>
         setShown(shown + MORE_ROWS)}>Show ${Math.min(MORE_ROWS, rows.length - shown)} more</button>
           <button type="button" class="link" onClick=${() =>
         setShown(rows.length)}>Show all</button></p>`
-      : ""
-  }
-    ${rows.length === 0 ? html`<${Empty}>Both versions are empty.</${Empty}>` : ""}
-  </section>`;
+      : ""}
+  `;
 }

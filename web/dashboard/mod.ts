@@ -11,6 +11,7 @@ import connect from "./connect.js" with { type: "text" };
 import conversations from "./conversations.js" with { type: "text" };
 import diff from "./diff.js" with { type: "text" };
 import diffView from "./diff_view.js" with { type: "text" };
+import files from "./files.js" with { type: "text" };
 import invites from "./invites.js" with { type: "text" };
 import login from "./login.js" with { type: "text" };
 import overview from "./overview.js" with { type: "text" };
@@ -33,6 +34,7 @@ export const DASHBOARD_ASSETS: Readonly<Record<string, Asset>> = Object.fromEntr
     conversations,
     diff,
     diff_view: diffView,
+    files,
     invites,
     login,
     overview,

@@ -6,6 +6,7 @@ import { Badge, Empty, ErrorBox, html, Time } from "../ui.js";
 import { onEvent, post, useAction, useApi } from "./api.js";
 import { ClippedText, shortText } from "./clip.js";
 import { Diff } from "./diff_view.js";
+import { FileDiffs, FileList, usePendingPoll } from "./files.js";
 
 /** The actions a role may take (task.allowed_actions), with their route and form fields. */
 const ACTIONS = {
@@ -210,11 +211,15 @@ function Failure({ failure }) {
 
 /** The task page. */
 export function TaskPage({ id }) {
-  const { data, error } = useApi(
+  const { data, error, reload } = useApi(
     `/v1/tasks/${encodeURIComponent(id)}`,
-    ["task", "message_state", "inbox"],
-    (type, d) => type === "message_state" || d.id === id || d.task_id === id,
+    ["task", "message_state", "inbox", "file"],
+    (type, d) => type === "message_state" || type === "file" || d.id === id || d.task_id === id,
   );
+  usePendingPoll([
+    ...(data?.task.files ?? []),
+    ...(data?.artifacts ?? []).flatMap((a) => a.files ?? []),
+  ], reload);
   if (error && !data) {
     return html`
       <h1>Task</h1>
@@ -245,6 +250,7 @@ export function TaskPage({ id }) {
     <section aria-labelledby="instr-h">
       <h2 id="instr-h">Instructions</h2>
       <${ClippedText} text=${task.instructions} cls="prose" />
+      <${FileList} files=${task.files} label="Request files" />
     </section>
     <${ProgressPane} taskId=${task.id} initial=${progress} running=${running} />
     <section aria-labelledby="art-h">
@@ -257,10 +263,14 @@ export function TaskPage({ id }) {
         } <${Time} at=${a.created_at} /></summary>
         ${a.note ? html`<p class="muted">${shortText(a.note, 600)}</p>` : ""}
         <${ClippedText} text=${a.content} />
+        <${FileList} files=${a.files} label=${`Files of v${a.version}`} />
       </details>`
       )}
     </section>
-    ${artifacts.length >= 2 ? html`<${Diff} artifacts=${artifacts} />` : ""}
+    ${artifacts.length >= 2
+      ? html`<${Diff} artifacts=${artifacts} extra=${(a, b) =>
+        html`<${FileDiffs} from=${a} to=${b} />`} />`
+      : ""}
     ${actors.length
       ? html`<section aria-labelledby="act-h"><h2 id="act-h">Actions</h2>
       ${
