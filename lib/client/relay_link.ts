@@ -8,11 +8,22 @@ import {
   type ErrorCode,
   parseJsonBounded,
   type RelayFrame,
-  type RelayReceipt,
   RelayReceiptSchema,
 } from "../protocol/mod.ts";
-import type { PresenceFrame } from "../protocol/mod.ts";
 import type { OutboxItem } from "./store/mod.ts";
+import {
+  DEAD_MS,
+  DEFAULT_MAX_ENVELOPE,
+  FATAL,
+  FRAME_OVERHEAD,
+  isSeq,
+  type LinkHost,
+  type LinkOptions,
+  PING_MS,
+  tokenRefusedMessage,
+  TRANSIENT,
+  WINDOW,
+} from "./relay_link_rules.ts";
 import { DEFAULT_DAEMON_OPTIONS } from "./options.ts";
 import { Mutex } from "./util.ts";
 import { TurnBatch } from "./turn_batch.ts";
@@ -22,60 +33,7 @@ import { logger } from "../log.ts";
 const log = logger("relay-link");
 
 export type { OutboxItem };
-
-/** What the link needs from the daemon. */
-export interface LinkHost {
-  /** Stores and applies one delivered envelope; throw to leave it unacked (and reconnect). */
-  deliver(seq: number, envelope: unknown): Promise<void>;
-  receipt(receipt: RelayReceipt): Promise<void>;
-  accepted(id: string, at: string): void;
-  /** Runs several `accepted` calls as one unit (one transaction); optional. */
-  batch?(fn: () => void): void;
-  refused(id: string, code: ErrorCode, message: string): void;
-  pendingOutbox(afterSeq: number, limit: number): OutboxItem[];
-  status(connected: boolean, detail?: string): void;
-  /** Called once when the link stops, after the last delivery was handled. */
-  stopping?(): Promise<void>;
-  /** Presence (design §13): what to announce on each session, and the relay's reports. */
-  presence?: {
-    scope(): { agents: string[]; watch: string[] };
-    apply(frame: PresenceFrame): void;
-  };
-}
-
-/**
- * Relay error codes worth retrying: the envelope may be accepted later as it is. A full
- * open-task limit is not among them: the requester is told (the task request fails and the
- * task is rolled back) rather than left waiting without a word.
- */
-const TRANSIENT: readonly string[] = ["rate_limited", "unavailable", "internal"];
-/** Hello refusals no retry can fix: the token is wrong, rotated or the client revoked. */
-const FATAL: readonly string[] = ["unauthorized", "client_revoked"];
-const WINDOW = 256;
-const PING_MS = 20_000;
-const DEAD_MS = 50_000;
-/** Room around an envelope in a `deliver` frame; the limit itself comes with `welcome`. */
-const FRAME_OVERHEAD = 64 * 1024;
-const DEFAULT_MAX_ENVELOPE = 2 * 1024 * 1024;
-
-/** What the owner must do when the relay refuses the token (shown in logs, status and health). */
-export function tokenRefusedMessage(clientId: string, code: string, detail: string): string {
-  return `the relay refused this client's token (${code}: ${detail}); not retrying. ` +
-    `Get a new setup link and run \`taskferry client --setup -\`, or ask the relay operator to ` +
-    `run \`taskferry relay rotate-token ${clientId}\` and send you the new link`;
-}
-
-/** Connection settings. */
-export interface LinkOptions {
-  relayUrl: string;
-  clientId: string;
-  token: string;
-  deviceId: string;
-  minBackoffMs?: number;
-  maxBackoffMs?: number;
-  /** Extra trusted CA certificates (PEM) for a `wss://` relay with a private CA. */
-  caCerts?: string[];
-}
+export { type LinkHost, type LinkOptions, tokenRefusedMessage } from "./relay_link_rules.ts";
 
 /** A self-healing link. */
 export class RelayLink {
@@ -400,8 +358,4 @@ export class RelayLink {
     this.connected = connected;
     this.host.status(connected, detail);
   }
-}
-
-function isSeq(seq: unknown): seq is number {
-  return typeof seq === "number" && Number.isSafeInteger(seq) && seq >= 1;
 }
