@@ -254,6 +254,8 @@ Deno.test("blob: memory stays flat sealing and opening 128 MiB in 1 MiB chunks",
   await pipe(16 * 1048576); // warm up: JIT and the garbage collector's first heap growth
   const peak = await pipe(128 * 1048576);
   // Holding the file would take 128 MiB plain plus 128 MiB sealed; measured here after warm-up:
-  // 15-30 MiB whatever the size (1 GiB included), which is garbage not yet collected.
-  assert(peak < 64 * 1048576, `rss grew by ${(peak / 1048576).toFixed(1)} MiB`);
+  // 15-30 MiB whatever the size (1 GiB included), which is garbage not yet collected. RSS is the
+  // whole process's, which `deno test --parallel` shares with other test modules, so the bound
+  // sits between the two: well above noise, well below holding the file.
+  assert(peak < 160 * 1048576, `rss grew by ${(peak / 1048576).toFixed(1)} MiB`);
 });

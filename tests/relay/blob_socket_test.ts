@@ -196,8 +196,9 @@ Deno.test("blob routes over a socket: 96 MiB up and down in 1 MiB chunks, memory
     await transfer(32 * 1048576);
     const peak = await transfer(96 * 1048576);
     // Holding the file would take 96 MiB plain plus 96 MiB sealed. Measured after warm-up: 9-21
-    // MiB whatever the size (32 to 256 MiB tried), i.e. garbage not yet collected.
-    assert(peak < 64 * 1048576, `rss grew by ${(peak / 1048576).toFixed(1)} MiB`);
+    // MiB whatever the size (32 to 256 MiB tried), i.e. garbage not yet collected. RSS is the
+    // process's, shared with other modules under `deno test --parallel`: the bound sits between.
+    assert(peak < 144 * 1048576, `rss grew by ${(peak / 1048576).toFixed(1)} MiB`);
   } finally {
     await server.shutdown();
     await relay.store.close();
