@@ -9,11 +9,9 @@ import { UsageError } from "./command.ts";
 import {
   LOG_FORMAT_SETTING,
   parseAddr,
-  readConfigSection,
-  resolveSettings,
+  resolveCommandSettings,
   type Setting,
   type SettingValues,
-  taskferryHome,
 } from "./settings.ts";
 import { readSavedSetup } from "./setup_link.ts";
 
@@ -149,11 +147,7 @@ export function resolveClientSettings(
   values: Record<string, string | boolean | undefined>,
   env: Record<string, string | undefined> = Deno.env.toObject(),
 ): { home: string; s: SettingValues } {
-  const home = (values.home as string | undefined) ?? taskferryHome(env);
-  const configPath = (values.config as string | undefined) ?? env.TASKFERRY_CONFIG;
-  const file = readConfigSection(configPath ?? join(home, "config.json"), "client", !!configPath);
-  const s = resolveSettings(CLIENT_SETTINGS, values, env, file, configPath ?? "config file");
-  return { home, s };
+  return resolveCommandSettings("client", CLIENT_SETTINGS, values, env);
 }
 
 /** Who the daemon is and where it talks: settings, else the saved setup; checked. */

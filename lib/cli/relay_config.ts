@@ -5,14 +5,7 @@
 import { join } from "node:path";
 import type { RelayTlsFiles } from "../relay/server.ts";
 import { serveOptions } from "./relay_tls.ts";
-import {
-  parseAddr,
-  readConfigSection,
-  resolveSettings,
-  type Setting,
-  type SettingValues,
-  taskferryHome,
-} from "./settings.ts";
+import { parseAddr, resolveCommandSettings, type Setting, type SettingValues } from "./settings.ts";
 
 /** The relay's resolved configuration. */
 export interface RelayConfig {
@@ -32,10 +25,13 @@ export function resolveRelayConfig(
   values: Record<string, string | boolean | undefined>,
   env: Record<string, string | undefined> = Deno.env.toObject(),
 ): RelayConfig {
-  const home = taskferryHome(env);
-  const configPath = (values.config as string | undefined) ?? env.TASKFERRY_CONFIG;
-  const file = readConfigSection(configPath ?? join(home, "config.json"), "relay", !!configPath);
-  const s = resolveSettings(settings, values, env, file, configPath ?? "config file");
+  // The relay has no --home flag: its home is $TASKFERRY_HOME (or ~/.taskferry).
+  const { home, s } = resolveCommandSettings(
+    "relay",
+    settings,
+    { ...values, home: undefined },
+    env,
+  );
   const addr = parseAddr(s.addr as string)!;
   const dbPath = (s.db as string | undefined) ?? join(home, "relay.db");
   const tls = serveOptions(s);

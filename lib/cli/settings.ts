@@ -222,3 +222,20 @@ export function resolveSettings(
   }
   return out;
 }
+
+/**
+ * A command's settings: the home (`--home`, else `$TASKFERRY_HOME`, else `~/.taskferry`), then
+ * every setting of `settings` from flags, env, the `section` of the config file (`--config`,
+ * else `$TASKFERRY_CONFIG`, else `$home/config.json` when present) and defaults.
+ */
+export function resolveCommandSettings(
+  section: string,
+  settings: readonly Setting[],
+  values: Record<string, string | boolean | undefined>,
+  env: Record<string, string | undefined> = Deno.env.toObject(),
+): { home: string; s: SettingValues } {
+  const home = (values.home as string | undefined) ?? taskferryHome(env);
+  const configPath = (values.config as string | undefined) ?? env.TASKFERRY_CONFIG;
+  const file = readConfigSection(configPath ?? join(home, "config.json"), section, !!configPath);
+  return { home, s: resolveSettings(settings, values, env, file, configPath ?? "config file") };
+}

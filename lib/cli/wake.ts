@@ -4,14 +4,7 @@ import { logger } from "../log.ts";
 import { loopbackWorkerApi, runWake, splitWords } from "../worker/mod.ts";
 import { type Command, parseFlags, UsageError } from "./command.ts";
 import { daemonClient } from "./daemon_client.ts";
-import {
-  flagOptions,
-  readConfigSection,
-  resolveSettings,
-  type Setting,
-  settingsHelp,
-  taskferryHome,
-} from "./settings.ts";
+import { flagOptions, resolveCommandSettings, type Setting, settingsHelp } from "./settings.ts";
 import { DAEMON_FLAGS_HELP, splitPassThrough } from "./worker.ts";
 
 /** Every wake setting: flag = env = config-file key (section "wake"). */
@@ -103,11 +96,7 @@ Examples:
       token: { type: "string" },
       home: { type: "string" },
     }).values as Record<string, string | boolean | undefined>;
-    const env = Deno.env.toObject();
-    const home = (values.home as string | undefined) ?? taskferryHome(env);
-    const configPath = (values.config as string | undefined) ?? env.TASKFERRY_CONFIG;
-    const file = readConfigSection(configPath ?? join(home, "config.json"), "wake", !!configPath);
-    const s = resolveSettings(WAKE_SETTINGS, values, env, file, configPath ?? "config file");
+    const { home, s } = resolveCommandSettings("wake", WAKE_SETTINGS, values);
     const agent = s.agent as string | undefined;
     if (!agent) throw new UsageError("--agent is required (see: taskferry help wake)");
     let command: string[] = [];

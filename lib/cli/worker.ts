@@ -12,14 +12,7 @@ import {
 } from "../worker/mod.ts";
 import { type Command, parseFlags, UsageError } from "./command.ts";
 import { daemonClient } from "./daemon_client.ts";
-import {
-  flagOptions,
-  readConfigSection,
-  resolveSettings,
-  type Setting,
-  settingsHelp,
-  taskferryHome,
-} from "./settings.ts";
+import { flagOptions, resolveCommandSettings, type Setting, settingsHelp } from "./settings.ts";
 
 /** Every worker setting: flag = env = config-file key (section "worker"). */
 export const WORKER_SETTINGS: readonly Setting[] = [
@@ -156,11 +149,7 @@ See docs/worker.md for the full contract and security notes.
       token: { type: "string" },
       home: { type: "string" },
     }).values as Record<string, string | boolean | undefined>;
-    const env = Deno.env.toObject();
-    const home = (values.home as string | undefined) ?? taskferryHome(env);
-    const configPath = (values.config as string | undefined) ?? env.TASKFERRY_CONFIG;
-    const file = readConfigSection(configPath ?? join(home, "config.json"), "worker", !!configPath);
-    const s = resolveSettings(WORKER_SETTINGS, values, env, file, configPath ?? "config file");
+    const { home, s } = resolveCommandSettings("worker", WORKER_SETTINGS, values);
     const agent = s.agent as string | undefined;
     if (!agent) throw new UsageError("--agent is required (see: taskferry help worker)");
     const presetName = s.preset as string | undefined;
