@@ -14,10 +14,9 @@ import type { TaskDetail } from "../sdk/mod.ts";
 import type { WorkerApi } from "./api.ts";
 import { MAX_REASON_CHARS, type WorkerConfig } from "./config.ts";
 import { join } from "node:path";
-import { TaskJournal } from "./journal.ts";
 import { DEFAULT_COALESCER, ProgressCoalescer } from "./progress.ts";
 import { buildPrompt, latestFeedback, type Round, roundOf } from "./prompt.ts";
-import { type ActiveRound, deliver, taskDirs } from "./round.ts";
+import { type ActiveRound, deliver, resumeRound } from "./round.ts";
 import { boundText, MAX_ARTIFACT_BYTES } from "./artifact.ts";
 
 /** Why a round's signal was aborted: the requester cancelled, or `--timeout` passed. */
@@ -66,20 +65,9 @@ async function runRound(
 ): Promise<void> {
   const url = cfg.a2a!;
   const taskId = detail.task.id;
-  const dirs = taskDirs(cfg.workdir, taskId, round.revision);
-  Deno.mkdirSync(dirs.round, { recursive: true, mode: 0o700 });
-  const journal = TaskJournal.load(dirs.state, taskId);
-  const prev = journal.round(round.revision);
-  if (prev && prev.version === round.version && prev.state === "finished") {
-    cfg.log.info("delivering the saved outcome of a finished round", { task: taskId });
-    return await deliver(api, cfg, journal, dirs.state, prev);
-  }
-  if (prev?.state === "running") {
-    cfg.log.warn("sending a round again after an interrupted run (at-least-once)", {
-      task: taskId,
-      revision: round.revision,
-    });
-  }
+  const resumed = await resumeRound(api, cfg, taskId, round, "sending");
+  if (!resumed) return;
+  const { dirs, journal, prev } = resumed;
   if (cancel.aborted) return;
   journal.update(round.revision, {
     version: round.version,

@@ -42,6 +42,36 @@ export function taskDirs(workdir: string, taskId: string, revision: number) {
 }
 
 /** Starts the round `detail` is waiting for. */
+/**
+ * Opens a round's directories and journal. A round whose outcome was saved before a crash is
+ * delivered from the journal instead of run again (null is returned); a round that was running
+ * runs again (at-least-once), which is logged.
+ */
+export async function resumeRound(
+  api: WorkerApi,
+  cfg: WorkerConfig,
+  taskId: string,
+  round: Round,
+  verb: "running" | "sending",
+) {
+  const dirs = taskDirs(cfg.workdir, taskId, round.revision);
+  for (const d of [dirs.work, dirs.round]) Deno.mkdirSync(d, { recursive: true, mode: 0o700 });
+  const journal = TaskJournal.load(dirs.state, taskId);
+  const prev = journal.round(round.revision);
+  if (prev && prev.version === round.version && prev.state === "finished") {
+    cfg.log.info("delivering the saved outcome of a finished round", { task: taskId });
+    await deliver(api, cfg, journal, dirs.state, prev);
+    return null;
+  }
+  if (prev?.state === "running") {
+    cfg.log.warn(`${verb} a round again after an interrupted run (at-least-once)`, {
+      task: taskId,
+      revision: round.revision,
+    });
+  }
+  return { dirs, journal, prev };
+}
+
 export function startRound(api: WorkerApi, cfg: WorkerConfig, detail: TaskDetail): ActiveRound {
   const taskId = detail.task.id;
   const round = roundOf(detail.task);
@@ -75,22 +105,11 @@ async function runRound(
   isCancelled: () => boolean,
 ): Promise<void> {
   const taskId = detail.task.id;
-  const dirs = taskDirs(cfg.workdir, taskId, round.revision);
-  for (const d of [dirs.work, dirs.round]) Deno.mkdirSync(d, { recursive: true, mode: 0o700 });
-  const journal = TaskJournal.load(dirs.state, taskId);
-  const prev = journal.round(round.revision);
-  if (prev && prev.version === round.version && prev.state === "finished") {
-    cfg.log.info("delivering the saved outcome of a finished round", { task: taskId });
-    return await deliver(api, cfg, journal, dirs.state, prev);
-  }
-  if (prev?.state === "running") {
-    cfg.log.warn("running a round again after an interrupted run (at-least-once)", {
-      task: taskId,
-      revision: round.revision,
-    });
-    // A worker killed with -9 leaves its child's group running (it has its own session).
-    if (prev.pid) killOrphanGroup(prev.pid);
-  }
+  const resumed = await resumeRound(api, cfg, taskId, round, "running");
+  if (!resumed) return;
+  const { dirs, journal, prev } = resumed;
+  // A worker killed with -9 leaves its child's group running (it has its own session).
+  if (prev?.state === "running" && prev.pid) killOrphanGroup(prev.pid);
   if (isCancelled()) return;
   // Input files (design §12) go into the task's working directory before the run.
   if (api.files) {
