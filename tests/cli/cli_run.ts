@@ -51,3 +51,21 @@ export function assertRefused(r: CliRun, code: number, message: string) {
   assertEquals(r.code, code, r.stderr);
   assertEquals(r.stdout, "");
 }
+
+/** A finished CLI run with its stdout parsed as JSON when it is JSON (else null). */
+export interface CliJsonRun extends CliRun {
+  // deno-lint-ignore no-explicit-any
+  json: any;
+}
+
+/** {@link cli} with the arguments spread, and stdout parsed as JSON when it is JSON. */
+export async function cliJson(home: string, ...args: string[]): Promise<CliJsonRun> {
+  const r = await cli(home, args);
+  let json: unknown = null;
+  try {
+    json = JSON.parse(r.stdout);
+  } catch {
+    // not JSON
+  }
+  return { ...r, json };
+}

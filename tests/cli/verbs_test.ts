@@ -2,54 +2,15 @@
  * The CLI verbs as real child processes (`deno run -A main.ts …`) against daemons started
  * in-process: each child finds its daemon through $TASKFERRY_HOME (daemon.json, local-token).
  */
-import { fileURLToPath } from "node:url";
 import { assert, assertEquals } from "../assert.ts";
 import { startTestRelay } from "../relay/sim.ts";
 import { eventually, startTestDaemon, type TestDaemon } from "../client/world.ts";
+import { cliJson } from "./cli_run.ts";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const ALICE = "@alice/requester";
 const BOB = "@bob/writer";
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  // deno-lint-ignore no-explicit-any
-  json: any;
-}
-
-/** Runs `taskferry args…` for the daemon in `home`, with a minimal, explicit environment. */
-async function cli(home: string, ...args: string[]): Promise<Run> {
-  const env: Record<string, string> = {
-    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-    HOME: Deno.env.get("HOME") ?? home,
-    DENO_TLS_CA_STORE: "system",
-    NO_COLOR: "1",
-    TASKFERRY_LOG_LEVEL: "warn",
-    TASKFERRY_HOME: home,
-  };
-  const denoDir = Deno.env.get("DENO_DIR");
-  if (denoDir) env.DENO_DIR = denoDir;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", "main.ts", ...args],
-    cwd: ROOT,
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stdout = new TextDecoder().decode(out.stdout);
-  const stderr = new TextDecoder().decode(out.stderr);
-  let json: unknown = null;
-  try {
-    json = JSON.parse(stdout);
-  } catch {
-    // not JSON
-  }
-  return { code: out.code, stdout, stderr, json };
-}
+const cli = cliJson;
 
 /** Expects exit 0 and returns the parsed JSON output. */
 // deno-lint-ignore no-explicit-any
