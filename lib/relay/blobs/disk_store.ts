@@ -10,6 +10,7 @@ import { isId } from "../../protocol/mod.ts";
 import { all, type DatabaseSync, get, type Migration, openDatabase, run } from "../../store/mod.ts";
 import { transaction } from "../../store/mod.ts";
 import type { BlobReader, BlobRecord, BlobStore, BlobUsage } from "./store.ts";
+import { toRecord } from "./rules.ts";
 
 /** The blob index schema, shared in shape with the PostgreSQL one (pg_store.ts). */
 export const DISK_BLOB_MIGRATIONS: Migration[] = [{
@@ -27,20 +28,6 @@ export const DISK_BLOB_MIGRATIONS: Migration[] = [{
       client_id TEXT NOT NULL, fetched_at INTEGER, PRIMARY KEY (blob_id, client_id));
   `,
 }];
-
-function toRecord(r: Record<string, unknown>): BlobRecord {
-  return {
-    id: String(r.id),
-    owner: String(r.owner),
-    size: Number(r.size),
-    chunk_size: Number(r.chunk_size),
-    chunks: Number(r.chunks),
-    stored_bytes: Number(r.stored_bytes),
-    created_at: Number(r.created_at),
-    finalized_at: r.finalized_at === null ? null : Number(r.finalized_at),
-    expires_at: Number(r.expires_at),
-  };
-}
 
 /** Refuses anything but a blob id before it becomes part of a path. */
 function safeId(id: string): string {

@@ -6,6 +6,7 @@
 import postgres from "postgres";
 import { fail } from "../../protocol/mod.ts";
 import type { BlobReader, BlobRecord, BlobStore, BlobUsage } from "./store.ts";
+import { toRecord } from "./rules.ts";
 
 /** The blob schema on PostgreSQL, in order (same shape as DISK_BLOB_MIGRATIONS plus `data`). */
 export const PG_BLOB_MIGRATIONS: { version: number; name: string; sql: string }[] = [{
@@ -27,20 +28,6 @@ export const PG_BLOB_MIGRATIONS: { version: number; name: string; sql: string }[
 
 /** Serializes blob migrations across nodes (distinct from the relay store's lock). */
 const MIGRATION_LOCK = 7340016;
-
-function toRecord(r: Record<string, unknown>): BlobRecord {
-  return {
-    id: String(r.id),
-    owner: String(r.owner),
-    size: Number(r.size),
-    chunk_size: Number(r.chunk_size),
-    chunks: Number(r.chunks),
-    stored_bytes: Number(r.stored_bytes),
-    created_at: Number(r.created_at),
-    finalized_at: r.finalized_at === null ? null : Number(r.finalized_at),
-    expires_at: Number(r.expires_at),
-  };
-}
 
 /** Chunks in a PostgreSQL table. */
 export class PgBlobStore implements BlobStore {

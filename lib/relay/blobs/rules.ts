@@ -121,3 +121,18 @@ export const DEFAULT_BLOB_LIMITS: BlobLimits = {
   retentionMs: 7 * DAY,
   graceMs: DAY,
 };
+
+/** A blob row as either store reads it (SQLite or PostgreSQL types) as a record. */
+export function toRecord(r: Record<string, unknown>): BlobRecord {
+  return {
+    id: String(r.id),
+    owner: String(r.owner),
+    size: Number(r.size),
+    chunk_size: Number(r.chunk_size),
+    chunks: Number(r.chunks),
+    stored_bytes: Number(r.stored_bytes),
+    created_at: Number(r.created_at),
+    finalized_at: r.finalized_at === null ? null : Number(r.finalized_at),
+    expires_at: Number(r.expires_at),
+  };
+}
