@@ -18,6 +18,7 @@ import { generateToken, hashToken, openSqliteRelayStore, startRelay } from "../l
 import { TaskferryClient } from "../lib/sdk/mod.ts";
 import { progressLatency } from "./daemon_progress.ts";
 import type { BenchOptions, BenchRow } from "./main.ts";
+import { EventWatch } from "./event_watch.ts";
 
 const SUITE = "daemon";
 /** The requester and the worker agent of {@link startWorld}. */
@@ -94,70 +95,14 @@ async function until<T>(what: string, check: () => Promise<T | undefined | null 
  * Bob's inbox events over SSE: `arrived(id)` resolves when the `inbox` event for message `id`
  * comes (or came) in.
  */
-export class InboxEvents {
-  private readonly seen = new Map<string, number>();
-  private readonly waiters = new Map<string, (at: number) => void>();
-  private readonly ac = new AbortController();
-  private reader: ReadableStreamDefaultReader<string> | undefined;
-  readonly ready: Promise<void>;
-  private readonly done: Promise<void>;
-
+export class InboxEvents extends EventWatch {
   constructor(url: string, token: string, agent: string) {
-    let ready!: () => void;
-    this.ready = new Promise((r) => ready = r);
-    this.done = (async () => {
-      const res = await fetch(`${url}/v1/events?agent=${encodeURIComponent(agent)}`, {
-        headers: { authorization: `Bearer ${token}`, accept: "text/event-stream" },
-        signal: this.ac.signal,
-      });
-      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-      this.reader = reader;
-      let buffer = "";
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        buffer += value;
-        let end;
-        while ((end = buffer.indexOf("\n\n")) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (event === "ready") ready();
-          if (event !== "inbox" || !data) continue;
-          const at = performance.now();
-          const id = (JSON.parse(data) as { id: string }).id;
-          const waiter = this.waiters.get(id);
-          if (waiter) {
-            this.waiters.delete(id);
-            waiter(at);
-          } else this.seen.set(id, at);
-        }
-      }
-    })().catch(() => {});
+    super(url, token, agent, (event, data) => event === "inbox" ? String(data.id) : null);
   }
 
   /** The time (performance.now) the inbox event for `id` arrived. */
   arrived(id: string, timeoutMs = 30_000): Promise<number> {
-    const at = this.seen.get(id);
-    if (at !== undefined) {
-      this.seen.delete(id);
-      return Promise.resolve(at);
-    }
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no inbox event for ${id}`)), timeoutMs);
-      this.waiters.set(id, (t) => {
-        clearTimeout(timer);
-        resolve(t);
-      });
-    });
-  }
-
-  /** Ends the stream (cancelling the body closes the connection, so the daemon can stop). */
-  async close() {
-    this.ac.abort();
-    await this.reader?.cancel().catch(() => {});
-    await bounded(this.done, 5000);
+    return this.when(id, timeoutMs);
   }
 }
 

@@ -7,64 +7,17 @@
  */
 import type { TaskferryClient } from "../lib/sdk/mod.ts";
 import type { BenchOptions, BenchRow } from "./main.ts";
+import { EventWatch } from "./event_watch.ts";
 
 /** `task_progress` events of one agent's stream, by message id (time of arrival). */
-class ProgressEvents {
-  private readonly seen = new Map<string, number>();
-  private readonly waiters = new Map<string, (at: number) => void>();
-  private readonly ac = new AbortController();
-  readonly ready: Promise<void>;
-  readonly done: Promise<void>;
-
+class ProgressEvents extends EventWatch {
   constructor(url: string, token: string, agent: string) {
-    let ready!: () => void;
-    this.ready = new Promise((r) => ready = r);
-    this.done = (async () => {
-      const res = await fetch(`${url}/v1/events?agent=${encodeURIComponent(agent)}`, {
-        headers: { authorization: `Bearer ${token}` },
-        signal: this.ac.signal,
-      });
-      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-      let buffer = "";
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        buffer += value;
-        let end;
-        while ((end = buffer.indexOf("\n\n")) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (event === "ready") ready();
-          if (event !== "task_progress" || !data) continue;
-          const at = performance.now();
-          const id = (JSON.parse(data) as { message_id: string }).message_id;
-          const waiter = this.waiters.get(id);
-          if (waiter) {
-            this.waiters.delete(id);
-            waiter(at);
-          } else this.seen.set(id, at);
-        }
-      }
-    })().catch(() => {});
+    super(url, token, agent, (e, data) => e === "task_progress" ? String(data.message_id) : null);
   }
 
   /** The time (performance.now) the event for progress message `id` arrived. */
   arrived(id: string): Promise<number> {
-    const at = this.seen.get(id);
-    if (at !== undefined) return Promise.resolve(at);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no task_progress for ${id}`)), 30_000);
-      this.waiters.set(id, (t) => {
-        clearTimeout(timer);
-        resolve(t);
-      });
-    });
-  }
-
-  close() {
-    this.ac.abort();
+    return this.when(id);
   }
 }
 
@@ -117,7 +70,6 @@ export async function progressLatency(
       note: summarize(seen),
     };
   } finally {
-    events.close();
-    await events.done;
+    await events.close();
   }
 }

@@ -105,8 +105,8 @@ async function childAndProgress(
     for (let i = -2; i < count; i++) { // two warm-up tasks
       const sent = wall();
       const { task: t } = await world.alice.api.createTask(task(`stamp ${i}`));
-      const seen = await events.when(t.id, "task_progress");
-      await events.when(t.id, "artifact_submit");
+      const seen = await events.of(t.id, "task_progress");
+      await events.of(t.id, "artifact_submit");
       // The child's stdout — the time it printed its line — is the artifact.
       const printed = Number((await world.alice.api.task(t.id)).artifacts[0]?.content);
       if (i < 0) continue;
@@ -152,7 +152,7 @@ async function runsPerSecond(world: World, events: TaskEvents, dir: string, opts
     await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
       while (next < total) {
         const { task: t } = await world.alice.api.createTask(task(`echo ${next++}`));
-        await events.when(t.id, "artifact_submit", 60_000);
+        await events.of(t.id, "artifact_submit", 60_000);
         await complete(world, t.id);
       }
     }));
@@ -216,7 +216,7 @@ async function threeWays(world: World, events: TaskEvents, dir: string, opts: Be
     },
     "POST /v1/tasks + artifact event (SSE)": async () => {
       const { task: t } = await world.alice.api.createTask(task("tasks route"));
-      await events.when(t.id, "artifact_submit");
+      await events.of(t.id, "artifact_submit");
       return t.id;
     },
     "POST /v1/responses (blocking)": async () => {
@@ -276,7 +276,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       ...await threeWays(world, events, dir, opts),
     ];
   } finally {
-    events.close();
+    await events.close();
     await world.close();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
