@@ -8,7 +8,7 @@ import { BOSS, claim, offer, REVIEWERS, startClaimsWorld, view } from "./claims_
 import { eventually, type TestDaemon } from "./world.ts";
 import { assignClaimed } from "../../lib/client/tasks/mod.ts";
 
-const N = 10;
+const N = 20;
 const [R1, R2] = REVIEWERS as [string, string, string];
 
 /** Expects the daemon to refuse with `code`, its message mentioning `text`. */
