@@ -79,6 +79,11 @@ const SUITES: readonly SuiteEntry[] = [
     load: () => import("./worker.ts"),
   },
   {
+    name: "offers",
+    summary: "offer → assigned with three candidate daemons claiming at once (p50/p99)",
+    load: () => import("./offers.ts"),
+  },
+  {
     name: "peers",
     summary: "the relay next to NATS JetStream (nats-server) in one run, as ratios",
     load: () => import("./peers.ts"),
