@@ -212,11 +212,9 @@ Examples:
           );
           break;
         case "claim":
-          r = await api.request<Awaited<ReturnType<typeof api.acceptTask>>>(
-            "POST",
-            `/v1/tasks/${id}/claim`,
+          r = await api.claimTask(
+            id,
             { ...agent, ...(values.note ? { note: values.note } : {}) },
-            undefined,
             key,
           );
           break;

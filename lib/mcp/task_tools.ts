@@ -155,11 +155,7 @@ export const TASK_TOOLS: readonly Tool[] = [
     }),
     annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
     run: (ctx, args) =>
-      ctx.api.request(
-        "POST",
-        `/v1/tasks/${args.task_id}/claim`,
-        defined({ ...agentOf(ctx, args.agent), note: args.note }),
-      ),
+      ctx.api.claimTask(args.task_id, defined({ ...agentOf(ctx, args.agent), note: args.note })),
   }),
   tool({
     name: "decline_task",

@@ -105,6 +105,17 @@ export abstract class TaskCalls {
   cancelTask(id: string, input: { agent?: string; reason?: string } = {}, options?: CallOptions) {
     return this.action(id, "cancel", input, options);
   }
+  /**
+   * As a candidate of an offered task, claims it (a signed `task_claim` to the requester, whose
+   * daemon assigns the first valid claim it receives).
+   */
+  claimTask(id: string, input: { agent?: string; note?: string } = {}, options?: CallOptions) {
+    return this.action(id, "claim", input, options);
+  }
+  /** As the assigned worker, renews the lease on an offered task (a `heartbeat` progress line). */
+  heartbeat(id: string, input: { agent?: string } = {}, options?: CallOptions) {
+    return this.action(id, "heartbeat", input, options);
+  }
   /** As the worker, reports progress (no state change; `accepted` or `revision_requested`). */
   progress(
     id: string,

@@ -79,8 +79,7 @@ export function loopbackWorkerApi(client: TaskferryClient): WorkerApi {
       downloadFile: async (id, agent) => (await client.downloadFile(id, agent)).body!,
     },
     accept: async (id, agent) => void await client.acceptTask(id, { agent }),
-    claim: async (id, agent) =>
-      void await client.request("POST", `/v1/tasks/${id}/claim`, { agent }),
+    claim: async (id, agent) => void await client.claimTask(id, { agent }),
     submit: async (id, input) => void await client.submitArtifact(id, input),
     progress: async (id, input) =>
       void await client.request<Accepted>("POST", `/v1/tasks/${id}/progress`, input),
