@@ -20,7 +20,9 @@ export interface ClaimsWorld {
 }
 
 /** Starts the world; `now` is the requester's clock. */
-export async function startClaimsWorld(opts: { now?: () => number } = {}): Promise<ClaimsWorld> {
+export async function startClaimsWorld(
+  opts: { now?: () => number; bossRelayUrl?: (relayUrl: string) => string } = {},
+): Promise<ClaimsWorld> {
   const relay = await startTestRelay(WORLD_RELAY_OPTIONS);
   const daemons: TestDaemon[] = [];
   const world: ClaimsWorld = {
@@ -36,7 +38,11 @@ export async function startClaimsWorld(opts: { now?: () => number } = {}): Promi
     },
   };
   try {
-    world.boss = await startTestDaemon(relay, "boss", opts.now ? { now: opts.now } : {});
+    // The requester's daemon may reach the relay through something in between (a test proxy).
+    const bossRelay = opts.bossRelayUrl
+      ? { url: opts.bossRelayUrl(relay.url), addClient: relay.addClient }
+      : relay;
+    world.boss = await startTestDaemon(bossRelay, "boss", opts.now ? { now: opts.now } : {});
     daemons.push(world.boss);
     await world.boss.api.createAgent({ handle: BOSS });
     for (const handle of REVIEWERS) {
