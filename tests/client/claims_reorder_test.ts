@@ -25,7 +25,7 @@ Deno.test("claims forwarded out of order by the relay: one winner, the one the r
     const [c1, c2] = w.candidates as [TestDaemon, TestDaemon, TestDaemon];
     const [r1, r2] = REVIEWERS as [string, string, string];
     const task = await offer(w.boss, [r1, r2], "order matters");
-    for (const [d, r] of [[c1, r1], [c2, r2]] as const) {
+    for (const d of [c1, c2]) {
       await eventually(async () => (await view(d, task.id)).state === "offered");
     }
     // The relay accepts r1's claim first, then r2's; the proxy hands them over swapped.
