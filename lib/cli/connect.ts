@@ -95,6 +95,13 @@ Examples:
         result,
         () => `${result.connection.agent} → ${result.connection.peer}: ${result.connection.state}`,
       );
+      if (result.invite && !result.invite.fingerprint_verified) {
+        console.error(
+          `taskferry: not verified: the link carried no fingerprint (#fp=), so the key the relay ` +
+            `serves for ${result.connection.peer} (${result.invite.fingerprint}) was pinned ` +
+            `unchecked; compare it with its owner before you trust it`,
+        );
+      }
     });
   },
 };

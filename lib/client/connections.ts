@@ -71,8 +71,13 @@ export async function requestConnection(d: Daemon, input: {
   d.keyring.require(input.from);
   let to = input.to;
   let invite: string | undefined;
+  let checked: { fingerprint: string; fingerprint_verified: boolean } | undefined;
   if (input.invite) {
     const opened = await openInvite(d, input.invite);
+    checked = {
+      fingerprint: opened.fingerprint,
+      fingerprint_verified: opened.fingerprint_verified,
+    };
     if (to && to !== opened.agent) {
       throw fail("validation_failed", `the invite is for ${opened.agent}, not ${to}`);
     }
@@ -112,6 +117,8 @@ export async function requestConnection(d: Daemon, input: {
     return {
       connection: viewOf(d, input.from, peer),
       message: { id: sent.id, state: "queued" },
+      // What the invite link vouched for (design §4): the CLI warns when it vouched for nothing.
+      ...(checked ? { invite: checked } : {}),
     };
   });
 }

@@ -93,6 +93,7 @@ export async function openInvite(d: Daemon, link: string): Promise<OpenedInviteV
     code,
     agent: invite.agent.handle,
     fingerprint: actual,
+    fingerprint_verified: Boolean(expected), // a mismatch was refused above
     expires_at: invite.expires_at,
     profile: invite.agent.profile,
   };

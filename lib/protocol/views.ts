@@ -222,7 +222,13 @@ export interface AuditVerification {
 export interface OpenedInviteView {
   code: string;
   agent: string;
+  /** The fingerprint of the key the relay serves (and this daemon pinned). */
   fingerprint: string;
+  /**
+   * True only when the link carried the inviter's fingerprint and it matched; false when the link
+   * had none (`#fp=` missing or empty): then nothing vouched for the key but the relay.
+   */
+  fingerprint_verified: boolean;
   expires_at: string;
   profile: Record<string, unknown>;
 }

@@ -128,7 +128,12 @@ export class TaskferryClient extends TaskCalls {
     },
     options?: CallOptions,
   ) {
-    return this.request<{ connection: ConnectionView; message: QueuedMessage | null }>(
+    return this.request<{
+      connection: ConnectionView;
+      message: QueuedMessage | null;
+      /** With `invite`: the served key's fingerprint, and whether the link vouched for it. */
+      invite?: { fingerprint: string; fingerprint_verified: boolean };
+    }>(
       "POST",
       "/v1/connections",
       input,

@@ -3,6 +3,7 @@
  * real child process against real daemons, with its exact text.
  */
 import { join } from "node:path";
+import { assertEquals } from "../assert.ts";
 import { assertRefused, cli } from "./cli_run.ts";
 import { startWorld } from "../client/world.ts";
 import { HANDLE_RULE } from "../../lib/cli/handle_hint.ts";
@@ -165,5 +166,30 @@ Deno.test("cli errors: each refusal names the problem and the fix, exactly", asy
   } finally {
     await w.close();
     for (const dir of [empty, wrongHome]) await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("cli connect: a link without a fingerprint pins the key but says it was not verified", async () => {
+  const w = await startWorld();
+  try {
+    const a = w.alice.home;
+    await w.alice.api.createAgent({ handle: "@alice/third" });
+    await w.alice.api.createAgent({ handle: "@alice/fourth" });
+    const served = (await w.bob.api.agents()).find((x) => x.handle === "@bob/writer")!.fingerprint;
+    const bare = (await w.bob.api.createInvite("@bob/writer")).url.replace(/#.*$/, "#fp=");
+    const unverified = await cli(a, ["connect", "--from", "@alice/third", bare]);
+    assertEquals(unverified.code, 0, unverified.stderr);
+    assertEquals(
+      unverified.stderr,
+      `taskferry: not verified: the link carried no fingerprint (#fp=), so the key the relay ` +
+        `serves for @bob/writer (${served}) was pinned unchecked; compare it with its owner ` +
+        `before you trust it\n`,
+    );
+    // With the inviter's fingerprint in the link, nothing to warn about.
+    const full = (await w.bob.api.createInvite("@bob/writer")).url;
+    const verified = await cli(a, ["connect", "--from", "@alice/fourth", full]);
+    assertEquals([verified.code, verified.stderr], [0, ""]);
+  } finally {
+    await w.close();
   }
 });
