@@ -8,54 +8,7 @@ import { assertEquals } from "../assert.ts";
 import { postgresBin, startPostgres } from "../relay/pg.ts";
 import { eventually, startTestDaemon, type TestDaemon } from "./world.ts";
 import { fetchFile, markedFile, MB, sha256Of } from "./files_helpers.ts";
-
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
-function env(): Record<string, string> {
-  return {
-    NO_COLOR: "1",
-    TASKFERRY_LOG_LEVEL: "warn",
-    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-    HOME: Deno.env.get("HOME") ?? "/tmp",
-    ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
-  };
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-async function run(args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    env: env(),
-    clearEnv: true,
-    stdin: "null",
-  }).output();
-  if (out.code !== 0) throw new Error(new TextDecoder().decode(out.stderr));
-  return JSON.parse(new TextDecoder().decode(out.stdout));
-}
-
-async function startNode(db: string) {
-  const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "relay", "--db", db, "--addr", `127.0.0.1:${port}`],
-    env: env(),
-    clearEnv: true,
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const url = `http://127.0.0.1:${port}`;
-  await eventually(
-    () => fetch(`${url}/health`).then((r) => r.body?.cancel().then(() => r.ok), () => false),
-    60_000, // a cold process start on a busy 2-core machine
-  );
-  return { child, url };
-}
+import { addRelayClient, startRelayNode } from "../relay/relay_nodes.ts";
 
 Deno.test({
   name: "files on PostgreSQL: uploaded through node A, downloaded through node B",
@@ -67,12 +20,12 @@ Deno.test({
     const daemons: TestDaemon[] = [];
     try {
       const db = await pg.createDatabase("files");
-      const a = await startNode(db);
+      const a = await startRelayNode(db);
       nodes.push(a.child);
-      const b = await startNode(db);
+      const b = await startRelayNode(db);
       nodes.push(b.child);
-      const aliceTok = (await run(["relay", "add-client", "alice", "--db", db, "--json"])).token;
-      const bobTok = (await run(["relay", "add-client", "bob", "--db", db, "--json"])).token;
+      const aliceTok = await addRelayClient(db, "alice");
+      const bobTok = await addRelayClient(db, "bob");
       const alice = await startTestDaemon({ url: a.url }, "alice", {
         relayToken: aliceTok,
         filesRoot: dir,

@@ -9,55 +9,7 @@ import { assertEquals } from "../assert.ts";
 import { eventually, startTestDaemon, type TestDaemon } from "../client/world.ts";
 import { BOSS, claim, offer, REVIEWERS, view } from "../client/claims_world.ts";
 import { postgresBin, startPostgres } from "./pg.ts";
-
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-const DENO = Deno.execPath();
-const env = (): Record<string, string> => ({
-  DENO_TLS_CA_STORE: "system",
-  NO_COLOR: "1",
-  TASKFERRY_LOG_LEVEL: "warn",
-  PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-  HOME: Deno.env.get("HOME") ?? "/tmp",
-  ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
-});
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-async function startNode(db: string, logPath: string) {
-  const port = freePort();
-  const child = new Deno.Command(DENO, {
-    args: ["run", "-A", MAIN, "relay", "--db", db, "--addr", `127.0.0.1:${port}`],
-    env: env(),
-    clearEnv: true,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  child.stderr.pipeTo((await Deno.open(logPath, { create: true, append: true })).writable)
-    .catch(() => {});
-  const url = `http://127.0.0.1:${port}`;
-  await eventually(
-    () => fetch(`${url}/health`).then((r) => r.body?.cancel().then(() => r.ok), () => false),
-    40_000,
-  );
-  return { child, url };
-}
-
-async function addClient(db: string, id: string): Promise<string> {
-  const out = await new Deno.Command(DENO, {
-    args: ["run", "-A", MAIN, "relay", "add-client", id, "--db", db, "--json"],
-    env: env(),
-    clearEnv: true,
-    stdin: "null",
-  }).output();
-  if (out.code !== 0) throw new Error(new TextDecoder().decode(out.stderr));
-  return JSON.parse(new TextDecoder().decode(out.stdout)).token;
-}
+import { addRelayClient, startRelayNode } from "./relay_nodes.ts";
 
 Deno.test({
   name: "multi-node: offers claimed by candidates on two relays get one worker each",
@@ -71,12 +23,12 @@ Deno.test({
     const nodes: Deno.ChildProcess[] = [];
     try {
       const db = await pg.createDatabase("offers");
-      const a = await startNode(db, join(root, "a.log"));
+      const a = await startRelayNode(db, { logPath: join(root, "a.log") });
       nodes.push(a.child);
-      const b = await startNode(db, join(root, "b.log"));
+      const b = await startRelayNode(db, { logPath: join(root, "b.log") });
       nodes.push(b.child);
       const start = async (id: string, url: string) => {
-        const d = await startTestDaemon({ url }, id, { relayToken: await addClient(db, id) });
+        const d = await startTestDaemon({ url }, id, { relayToken: await addRelayClient(db, id) });
         daemons.push(d);
         return d;
       };
@@ -148,12 +100,12 @@ Deno.test({
     const nodes: Deno.ChildProcess[] = [];
     try {
       const db = await pg.createDatabase("presence");
-      const a = await startNode(db, join(root, "a.log"));
+      const a = await startRelayNode(db, { logPath: join(root, "a.log") });
       nodes.push(a.child);
-      const b = await startNode(db, join(root, "b.log"));
+      const b = await startRelayNode(db, { logPath: join(root, "b.log") });
       nodes.push(b.child);
-      const bossToken = await addClient(db, "boss");
-      const c1Token = await addClient(db, "c1");
+      const bossToken = await addRelayClient(db, "boss");
+      const c1Token = await addRelayClient(db, "c1");
       const boss = await startTestDaemon({ url: a.url }, "boss", { relayToken: bossToken });
       daemons.push(boss);
       let c1 = await startTestDaemon({ url: b.url }, "c1", { relayToken: c1Token });

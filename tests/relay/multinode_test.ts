@@ -9,53 +9,7 @@ import { assert, assertEquals } from "../assert.ts";
 import { startTestDaemon, type TestDaemon } from "../client/world.ts";
 import { postgresBin, startPostgres } from "./pg.ts";
 import { until } from "../wait.ts";
-
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-const DENO = Deno.execPath();
-
-function env(extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    DENO_TLS_CA_STORE: "system",
-    NO_COLOR: "1",
-    TASKFERRY_LOG_LEVEL: "warn",
-    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-    HOME: Deno.env.get("HOME") ?? "/tmp",
-    ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
-    ...extra,
-  };
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-/** A relay node as a child process. */
-async function startNode(db: string, port: number, logPath: string) {
-  const child = new Deno.Command(DENO, {
-    args: ["run", "-A", MAIN, "relay", "--db", db, "--addr", `127.0.0.1:${port}`],
-    env: env(),
-    clearEnv: true,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  // Keep the node's log for a failure message; never let a full pipe block it.
-  child.stderr.pipeTo((await Deno.open(logPath, { create: true, append: true })).writable)
-    .catch(() => {});
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    if (await fetch(`${url}/health`).then((r) => r.body?.cancel().then(() => r.ok), () => false)) {
-      return { child, url };
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  child.kill("SIGKILL");
-  throw new Error(`relay node on ${port} did not start; see ${logPath}`);
-}
+import { addRelayClient, freePort, startRelayNode } from "./relay_nodes.ts";
 
 /** A TCP proxy whose upstream can be switched; `switchTo` also drops live connections. */
 function switchableProxy(upstreamPort: number) {
@@ -107,17 +61,6 @@ function switchableProxy(upstreamPort: number) {
   };
 }
 
-async function cliJson(args: string[]) {
-  const out = await new Deno.Command(DENO, {
-    args: ["run", "-A", MAIN, ...args],
-    env: env(),
-    clearEnv: true,
-    stdin: "null",
-  }).output();
-  if (out.code !== 0) throw new Error(new TextDecoder().decode(out.stderr));
-  return JSON.parse(new TextDecoder().decode(out.stdout));
-}
-
 const requirePg = Deno.env.get("CI") === "true";
 
 Deno.test({
@@ -135,12 +78,12 @@ Deno.test({
       const db = await pg.createDatabase("multinode");
       const portA = freePort();
       const portB = freePort();
-      const a = await startNode(db, portA, join(root, "a.log"));
+      const a = await startRelayNode(db, { port: portA, logPath: join(root, "a.log") });
       nodes.push(a.child);
-      const b = await startNode(db, portB, join(root, "b.log"));
+      const b = await startRelayNode(db, { port: portB, logPath: join(root, "b.log") });
       nodes.push(b.child);
-      const alice = await cliJson(["relay", "add-client", "alice", "--db", db, "--json"]);
-      const bob = await cliJson(["relay", "add-client", "bob", "--db", db, "--json"]);
+      const alice = { token: await addRelayClient(db, "alice") };
+      const bob = { token: await addRelayClient(db, "bob") };
       proxy = switchableProxy(portB);
 
       const aliceD = await startTestDaemon({ url: a.url }, "alice", { relayToken: alice.token });
