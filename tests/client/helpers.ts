@@ -53,6 +53,18 @@ export function dbCount(t: TestDaemon, sql: string, ...params: (string | number)
   return get<{ n: number }>(t.running.daemon.db, sql, ...params)?.n ?? 0;
 }
 
+/**
+ * Envelopes a daemon has queued to send, receipts left out: its batched `delivered` receipts for
+ * earlier messages go out on their own, whatever a test does meanwhile.
+ */
+export function outboxCount(t: TestDaemon): number {
+  return dbCount(
+    t,
+    `SELECT count(*) AS n FROM outbox o
+       JOIN messages m ON m.id = o.id AND m.direction = 'out' WHERE m.type != 'receipt'`,
+  );
+}
+
 /** Rows from the daemon's database. */
 export function dbRows<T extends object>(
   t: TestDaemon,

@@ -7,7 +7,7 @@
 import { ApiError } from "../../lib/sdk/mod.ts";
 import { PROGRESS_KEEP } from "../../lib/client/store/tasks.ts";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
-import { ALICE, BOB, dbCount, wholeInbox } from "./helpers.ts";
+import { ALICE, BOB, dbCount, outboxCount, wholeInbox } from "./helpers.ts";
 import { openEvents } from "./sse.ts";
 import { eventually, startWorld, type World } from "./world.ts";
 
@@ -77,14 +77,14 @@ Deno.test("progress: reaches the requester live and in the tail, changes no stat
     assert(!sse.events.some((e) => e.event === "task" && e.data.type === "task_progress"));
 
     // Refused with a catalogue code, nothing sent: by the requester, and outside a run.
-    const outbox = dbCount(w.bob, "SELECT count(*) AS n FROM outbox");
+    const outbox = outboxCount(w.bob);
     assertEquals(
       await codeOf(() => w.alice.api.progress(id, "not mine", { agent: ALICE })),
       "task_role",
     );
     await w.bob.api.submitArtifact(id, { content: "done" });
     assertEquals(await codeOf(() => w.bob.api.progress(id, "after submit")), "illegal_transition");
-    assertEquals(dbCount(w.bob, "SELECT count(*) AS n FROM outbox"), outbox + 1);
+    assertEquals(outboxCount(w.bob), outbox + 1);
 
     // A revision round allows progress again.
     await w.alice.api.waitForTask(id, { states: ["submitted"], timeoutMs: 10_000 });

@@ -7,12 +7,12 @@ import { newId } from "../../lib/protocol/mod.ts";
 import { expireDue } from "../../lib/client/mod.ts";
 import { ApiError } from "../../lib/sdk/mod.ts";
 import { eventually, startWorld, type TestDaemon } from "./world.ts";
-import { ALICE, BOB, dbCount, wholeInbox } from "./helpers.ts";
+import { ALICE, BOB, dbCount, outboxCount, wholeInbox } from "./helpers.ts";
 
 /** Sent-envelope counters of a daemon: outbox rows and outbound message rows. */
 function sentCount(t: TestDaemon): number {
-  return dbCount(t, "SELECT count(*) AS n FROM outbox") +
-    // Receipts go out on their own (batched `delivered` receipts for earlier messages): not counted.
+  // Receipts go out on their own (batched `delivered` receipts for earlier messages): not counted.
+  return outboxCount(t) +
     dbCount(t, "SELECT count(*) AS n FROM messages WHERE direction = 'out' AND type != 'receipt'");
 }
 
@@ -257,10 +257,10 @@ Deno.test("refusals: with require_human_gate a task waits for the owner's approv
     );
     await alice.api.cancelTask(t3.task.id);
     await eventually(async () => (await bob.api.task(t3.task.id)).task.state === "cancelled");
-    const sent = dbCount(bob, "SELECT count(*) AS n FROM outbox");
+    const sent = outboxCount(bob);
     const late = await bob.api.rejectTask(t3.task.id);
     assertEquals([late.task.state, late.task.gate], ["cancelled", "rejected"]);
-    assertEquals(dbCount(bob, "SELECT count(*) AS n FROM outbox"), sent, "nothing to decline");
+    assertEquals(outboxCount(bob), sent, "nothing to decline");
     assertEquals((await bob.api.tasks({ agent: BOB })).map((t) => t.id), [t1.task.id]);
     assert(!(await wholeInbox(bob, BOB)).some((m) => m.task_id === t3.task.id));
   } finally {
