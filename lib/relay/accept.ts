@@ -17,7 +17,7 @@ import {
   verifyEnvelope,
 } from "../protocol/mod.ts";
 import { assignedWorker, assignEvent, isOffer, offerRole, openOffer } from "./offers.ts";
-import type { AcceptEffects, AgentRecord, RelayStore } from "./store.ts";
+import type { AcceptEffects, AgentRecord, RelayStore, RoutingReads } from "./store.ts";
 
 /** Where rate limits are counted: this process, or a store shared by all nodes. */
 export interface RateCheck {
@@ -97,7 +97,7 @@ export async function checkSignedEnvelope(
  * refuses a duplicate), so it is not looked up again.
  */
 export async function checkRouting(
-  store: RelayStore,
+  store: RoutingReads,
   session: SenderSession,
   limits: AcceptLimits,
   rates: RateCheck,
@@ -204,7 +204,7 @@ export async function checkRouting(
  * public agents, its own, agents it is connected to, has an invite for, or that asked it.
  */
 export async function visibleTo(
-  store: RelayStore,
+  store: RoutingReads,
   clientId: string | null,
   agent: AgentRecord,
 ): Promise<boolean> {
@@ -232,7 +232,7 @@ function oneRecipient(envelope: Envelope): string {
   return envelope.to[0]!;
 }
 
-async function checkTask(store: RelayStore, envelope: Envelope, permissions: Permissions) {
+async function checkTask(store: RoutingReads, envelope: Envelope, permissions: Permissions) {
   const taskId = envelope.task_id!;
   const to = envelope.to[0]!;
   const task = await store.getTask(taskId);

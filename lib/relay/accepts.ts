@@ -2,8 +2,8 @@
  * The relay's accept pipeline for envelopes from live sessions. An envelope's signature check
  * starts as soon as its frame is read (WebCrypto verifies on its thread pool, alongside the
  * session's earlier envelopes); the stateful checks and the write then run in the session's
- * order — on SQLite inside the turn's group commit (store/group.ts), on PostgreSQL one
- * transaction each — and every answer goes out after the COMMIT, in the order of the frames.
+ * order inside the turn's group commit (store/group.ts: SQLite, PostgreSQL), and every answer
+ * goes out after the COMMIT, in the order of the frames.
  */
 import { type Envelope, fail, TaskferryError } from "../protocol/mod.ts";
 import { logger } from "../log.ts";
@@ -32,25 +32,25 @@ export interface AcceptHost {
 
 /** The accept pipeline of one relay. */
 export class Accepts {
-  /** The store's group commit of accepts (SQLite), else null: each accept commits alone. */
-  private readonly group: GroupCommit | null;
-  private acceptLock: Promise<unknown> = Promise.resolve();
+  /** The store's group commit of accepts. */
+  private readonly group: GroupCommit;
 
   constructor(private readonly host: AcceptHost, private readonly rateCheck: RateCheck) {
-    this.group = host.store.cluster ? null : groupCommitOf(host.store);
+    const group = groupCommitOf(host.store);
+    if (!group) throw new Error("the relay store has no group commit");
+    this.group = group;
   }
 
   /** Resolves when every envelope taken so far is stored and answered (or refused). */
   async idle() {
-    await this.acceptLock.catch(() => {});
-    await this.group?.idle();
+    await this.group.idle();
   }
 
   /**
    * Checks and accepts one envelope from `session`; answers `accepted` or an error. Resolves
    * once answered. The signature check starts at once (WebCrypto runs it on its thread pool,
    * alongside the session's earlier envelopes); the stateful checks and the write run in the
-   * session's order; on SQLite they join the turn's group commit, and the answer and the
+   * session's order in the turn's group commit, and the answer and the
    * pushes to recipients go out after its COMMIT, in the order the accepts ran.
    */
   send(session: Session, raw: unknown, frameBytes: number): Promise<void> {
@@ -80,12 +80,7 @@ export class Accepts {
 
   /** Runs `answer` (a frame that answers no envelope, e.g. `pong`) after the earlier answers. */
   answerInOrder(session: Session, answer: () => void): Promise<void> {
-    return this.lane(session, () => {
-      const group = this.group;
-      if (group) return Promise.resolve({ answered: group.afterCommit(answer) });
-      answer();
-      return Promise.resolve({ answered: Promise.resolve() });
-    });
+    return this.lane(session, () => Promise.resolve({ answered: this.group.afterCommit(answer) }));
   }
 
   private inOrder(session: Session, verified: Promise<Envelope>, id: string | undefined) {
@@ -109,12 +104,6 @@ export class Accepts {
     verified: Promise<Envelope>,
     id: string | undefined,
   ): Promise<{ answered: Promise<void> }> {
-    const group = this.group;
-    if (!group) {
-      // Each accept commits before the next of the session starts: order by waiting.
-      await this.acceptAlone(session, verified, id);
-      return { answered: Promise.resolve() };
-    }
     let envelope: Envelope | null = null;
     let refusal: unknown = null;
     try {
@@ -128,16 +117,21 @@ export class Accepts {
     const body = envelope ? JSON.stringify(envelope) : "";
     // A refusal goes through the group too, so that it is answered after the session's
     // earlier envelopes.
-    const answered = group.grouped(async (store) => {
+    const hint = envelope
+      ? { envelope, senderClient: session.clientId, at, locks: lockKeys(envelope) }
+      : undefined;
+    const answered = this.group.grouped(async (store) => {
       if (!envelope) throw refusal;
       const row = this.rowOf(session, envelope, body, at);
       // The insert is the replay check (before every other, as in checkRouting).
       await store.insertEnvelope(row);
+      // Shared rate limits are counted in the group's write when the store does (PostgreSQL).
+      const take = store.takeRates?.bind(store);
       const checked = await checkRouting(
         store,
         session,
         this.host.options,
-        this.rateCheck,
+        take ? { takeAll: take } : this.rateCheck,
         envelope,
         at,
         true,
@@ -148,37 +142,8 @@ export class Accepts {
       if (!outcome.ok) this.refuse(session, outcome.error, id);
       else if (commitError !== undefined) this.refuse(session, commitError, id);
       else this.accepted(session, envelope!, body, at, outcome.value);
-    });
+    }, hint);
     return { answered };
-  }
-
-  /** Accepts without group commit (PostgreSQL): check, write and commit, then answer. */
-  private async acceptAlone(session: Session, verified: Promise<Envelope>, id?: string) {
-    try {
-      const envelope = await verified;
-      if (this.host.stopped) return;
-      const at = Date.now();
-      const body = JSON.stringify(envelope);
-      const queued = await this.exclusive(lockKeys(envelope), async (store) => {
-        const checked = await checkRouting(
-          store,
-          session,
-          this.host.options,
-          this.rateCheck,
-          envelope,
-          at,
-        );
-        await this.grantBlobs(session, envelope, checked.recipientClients);
-        return await store.acceptEnvelope(
-          this.rowOf(session, envelope, body, at),
-          checked.recipientClients,
-          checked.effects,
-        );
-      });
-      this.accepted(session, envelope, body, at, queued);
-    } catch (err) {
-      this.refuse(session, err, id);
-    }
   }
 
   /**
@@ -233,17 +198,5 @@ export class Accepts {
     if (!(err instanceof TaskferryError)) log.error("send failed", { err });
     this.host.metrics.refuse(e.code);
     session.send({ type: "error", code: e.code, message: e.message, ...(id ? { id } : {}) });
-  }
-
-  /**
-   * Serializes the stateful part of accepting (read state, check, write): in this process, or
-   * across nodes in one store transaction holding locks on `keys`.
-   */
-  private exclusive<T>(keys: string[], fn: (store: RelayStore) => Promise<T>): Promise<T> {
-    const cluster = this.host.store.cluster;
-    if (cluster) return cluster.exclusive(keys, fn);
-    const run = this.acceptLock.then(() => fn(this.host.store), () => fn(this.host.store));
-    this.acceptLock = run.catch(() => {});
-    return run;
   }
 }

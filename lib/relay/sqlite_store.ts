@@ -169,8 +169,9 @@ export class SqliteRelayStore extends SqliteFlows implements GroupCommit {
     return this.group.write(() => runSync(flow, this.core.exec));
   }
 
+  /** See `GroupCommit.grouped`; here `fn` sees the whole store, inside the open transaction. */
   grouped<T>(
-    fn: (store: GroupStore) => Promise<T>,
+    fn: (store: InGroup) => Promise<T>,
     after: (outcome: GroupOutcome<T>, commitError: unknown) => void,
   ): Promise<void> {
     return this.group.grouped(() => fn(this.view), after);

@@ -52,6 +52,21 @@ export interface RelayTask {
   snapshot: TaskSnapshot;
 }
 
+/** The reads the routing checks make (accept.ts); grouped accepts answer them from facts. */
+export type RoutingReads = Pick<
+  RelayStore,
+  | "envelopeExists"
+  | "getAgent"
+  | "getClient"
+  | "clientLinkedTo"
+  | "hasGrant"
+  | "hasPendingTo"
+  | "getLink"
+  | "getPending"
+  | "getTask"
+  | "countOpenTasks"
+>;
+
 /** What accepting one envelope changes, written with it in one transaction. */
 export interface AcceptEffects {
   /** Record a pending connection request (from → to). */

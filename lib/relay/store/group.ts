@@ -1,19 +1,20 @@
 /**
- * Group commit of accepts (SQLite): the accepts that are ready in one turn of the event loop
- * run one after another inside one write transaction, each in its own savepoint, and share one
- * COMMIT. Whatever an accept answers (`accepted`, pushes to recipients, or its refusal) runs
+ * Group commit of accepts: the accepts that are ready in one turn of the event loop run one
+ * after another and share one COMMIT (SQLite: one write transaction, a savepoint each; see
+ * sqlite_group.ts. PostgreSQL: checks on facts read ahead, one write statement; pg_group.ts). Whatever an accept answers (`accepted`, pushes to recipients, or its refusal) runs
  * after that COMMIT, in the order the accepts ran: nothing is acknowledged before it is stored.
  * @module
  */
-import type { AcceptEffects, EnvelopeRow, RelayStore } from "../store.ts";
+import type { Envelope } from "../../protocol/mod.ts";
+import type { AcceptEffects, EnvelopeRow, RelayStore, RoutingReads } from "../store.ts";
 
 /**
- * The store as grouped work sees it. Inside a group an accept can store its envelope row
- * first — the insert is the duplicate check, so the id is looked up once, not twice — and
- * its deliveries after the routing checks: a refusal in between rolls the row back with the
- * accept's savepoint.
+ * The store as grouped work sees it: the routing checks' reads and the accept's writes. Inside
+ * a group an accept can store its envelope row first — the insert is the duplicate check, so
+ * the id is looked up once, not twice — and its deliveries after the routing checks: a
+ * refusal in between undoes the row with the accept's other writes.
  */
-export interface GroupStore extends RelayStore {
+export interface GroupStore extends RoutingReads {
   /** Stores the envelope row; throws `duplicate_envelope` for a known id. */
   insertEnvelope(envelope: EnvelopeRow): Promise<void>;
   /** The deliveries and effects of an envelope stored by {@link insertEnvelope}. */
@@ -22,6 +23,22 @@ export interface GroupStore extends RelayStore {
     recipientClients: string[],
     effects: AcceptEffects,
   ): Promise<{ client_id: string; seq: number }[]>;
+  /**
+   * The shared rate limits, counted in the group's write (PostgreSQL); absent: the relay
+   * counts them in its own process.
+   */
+  takeRates?(keys: [string, number][], now: number): string | null;
+}
+
+/**
+ * What a grouped accept is about. A store that reads ahead (PostgreSQL) fetches the facts its
+ * checks will need in the group's first read, and locks `locks` while it writes.
+ */
+export interface GroupHint {
+  envelope: Envelope;
+  senderClient: string;
+  at: number;
+  locks: string[];
 }
 
 /** How one grouped piece of work ended. */
@@ -34,11 +51,14 @@ export interface GroupCommit {
    * work: one at a time). `fn` must make its store calls through its argument, and wait on
    * nothing but them. When `fn` throws, its savepoint is rolled back. Then `after` runs with
    * the outcome once the group has committed (`commitError` set when the COMMIT failed: then
-   * nothing of the group was stored). Resolves after `after` ran.
+   * nothing of the group was stored). Resolves after `after` ran. `fn` may run more than once
+   * (PostgreSQL runs a group's checks again when it had to read more): it must have no effect
+   * but through its argument, or be idempotent.
    */
   grouped<T>(
     fn: (store: GroupStore) => Promise<T>,
     after: (outcome: GroupOutcome<T>, commitError: unknown) => void,
+    hint?: GroupHint,
   ): Promise<void>;
   /**
    * Runs `fn` after the `grouped` work asked for so far has committed and answered (at once
@@ -49,7 +69,7 @@ export interface GroupCommit {
   idle(): Promise<void>;
 }
 
-/** The store's group commit, when it has one (SQLite). */
+/** The store's group commit, when it has one (SQLite, PostgreSQL). */
 export function groupCommitOf(store: RelayStore): GroupCommit | null {
   const s = store as Partial<GroupCommit>;
   return typeof s.grouped === "function" && typeof s.afterCommit === "function"

@@ -62,4 +62,102 @@ export const PG_MIGRATIONS: { version: number; name: string; sql: string }[] = [
   // Facts the relay remembers across starts (its public URL), read by the operator verbs.
   sql: `CREATE TABLE relay_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL,
     updated_at BIGINT NOT NULL);`,
+}, {
+  version: 4,
+  name: "grouped accepts",
+  // A node accepts a turn's envelopes in two round trips (lib/relay/pg_group.ts): tf_facts
+  // reads every fact the routing checks asked for (the checks run in TypeScript on them), then
+  // tf_accept_group, one autocommit statement, takes the advisory locks, checks that the facts
+  // are unchanged and writes the group's rows. The locks live only inside that statement, so
+  // no lock is held while a node waits on the network. The writes mirror pg_queries.ts
+  // (envelopeAdd, deliveryAdd, pendingPut, pendingDelete, linkAdd, taskPut): same parameters,
+  // in the order the flows (flows.ts) yielded them.
+  sql: `
+    CREATE FUNCTION tf_texts(j jsonb) RETURNS SETOF text LANGUAGE sql IMMUTABLE AS
+      $f$ SELECT jsonb_array_elements_text(coalesce(j, '[]')) $f$;
+    CREATE FUNCTION tf_pairs(j jsonb) RETURNS TABLE (a text, b text) LANGUAGE sql IMMUTABLE AS
+      $f$ SELECT p->>0, p->>1 FROM jsonb_array_elements(coalesce(j, '[]')) AS p $f$;
+    CREATE FUNCTION tf_facts(req jsonb) RETURNS jsonb LANGUAGE sql STABLE AS $f$
+      SELECT jsonb_build_object(
+        'ids', (SELECT coalesce(jsonb_agg(id ORDER BY id), '[]') FROM envelopes
+          WHERE id IN (SELECT tf_texts(req->'ids'))),
+        'agents', (SELECT coalesce(jsonb_agg(to_jsonb(a) ORDER BY a.handle), '[]') FROM agents a
+          WHERE a.handle IN (SELECT tf_texts(req->'agents'))),
+        'clients', (SELECT coalesce(jsonb_agg(to_jsonb(c) ORDER BY c.id), '[]') FROM clients c
+          WHERE c.id IN (SELECT tf_texts(req->'clients'))),
+        'linked', (SELECT coalesce(jsonb_agg(jsonb_build_array(p.a, p.b) ORDER BY p.a, p.b), '[]')
+          FROM tf_pairs(req->'linked') p WHERE EXISTS (SELECT 1 FROM links l
+            JOIN agents s ON s.handle = l.sender WHERE l.recipient = p.b AND s.client_id = p.a)),
+        'grants', (SELECT coalesce(jsonb_agg(jsonb_build_array(p.a, p.b) ORDER BY p.a, p.b), '[]')
+          FROM tf_pairs(req->'grants') p WHERE EXISTS (SELECT 1 FROM invite_grants g
+            WHERE g.client_id = p.a AND g.agent = p.b)),
+        'pending_to', (SELECT coalesce(jsonb_agg(jsonb_build_array(r.from_handle, r.to_handle,
+            r.request_id) ORDER BY r.from_handle, r.to_handle), '[]')
+          FROM (SELECT DISTINCT r.* FROM tf_pairs(req->'pending_to') p
+            JOIN pending_requests r ON r.from_handle = p.a
+            JOIN agents t ON t.handle = r.to_handle AND t.client_id = p.b) AS r),
+        'links', (SELECT coalesce(jsonb_agg(jsonb_build_array(l.sender, l.recipient, l.permissions)
+            ORDER BY l.sender, l.recipient), '[]')
+          FROM links l JOIN tf_pairs(req->'links') p ON l.sender = p.a AND l.recipient = p.b),
+        'pending', (SELECT coalesce(jsonb_agg(jsonb_build_array(r.from_handle, r.to_handle,
+            r.request_id) ORDER BY r.from_handle, r.to_handle), '[]') FROM pending_requests r
+          JOIN tf_pairs(req->'pending') p ON r.from_handle = p.a AND r.to_handle = p.b),
+        'tasks', (SELECT coalesce(jsonb_agg(jsonb_build_object('id', t.id, 'requester',
+            t.requester, 'worker', t.worker, 'snapshot', t.snapshot) ORDER BY t.id), '[]')
+          FROM tasks t WHERE t.id IN (SELECT tf_texts(req->'tasks'))),
+        -- The terminal states come with the request: TypeScript (protocol/tasks.ts) owns them.
+        'open', (SELECT coalesce(jsonb_agg(jsonb_build_array(p.a, p.b, (SELECT count(*) FROM tasks t
+            WHERE t.requester = p.a AND t.worker = p.b
+              AND t.state NOT IN (SELECT tf_texts(req->'terminal')))) ORDER BY p.a, p.b), '[]')
+          FROM tf_pairs(req->'open') p),
+        'rates', (SELECT coalesce(jsonb_agg(jsonb_build_array(p.a, p.b::bigint, coalesce(
+            (SELECT r.count FROM rate_windows r WHERE r.key = p.a AND r.window_start = p.b::bigint),
+            0)) ORDER BY p.a, p.b), '[]') FROM tf_pairs(req->'rates') p))
+    $f$;
+    CREATE FUNCTION tf_accept_group(req jsonb, expected jsonb, plan jsonb) RETURNS jsonb
+    LANGUAGE plpgsql AS $f$
+    DECLARE
+      seqs jsonb := '[]';
+      w jsonb;
+      s bigint;
+    BEGIN
+      -- Lock-id order: two nodes never take the same two locks in opposite order.
+      PERFORM pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtext(x) AS k
+        FROM tf_texts(req->'locks') AS x ORDER BY k) AS l;
+      PERFORM 1 FROM rate_windows r JOIN tf_pairs(req->'rates') p
+        ON r.key = p.a AND r.window_start = p.b::bigint ORDER BY r.key, r.window_start FOR UPDATE OF r;
+      -- Another node changed what the checks read: write nothing; the caller reads again.
+      IF tf_facts(req) IS DISTINCT FROM expected THEN RETURN NULL; END IF;
+      FOR w IN SELECT jsonb_array_elements(plan->'writes') LOOP
+        CASE w->>0
+        WHEN 'envelopeAdd' THEN
+          INSERT INTO envelopes (id, sender_client, from_handle, recipients, type, body, accepted_at)
+          VALUES (w->>1, w->>2, w->>3, w->>4, w->>5, w->>6, (w->>7)::bigint);
+        WHEN 'deliveryAdd' THEN
+          INSERT INTO deliveries (client_id, kind, envelope_id, created_at)
+          VALUES (w->>1, 'envelope', w->>2, (w->>3)::bigint) RETURNING seq INTO s;
+          seqs := seqs || to_jsonb(s);
+        WHEN 'pendingPut' THEN
+          INSERT INTO pending_requests (from_handle, to_handle, request_id, created_at)
+          VALUES (w->>1, w->>2, w->>3, (w->>4)::bigint) ON CONFLICT (from_handle, to_handle)
+          DO UPDATE SET request_id = excluded.request_id, created_at = excluded.created_at;
+        WHEN 'pendingDelete' THEN
+          DELETE FROM pending_requests WHERE from_handle = w->>1 AND to_handle = w->>2;
+        WHEN 'linkAdd' THEN
+          INSERT INTO links (sender, recipient, permissions, created_at)
+          VALUES (w->>1, w->>2, w->>3, (w->>4)::bigint) ON CONFLICT (sender, recipient) DO NOTHING;
+        WHEN 'taskPut' THEN
+          INSERT INTO tasks (id, requester, worker, state, snapshot, updated_at)
+          VALUES (w->>1, w->>2, w->>3, w->>4, w->>5, (w->>6)::bigint) ON CONFLICT (id) DO UPDATE
+          SET worker = excluded.worker, state = excluded.state, snapshot = excluded.snapshot,
+            updated_at = excluded.updated_at;
+        END CASE;
+      END LOOP;
+      INSERT INTO rate_windows (key, window_start, count)
+        SELECT r->>0, (r->>1)::bigint, (r->>2)::int FROM jsonb_array_elements(plan->'rates') AS r
+        ORDER BY 1, 2
+        ON CONFLICT (key, window_start) DO UPDATE SET count = rate_windows.count + excluded.count;
+      RETURN seqs;
+    END $f$;
+  `,
 }];

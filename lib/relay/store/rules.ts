@@ -159,6 +159,18 @@ export function redeemAdds(invite: InviteRecord | null, granted: boolean, now: n
   return true;
 }
 
+/** The sliding rate window at `now`: the current window's start, the previous one's, and the
+ * weight the previous window's count still has. */
+export function rateWindow(now: number, windowMs: number) {
+  const start = now - (now % windowMs);
+  return { start, previous: start - windowMs, weight: 1 - (now - start) / windowMs };
+}
+
+/** Whether a key with `current` uses in this window and `previous` in the last is at `limit`. */
+export function rateOver(current: number, previous: number, weight: number, limit: number) {
+  return previous * weight + current >= limit;
+}
+
 /**
  * The migrations to run on a database at schema version `current`, in order. Throws
  * `database_too_new` (changing nothing) when the database is newer than this code.

@@ -108,4 +108,10 @@ export const RELAY_MIGRATIONS: Migration[] = [{
   // Facts the relay remembers across starts (its public URL), read by the operator verbs.
   sql: `CREATE TABLE relay_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL,
     updated_at INTEGER NOT NULL);`,
+}, {
+  version: 4,
+  name: "grouped accepts",
+  // PostgreSQL's grouped accepts need functions (pg_schema.ts); SQLite groups in process.
+  // The version is kept in step so both dialects name the same schema.
+  sql: "SELECT 1;",
 }];

@@ -1,0 +1,228 @@
+/**
+ * PostgreSQL grouped accepts (lib/relay/pg_group.ts): a turn's envelopes share one write, each
+ * answered as if alone (a duplicate or a refusal mid-group touches nothing else), and what was
+ * answered `accepted` survives a node killed right after.
+ */
+import { assertEquals } from "../assert.ts";
+import { DEFAULT_PERMISSIONS } from "../../lib/protocol/mod.ts";
+import { generateToken, hashToken, startRelay } from "../../lib/relay/mod.ts";
+import { openPgRelayStore, type PgRelayStore } from "../../lib/relay/pg_store.ts";
+import { postgresBin, startPostgres, type TestPostgres } from "./pg.ts";
+import { addRelayClient, startRelayNode } from "./relay_nodes.ts";
+import type { RelayFrame } from "../../lib/protocol/mod.ts";
+import { registerAgent, seal, type SimAgent, SimSession } from "./sim.ts";
+
+const ignore = !postgresBin() && Deno.env.get("CI") !== "true";
+let server: TestPostgres | null = null;
+let dbs = 0;
+
+async function freshDb(): Promise<string> {
+  server ??= await startPostgres();
+  return await server.createDatabase(`group_${++dbs}_${Date.now()}`);
+}
+
+/** Connects `a` and `b` both ways (the effect an accepted connection_accept has). */
+async function link(store: PgRelayStore, a: SimAgent, b: SimAgent, n: number) {
+  await store.acceptEnvelope(
+    {
+      id: `msg_setup${n}`,
+      sender_client: "setup",
+      from: a.handle,
+      to: [b.handle],
+      type: "connection_accept",
+      body: "{}",
+      accepted_at: Date.now(),
+    },
+    [],
+    { connect: { a: a.handle, b: b.handle, permissions: { ...DEFAULT_PERMISSIONS } } },
+  );
+}
+
+/** The next `count` answers (accepted or error) of `session`, in order. */
+async function answers(session: SimSession, count: number) {
+  const out: RelayFrame[] = [];
+  while (out.length < count) {
+    out.push(await session.next((f) => f.type === "accepted" || f.type === "error", 10_000));
+  }
+  return out.map((f) =>
+    f.type === "accepted" ? `accepted ${f.id}` : f.type === "error" ? `${f.code} ${f.id}` : f.type
+  );
+}
+
+Deno.test({
+  name: "postgres group: a duplicate and a refusal mid-group; the rest is accepted, in order",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const store = await openPgRelayStore(await freshDb(), { poolSize: 4 });
+    const node = await startRelay({ store, port: 0 });
+    const sessions: SimSession[] = [];
+    try {
+      const agents: Record<string, { agent: SimAgent; token: string }> = {};
+      for (const id of ["alice", "dave", "bob", "carol"]) {
+        const token = generateToken(id);
+        await store.addClient(id, await hashToken(token), Date.now());
+        agents[id] = { token, agent: await registerAgent(node, token, id, "a", { public: true }) };
+      }
+      const { alice, dave, bob, carol } = agents as Record<string, (typeof agents)[string]>;
+      await link(store, alice!.agent, bob!.agent, 1);
+      await link(store, dave!.agent, bob!.agent, 2);
+      const bobSession = await SimSession.connect(node, "bob", bob!.token, { autoAck: true });
+      const a = await SimSession.connect(node, "alice", alice!.token, { autoAck: true });
+      const d = await SimSession.connect(node, "dave", dave!.token, { autoAck: true });
+      sessions.push(bobSession, a, d);
+      const msg = (from: SimAgent, s: SimSession, to: SimAgent, text: string) =>
+        seal(from, [to], "message", { text }, { device_id: s.deviceId });
+      const a1 = await msg(alice!.agent, a, bob!.agent, "a1");
+      const a2 = await msg(alice!.agent, a, bob!.agent, "a2");
+      // carol is public but not connected to alice: refused by the routing checks.
+      const a3 = await msg(alice!.agent, a, carol!.agent, "a3");
+      const a4 = await msg(alice!.agent, a, bob!.agent, "a4");
+      const d1 = await msg(dave!.agent, d, bob!.agent, "d1");
+      const d2 = await msg(dave!.agent, d, bob!.agent, "d2");
+      // One burst from two sessions: the frames reach the relay in one or a few turns.
+      for (const e of [a1, a2, a1, a3, a4]) a.raw({ type: "send", envelope: e });
+      for (const e of [d1, d2]) d.raw({ type: "send", envelope: e });
+      assertEquals(await answers(a, 5), [
+        `accepted ${a1.id}`,
+        `accepted ${a2.id}`,
+        `duplicate_envelope ${a1.id}`,
+        `not_connected ${a3.id}`,
+        `accepted ${a4.id}`,
+      ]);
+      assertEquals(await answers(d, 2), [`accepted ${d1.id}`, `accepted ${d2.id}`]);
+      // bob gets each accepted envelope once; per sender in the order sent.
+      const got: string[] = [];
+      while (got.length < 5) {
+        const f = await bobSession.next((f) => f.type === "deliver", 10_000);
+        if (f.type === "deliver") got.push((f.envelope as { id: string }).id);
+      }
+      assertEquals(got.filter((id) => [a1.id, a2.id, a4.id].includes(id)), [a1.id, a2.id, a4.id]);
+      assertEquals(got.filter((id) => [d1.id, d2.id].includes(id)), [d1.id, d2.id]);
+      assertEquals((await store.stats()).envelopes, 5 + 2, "5 accepted + 2 set-up rows");
+    } finally {
+      for (const s of sessions) s.close();
+      await node.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "postgres group: work asked for in one turn shares one write; a duplicate is refused",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const store = await openPgRelayStore(await freshDb(), { poolSize: 2 });
+    try {
+      await store.addClient("bob", "h", 1);
+      const row = (id: string) => ({
+        id,
+        sender_client: "alice",
+        from: "@alice/a",
+        to: ["@bob/a"],
+        type: "message" as const,
+        body: "{}",
+        accepted_at: Date.now(),
+      });
+      // Stored before the group: the group's first read does not know it (no hint).
+      await store.acceptEnvelope(row("msg_old"), ["bob"], {});
+      const commits = store.accepts.commits;
+      const seen: string[] = [];
+      await Promise.all(
+        ["msg_1", "msg_old", "msg_2", "msg_1"].map((id) =>
+          store.grouped(async (s) => {
+            await s.insertEnvelope(row(id));
+            return await s.queueEnvelope(row(id), ["bob"], {});
+          }, (outcome, commitError) => {
+            assertEquals(commitError, undefined);
+            const code = outcome.ok
+              ? `seq>0:${outcome.value[0]!.seq > 0}`
+              : (outcome.error as { code?: string }).code;
+            seen.push(`${id} ${code}`);
+          })
+        ),
+      );
+      assertEquals(seen, [
+        "msg_1 seq>0:true",
+        "msg_old duplicate_envelope",
+        "msg_2 seq>0:true",
+        "msg_1 duplicate_envelope",
+      ]);
+      assertEquals(store.accepts.commits - commits, 1, "one write for the turn");
+      const pending = await store.pendingDeliveries("bob", 0, 10);
+      assertEquals(pending.map((d) => d.envelope_id), ["msg_old", "msg_1", "msg_2"]);
+    } finally {
+      await store.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "postgres group: a relay process killed right after answering loses nothing accepted",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const db = await freshDb();
+    const store = await openPgRelayStore(db, { poolSize: 2 });
+    const nodes: Deno.ChildProcess[] = [];
+    const sessions: SimSession[] = [];
+    try {
+      const first = await startRelayNode(db);
+      nodes.push(first.child);
+      const aliceToken = await addRelayClient(db, "alice");
+      const bobToken = await addRelayClient(db, "bob");
+      const alice = await registerAgent(first, aliceToken, "alice", "a");
+      const bob = await registerAgent(first, bobToken, "bob", "a", { public: true });
+      await link(store, alice, bob, 1);
+      const a = await SimSession.connect(first, "alice", aliceToken);
+      sessions.push(a);
+      const sent = await Promise.all(
+        Array.from(
+          { length: 20 },
+          (_, i) => seal(alice, [bob], "message", { text: `m${i}` }, { device_id: a.deviceId }),
+        ),
+      );
+      for (const e of sent) a.raw({ type: "send", envelope: e });
+      const answered = await answers(a, sent.length);
+      assertEquals(answered, sent.map((e) => `accepted ${e.id}`));
+      // Killed at once: no clean stop, nothing flushed on the way out.
+      first.child.kill("SIGKILL");
+      await first.child.status;
+      const second = await startRelayNode(db);
+      nodes.push(second.child);
+      const b = await SimSession.connect(second, "bob", bobToken, { autoAck: true });
+      sessions.push(b);
+      const got: string[] = [];
+      while (got.length < sent.length) {
+        const f = await b.next((f) => f.type === "deliver", 10_000);
+        if (f.type === "deliver") got.push((f.envelope as { id: string }).id);
+      }
+      assertEquals(got, sent.map((e) => e.id), "every accepted envelope, in order");
+    } finally {
+      for (const s of sessions) s.close();
+      for (const n of nodes) {
+        try {
+          n.kill("SIGKILL");
+        } catch {
+          // gone
+        }
+        await n.status.catch(() => {});
+      }
+      await store.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "postgres group: the test server stops",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await server?.stop();
+    server = null;
+  },
+});
