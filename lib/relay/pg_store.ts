@@ -8,11 +8,13 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { setImmediate } from "node:timers";
 import postgres from "postgres";
 import { fail } from "../protocol/mod.ts";
-import type { ClusterStore, RelayStore } from "./store.ts";
+import type { AgentRecord, ClientRecord, ClusterStore, RelayStore } from "./store.ts";
 import { type Flow, type Row, runAsync, type Step } from "./store/flow.ts";
 import { PG_MIGRATIONS } from "./store/pg_schema.ts";
 import { PG_QUERIES } from "./store/pg_queries.ts";
-import { migrationsToRun, rateOver, rateWindow } from "./store/rules.ts";
+import { migrationsToRun, rateOver, rateWindow, toAgent, toClient } from "./store/rules.ts";
+import { TurnBatch } from "./store/turn_batch.ts";
+import { runLockstep, type RunSql } from "./store/pg_lockstep.ts";
 import { SqlRelayStore } from "./store/sql_store.ts";
 import type { GroupCommit, GroupHint, GroupOutcome, GroupStore } from "./store/group.ts";
 import { PgGroup } from "./pg_group.ts";
@@ -115,6 +117,20 @@ export class PgRelayStore extends SqlRelayStore implements RelayStore, ClusterSt
   readonly accepts: PgGroup;
   /** Batchable writes (acks) asked for in this turn. */
   #batch: Batched[] = [];
+  /** Wake-ups asked for in this turn, and the promise of their statement. */
+  readonly #wakes = new Set<string>();
+  #wakesSent: Promise<void> = Promise.resolve();
+  /** Agent and client look-ups, coalesced per turn. */
+  readonly #agents = new TurnBatch<AgentRecord>(async (handles) => {
+    const rows = await this.pool`SELECT * FROM agents WHERE handle = ANY(${handles}::text[])`
+      .catch(lostAsUnavailable);
+    return new Map(rows.map((r) => [String(r.handle), toAgent(r)]));
+  });
+  readonly #clients = new TurnBatch<ClientRecord>(async (ids) => {
+    const rows = await this.pool`SELECT * FROM clients WHERE id = ANY(${ids}::text[])`
+      .catch(lostAsUnavailable);
+    return new Map(rows.map((r) => [String(r.id), toClient(r)]));
+  });
 
   constructor(private readonly pool: postgres.Sql, private readonly control: postgres.Sql) {
     super();
@@ -172,8 +188,9 @@ export class PgRelayStore extends SqlRelayStore implements RelayStore, ClusterSt
 
   /**
    * Runs `flow` in a transaction. Batchable flows (acks) asked for in one turn share one
-   * transaction, their statements pipelined on its connection: a burst of acks costs a few
-   * round trips and one COMMIT, not five round trips each. Each resolves after that COMMIT.
+   * transaction and run in lockstep (store/pg_lockstep.ts): a burst of acks costs three
+   * multi-row statements and one COMMIT, not five round trips each. Each resolves after that
+   * COMMIT.
    */
   protected atomic<T>(flow: Flow<T>, batchable = false): Promise<T> {
     if (!batchable || this.#scope.getStore()?.open) {
@@ -188,8 +205,15 @@ export class PgRelayStore extends SqlRelayStore implements RelayStore, ClusterSt
   private flushBatch() {
     const batch = this.#batch;
     this.#batch = [];
-    this.tx(() => Promise.all(batch.map((b) => runAsync(b.flow, this.exec)))).then(
-      (values) => batch.forEach((b, i) => b.resolve(values[i])),
+    const sql: RunSql = (text, params) =>
+      this.q.unsafe(text, params as string[], { prepare: true }) as unknown as ReturnType<RunSql>;
+    this.tx(() => runLockstep(batch.map((b) => b.flow), this.exec, sql)).then(
+      (ends) =>
+        batch.forEach((b, i) => {
+          const end = ends[i]!;
+          if (end.ok) b.resolve(end.value);
+          else b.reject(end.error);
+        }),
       (err) => batch.forEach((b) => b.reject(err)),
     );
   }
@@ -286,9 +310,42 @@ export class PgRelayStore extends SqlRelayStore implements RelayStore, ClusterSt
     return async () => void await sub.unlisten();
   }
 
-  /** Sends a wake-up for `clientId` to every node. */
-  async notifyWake(clientId: string) {
-    await this.control.notify(WAKE_CHANNEL, clientId);
+  /**
+   * Sends a wake-up for `clientId` to every node. The wake-ups of one turn go in one statement,
+   * one per client: a burst of envelopes for a client on another node wakes it once, instead
+   * of costing a round trip each on the one control connection.
+   */
+  notifyWake(clientId: string): Promise<void> {
+    if (this.#wakes.size === 0) {
+      this.#wakesSent = new Promise<void>((resolve, reject) =>
+        setImmediate(() => {
+          const ids = [...this.#wakes];
+          this.#wakes.clear();
+          this.control`SELECT pg_notify(${WAKE_CHANNEL}, x) FROM unnest(${ids}::text[]) AS x`
+            .then(() => resolve(), reject);
+        })
+      );
+    }
+    this.#wakes.add(clientId);
+    return this.#wakesSent;
+  }
+
+  /**
+   * An agent by handle. Outside a transaction, the look-ups of one turn (one per envelope: its
+   * sender's signing key) share one statement (store/turn_batch.ts).
+   */
+  override getAgent(handle: string): Promise<AgentRecord | null> {
+    if (this.#scope.getStore()?.open) return super.getAgent(handle);
+    return this.#agents.get(handle);
+  }
+
+  /**
+   * A client by id. Outside a transaction, the look-ups of one turn (a session re-reads its
+   * client before each frame: credentials.ts) share one statement.
+   */
+  override getClient(id: string): Promise<ClientRecord | null> {
+    if (this.#scope.getStore()?.open) return super.getClient(id);
+    return this.#clients.get(id);
   }
 
   /** Records that `nodeId` holds `clientId`'s session and tells the other nodes. */
