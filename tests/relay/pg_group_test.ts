@@ -4,7 +4,8 @@
  * answered `accepted` survives a node killed right after.
  */
 import { assertEquals } from "../assert.ts";
-import { DEFAULT_PERMISSIONS } from "../../lib/protocol/mod.ts";
+import { applyTaskEvent, DEFAULT_PERMISSIONS } from "../../lib/protocol/mod.ts";
+import type { RoutingReads } from "../../lib/relay/store.ts";
 import { generateToken, hashToken, startRelay } from "../../lib/relay/mod.ts";
 import { openPgRelayStore, type PgRelayStore } from "../../lib/relay/pg_store.ts";
 import { postgresBin, startPostgres, type TestPostgres } from "./pg.ts";
@@ -153,6 +154,116 @@ Deno.test({
       assertEquals(store.accepts.commits - commits, 1, "one write for the turn");
       const pending = await store.pendingDeliveries("bob", 0, 10);
       assertEquals(pending.map((d) => d.envelope_id), ["msg_old", "msg_1", "msg_2"]);
+    } finally {
+      await store.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "postgres group: the checks read the same answers from tf_facts as from the store",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    // tf_facts (pg_schema.ts) restates the store's reads in SQL; the flows' queries are the
+    // reference. Every routing read, on rows that make each answer both true and false.
+    const store = await openPgRelayStore(await freshDb(), { poolSize: 2 });
+    try {
+      for (const c of ["alice", "bob", "carol"]) await store.addClient(c, "h", 1);
+      for (
+        const [handle, client, pub] of [["@alice/a", "alice", false], [
+          "@bob/a",
+          "bob",
+          false,
+        ], ["@carol/a", "carol", true]] as const
+      ) {
+        await store.putAgent({
+          handle,
+          client_id: client,
+          signing_public_key: "k",
+          encryption_public_key: "e",
+          profile: { display_name: handle },
+          public: pub,
+          created_at: 1,
+          updated_at: 2,
+        });
+      }
+      await store.revokeClient("carol", 5);
+      const row = (id: string, from: string, to: string) => ({
+        id,
+        sender_client: from.slice(1, -2),
+        from,
+        to: [to],
+        type: "message" as const,
+        body: "{}",
+        accepted_at: 10,
+      });
+      const requested = applyTaskEvent(null, {
+        id: "msg_t",
+        type: "task_request",
+        role: "requester",
+        at: new Date(10).toISOString(),
+        max_revisions: 3,
+      });
+      if (!requested.ok) throw requested.error;
+      await store.acceptEnvelope(row("msg_1", "@alice/a", "@bob/a"), ["bob"], {
+        connect: { a: "@alice/a", b: "@bob/a", permissions: { ...DEFAULT_PERMISSIONS } },
+        task: {
+          id: "task_1",
+          requester: "@alice/a",
+          worker: "@bob/a",
+          snapshot: requested.task,
+        },
+      });
+      await store.acceptEnvelope(row("msg_2", "@carol/a", "@bob/a"), ["bob"], {
+        pending: { from: "@carol/a", to: "@bob/a", request_id: "msg_2" },
+      });
+      await store.createInvite({
+        code: "code1234",
+        agent: "@alice/a",
+        client_id: "alice",
+        created_at: 1,
+        expires_at: Date.now() + 60_000,
+        revoked: false,
+        uses: 0,
+        max_uses: null,
+      });
+      await store.useInvite("code1234", "carol", Date.now());
+      // All at once: a grouped read the facts lack costs a round, and rounds are bounded.
+      const reads = (s: RoutingReads) =>
+        Promise.all<unknown>([
+          s.envelopeExists("msg_1"),
+          s.envelopeExists("msg_9"),
+          ...["@alice/a", "@carol/a", "@x/a"].map((h) => s.getAgent(h)),
+          ...["alice", "carol", "x"].map((c) => s.getClient(c)),
+          s.clientLinkedTo("alice", "@bob/a"),
+          s.clientLinkedTo("bob", "@alice/a"),
+          s.clientLinkedTo("carol", "@bob/a"),
+          s.hasGrant("carol", "@alice/a"),
+          s.hasGrant("bob", "@alice/a"),
+          s.hasPendingTo("@carol/a", "bob"),
+          s.hasPendingTo("@carol/a", "alice"),
+          s.getLink("@alice/a", "@bob/a"),
+          s.getLink("@carol/a", "@bob/a"),
+          s.getPending("@carol/a", "@bob/a"),
+          s.getPending("@bob/a", "@carol/a"),
+          s.getTask("task_1"),
+          s.getTask("task_9"),
+          s.countOpenTasks("@alice/a", "@bob/a"),
+          s.countOpenTasks("@bob/a", "@alice/a"),
+        ]);
+      const expected = await reads(store);
+      let grouped: unknown = null;
+      await store.grouped((s) => reads(s), (outcome) => {
+        if (!outcome.ok) throw outcome.error;
+        grouped = outcome.value;
+      });
+      assertEquals(grouped, expected);
+      // Each answer above is both true and false somewhere (the cases mean something).
+      assertEquals(expected.slice(0, 2), [true, false]);
+      // linked (a connection goes both ways), grants, pending requests to a client.
+      assertEquals(expected.slice(8, 15), [true, true, false, true, false, true, false]);
     } finally {
       await store.close();
     }

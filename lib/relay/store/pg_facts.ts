@@ -178,10 +178,14 @@ export class FactStore implements GroupStore {
     for (const [k, start, n] of facts.rates) this.rates.set(key(k, Number(start)), Number(n));
   }
 
-  private miss<K extends ListName>(name: K, item: FactRequest[K][number]): never {
+  /**
+   * Asks for a fact the read did not hold, and rejects: a rejection (not a throw) lets reads
+   * started together each ask for theirs, so one more round reads them all.
+   */
+  private miss<K extends ListName>(name: K, item: FactRequest[K][number]): Promise<never> {
     this.query.ask(name, item);
     this.missed = true;
-    throw new MissingFact(`${name} not read`);
+    return Promise.reject(new MissingFact(`${name} not read`));
   }
 
   private asked(name: ListName, ...item: string[]) {
@@ -213,35 +217,37 @@ export class FactStore implements GroupStore {
 
   envelopeExists(id: string) {
     if (this.ids.has(id) || this.known.has(id)) return Promise.resolve(true);
-    if (!this.asked("ids", id)) this.miss("ids", id);
+    if (!this.asked("ids", id)) return this.miss("ids", id);
     return Promise.resolve(false);
   }
 
   getAgent(handle: string): Promise<AgentRecord | null> {
-    if (!this.asked("agents", handle)) this.miss("agents", handle);
+    if (!this.asked("agents", handle)) return this.miss("agents", handle);
     const r = this.agents.get(handle);
     return Promise.resolve(r ? toAgent(r) : null);
   }
 
   getClient(id: string): Promise<ClientRecord | null> {
-    if (!this.asked("clients", id)) this.miss("clients", id);
+    if (!this.asked("clients", id)) return this.miss("clients", id);
     const r = this.clients.get(id);
     return Promise.resolve(r ? toClient(r) : null);
   }
 
   clientLinkedTo(clientId: string, agent: string) {
     if (this.linked.has(key(clientId, agent))) return Promise.resolve(true);
-    if (!this.asked("linked", clientId, agent)) this.miss("linked", [clientId, agent]);
+    if (!this.asked("linked", clientId, agent)) return this.miss("linked", [clientId, agent]);
     return Promise.resolve(false);
   }
 
   hasGrant(clientId: string, agent: string) {
-    if (!this.asked("grants", clientId, agent)) this.miss("grants", [clientId, agent]);
+    if (!this.asked("grants", clientId, agent)) return this.miss("grants", [clientId, agent]);
     return Promise.resolve(this.grants.has(key(clientId, agent)));
   }
 
   hasPendingTo(agent: string, clientId: string) {
-    if (!this.asked("pending_to", agent, clientId)) this.miss("pending_to", [agent, clientId]);
+    if (!this.asked("pending_to", agent, clientId)) {
+      return this.miss("pending_to", [agent, clientId]);
+    }
     for (const [k, id] of this.pending) {
       const [f, t] = k.split("\n") as [string, string];
       if (id !== null && f === agent && handleOwner(t) === clientId) return Promise.resolve(true);
@@ -251,25 +257,29 @@ export class FactStore implements GroupStore {
 
   getLink(sender: string, recipient: string) {
     const link = this.links.get(key(sender, recipient));
-    if (!link && !this.asked("links", sender, recipient)) this.miss("links", [sender, recipient]);
+    if (!link && !this.asked("links", sender, recipient)) {
+      return this.miss("links", [sender, recipient]);
+    }
     return Promise.resolve(link ?? null);
   }
 
   getPending(from: string, to: string) {
     const k = key(from, to);
-    if (!this.pending.has(k) && !this.asked("pending", from, to)) this.miss("pending", [from, to]);
+    if (!this.pending.has(k) && !this.asked("pending", from, to)) {
+      return this.miss("pending", [from, to]);
+    }
     const id = this.pending.get(k);
     return Promise.resolve(id ? { request_id: id } : null);
   }
 
   getTask(id: string) {
-    if (!this.tasks.has(id) && !this.asked("tasks", id)) this.miss("tasks", id);
+    if (!this.tasks.has(id) && !this.asked("tasks", id)) return this.miss("tasks", id);
     return Promise.resolve(this.tasks.get(id) ?? null);
   }
 
   countOpenTasks(requester: string, worker: string) {
     const n = this.open.get(key(requester, worker));
-    if (n === undefined) this.miss("open", [requester, worker]);
+    if (n === undefined) return this.miss("open", [requester, worker]);
     return Promise.resolve(n);
   }
 
@@ -279,8 +289,11 @@ export class FactStore implements GroupStore {
     const count = (k: string, s: number) => {
       const n = this.rates.get(key(k, s));
       if (n !== undefined) return n;
+      // Synchronous (the rate check is): both windows asked for, then a throw.
       this.query.ask("rates", [k, start]);
-      return this.miss("rates", [k, previous]);
+      this.query.ask("rates", [k, previous]);
+      this.missed = true;
+      throw new MissingFact("rates not read");
     };
     for (const [k, limit] of keys) {
       if (rateOver(count(k, start), count(k, previous), weight, limit)) return k;
@@ -319,7 +332,11 @@ export class FactStore implements GroupStore {
     switch (s.name) {
       case "envelopeAdd":
         if (this.ids.has(p[0]!) || this.known.has(p[0]!)) return 0;
-        if (!this.asked("ids", p[0]!)) this.miss("ids", p[0]!);
+        if (!this.asked("ids", p[0]!)) {
+          this.query.ask("ids", p[0]!);
+          this.missed = true;
+          throw new MissingFact("ids not read");
+        }
         return 1;
       case "deliveryAdd":
         return [{ seq: 0 }];
