@@ -10,7 +10,7 @@ import {
   fail,
   handleOwner,
   isTaskType,
-  parseEnvelope,
+  parseReceivedEnvelope,
   permissionFor,
   type Permissions,
   roleOf,
@@ -73,7 +73,7 @@ export async function checkSignedEnvelope(
   if (size > limits.maxEnvelopeBytes) {
     throw fail("envelope_too_large", `the limit is ${limits.maxEnvelopeBytes} bytes`);
   }
-  const envelope = parseEnvelope(raw);
+  const envelope = parseReceivedEnvelope(raw);
   if (envelope.type === "connection_request" && size > CONNECTION_REQUEST_MAX_BYTES) {
     throw fail(
       "envelope_too_large",
