@@ -23,7 +23,7 @@ import type { GroupCommit, GroupOutcome, GroupStore } from "./store/group.ts";
 import { RowCache } from "./store/row_cache.ts";
 import { settle, SqliteGroup } from "./store/sqlite_group.ts";
 import { RELAY_MIGRATIONS } from "./store/sqlite_schema.ts";
-import { SQLITE_QUERIES } from "./store/sqlite_queries.ts";
+import { INSERTS_RETURNING_SEQ, SQLITE_QUERIES } from "./store/sqlite_queries.ts";
 import { SqlRelayStore } from "./store/sql_store.ts";
 
 export { RELAY_MIGRATIONS };
@@ -139,7 +139,11 @@ export class SqliteRelayStore extends SqliteFlows implements GroupCommit {
       // node:sqlite binds no booleans: they are stored as 0/1.
       const params = step.params.map((p): SQLInputValue => typeof p === "boolean" ? Number(p) : p);
       const statement = prepare(db, sql);
-      if (step.want === "rows") return statement.all(...params).map((r) => ({ ...r }));
+      if (INSERTS_RETURNING_SEQ.has(step.name)) {
+        return [{ seq: Number(statement.run(...params).lastInsertRowid) }];
+      }
+      // Rows as node:sqlite returns them (null-prototype objects): rules.ts only reads fields.
+      if (step.want === "rows") return statement.all(...params) as Row[];
       const changes = Number(statement.run(...params).changes);
       if (CACHED_WRITES.has(step.name)) cache.clear();
       // A write outside a transaction is a commit of its own.
