@@ -19,9 +19,16 @@ import {
   verifyEnvelope,
 } from "../protocol/mod.ts";
 import { logger } from "../log.ts";
-import type { VerifyReply, VerifyRequest } from "./verify_worker.ts";
+import type { VerifyBatch, VerifyReply } from "./verify_worker.ts";
 
 const log = logger("relay");
+
+/**
+ * Larger envelopes are checked on the calling thread: a copy of each in a second heap (the
+ * Worker's, until its GC runs) costs more memory than the thread time it saves — 40 envelopes
+ * of 1.9 MB held ~40 MB more (tests/relay/dos_test.ts) — and they are rare.
+ */
+const WORKER_MAX_CHARS = 64 * 1024;
 
 /** Checks envelope signatures; {@link close} when the relay stops. */
 export class SignatureVerifier {
@@ -31,20 +38,25 @@ export class SignatureVerifier {
   private closed = false;
   private nextId = 1;
   private readonly waiting = new Map<number, (ok: boolean) => void>();
-  private batch: VerifyRequest[] = [];
+  /** The checks of this turn, not yet sent: the first one's id, and their lines. */
+  private batchFirst = 0;
+  private batch: string[] = [];
   /** Signatures the Worker found valid (tests, benchmarks). */
   passedInWorker = 0;
 
   /** Checks `envelope`'s signature by `publicKey` (base64url); throws `bad_signature`. */
   async verify(envelope: Envelope, publicKey: string): Promise<void> {
     const text = fastSigningText(envelope);
-    const worker = text === null ? null : this.start();
+    const worker = text === null || text.length > WORKER_MAX_CHARS ? null : this.start();
     if (worker !== null && text !== null) {
       const ok = await new Promise<boolean>((resolve) => {
         const id = this.nextId++;
         this.waiting.set(id, resolve);
-        if (this.batch.length === 0) setImmediate(() => this.flush());
-        this.batch.push({ id, key: publicKey, text, sig: envelope.sig });
+        if (this.batch.length === 0) {
+          this.batchFirst = id;
+          setImmediate(() => this.flush());
+        }
+        this.batch.push(publicKey, envelope.sig, text);
       });
       if (ok) {
         this.passedInWorker++;
@@ -70,8 +82,8 @@ export class SignatureVerifier {
         type: "module",
       });
       worker.onmessage = (event: MessageEvent<VerifyReply>) => {
-        const { ids, ok } = event.data;
-        ids.forEach((id, i) => this.answer(id, ok[i] === true));
+        const [firstId, ok] = event.data;
+        ok.forEach((valid, i) => this.answer(firstId + i, valid));
       };
       worker.onerror = (event) => {
         event.preventDefault();
@@ -94,10 +106,10 @@ export class SignatureVerifier {
     this.batch = [];
     if (batch.length === 0) return;
     if (!this.worker) {
-      for (const r of batch) this.answer(r.id, false);
+      for (let i = 0; i < batch.length / 3; i++) this.answer(this.batchFirst + i, false);
       return;
     }
-    this.worker.postMessage(batch);
+    this.worker.postMessage([this.batchFirst, batch.join("\n")] satisfies VerifyBatch);
   }
 
   private answer(id: number, ok: boolean) {
