@@ -1,7 +1,7 @@
 /**
  * The relay store on SQLite (default): one relay process per database file. The logic is
  * shared with PostgreSQL (store/sql_store.ts); this file runs it synchronously on node:sqlite,
- * with group commit of accepts and acks (store/sqlite_group.ts), cached client and agent rows
+ * with group commit of accepts and acks (store/sqlite_group.ts), cached client, agent and link rows
  * (store/row_cache.ts) and WAL checkpoints in a Worker (checkpoint.ts).
  */
 import {
@@ -40,6 +40,8 @@ const CACHED_WRITES: ReadonlySet<QueryName> = new Set([
   "clientRevoke",
   "clientSetToken",
   "agentPut",
+  "linkAdd",
+  "linkSetPermissions",
 ]);
 
 /** Opens (creating and migrating) a SQLite relay store at `path`. */
@@ -91,6 +93,16 @@ abstract class SqliteFlows extends SqlRelayStore {
     return this.call(() => {
       const row = runSync(flows.getClient(id), this.core.exec);
       this.core.cache.putClient(id, row);
+      return row;
+    });
+  }
+
+  override getLink(sender: string, recipient: string) {
+    const hit = this.core.cache.link(sender, recipient);
+    if (hit !== undefined) return Promise.resolve(hit);
+    return this.call(() => {
+      const row = runSync(flows.getLink(sender, recipient), this.core.exec);
+      this.core.cache.putLink(sender, recipient, row);
       return row;
     });
   }
@@ -154,7 +166,8 @@ export class SqliteRelayStore extends SqliteFlows implements GroupCommit {
     const core = { db, cache, exec, committed };
     super(core);
     this.view = new InGroup(core);
-    this.group = new SqliteGroup(db, committed);
+    // Rows cached from inside a transaction that is undone would outlive it: forget them.
+    this.group = new SqliteGroup(db, committed, () => cache.clear());
   }
 
   /** Cache hits and misses (tests, benchmarks). */
