@@ -6,6 +6,7 @@
 import { decodeBase64Url, encodeBase64Url } from "./base64url.ts";
 import { arrayBufferOf as buf, requireLength } from "./bytes.ts";
 import { canonicalBytes } from "./canonical.ts";
+import { fastEnvelope, fastSigningText } from "./envelope_fast.ts";
 import { hpkeOpen, hpkeSeal } from "./hpke.ts";
 import { fail, TaskferryError } from "./errors.ts";
 import { jsonDepth, MAX_JSON_DEPTH } from "./json.ts";
@@ -76,6 +77,9 @@ export function hpkeInfo(envelopeId: string, recipient: string): Uint8Array {
 
 /** The bytes an envelope signature covers: JCS of the envelope without `sig`. */
 export function signingInput(envelope: Omit<Envelope, "sig"> | Envelope): Uint8Array {
+  // An envelope parseReceivedEnvelope built is frozen and of a known shape: written directly.
+  const fast = fastSigningText(envelope as Envelope);
+  if (fast !== null) return encoder.encode(fast);
   const { sig: _sig, ...unsigned } = envelope as Envelope;
   return canonicalBytes(unsigned);
 }
@@ -203,6 +207,15 @@ export function parseEnvelope(value: unknown): Envelope {
     );
   }
   return parsed.data;
+}
+
+/**
+ * {@link parseEnvelope} for envelopes off the wire on the relay's hot path: the common shape is
+ * checked by hand (envelope_fast.ts) and comes back deeply frozen; anything else, and every
+ * refusal, goes through the schema as before.
+ */
+export function parseReceivedEnvelope(value: unknown): Envelope {
+  return fastEnvelope(value) ?? parseEnvelope(value);
 }
 
 /**

@@ -59,14 +59,21 @@ export function parseJsonBounded(text: string, bounds: JsonBounds): unknown {
 export function jsonDepth(text: string, stopAbove = Infinity): number {
   let depth = 0;
   let max = 0;
-  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) {
+    if (c === 0x22) {
+      // A string ends at the first quote after it not escaped by an odd run of backslashes;
+      // indexOf jumps there natively (most of an envelope is one long base64url string).
+      let end = i;
+      for (;;) {
+        end = text.indexOf('"', end + 1);
+        if (end === -1) return max; // unterminated: JSON.parse refuses it
+        let k = end - 1;
+        while (text.charCodeAt(k) === 0x5c) k--;
+        if ((end - 1 - k) % 2 === 0) break;
+      }
+      i = end;
+    } else if (c === 0x5b || c === 0x7b) {
       if (++depth > max) {
         max = depth;
         if (max > stopAbove) return max;

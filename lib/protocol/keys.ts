@@ -36,15 +36,19 @@ export const X25519_PKCS8_PREFIX = fromHex("302e020100300506032b656e04220420");
 
 // Imported CryptoKeys are cached: importing costs more than verifying one signature.
 const KEY_CACHE_LIMIT = 4096;
-const keyCache = new Map<string, Promise<CryptoKey>>();
+const keyCache = new Map<string, Promise<unknown>>();
 
 /**
  * The CryptoKey `make` imports from `raw`, imported once per `kind` + bytes (bounded, oldest
  * out first; a failed import is forgotten). Also used by hpke.ts for X25519 keys.
  */
-export function cachedKey(kind: string, raw: Uint8Array, make: () => Promise<CryptoKey>) {
+export function cachedKey<K = CryptoKey>(
+  kind: string,
+  raw: Uint8Array,
+  make: () => Promise<K>,
+): Promise<K> {
   const id = kind + encodeBase64Url(raw);
-  let key = keyCache.get(id);
+  let key = keyCache.get(id) as Promise<K> | undefined;
   if (!key) {
     if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.delete(keyCache.keys().next().value!);
     key = make();
@@ -72,12 +76,19 @@ function signingKey(seed: Uint8Array): Promise<CryptoKey> {
   );
 }
 
-function verifyingKey(publicKey: Uint8Array): Promise<CryptoKey> {
+/**
+ * The verifying CryptoKey of a public key, or null for a key of small order (checked once, when
+ * the key is first imported, instead of on every signature).
+ */
+function verifyingKey(publicKey: Uint8Array): Promise<CryptoKey | null> {
   requireLength(publicKey, 32, "Ed25519 public key");
-  return cachedKey(
+  return cachedKey<CryptoKey | null>(
     "edp:",
     publicKey,
-    () => crypto.subtle.importKey("raw", buf(publicKey), "Ed25519", false, ["verify"]),
+    () =>
+      isSmallOrderEd25519(publicKey)
+        ? Promise.resolve(null)
+        : crypto.subtle.importKey("raw", buf(publicKey), "Ed25519", false, ["verify"]),
   );
 }
 
@@ -181,17 +192,21 @@ export async function verify(
   signature: Uint8Array,
 ): Promise<boolean> {
   if (publicKey.length !== 32 || signature.length !== 64) return false;
-  if (isSmallOrderEd25519(publicKey)) return false;
   try {
-    return await crypto.subtle.verify(
-      "Ed25519",
-      await verifyingKey(publicKey),
-      buf(signature),
-      buf(message),
-    );
+    const key = await verifyingKey(publicKey);
+    if (key === null) return false;
+    return await crypto.subtle.verify("Ed25519", key, whole(signature), whole(message));
   } catch {
     return false;
   }
+}
+
+/** `bytes` as WebCrypto input: its own buffer when the view spans all of it (no copy). */
+function whole(bytes: Uint8Array): ArrayBuffer {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength &&
+      bytes.buffer instanceof ArrayBuffer
+    ? bytes.buffer
+    : buf(bytes);
 }
 
 /** SHA-256 digest. */

@@ -6,6 +6,7 @@ export * from "./bytes.ts";
 export * from "./canonical.ts";
 export * from "./crypto.ts";
 export * from "./delivery.ts";
+export * from "./envelope_fast.ts";
 export * from "./errors.ts";
 export * from "./frames.ts";
 export * from "./handles.ts";

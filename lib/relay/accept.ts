@@ -10,7 +10,7 @@ import {
   fail,
   handleOwner,
   isTaskType,
-  parseEnvelope,
+  parseReceivedEnvelope,
   permissionFor,
   type Permissions,
   roleOf,
@@ -62,18 +62,29 @@ export interface CheckedEnvelope {
 /** Relay-side bound on revisions: the real bound is in the encrypted payload (daemons check). */
 const RELAY_MAX_REVISIONS = 100;
 
-/** Parses and checks an envelope up to and including its signature (no shared state read). */
+/** Checks an envelope's signature by its sender's public key (base64url); throws `bad_signature`. */
+export type SignatureCheck = (envelope: Envelope, publicKey: string) => Promise<void>;
+
+/** The signature check on the calling thread. */
+const verifyHere: SignatureCheck = (envelope, publicKey) =>
+  verifyEnvelope(envelope, decodeBase64Url(publicKey));
+
+/**
+ * Parses and checks an envelope up to and including its signature (no shared state read);
+ * `verify` is where the signature is checked (the relay's Worker, verify_pool.ts).
+ */
 export async function checkSignedEnvelope(
   store: RelayStore,
   session: SenderSession,
   limits: AcceptLimits,
   raw: unknown,
   size: number,
+  verify: SignatureCheck = verifyHere,
 ): Promise<{ envelope: Envelope; sender: AgentRecord }> {
   if (size > limits.maxEnvelopeBytes) {
     throw fail("envelope_too_large", `the limit is ${limits.maxEnvelopeBytes} bytes`);
   }
-  const envelope = parseEnvelope(raw);
+  const envelope = parseReceivedEnvelope(raw);
   if (envelope.type === "connection_request" && size > CONNECTION_REQUEST_MAX_BYTES) {
     throw fail(
       "envelope_too_large",
@@ -86,7 +97,7 @@ export async function checkSignedEnvelope(
   if (!sender || sender.client_id !== session.clientId) {
     throw fail("unknown_agent", `register ${envelope.from} before sending as it`);
   }
-  await verifyEnvelope(envelope, decodeBase64Url(sender.signing_public_key));
+  await verify(envelope, sender.signing_public_key);
   return { envelope, sender };
 }
 

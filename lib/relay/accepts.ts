@@ -7,11 +7,18 @@
  */
 import { type Envelope, fail, TaskferryError } from "../protocol/mod.ts";
 import { logger } from "../log.ts";
-import { checkRouting, checkSignedEnvelope, lockKeys, type RateCheck } from "./accept.ts";
+import {
+  checkRouting,
+  checkSignedEnvelope,
+  lockKeys,
+  type RateCheck,
+  type SignatureCheck,
+} from "./accept.ts";
 import type { RelayMetrics } from "./metrics.ts";
 import type { RelayOptions } from "./options.ts";
 import type { BlobService } from "./blobs/service.ts";
 import type { Session } from "./session.ts";
+import type { SignatureVerifier } from "./verify_pool.ts";
 import type { DeliveryRow, RelayStore } from "./store.ts";
 import { type GroupCommit, groupCommitOf } from "./store/group.ts";
 
@@ -28,6 +35,8 @@ export interface AcceptHost {
   offer(clientId: string, row: DeliveryRow): void;
   /** Files (design §12): the relay's blob service, or null when it stores no files. */
   readonly blobs: BlobService | null;
+  /** Where signatures are checked (verify_pool.ts); absent: on this thread. */
+  readonly signatures?: SignatureVerifier;
 }
 
 /** The accept pipeline of one relay. */
@@ -35,10 +44,15 @@ export class Accepts {
   /** The store's group commit of accepts. */
   private readonly group: GroupCommit;
 
+  /** The host's signature check, or undefined: checkSignedEnvelope's own. */
+  private readonly verify: SignatureCheck | undefined;
+
   constructor(private readonly host: AcceptHost, private readonly rateCheck: RateCheck) {
     const group = groupCommitOf(host.store);
     if (!group) throw new Error("the relay store has no group commit");
     this.group = group;
+    const signatures = host.signatures;
+    this.verify = signatures && ((envelope, key) => signatures.verify(envelope, key));
   }
 
   /** Resolves when every envelope taken so far is stored and answered (or refused). */
@@ -65,6 +79,7 @@ export class Accepts {
       this.host.options,
       raw,
       Math.max(0, frameBytes - 30),
+      this.verify,
     ).then((v) => v.envelope);
     return this.inOrder(session, verified, id);
   }

@@ -190,14 +190,37 @@ async function handleFrame(
   }
 }
 
-function parseFrame(data: string): ClientFrame {
+/**
+ * An `ack` frame as daemons write it (lib/client/relay_link.ts), read without parsing: the
+ * commonest frame, and the pattern accepts only what the schema does (an integer ≥ 1, at most
+ * 15 digits, so a safe integer). Any other spelling goes through the parser and the schema.
+ */
+const ACK_FRAME = /^\{"type":"ack","seq":([1-9][0-9]{0,14})\}$/;
+
+/** Parses one frame of an authenticated session; throws `bad_request`, `payload_too_deep`, `invalid_json`. */
+export function parseFrame(data: string): ClientFrame {
+  const ack = ACK_FRAME.exec(data);
+  if (ack) return { type: "ack", seq: Number(ack[1]) };
   const value = parseJsonBounded(data, {
     maxBytes: Number.MAX_SAFE_INTEGER, // the length was checked on arrival
     maxDepth: FRAME_MAX_DEPTH,
   });
+  // A `send` frame's envelope is checked on its own (accept.ts); the frame is just its wrapper.
+  if (isSendFrame(value)) return value;
   const parsed = ClientFrameSchema.safeParse(value);
   if (!parsed.success) throw fail("bad_request", describeIssues(parsed.error));
   return parsed.data;
+}
+
+/** Exactly `{type: "send", envelope}` (what the schema's strict `send` object accepts). */
+function isSendFrame(value: unknown): value is Extract<ClientFrame, { type: "send" }> {
+  if (typeof value !== "object" || value === null) return false;
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  const frame = value as Record<string, unknown>;
+  if (frame.type !== "send" || !("envelope" in frame)) return false;
+  let keys = 0;
+  for (const _ in frame) keys++;
+  return keys === 2;
 }
 
 function parseHello(data: string): Extract<ClientFrame, { type: "hello" }> {

@@ -15,6 +15,7 @@ import { Presence } from "./presence.ts";
 import { Session } from "./session.ts";
 import type { ClientRecord, DeliveryRow, RelayStore } from "./store.ts";
 import { authenticateToken } from "./tokens.ts";
+import { SignatureVerifier } from "./verify_pool.ts";
 import type { BlobService } from "./blobs/service.ts";
 
 export { DEFAULT_RELAY_OPTIONS, type RelayOptions } from "./options.ts";
@@ -42,6 +43,8 @@ export class Relay {
   private readonly accepts: Accepts;
   /** Files (design §12): set by startRelay; null = this relay stores no files. */
   blobs: BlobService | null = null;
+  /** Envelope signatures are checked in a Worker (verify_pool.ts), off this thread. */
+  readonly signatures = new SignatureVerifier();
 
   constructor(readonly store: RelayStore, readonly options: RelayOptions) {
     this.presence = new Presence(store, this.nodeId);
@@ -123,6 +126,7 @@ export class Relay {
     const held = [...this.sessions.keys()];
     this.sessions.clear();
     await this.accepts.idle();
+    this.signatures.close();
     if (this.store.cluster) {
       await this.unlisten?.().catch(() => {});
       for (const clientId of held) {

@@ -1,7 +1,7 @@
 /**
  * The relay store on SQLite (default): one relay process per database file. The logic is
  * shared with PostgreSQL (store/sql_store.ts); this file runs it synchronously on node:sqlite,
- * with group commit of accepts and acks (store/sqlite_group.ts), cached client and agent rows
+ * with group commit of accepts and acks (store/sqlite_group.ts), cached client, agent and link rows
  * (store/row_cache.ts) and WAL checkpoints in a Worker (checkpoint.ts).
  */
 import {
@@ -23,7 +23,7 @@ import type { GroupCommit, GroupOutcome, GroupStore } from "./store/group.ts";
 import { RowCache } from "./store/row_cache.ts";
 import { settle, SqliteGroup } from "./store/sqlite_group.ts";
 import { RELAY_MIGRATIONS } from "./store/sqlite_schema.ts";
-import { SQLITE_QUERIES } from "./store/sqlite_queries.ts";
+import { INSERTS_RETURNING_SEQ, SQLITE_QUERIES } from "./store/sqlite_queries.ts";
 import { SqlRelayStore } from "./store/sql_store.ts";
 
 export { RELAY_MIGRATIONS };
@@ -40,6 +40,8 @@ const CACHED_WRITES: ReadonlySet<QueryName> = new Set([
   "clientRevoke",
   "clientSetToken",
   "agentPut",
+  "linkAdd",
+  "linkSetPermissions",
 ]);
 
 /** Opens (creating and migrating) a SQLite relay store at `path`. */
@@ -95,6 +97,16 @@ abstract class SqliteFlows extends SqlRelayStore {
     });
   }
 
+  override getLink(sender: string, recipient: string) {
+    const hit = this.core.cache.link(sender, recipient);
+    if (hit !== undefined) return Promise.resolve(hit);
+    return this.call(() => {
+      const row = runSync(flows.getLink(sender, recipient), this.core.exec);
+      this.core.cache.putLink(sender, recipient, row);
+      return row;
+    });
+  }
+
   override getAgent(handle: string) {
     const hit = this.core.cache.agent(handle);
     if (hit !== undefined) return Promise.resolve(hit);
@@ -139,7 +151,11 @@ export class SqliteRelayStore extends SqliteFlows implements GroupCommit {
       // node:sqlite binds no booleans: they are stored as 0/1.
       const params = step.params.map((p): SQLInputValue => typeof p === "boolean" ? Number(p) : p);
       const statement = prepare(db, sql);
-      if (step.want === "rows") return statement.all(...params).map((r) => ({ ...r }));
+      if (INSERTS_RETURNING_SEQ.has(step.name)) {
+        return [{ seq: Number(statement.run(...params).lastInsertRowid) }];
+      }
+      // Rows as node:sqlite returns them (null-prototype objects): rules.ts only reads fields.
+      if (step.want === "rows") return statement.all(...params) as Row[];
       const changes = Number(statement.run(...params).changes);
       if (CACHED_WRITES.has(step.name)) cache.clear();
       // A write outside a transaction is a commit of its own.
@@ -150,7 +166,8 @@ export class SqliteRelayStore extends SqliteFlows implements GroupCommit {
     const core = { db, cache, exec, committed };
     super(core);
     this.view = new InGroup(core);
-    this.group = new SqliteGroup(db, committed);
+    // Rows cached from inside a transaction that is undone would outlive it: forget them.
+    this.group = new SqliteGroup(db, committed, () => cache.clear());
   }
 
   /** Cache hits and misses (tests, benchmarks). */

@@ -55,3 +55,32 @@ Deno.test("json: 10 MB of nesting is refused in milliseconds", () => {
   const ms = performance.now() - t0;
   assert(ms < 500, `${ms} ms`);
 });
+
+/** The character-by-character scan jsonDepth replaced (issue 21): the oracle for its rewrite. */
+function depthByChars(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) max = Math.max(max, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
+}
+
+Deno.test("json: depth skips strings by search exactly as a scan of every character does", () => {
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
+  const alphabet = ['"', "\\", "[", "]", "{", "}", "a", ",", ":"];
+  for (let n = 0; n < 20_000; n++) {
+    let text = "";
+    const length = Math.floor(next() * 24);
+    for (let i = 0; i < length; i++) text += alphabet[Math.floor(next() * alphabet.length)];
+    assertEquals(jsonDepth(text), depthByChars(text), JSON.stringify(text));
+  }
+});

@@ -1,11 +1,16 @@
 /**
- * The SQLite relay caches client and agent rows (lib/relay/store/row_cache.ts). A revoke, a
- * token rotation or an agent's new keys must still take effect at once — also when another
+ * The SQLite relay caches client, agent and link rows (lib/relay/store/row_cache.ts). A revoke,
+ * a token rotation, an agent's new keys or a link's new permissions must still take effect at once — also when another
  * process writes them (the CLI on the same database file) — for the next hello and the next
  * frame, not only at the periodic credential check (set to an hour here so it cannot help).
  */
 import { assert, assertEquals } from "../assert.ts";
-import { CLOSE_CODES, encodeBase64Url, generateAgentKeys } from "../../lib/protocol/mod.ts";
+import {
+  CLOSE_CODES,
+  DEFAULT_PERMISSIONS,
+  encodeBase64Url,
+  generateAgentKeys,
+} from "../../lib/protocol/mod.ts";
 import { hashToken, openSqliteRelayStore } from "../../lib/relay/mod.ts";
 import { connectedPair, RawSocket, seal, type TestRelay, withRelay } from "./sim.ts";
 
@@ -132,5 +137,50 @@ Deno.test("cache: the relay's own writes are seen in the same turn", async () =>
     });
     assertEquals((await store.getAgent("@carol/x"))?.signing_public_key, "a");
     void token;
+  });
+});
+
+Deno.test("cache: link permissions changed by another connection apply to the next frame", async () => {
+  await withRelay(NO_PERIODIC_CHECK, async (relay) => {
+    const { alice, bob, a } = await connectedPair(relay);
+    const first = await a.send(
+      await seal(alice, [bob], "message", { text: "n1" }, { device_id: a.deviceId }),
+    );
+    assertEquals(first.type, "accepted"); // the link is cached now
+    await otherProcess(relay, async (s) => {
+      const denied = { ...DEFAULT_PERMISSIONS, can_message: false };
+      assert(await s.setLinkPermissions(alice.handle, bob.handle, denied));
+    });
+    await nextTurn();
+    const next = await a.send(
+      await seal(alice, [bob], "message", { text: "n2" }, { device_id: a.deviceId }),
+    );
+    assert(next.type === "error", JSON.stringify(next));
+    assertEquals(next.code, "permission_denied");
+  });
+});
+
+Deno.test("cache: a link written in a transaction that is rolled back is not remembered", async () => {
+  await withRelay(NO_PERIODIC_CHECK, async (relay) => {
+    const store = relay.relay.store as ReturnType<typeof openSqliteRelayStore>;
+    assertEquals(await store.getLink("@x/a", "@y/b"), null); // a cached miss
+    await store.grouped(async (s) => {
+      await s.queueEnvelope(
+        {
+          id: "msg_01JDQ7AAAAAAAAAAAAAAAAAAAA",
+          sender_client: "x",
+          from: "@x/a",
+          to: ["@y/b"],
+          type: "connection_accept",
+          body: "{}",
+          accepted_at: 1,
+        },
+        [],
+        { connect: { a: "@x/a", b: "@y/b", permissions: { ...DEFAULT_PERMISSIONS } } },
+      );
+      assert(await s.getLink("@x/a", "@y/b")); // read (and cached) inside the savepoint
+      throw new Error("refused after the write");
+    }, () => {});
+    assertEquals(await store.getLink("@x/a", "@y/b"), null);
   });
 });

@@ -44,7 +44,15 @@ export class SqliteGroup {
   /** COMMITs so far (tests, benchmarks). */
   commits = 0;
 
-  constructor(private readonly db: DatabaseSync, private readonly onCommit: () => void) {}
+  /**
+   * `onRollback` runs whenever work is undone (a savepoint rolled back, a failed COMMIT): what
+   * was cached from rows written inside the transaction must be forgotten.
+   */
+  constructor(
+    private readonly db: DatabaseSync,
+    private readonly onCommit: () => void,
+    private readonly onRollback: () => void = () => {},
+  ) {}
 
   /**
    * Runs a control statement, prepared once: grouped work runs one piece at a time, so one
@@ -75,6 +83,7 @@ export class SqliteGroup {
   }
 
   private undoSavepoint() {
+    this.onRollback();
     // SQLite rolls some failures back by itself; only undo what is still open.
     if (!this.db.isTransaction) return;
     this.control("ROLLBACK TO tf_group");
@@ -205,6 +214,7 @@ export class SqliteGroup {
         this.commits++;
       } catch (err) {
         commitError = err ?? new Error("COMMIT failed");
+        this.onRollback();
         try {
           if (this.db.isTransaction) this.control("ROLLBACK");
         } catch {

@@ -1,6 +1,12 @@
 /** The relay store's SQL for SQLite: one statement per flow step (see flow.ts), `?` parameters. */
-import type { QueryTable } from "./flow.ts";
+import type { QueryName, QueryTable } from "./flow.ts";
 import { OPEN_TASK_SQL } from "./rules.ts";
+
+/**
+ * Inserts whose flow asks for the new row's `seq` (a `RETURNING seq` in other dialects): seq is
+ * the rowid, which the insert reports itself.
+ */
+export const INSERTS_RETURNING_SEQ: ReadonlySet<QueryName> = new Set(["deliveryAdd", "receiptAdd"]);
 
 /** SQLite statements, by name. */
 export const SQLITE_QUERIES: QueryTable = {
@@ -59,10 +65,12 @@ export const SQLITE_QUERIES: QueryTable = {
   envelopeAdd: `INSERT INTO envelopes (id, sender_client, from_handle, recipients, type, body,
     accepted_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
   envelopeForReceipt: "SELECT sender_client, recipients, accepted_at FROM envelopes WHERE id = ?",
+  // No RETURNING: the store answers these two with the insert's rowid (INSERTS_RETURNING_SEQ),
+  // which skips SQLite's buffering of returned rows (issue 21).
   deliveryAdd: `INSERT INTO deliveries (client_id, kind, envelope_id, created_at)
-    VALUES (?, 'envelope', ?, ?) RETURNING seq`,
+    VALUES (?, 'envelope', ?, ?)`,
   receiptAdd: `INSERT INTO deliveries (client_id, kind, envelope_id, body, created_at)
-    VALUES (?, 'receipt', ?, ?, ?) RETURNING seq`,
+    VALUES (?, 'receipt', ?, ?, ?)`,
   deliveriesPending: `SELECT d.seq, d.kind, coalesce(d.body, e.body) AS body, d.envelope_id,
       coalesce(e.accepted_at, d.created_at) AS accepted_at, d.attempts
     FROM deliveries d LEFT JOIN envelopes e ON e.id = d.envelope_id AND d.kind = 'envelope'

@@ -1,0 +1,127 @@
+/**
+ * Envelope signatures checked off the relay's event loop (issue 21). Deno's WebCrypto verifies
+ * Ed25519 synchronously on the calling thread: about a quarter of the relay thread's work per
+ * envelope. Here a Worker (verify_worker.ts) does it while the relay's thread goes on parsing,
+ * writing SQLite and serving sockets. The checks asked for in one turn of the event loop go to
+ * the Worker in one message.
+ *
+ * Every signature is still checked: a Worker that cannot start, fails or is closed hands the
+ * work back to the calling thread, and whatever the Worker does not answer `true` is checked
+ * again on the calling thread by `verifyEnvelope`, which throws the refusal with its usual code
+ * and message (so a refusal reads the same whichever thread saw it first).
+ * @module
+ */
+import { setImmediate } from "node:timers";
+import {
+  decodeBase64Url,
+  type Envelope,
+  fastSigningText,
+  verifyEnvelope,
+} from "../protocol/mod.ts";
+import { logger } from "../log.ts";
+import type { VerifyBatch, VerifyReply } from "./verify_worker.ts";
+
+const log = logger("relay");
+
+/**
+ * Larger envelopes are checked on the calling thread: a copy of each in a second heap (the
+ * Worker's, until its GC runs) costs more memory than the thread time it saves — 40 envelopes
+ * of 1.9 MB held ~40 MB more (tests/relay/dos_test.ts) — and they are rare.
+ */
+const WORKER_MAX_CHARS = 64 * 1024;
+
+/** Checks envelope signatures; {@link close} when the relay stops. */
+export class SignatureVerifier {
+  /** Started at the first check: a relay that never sees an envelope never starts one. */
+  private worker: Worker | null = null;
+  private failed = false;
+  private closed = false;
+  private nextId = 1;
+  private readonly waiting = new Map<number, (ok: boolean) => void>();
+  /** The checks of this turn, not yet sent: the first one's id, and their lines. */
+  private batchFirst = 0;
+  private batch: string[] = [];
+  /** Signatures the Worker found valid (tests, benchmarks). */
+  passedInWorker = 0;
+
+  /** Checks `envelope`'s signature by `publicKey` (base64url); throws `bad_signature`. */
+  async verify(envelope: Envelope, publicKey: string): Promise<void> {
+    const text = fastSigningText(envelope);
+    const worker = text === null || text.length > WORKER_MAX_CHARS ? null : this.start();
+    if (worker !== null && text !== null) {
+      const ok = await new Promise<boolean>((resolve) => {
+        const id = this.nextId++;
+        this.waiting.set(id, resolve);
+        if (this.batch.length === 0) {
+          this.batchFirst = id;
+          setImmediate(() => this.flush());
+        }
+        this.batch.push(publicKey, envelope.sig, text);
+      });
+      if (ok) {
+        this.passedInWorker++;
+        return;
+      }
+    }
+    // Not answered true (or no Worker): this thread checks, and refuses with the usual error.
+    await verifyEnvelope(envelope, decodeBase64Url(publicKey));
+  }
+
+  /** Stops the Worker; checks asked for later run on the calling thread. */
+  close() {
+    this.closed = true;
+    this.worker?.terminate();
+    this.worker = null;
+    this.giveUp();
+  }
+
+  private start(): Worker | null {
+    if (this.worker || this.failed || this.closed) return this.worker;
+    try {
+      const worker = new Worker(new URL("./verify_worker.ts", import.meta.url), {
+        type: "module",
+      });
+      worker.onmessage = (event: MessageEvent<VerifyReply>) => {
+        const [firstId, ok] = event.data;
+        ok.forEach((valid, i) => this.answer(firstId + i, valid));
+      };
+      worker.onerror = (event) => {
+        event.preventDefault();
+        log.warn("signature worker failed; verifying on the relay thread", { err: event.message });
+        this.failed = true;
+        this.worker?.terminate();
+        this.worker = null;
+        this.giveUp();
+      };
+      this.worker = worker;
+    } catch (err) {
+      log.warn("signature worker did not start; verifying on the relay thread", { err });
+      this.failed = true;
+    }
+    return this.worker;
+  }
+
+  private flush() {
+    const batch = this.batch;
+    this.batch = [];
+    if (batch.length === 0) return;
+    if (!this.worker) {
+      for (let i = 0; i < batch.length / 3; i++) this.answer(this.batchFirst + i, false);
+      return;
+    }
+    this.worker.postMessage([this.batchFirst, batch.join("\n")] satisfies VerifyBatch);
+  }
+
+  private answer(id: number, ok: boolean) {
+    const resolve = this.waiting.get(id);
+    if (!resolve) return;
+    this.waiting.delete(id);
+    resolve(ok);
+  }
+
+  /** Hands every open check back to the calling thread (answered false: checked there). */
+  private giveUp() {
+    this.batch = [];
+    for (const id of [...this.waiting.keys()]) this.answer(id, false);
+  }
+}

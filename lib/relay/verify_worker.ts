@@ -1,0 +1,48 @@
+/**
+ * The signature Worker (see verify_pool.ts): checks Ed25519 signatures of envelopes for the
+ * relay's thread. It gets the sender's public key and the signature as base64url and the
+ * signing text (the JCS form, already written on the relay's thread), and answers true only
+ * when the signature verifies; anything else is answered false and checked again on the
+ * relay's thread, which then gives the refusal its exact message.
+ * @module
+ */
+/// <reference lib="deno.worker" />
+import { decodeBase64Url } from "../protocol/base64url.ts";
+import { verify } from "../protocol/keys.ts";
+
+/**
+ * One message of checks: the id of the first (the others follow it, one apart), and each
+ * check as three lines — the sender's public key and the signature (base64url), and the
+ * signing text (JCS, which never holds a raw newline) — all in one string: one copy to pass
+ * between threads instead of an object per check.
+ */
+export type VerifyBatch = [firstId: number, lines: string];
+
+/** The answer to one batch: its first id and, per check, whether the signature verified. */
+export type VerifyReply = [firstId: number, ok: boolean[]];
+
+const encoder = new TextEncoder();
+const keys = new Map<string, Uint8Array>();
+
+async function check(key: string, sig: string, text: string): Promise<boolean> {
+  try {
+    let raw = keys.get(key);
+    if (!raw) {
+      if (keys.size >= 4096) keys.clear();
+      keys.set(key, raw = decodeBase64Url(key));
+    }
+    return await verify(raw, encoder.encode(text), decodeBase64Url(sig));
+  } catch {
+    return false;
+  }
+}
+
+self.onmessage = async (event: MessageEvent<VerifyBatch>) => {
+  const [firstId, text] = event.data;
+  const lines = text.split("\n");
+  const checks: Promise<boolean>[] = [];
+  for (let i = 0; i + 2 < lines.length; i += 3) {
+    checks.push(check(lines[i]!, lines[i + 1]!, lines[i + 2]!));
+  }
+  self.postMessage([firstId, await Promise.all(checks)] satisfies VerifyReply);
+};
