@@ -6,6 +6,7 @@
  *   item in @bob/b's inbox (the `inbox` event on `GET /v1/events`, the SSE stream an agent
  *   would hold open): sequential latency, then messages/s with many in flight.
  * - The same, waiting with the long poll `GET /v1/inbox?wait=` instead of SSE.
+ * - The same with the relay and both daemons as child processes, as deployed (daemon_procs.ts).
  * - A worker's progress line → the requester's `task_progress` event (daemon_progress.ts).
  * - Cold start of `main.ts relay` and `main.ts client` as processes (spawn → answering health).
  * - The size of `deno bundle` of main.ts.
@@ -17,6 +18,7 @@ import { setLogLevel } from "../lib/log.ts";
 import { generateToken, hashToken, openSqliteRelayStore, startRelay } from "../lib/relay/mod.ts";
 import { TaskferryClient } from "../lib/sdk/mod.ts";
 import { progressLatency } from "./daemon_progress.ts";
+import { multiProcess } from "./daemon_procs.ts";
 import type { BenchOptions, BenchRow } from "./main.ts";
 import { EventWatch } from "./event_watch.ts";
 
@@ -163,7 +165,11 @@ export async function startWorld() {
 export type World = Awaited<ReturnType<typeof startWorld>>;
 
 /** One message alice → bob; resolves with [POST answered, inbox event] times since start. */
-export async function oneMessage(world: World, events: InboxEvents, text: string) {
+export async function oneMessage(
+  world: { alice: { api: TaskferryClient } },
+  events: InboxEvents,
+  text: string,
+) {
   const start = performance.now();
   const sent = await world.alice.api.send({ from: ALICE, to: BOB, text });
   const posted = performance.now() - start;
@@ -439,6 +445,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   if (!Deno.env.get("TASKFERRY_LOG_LEVEL")) setLogLevel("warn");
   return [
     ...await messaging(opts),
+    ...await multiProcess(opts, IN_FLIGHT, latencies),
     ...await coldStarts(opts),
     await bundleSize(),
   ];
