@@ -70,6 +70,21 @@ async function startDaemonProc(
   }
 }
 
+/**
+ * CPU time (ms, all threads: user + system) of process `pid` from /proc (Linux; NaN elsewhere).
+ * Clock ticks of 10 ms: enough over a run of seconds.
+ */
+function processCpuMs(pid: number | "self"): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // Fields after the command name (which may hold spaces): utime and stime are 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
 async function stop(child: Deno.ChildProcess) {
   try {
     child.kill("SIGTERM");
@@ -116,7 +131,8 @@ async function startProcWorld() {
     } finally {
       await store.close();
     }
-    return { alice, bob, close };
+    const processes = { relay: relay.child.pid, alice: alice.child.pid, bob: bob.child.pid };
+    return { alice, bob, processes, close };
   } catch (err) {
     await close();
     throw err;
@@ -154,6 +170,8 @@ export async function multiProcess(
     const total = opts.quick ? 300 : 2000;
     const concurrent: number[] = [];
     let next = 0;
+    const pids = { ...world.processes, "bench client": "self" as const };
+    const cpu0 = Object.values(pids).map(processCpuMs);
     const t0 = performance.now();
     await Promise.all(Array.from({ length: inFlight }, async () => {
       while (next < total) {
@@ -162,6 +180,10 @@ export async function multiProcess(
       }
     }));
     const elapsed = (performance.now() - t0) / 1000;
+    // Where the machine's CPU went, per message: the rate is bounded by the sum on 2 cores.
+    const perMessage = Object.keys(pids).map((name, i) =>
+      `${name} ${((processCpuMs(Object.values(pids)[i]!) - cpu0[i]!) / total).toFixed(2)}`
+    ).join(", ");
     rows.push({
       suite: "daemon",
       name:
@@ -169,10 +191,13 @@ export async function multiProcess(
       runs: total,
       seconds: elapsed,
       rate: total / elapsed,
-      note: `messages/s end to end; ${latencies(concurrent)}; 3 deno processes + this one share ` +
+      note: `messages/s end to end; ${latencies(concurrent)}; CPU ms per message (all threads): ` +
+        `${perMessage}; 3 deno processes + this one share ` +
         `the machine's ${navigator.hardwareConcurrency} cores`,
     });
-    console.error(`  ${inFlight} in flight, processes: ${Math.round(total / elapsed)}/s`);
+    console.error(
+      `  ${inFlight} in flight, processes: ${Math.round(total / elapsed)}/s; ${perMessage}`,
+    );
   } finally {
     await events.close();
     await world.close();
