@@ -16,13 +16,15 @@ export function linkHost(d: Daemon): LinkHost {
     deliver: (seq, envelope) => d.inbound.deliver(seq, envelope),
     // The relay's "delivered" means only that it pushed the envelope and the recipient's device
     // acked: shown as `relayed`. `delivered` itself comes from the peer's signed receipt.
-    receipt: (r) =>
+    // One transaction for a socket read's receipts (a commit costs more than the writes).
+    receipts: (receipts) =>
       d.lock.run(() =>
-        Promise.resolve(
-          void d.delivery.advanceOut(r.id, r.state === "delivered" ? "relayed" : r.state, "relay", {
-            reason: r.reason,
-          }),
-        )
+        Promise.resolve(d.store.transaction(() => {
+          for (const r of receipts) {
+            const state = r.state === "delivered" ? "relayed" : r.state;
+            d.delivery.advanceOut(r.id, state, "relay", { reason: r.reason });
+          }
+        }))
       ),
     accepted: (id) => {
       // One commit for both rows (a commit costs more than either write).

@@ -43,6 +43,8 @@ export interface DaemonOptions {
   quarantineMaxBytes?: number;
   /** Files (design §12): where they are kept and which paths may be attached. */
   files?: FilesOptions;
+  /** Called after each outermost store transaction commits (the WAL checkpointer's count). */
+  onCommit?: () => void;
 }
 
 /** The daemon. */
@@ -70,7 +72,7 @@ export class Daemon {
   readonly presence: PeerPresence;
 
   constructor(db: DatabaseSync, readonly config: DaemonConfig, options: DaemonOptions = {}) {
-    this.store = new DaemonStore(db);
+    this.store = new DaemonStore(db, options.onCommit);
     this.now = options.now ?? Date.now;
     this.quarantineMaxBytes = options.quarantineMaxBytes ??
       DEFAULT_DAEMON_OPTIONS.quarantineMaxBytes;

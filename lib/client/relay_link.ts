@@ -1,13 +1,15 @@
 /**
  * The daemon's WebSocket link to the relay: `hello` first, reconnect with backoff and jitter,
  * outbox flushed in order with a bounded window, inbound deliveries handled one at a time and
- * acked only after they are stored, keepalive pings. Every frame from the relay is parsed with
+ * acked only after they are stored (the relay's receipts of one read: stored together, then
+ * acked), keepalive pings. Every frame from the relay is parsed with
  * bounds (`parseJsonBounded`) and receipts are schema-checked before they touch a state.
  */
 import {
   type ErrorCode,
   parseJsonBounded,
   type RelayFrame,
+  type RelayReceipt,
   RelayReceiptSchema,
 } from "../protocol/mod.ts";
 import type { OutboxItem } from "./store/mod.ts";
@@ -54,10 +56,14 @@ export class RelayLink {
   private maxFrameBytes = DEFAULT_MAX_ENVELOPE + FRAME_OVERHEAD;
   private downSince: number | null = null;
   private everConnected = false;
-  /** Deliveries and receipts, one at a time in arrival order. */
+  /** Deliveries (and acks of malformed receipts), one at a time in arrival order. */
   private readonly serialized = new Mutex();
   /** The `accepted` answers of one socket read, applied together. */
   private readonly accepted = new TurnBatch<[string, string]>((a) => this.applyAccepted(a));
+  /** The relay's receipts of one socket read: stored together, then acked (one commit). */
+  private readonly receipts = new TurnBatch<[WebSocket, number, RelayReceipt]>((r) =>
+    this.applyReceipts(r)
+  );
   connected = false;
   lastError: string | undefined;
   /** Set when the relay refused the token: the link stopped retrying and says what to do. */
@@ -206,7 +212,7 @@ export class RelayLink {
           this.serial(ws, frame.seq, () => Promise.resolve());
           return;
         }
-        this.serial(ws, frame.seq, () => this.host.receipt(parsed.data));
+        this.receipts.add([ws, frame.seq, parsed.data]);
         return;
       }
       case "pong":
@@ -287,6 +293,22 @@ export class RelayLink {
       log.warn("accepted answers not recorded; reconnecting", { count: answers.length, err });
       this.ws?.close(4000, "accepted answer not stored");
     }
+  }
+
+  /**
+   * Stores a batch of relay receipts, then acks each on the socket it came by. They change
+   * only our outbound messages' states, so they need not wait behind deliveries; if they
+   * cannot be stored the link reconnects and the relay sends them again.
+   */
+  private applyReceipts(items: [WebSocket, number, RelayReceipt][]) {
+    this.host.receipts(items.map(([, , r]) => r)).then(() => {
+      for (const [ws, seq] of items) {
+        if (ws.readyState === WebSocket.OPEN) ws.send(`{"type":"ack","seq":${seq}}`);
+      }
+    }, (err) => {
+      log.warn("relay receipts not stored; reconnecting to get them again", { err });
+      for (const [ws] of items) ws.close(4000, "receipt not stored");
+    });
   }
 
   /** An envelope has its final answer: release the hold it placed, resend from the start. */

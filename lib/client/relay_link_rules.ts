@@ -9,7 +9,8 @@ import type { OutboxItem } from "./store/mod.ts";
 export interface LinkHost {
   /** Stores and applies one delivered envelope; throw to leave it unacked (and reconnect). */
   deliver(seq: number, envelope: unknown): Promise<void>;
-  receipt(receipt: RelayReceipt): Promise<void>;
+  /** Applies the relay's receipts of one socket read together; throw to leave them unacked. */
+  receipts(receipts: RelayReceipt[]): Promise<void>;
   accepted(id: string, at: string): void;
   /** Runs several `accepted` calls as one unit (one transaction); optional. */
   batch?(fn: () => void): void;

@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import type { Hono } from "hono";
 import { encodeBase64Url, isId, newId, randomBytes } from "../protocol/mod.ts";
-import { openDatabase } from "../store/mod.ts";
+import { openDatabase, WalCheckpointer } from "../store/mod.ts";
 import { logger } from "../log.ts";
 import { daemonApp } from "./api.ts";
 import { syncPermissions } from "./connections.ts";
@@ -56,6 +56,8 @@ export interface RunningDaemon {
   url: string;
   port: number;
   token: string;
+  /** The WAL checkpointer of the daemon's database (null in memory); tests read its stats. */
+  checkpointer: WalCheckpointer | null;
   close(): Promise<void>;
 }
 
@@ -100,6 +102,10 @@ export async function startDaemon(opts: DaemonStartOptions): Promise<RunningDaem
     );
   }
   setStored("client_id", opts.clientId);
+  // WAL checkpoints in a Worker, not inside whichever commit crosses 1,000 pages on the
+  // daemon's event loop (issue 21; the relay does the same).
+  const memory = dbPath === ":memory:" || dbPath === "";
+  const checkpointer = memory ? null : new WalCheckpointer(db, dbPath);
 
   const daemon = new Daemon(db, {
     clientId: opts.clientId,
@@ -112,6 +118,7 @@ export async function startDaemon(opts: DaemonStartOptions): Promise<RunningDaem
     ...(opts.relayCaCerts ? { caCerts: opts.relayCaCerts } : {}),
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.quarantineMaxBytes ? { quarantineMaxBytes: opts.quarantineMaxBytes } : {}),
+    ...(checkpointer ? { onCommit: () => checkpointer.committed() } : {}),
     files: { dir: join(opts.home, "files"), root: opts.filesRoot ?? defaultFilesRoot() },
   });
   const app = daemonApp(daemon, (a) => {
@@ -134,7 +141,8 @@ export async function startDaemon(opts: DaemonStartOptions): Promise<RunningDaem
     } catch (err) {
       reject(err);
     }
-  }).catch((err) => {
+  }).catch(async (err) => {
+    await checkpointer?.close();
     db.close();
     throw err;
   });
@@ -158,6 +166,7 @@ export async function startDaemon(opts: DaemonStartOptions): Promise<RunningDaem
     url,
     port,
     token,
+    checkpointer,
     close: async () => {
       clearInterval(timer);
       await daemon.stop();
@@ -165,6 +174,7 @@ export async function startDaemon(opts: DaemonStartOptions): Promise<RunningDaem
       await server!.finished;
       await daemon.lock.run(() => Promise.resolve());
       removeDaemonFileIfOwner(opts.home);
+      await checkpointer?.close();
       db.close();
     },
   };

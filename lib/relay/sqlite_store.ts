@@ -2,20 +2,18 @@
  * The relay store on SQLite (default): one relay process per database file. The logic is
  * shared with PostgreSQL (store/sql_store.ts); this file runs it synchronously on node:sqlite,
  * with group commit of accepts and acks (store/sqlite_group.ts), cached client, agent and link rows
- * (store/row_cache.ts) and WAL checkpoints in a Worker (checkpoint.ts).
+ * (store/row_cache.ts) and WAL checkpoints in a Worker (lib/store/checkpoint.ts).
  */
 import {
+  type CheckpointOptions,
   type DatabaseSync,
+  DEFAULT_CHECKPOINT_OPTIONS,
   openDatabase,
   prepare,
   type SQLInputValue,
   transaction,
-} from "../store/mod.ts";
-import {
-  type CheckpointOptions,
-  DEFAULT_CHECKPOINT_OPTIONS,
   WalCheckpointer,
-} from "./checkpoint.ts";
+} from "../store/mod.ts";
 import type { AcceptEffects, EnvelopeRow } from "./store.ts";
 import { type Flow, type QueryName, type Row, runSync, type Step } from "./store/flow.ts";
 import * as flows from "./store/flows.ts";

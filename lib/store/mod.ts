@@ -21,3 +21,9 @@ export {
   withPrivateUmask,
 } from "./private.ts";
 export { backupDatabase, type DatabaseReport, inspectDatabase } from "./backup.ts";
+export {
+  type CheckpointOptions,
+  type CheckpointStats,
+  DEFAULT_CHECKPOINT_OPTIONS,
+  WalCheckpointer,
+} from "./checkpoint.ts";

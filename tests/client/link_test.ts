@@ -17,7 +17,7 @@ function memoryHost(rows: OutboxItem[]) {
   const accepted: string[] = [];
   const host: LinkHost = {
     deliver: () => Promise.resolve(),
-    receipt: () => Promise.resolve(),
+    receipts: () => Promise.resolve(),
     accepted: (id) => {
       accepted.push(id);
       rows.splice(rows.findIndex((r) => r.id === id), 1);

@@ -1,5 +1,5 @@
 /**
- * WAL checkpoints off the relay's event loop (lib/relay/checkpoint.ts): the relay's connection
+ * WAL checkpoints off the relay's event loop (lib/store/checkpoint.ts): the relay's connection
  * never checkpoints on commit, a Worker with its own connection does, and past the size limit
  * the writer checkpoints once inline so the WAL starts over instead of growing.
  */

@@ -48,14 +48,34 @@ export interface StoredKeys {
   fingerprint: string;
 }
 
+/** Most handles {@link AgentTable.get} remembers (peers' handles are looked up too). */
+const MAX_CACHED = 1024;
+
 /** The `agents` table. */
 export class AgentTable {
+  /**
+   * Rows by handle (null: not a local agent), as committed: the daemon reads its agents
+   * several times per message (issue 21). Every write here clears it; rows read inside a
+   * transaction are not kept (it may yet roll back). This table is the agents' only writer
+   * in a running daemon.
+   */
+  readonly #rows = new Map<string, LocalAgentRow | null>();
+
   constructor(private readonly db: DatabaseSync) {}
 
   /** The local agent `handle`, if there is one. */
   get(handle: string): LocalAgentRow | undefined {
-    const row = get<LocalAgentRow>(this.db, "SELECT * FROM agents WHERE handle = ?", handle);
-    return row && this.#open(row);
+    let row = this.#rows.get(handle);
+    if (row === undefined) {
+      const stored = get<LocalAgentRow>(this.db, "SELECT * FROM agents WHERE handle = ?", handle);
+      row = stored ? this.#open(stored) : null;
+      if (!this.db.isTransaction) {
+        if (this.#rows.size >= MAX_CACHED) this.#rows.clear();
+        this.#rows.set(handle, row);
+      }
+    }
+    // A copy: callers may not change what the next caller reads.
+    return row ? { ...row } : undefined;
   }
 
   /** Every local agent, by handle. */
@@ -78,6 +98,7 @@ export class AgentTable {
 
   /** Adds a new, not yet registered agent. */
   insert(handle: string, plainKeys: StoredKeys, profile: string, isPublic: boolean, at: string) {
+    this.#rows.clear();
     const keys = this.#seal(handle, plainKeys);
     run(
       this.db,
@@ -98,6 +119,7 @@ export class AgentTable {
 
   /** Replaces an agent's keys; it must register again. */
   replaceKeys(handle: string, plainKeys: StoredKeys) {
+    this.#rows.clear();
     const keys = this.#seal(handle, plainKeys);
     run(
       this.db,
@@ -114,6 +136,7 @@ export class AgentTable {
 
   /** Records that the relay accepted the agent's registration. */
   markRegistered(handle: string) {
+    this.#rows.clear();
     run(this.db, "UPDATE agents SET registered = 1 WHERE handle = ?", handle);
   }
 
@@ -129,6 +152,7 @@ export class AgentTable {
    */
   wrapAll(): number {
     if (!WRAPPERS.has(this.db)) throw new Error("wrapAll needs a key wrapper");
+    this.#rows.clear();
     return transaction(this.db, () => {
       let n = 0;
       for (const row of all<LocalAgentRow>(this.db, "SELECT * FROM agents")) {

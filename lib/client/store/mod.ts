@@ -74,7 +74,11 @@ export class DaemonStore {
   /** Files (design §12). */
   readonly files: FileTable;
 
-  constructor(readonly db: DatabaseSync) {
+  /**
+   * @param onCommit called after each outermost transaction commits (the daemon's WAL
+   * checkpointer counts them; lib/store/checkpoint.ts).
+   */
+  constructor(readonly db: DatabaseSync, private readonly onCommit: () => void = () => {}) {
     this.settings = new SettingsTable(db);
     this.agents = new AgentTable(db);
     this.peers = new PeerTable(db);
@@ -100,7 +104,10 @@ export class DaemonStore {
 
   /** Runs `fn` in one transaction (nested calls use savepoints). `fn` must be synchronous. */
   transaction<T>(fn: () => T): T {
-    return transaction(this.db, fn);
+    if (this.db.isTransaction) return transaction(this.db, fn);
+    const result = transaction(this.db, fn);
+    this.onCommit();
+    return result;
   }
 
   /** The counts `GET /v1/health` reports. */

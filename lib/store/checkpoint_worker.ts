@@ -1,14 +1,14 @@
 /**
- * The checkpoint Worker (see checkpoint.ts): its own node:sqlite connection to the relay's
+ * The checkpoint Worker (see checkpoint.ts): its own node:sqlite connection to the writer's
  * database, on which it runs PASSIVE WAL checkpoints when asked, so the copying and the fsync
- * of the database file happen off the relay's event loop. PASSIVE never waits for a lock and
- * never blocks the writer: it backfills what it can and returns.
+ * of the database file happen off the writer's (relay's or daemon's) event loop. PASSIVE never
+ * waits for a lock and never blocks the writer: it backfills what it can and returns.
  * @module
  */
 /// <reference lib="deno.worker" />
 import { DatabaseSync } from "node:sqlite";
 
-/** Messages the relay's thread sends. */
+/** Messages the writer's thread sends. */
 export type CheckpointRequest =
   | { type: "open"; path: string }
   | { type: "checkpoint" }

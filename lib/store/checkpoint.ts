@@ -1,20 +1,22 @@
 /**
- * WAL checkpoints off the relay's event loop. SQLite's automatic checkpoint runs inside the
- * COMMIT that crosses 1,000 WAL pages, on the committing connection: the relay's thread then
- * copies pages into the database file and fsyncs it, 8–10 ms once per ~67 envelopes (issue 21).
- * Here the relay's connection has `wal_autocheckpoint=0`, and a Worker with its own connection
+ * WAL checkpoints off the writer's event loop (the relay's, and the daemon's). SQLite's
+ * automatic checkpoint runs inside the COMMIT that crosses 1,000 WAL pages, on the committing
+ * connection: the writer's thread then copies pages into the database file and fsyncs it,
+ * 8–10 ms once per ~67 relay envelopes (issue 21), and the same inside a daemon's commits.
+ * Here the writer's connection has `wal_autocheckpoint=0`, and a Worker with its own connection
  * runs PASSIVE checkpoints after every few commits (or a quiet interval). PASSIVE never blocks
  * the writer, so under a steady stream it may not catch up to the WAL's end, and the WAL is
  * only rewound once a checkpoint has copied all of it: when the worker reports a WAL over
- * `inlineAboveBytes`, the relay's own connection checkpoints once inline (cheap: the worker has
+ * `inlineAboveBytes`, the writer's own connection checkpoints once inline (cheap: the worker has
  * already copied most of it), which lets the next write start the WAL over.
  * @module
  */
-import { type DatabaseSync, get } from "../store/mod.ts";
+import { get } from "./sqlite.ts";
+import type { DatabaseSync } from "node:sqlite";
 import type { CheckpointReply, CheckpointRequest } from "./checkpoint_worker.ts";
 import { logger } from "../log.ts";
 
-const log = logger("relay");
+const log = logger("store");
 
 /** When checkpoints run. */
 export interface CheckpointOptions {
@@ -57,6 +59,8 @@ export class WalCheckpointer {
   private sinceReply = 0;
   private workerFailed = false;
   private inFlight = false;
+  /** `total_changes()` at the last interval (see {@link wroteOutsideCommits}). */
+  private lastChanges = 0;
   private closing: Promise<void> | null = null;
   private waiters: ((reply: CheckpointReply) => void)[] = [];
   private onClosed: (() => void) | null = null;
@@ -83,9 +87,21 @@ export class WalCheckpointer {
     };
     worker.postMessage({ type: "open", path: this.path } satisfies CheckpointRequest);
     this.timer = setInterval(() => {
-      if (this.sinceRequest > 0) this.request();
+      if (this.sinceRequest > 0 || this.wroteOutsideCommits()) this.request();
     }, this.options.intervalMs);
     return worker;
+  }
+
+  /**
+   * Whether the connection changed rows since the last look: a writer may count only its
+   * transactions (the daemon's tables also write in autocommit), so a quiet interval asks
+   * SQLite rather than trusting the count alone.
+   */
+  private wroteOutsideCommits(): boolean {
+    const n = Number(get<{ n: number }>(this.db, "SELECT total_changes() AS n")?.n ?? 0);
+    const changed = n !== this.lastChanges;
+    this.lastChanges = n;
+    return changed;
   }
 
   /** Called by the writer after each COMMIT. */
