@@ -169,6 +169,8 @@ export async function answerConnection(
       { agent, peer, state: input.accept ? "connected" : "declined" },
       agent,
     );
+    // The request's `delivered` receipt waited for this answer (store/messages.ts owed).
+    d.inbound.receipts.schedule();
     return {
       connection: viewOf(d, agent, peer),
       message: { id: sent.id, state: "queued" },

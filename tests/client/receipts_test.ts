@@ -20,7 +20,14 @@ import { TaskferryClient } from "../../lib/sdk/mod.ts";
 import { all } from "../../lib/store/mod.ts";
 import { startFakeRelay } from "./fake_relay.ts";
 import { ALICE, BOB, dbRows } from "./helpers.ts";
-import { eventually, startWorld, type TestDaemon } from "./world.ts";
+import { startTestRelay } from "../relay/sim.ts";
+import {
+  eventually,
+  startTestDaemon,
+  startWorld,
+  type TestDaemon,
+  WORLD_RELAY_OPTIONS,
+} from "./world.ts";
 
 /** The `delivered` receipts bob signed that `t` (alice) received. */
 function receiptPayloads(t: TestDaemon) {
@@ -240,5 +247,35 @@ Deno.test("receipts: a scripted relay cannot forge states, bend pins or stall th
     await running.close();
     await relay.close();
     await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("receipts: a connection request's `delivered` receipt waits for the owner's answer", async () => {
+  const relay = await startTestRelay(WORLD_RELAY_OPTIONS);
+  const alice = await startTestDaemon(relay, "alice");
+  const bob = await startTestDaemon(relay, "bob");
+  try {
+    await alice.api.createAgent({ handle: ALICE });
+    await bob.api.createAgent({ handle: BOB, public: true });
+    await eventually(async () =>
+      (await alice.api.health()).relay.connected && (await bob.api.health()).relay.connected
+    );
+    const sent = await alice.api.connect({ from: ALICE, to: BOB, note: "hello" });
+    const id = sent.message!.id;
+    await bob.api.waitForInbox(BOB, (m) => m.id === id);
+    // Bob's receipt pass has run (the relay would refuse a receipt outside a connection);
+    // the receipt is still owed, not dropped.
+    const receipts = bob.running.daemon.inbound.receipts;
+    await eventually(() => Promise.resolve(receipts.idle()));
+    assertEquals((await alice.api.message(id)).state, "relayed");
+    assertEquals(dbRows(bob, "SELECT id FROM receipts_due WHERE id = ?", id).length, 1);
+
+    await bob.api.acceptConnection(ALICE);
+    await eventually(async () => (await alice.api.message(id)).state === "delivered");
+    assert(receiptIds(alice).includes(id), "bob's signed receipt names the request");
+  } finally {
+    await alice.close();
+    await bob.close();
+    await relay.close();
   }
 });

@@ -2,6 +2,10 @@
 import type { Envelope, ErrorCode, MessageType } from "../../protocol/mod.ts";
 import { all, type DatabaseSync, get, run } from "../../store/mod.ts";
 
+/** An owed receipt (`r`) is settleable unless its peer's connection request awaits the owner. */
+const SETTLEABLE = `NOT EXISTS (SELECT 1 FROM connections c
+  WHERE c.agent = r.agent AND c.peer = r.peer AND c.state = 'pending_in')`;
+
 /** A message row. */
 export interface MessageRow {
   id: string;
@@ -168,14 +172,25 @@ export class MessageTable {
     );
   }
 
-  /** Receipts owed, oldest first. */
+  /**
+   * Receipts owed that can be settled now, oldest first. Those to a peer whose connection
+   * request the owner has not answered wait: the relay carries receipts only within a
+   * connection, and once accepted the request's own receipt is due.
+   */
   owed(limit: number): { id: string; agent: string; peer: string }[] {
-    return all(this.db, "SELECT id, agent, peer FROM receipts_due ORDER BY rowid LIMIT ?", limit);
+    return all(
+      this.db,
+      `SELECT id, agent, peer FROM receipts_due r WHERE ${SETTLEABLE} ORDER BY rowid LIMIT ?`,
+      limit,
+    );
   }
 
-  /** How many receipts are owed. */
+  /** How many receipts {@link owed} would give. */
   countOwed(): number {
-    return get<{ n: number }>(this.db, "SELECT count(*) AS n FROM receipts_due")!.n;
+    return get<{ n: number }>(
+      this.db,
+      `SELECT count(*) AS n FROM receipts_due r WHERE ${SETTLEABLE}`,
+    )!.n;
   }
 
   /** Settles owed receipts of `agent` (sent, or no longer sendable). */
