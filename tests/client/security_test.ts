@@ -20,6 +20,16 @@ Deno.test("security: a rotated peer key quarantines its envelopes until the owne
     const firstFp = await pinnedFp();
     assertEquals(firstFp, (await w.alice.api.agents())[0]!.fingerprint);
 
+    // Receipts alice owes go out before each rotation: signed later, by the new key, bob would
+    // hold them too (a receipt is an envelope like any other).
+    const receiptsSent = () =>
+      eventually(() =>
+        Promise.resolve(
+          w.alice.running.daemon.inbound.receipts.idle() &&
+            dbCount(w.alice, "SELECT count(*) AS n FROM outbox WHERE state = 'pending'") === 0,
+        )
+      );
+    await receiptsSent();
     // Alice's daemon rotates her keys at the relay, signed by the old key.
     const rotated = await w.alice.running.daemon.rotateAgentKeys(ALICE);
     assert(rotated.fingerprint !== firstFp);
@@ -67,6 +77,7 @@ Deno.test("security: a rotated peer key quarantines its envelopes until the owne
     await w.alice.api.waitForInbox(ALICE, (m) => m.id === reply.message.id);
 
     // A second rotation; this time the owner rejects.
+    await receiptsSent();
     const again = await w.alice.running.daemon.rotateAgentKeys(ALICE);
     const m2 = await w.alice.api.send({ from: ALICE, to: BOB, text: "trust me" });
     await eventually(async () =>
