@@ -13,6 +13,11 @@
  *
  * The simulated daemons run in a Worker (bench/relay_load.ts): their own thread, so they do not
  * share the relay's JavaScript thread — but on a 2-core machine they still compete for CPU.
+ * Harness change (issue 21, 2026-11-30; figures before it are not directly comparable): the
+ * Worker reads deliver/receipt/accepted frames by position instead of JSON.parse (the NATS
+ * harness does not parse payloads either), a run's frames are handed to it before the CPU
+ * window opens (the copy used to count as relay-thread CPU), and rows report the whole
+ * process's CPU per envelope next to the relay thread's. What the relay does is unchanged.
  * @module
  */
 import { join } from "node:path";
