@@ -53,6 +53,9 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   const relayWide: number[] = [];
   /** The relay thread's CPU per envelope of each round (steadier than rates on a busy host). */
   const relayCpu: number[] = [];
+  /** The same for 64 in flight, and the whole process's CPU per envelope (64 in flight). */
+  const wideCpu: number[] = [];
+  const wideProc: number[] = [];
   const jsPublish: number[] = [];
   const jsEndToEnd: number[] = [];
   const jsWide: number[] = [];
@@ -66,12 +69,18 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       relayRates.push(relay.rate);
       const cpu = /relay thread (\d+) µs/.exec(relay.row.note ?? "")?.[1];
       if (cpu) relayCpu.push(Number(cpu));
-      relayWide.push((await throughputRun(traffic, load, "nodelay", 64)).rate);
+      const wide = await throughputRun(traffic, load, "nodelay", 64);
+      relayWide.push(wide.rate);
+      const note = wide.row.note ?? "";
+      const thread = /relay thread (\d+) µs/.exec(note)?.[1];
+      const proc = /whole process (\d+) µs/.exec(note)?.[1];
+      if (thread) wideCpu.push(Number(thread));
+      if (proc) wideProc.push(Number(proc));
       const js = await jetStreamRun(nats.port, senders, perSender, window, payload);
       jsPublish.push(js.total / (js.publishMs / 1000));
       jsEndToEnd.push(js.total / (js.endToEndMs / 1000));
-      const wide = await jetStreamRun(nats.port, senders, perSender, 64, payload);
-      jsWide.push(wide.total / (wide.publishMs / 1000));
+      const jsWideRun = await jetStreamRun(nats.port, senders, perSender, 64, payload);
+      jsWide.push(jsWideRun.total / (jsWideRun.publishMs / 1000));
       console.error(
         `  round ${round + 1}: relay ${fmt(relay.rate)}/s, 64 in flight ${
           fmt(relayWide.at(-1)!)
@@ -114,7 +123,9 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     row(
       `relay, ${senders} senders, 64 in flight each, ${payloadBytes} B frames`,
       median(relayWide),
-      `median of ${rounds} (${spread(relayWide)})`,
+      `median of ${rounds} (${spread(relayWide)})` +
+        (wideCpu.length ? `; relay thread ${median(wideCpu)} µs CPU/envelope (median)` : "") +
+        (wideProc.length ? `, whole process ${median(wideProc)} µs` : ""),
     ),
     row(
       `JetStream publish (PubAck), ${senders} senders, 64 in flight each`,

@@ -9,6 +9,9 @@
  * @module
  */
 import { NoDelayWebSocket } from "../lib/client/ws.ts";
+import { type EchoResult, type Frame, type LoadResult, readFrame } from "./relay_frames.ts";
+
+export type { EchoResult, LoadResult };
 
 /** One simulated daemon's credentials. */
 export interface ClientSpec {
@@ -35,8 +38,11 @@ export type ClientKind = "deno" | "nodelay";
 export type Command =
   | { cmd: "connect"; url: string; clients: ClientSpec[]; client: ClientKind }
   | { cmd: "handshake"; jobs: Job[] }
-  | { cmd: "throughput"; jobs: Job[]; window: number; timeoutMs: number }
-  | { cmd: "paced"; jobs: Job[]; rate: number; timeoutMs: number }
+  /** Hands the worker a run's jobs ahead of it, so copying them is outside its clock. */
+  | { cmd: "stage"; jobs: Job[] }
+  /** Without `jobs`, the staged ones run (and are dropped: each staged set runs once). */
+  | { cmd: "throughput"; jobs?: Job[]; window: number; timeoutMs: number }
+  | { cmd: "paced"; jobs?: Job[]; rate: number; timeoutMs: number }
   | {
     cmd: "echo";
     url: string;
@@ -46,39 +52,6 @@ export type Command =
     client: ClientKind;
   }
   | { cmd: "close" };
-
-/** The answer to `throughput` and `paced`. */
-export interface LoadResult {
-  total: number;
-  accepted: number;
-  delivered: number;
-  receipts: number;
-  /** ms from the first send until every envelope was accepted. */
-  acceptedMs: number;
-  /** ms from the first send until every envelope was delivered, acked and receipted. */
-  elapsedMs: number;
-  /** ms from the first send until the last send (paced runs: the achieved pace). */
-  sendSpanMs: number;
-  /** Send → deliver latency of every delivered envelope, ms. */
-  latencies: Float64Array;
-  errors: Record<string, number>;
-  timedOut: boolean;
-}
-
-/** The answer to `echo`. */
-export interface EchoResult {
-  sequentialPerSecond: number;
-  pipelinedPerSecond: number;
-}
-
-interface Frame {
-  type: string;
-  seq?: number;
-  id?: string;
-  code?: string;
-  envelope?: { id?: string };
-  receipt?: { id?: string; state?: string };
-}
 
 type Handler = (frame: Frame, at: number) => void;
 
@@ -119,7 +92,7 @@ class Conn {
   constructor(readonly ws: Socket) {
     ws.onmessage = (data) => {
       const at = performance.now();
-      const frame = JSON.parse(data) as Frame;
+      const frame = readFrame(data);
       // Every deliver and receipt is acked at once, whatever the phase.
       if ((frame.type === "deliver" || frame.type === "receipt") && frame.seq !== undefined) {
         ws.send(`{"type":"ack","seq":${frame.seq}}`);
@@ -147,6 +120,15 @@ class Conn {
 }
 
 let conns: Conn[] = [];
+let staged: Job[] = [];
+
+/** `jobs`, or the staged jobs when absent. */
+function jobsOf(jobs: Job[] | undefined): Job[] {
+  if (jobs) return jobs;
+  const s = staged;
+  staged = [];
+  return s;
+}
 
 async function connect(url: string, clients: ClientSpec[], kind: ClientKind) {
   conns = [];
@@ -370,10 +352,13 @@ async function handle(command: Command): Promise<unknown> {
     case "handshake":
       await handshake(command.jobs);
       return { ok: true };
+    case "stage":
+      staged = command.jobs;
+      return { ok: true };
     case "throughput":
-      return await throughput(command.jobs, command.window, command.timeoutMs);
+      return await throughput(jobsOf(command.jobs), command.window, command.timeoutMs);
     case "paced":
-      return await paced(command.jobs, command.rate, command.timeoutMs);
+      return await paced(jobsOf(command.jobs), command.rate, command.timeoutMs);
     case "echo":
       return await echo(
         command.url,

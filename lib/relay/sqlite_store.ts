@@ -19,6 +19,7 @@ import { type Flow, type QueryName, type Row, runSync, type Step } from "./store
 import * as flows from "./store/flows.ts";
 import type { GroupCommit, GroupOutcome, GroupStore } from "./store/group.ts";
 import { RowCache } from "./store/row_cache.ts";
+import { type AckItem, type AckResult, runAcks } from "./store/sqlite_acks.ts";
 import { settle, SqliteGroup } from "./store/sqlite_group.ts";
 import { RELAY_MIGRATIONS } from "./store/sqlite_schema.ts";
 import { INSERTS_RETURNING_SEQ, SQLITE_QUERIES } from "./store/sqlite_queries.ts";
@@ -140,6 +141,9 @@ export class SqliteRelayStore extends SqliteFlows implements GroupCommit {
   readonly singleWriter = true;
   private readonly group: SqliteGroup;
   private readonly view: InGroup;
+  /** Acks asked for since the batch's write was queued (see store/sqlite_acks.ts). */
+  private acks: (AckItem & { resolve: (r: AckResult) => void; reject: (e: unknown) => void })[] =
+    [];
 
   constructor(db: DatabaseSync, readonly checkpointer: WalCheckpointer | null) {
     const cache = new RowCache(db);
@@ -182,6 +186,42 @@ export class SqliteRelayStore extends SqliteFlows implements GroupCommit {
   protected override atomic<T>(flow: Flow<T>, batchable = false): Promise<T> {
     if (!batchable) return super.atomic(flow);
     return this.group.write(() => runSync(flow, this.core.exec));
+  }
+
+  /**
+   * The turn's acks share one write of the next COMMIT (store/sqlite_acks.ts). If that batch
+   * throws, its savepoint was undone: each ack runs again alone (the shared flow), answering
+   * for itself; a failed COMMIT fails them all, as before.
+   */
+  override ackDelivery(clientId: string, seq: number, now: number): Promise<AckResult> {
+    return new Promise((resolve, reject) => {
+      this.acks.push({ clientId, seq, now, resolve, reject });
+      if (this.acks.length > 1) return;
+      let batchThrew = false;
+      let items: typeof this.acks = [];
+      this.group.write(() => {
+        items = this.acks;
+        this.acks = [];
+        try {
+          return runAcks(this.core.db, items);
+        } catch (err) {
+          batchThrew = true;
+          throw err;
+        }
+      }).then(
+        (results) => items.forEach((item, i) => item.resolve(results[i]!)),
+        (err) => {
+          for (const item of items) {
+            if (!batchThrew) item.reject(err);
+            else {
+              const flow = () =>
+                runSync(flows.ackDelivery(item.clientId, item.seq, item.now), this.core.exec);
+              this.group.write(flow).then(item.resolve, item.reject);
+            }
+          }
+        },
+      );
+    });
   }
 
   /** See `GroupCommit.grouped`; here `fn` sees the whole store, inside the open transaction. */

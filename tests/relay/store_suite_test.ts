@@ -62,6 +62,60 @@ function suite(name: string, factory: Factory) {
       assertEquals([seen.get("alice"), seen.get("bob"), seen.has("carol")], [70, 90, false]);
     }));
 
+  Deno.test(`${name} store: acks of one turn with unknown, repeated and others' seqs`, () =>
+    test("ack batch", async (store) => {
+      for (const c of ["alice", "bob", "carol"]) await store.addClient(c, "h", 1);
+      for (const c of ["alice", "bob", "carol"]) await store.putAgent(agent(`@${c}/x`, c));
+      const queue = async (id: string, from: string, to: string) =>
+        (await store.acceptEnvelope(envelope(id, `@${from}/x`, [`@${to}/x`]), [to], {}))[0]!.seq;
+      const b1 = await queue("msg_b1", "alice", "bob");
+      const b2 = await queue("msg_b2", "alice", "bob");
+      await queue("msg_b3", "alice", "bob");
+      const c1 = await queue("msg_c1", "carol", "bob");
+      const x = await queue("msg_x", "alice", "carol");
+      // Asked for in one turn: a store may run them as one batch; each answers for itself.
+      const results = await Promise.all([
+        store.ackDelivery("bob", b2, 2000),
+        store.ackDelivery("bob", 999_999, 2000),
+        store.ackDelivery("bob", x, 2000),
+        store.ackDelivery("bob", b1, 2000),
+        store.ackDelivery("bob", b2, 2001),
+        store.ackDelivery("bob", c1, 2000),
+        store.ackDelivery("carol", x, 2000),
+      ]);
+      // msg_b2 is acked once, by either of its two acks (which one is the dialect's choice).
+      const acked = results.map((r) => r.acked);
+      assertEquals([acked[0]! !== acked[4]!, ...acked.slice(1, 4), ...acked.slice(5)], [
+        true,
+        false,
+        false,
+        true,
+        true,
+        true,
+      ]);
+      const receiptOf = results.map((r) => r.receipt?.client_id ?? null);
+      assertEquals([receiptOf[1], receiptOf[2], receiptOf[3], receiptOf[5], receiptOf[6]], [
+        null,
+        null,
+        "alice",
+        "carol",
+        "alice",
+      ]);
+      const b2ack = results[acked[0] ? 0 : 4]!;
+      assertEquals([b2ack.receipt?.client_id, b2ack.accepted_at], ["alice", 1000]);
+      // The sender's receipts are queued in the order of one client's acks.
+      const alices = (await store.pendingDeliveries("alice", 0, 10)).map((r) => JSON.parse(r.body));
+      assertEquals(
+        alices.map((r) => r.id).filter((id) => id !== "msg_x"),
+        acked[0] ? ["msg_b2", "msg_b1"] : ["msg_b1", "msg_b2"],
+      );
+      assert(alices.every((r) => r.state === "delivered"));
+      assertEquals(alices.find((r) => r.id === "msg_x")?.recipients, ["@carol/x"]);
+      assertEquals((await store.pendingDeliveries("bob", 0, 10)).map((d) => d.envelope_id), [
+        "msg_b3",
+      ]);
+    }));
+
   Deno.test(`${name} store: clients, tokens and revocation`, () =>
     test("clients", async (store) => {
       await store.addClient("alice", "h1", 10);

@@ -1,0 +1,57 @@
+/**
+ * SQLite acks batched per COMMIT (lib/relay/store/sqlite_acks.ts): when the batch throws, each
+ * ack runs again alone, so one failing ack fails only itself.
+ */
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { assertEquals, assertRejects } from "../assert.ts";
+import { openSqliteRelayStore } from "../../lib/relay/mod.ts";
+
+Deno.test("sqlite acks: a batch that throws is run again ack by ack; only the bad one fails", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "relay.db");
+  const store = openSqliteRelayStore(path, { checkpoint: false });
+  try {
+    for (const c of ["alice", "bob"]) await store.addClient(c, "h", 1);
+    const seqs: number[] = [];
+    for (const id of ["msg_1", "msg_2", "msg_3"]) {
+      const [d] = await store.acceptEnvelope(
+        {
+          id,
+          sender_client: "alice",
+          from: "@alice/a",
+          to: ["@bob/b"],
+          type: "message",
+          body: JSON.stringify({ id }),
+          accepted_at: 1000,
+        },
+        ["bob"],
+        {},
+      );
+      seqs.push(d!.seq);
+    }
+    // Another connection makes msg_2's receipt insert fail (as a full disk might).
+    const other = new DatabaseSync(path);
+    other.exec(`CREATE TRIGGER no_receipt BEFORE INSERT ON deliveries
+      WHEN NEW.kind = 'receipt' AND NEW.envelope_id = 'msg_2'
+      BEGIN SELECT RAISE(ABORT, 'no receipt for msg_2'); END`);
+    other.close();
+    const [a, b, c] = [
+      store.ackDelivery("bob", seqs[0]!, 2000),
+      store.ackDelivery("bob", seqs[1]!, 2000),
+      store.ackDelivery("bob", seqs[2]!, 2000),
+    ];
+    assertEquals((await a).acked, true);
+    const err = await assertRejects(() => b);
+    assertEquals(/no receipt for msg_2/.test(String(err)), true);
+    assertEquals((await c).acked, true);
+    // msg_2's delivery was not marked done without its receipt; the others' receipts are queued.
+    const bobs = await store.pendingDeliveries("bob", 0, 10);
+    assertEquals(bobs.map((d) => d.envelope_id), ["msg_2"]);
+    const alices = await store.pendingDeliveries("alice", 0, 10);
+    assertEquals(alices.map((d) => JSON.parse(d.body).id), ["msg_1", "msg_3"]);
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
