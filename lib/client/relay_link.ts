@@ -47,6 +47,8 @@ export class RelayLink {
   private lastFrameAt = 0;
   private ready = false;
   private lastSent = 0;
+  /** The last read found nothing after `lastSent`: each `accepted` batch re-read it for nothing. */
+  private drained = false;
   private readonly inflight = new Map<string, number>();
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   /** The envelope refused transiently: nothing after it is sent until it is accepted (gap 5). */
@@ -100,7 +102,18 @@ export class RelayLink {
 
   /** Sends pending outbox rows in order (call after adding to the outbox). */
   flush() {
+    this.drained = false;
+    this.pump();
+  }
+
+  /** A slot came free: read the outbox only if rows may be left (inserts call {@link flush}). */
+  private slotFreed() {
+    if (!this.drained) this.pump();
+  }
+
+  private pump() {
     if (!this.ready || !this.ws) return;
+    this.drained = false;
     while (this.inflight.size < WINDOW) {
       const limit = WINDOW - this.inflight.size;
       const rows = this.host.pendingOutbox(this.lastSent, limit);
@@ -113,7 +126,7 @@ export class RelayLink {
         this.ws.send(`{"type":"send","envelope":${row.envelope}}`);
       }
       // A short page is the whole outbox (pendingOutbox is synchronous): nothing more to read.
-      if (rows.length < limit) return;
+      if (rows.length < limit) return void (this.drained = true);
     }
   }
 
@@ -278,7 +291,7 @@ export class RelayLink {
       this.settled(frame.id);
       this.host.refused(frame.id, frame.code, frame.message);
     }
-    this.flush();
+    this.slotFreed();
   }
 
   /** One commit and one outbox read for a batch; deliveries and receipts wait their turn. */
@@ -287,7 +300,7 @@ export class RelayLink {
       const apply = () => answers.forEach(([id, at]) => this.host.accepted(id, at));
       if (this.host.batch) this.host.batch(apply);
       else apply();
-      this.flush();
+      this.slotFreed();
     } catch (err) {
       // Still pending: resent on a new connection, where duplicate_envelope means accepted.
       log.warn("accepted answers not recorded; reconnecting", { count: answers.length, err });
@@ -318,6 +331,7 @@ export class RelayLink {
     this.held = null;
     // Rows behind it that were refused too are pending again; accepted ones are not.
     this.lastSent = 0;
+    this.drained = false;
   }
 
   /** Handles deliveries strictly in order; acks after success, reconnects after failure. */

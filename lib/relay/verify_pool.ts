@@ -30,6 +30,15 @@ const log = logger("relay");
  */
 const WORKER_MAX_CHARS = 64 * 1024;
 
+/**
+ * A turn with fewer checks than this verifies them on the calling thread: posting to the Worker
+ * and waking it costs more CPU than the checks save. Measured (bench/verify_turns.ts, ~1.5 KB
+ * envelopes): the Worker adds ~100 µs of CPU per check in a turn of one, ~30 µs at four, ~15 µs
+ * at eight, a few µs at sixteen, against ~60 µs for a check itself. Under light load a turn
+ * holds one or two envelopes (the daemon case), and the relay's thread has time to spare.
+ */
+export const WORKER_MIN_BATCH = 8;
+
 /** Checks envelope signatures; {@link close} when the relay stops. */
 export class SignatureVerifier {
   /** Started at the first check: a relay that never sees an envelope never starts one. */
@@ -43,6 +52,9 @@ export class SignatureVerifier {
   private batch: string[] = [];
   /** Signatures the Worker found valid (tests, benchmarks). */
   passedInWorker = 0;
+
+  /** `minBatch`: see {@link WORKER_MIN_BATCH} (tests set 1 to send every turn to the Worker). */
+  constructor(private readonly minBatch = WORKER_MIN_BATCH) {}
 
   /** Checks `envelope`'s signature by `publicKey` (base64url); throws `bad_signature`. */
   async verify(envelope: Envelope, publicKey: string): Promise<void> {
@@ -105,7 +117,8 @@ export class SignatureVerifier {
     const batch = this.batch;
     this.batch = [];
     if (batch.length === 0) return;
-    if (!this.worker) {
+    // Answered false: each is checked on this thread (see WORKER_MIN_BATCH).
+    if (!this.worker || batch.length / 3 < this.minBatch) {
       for (let i = 0; i < batch.length / 3; i++) this.answer(this.batchFirst + i, false);
       return;
     }

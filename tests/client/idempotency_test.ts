@@ -98,6 +98,32 @@ Deno.test("idempotency: duplicates, conflicts, principals and a timed-out retry"
       assertEquals([again.status, again.replayed, again.text], [202, "true", first.text]);
     });
 
+    await t.step("answers are stored in transactions batched per turn, each replayed", async () => {
+      const store = alice.running.daemon.store;
+      const put = store.idempotency.put.bind(store.idempotency);
+      const inTransaction: boolean[] = [];
+      store.idempotency.put = (row) => {
+        inTransaction.push(store.db.isTransaction);
+        put(row);
+      };
+      try {
+        const keys = Array.from({ length: 16 }, () => crypto.randomUUID());
+        const text = (i: number) => ({ from: ALICE, to: BOB, text: `together ${i}` });
+        const first = await Promise.all(
+          keys.map((k, i) => call(alice, alice.token, "/v1/messages", text(i), k)),
+        );
+        assert(first.every((r) => r.status === 202 && r.replayed === null));
+        assertEquals(inTransaction.length, 16);
+        assert(inTransaction.every(Boolean), "each put inside a transaction");
+        const again = await Promise.all(
+          keys.map((k, i) => call(alice, alice.token, "/v1/messages", text(i), k)),
+        );
+        assertEquals(again.map((r) => [r.replayed, r.text]), first.map((r) => ["true", r.text]));
+      } finally {
+        store.idempotency.put = put;
+      }
+    });
+
     await t.step("a malformed key is validation_failed and changes nothing", async () => {
       for (const key of ["has space", "x".repeat(256), "naïve"]) {
         const res = await call(alice, alice.token, "/v1/tasks", taskBody("bad key"), key);

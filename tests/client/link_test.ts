@@ -94,6 +94,40 @@ Deno.test("link: nothing overtakes an envelope the relay asked to retry later (g
   }
 });
 
+Deno.test("link: past a full window every row goes, in order; a drained outbox is not re-read", async () => {
+  const order: string[] = [];
+  const relay = startFakeRelay({
+    frame(s: FakeSession, f) {
+      if (f.type === "hello") return welcome(s);
+      if (f.type !== "send") return;
+      const id = (f.envelope as { id: string }).id;
+      order.push(id);
+      s.send({ type: "accepted", id, at: new Date().toISOString() });
+    },
+  });
+  // More rows than the window (256): the rest go as `accepted` answers free slots.
+  const rows = Array.from({ length: 300 }, (_, i) => row(i + 1));
+  const { host, accepted } = memoryHost(rows);
+  let reads = 0;
+  const read = host.pendingOutbox;
+  host.pendingOutbox = (after, limit) => (reads++, read(after, limit));
+  const l = link(relay.url, host);
+  try {
+    l.start();
+    await eventually(() => Promise.resolve(accepted.length === 300), 5000);
+    assertEquals(order, Array.from({ length: 300 }, (_, i) => `m${i + 1}`));
+    reads = 0;
+    rows.push(row(301));
+    l.flush();
+    await eventually(() => Promise.resolve(accepted.length === 301));
+    // The flush read it; its `accepted` answer did not read the (empty) outbox again.
+    assertEquals(reads, 1);
+  } finally {
+    await l.stop();
+    await relay.close();
+  }
+});
+
 Deno.test("link: logs connect, disconnect with its cause, backoff and recovery", async () => {
   const relay = startFakeRelay();
   const l = link(relay.url, memoryHost([]).host);

@@ -15,7 +15,7 @@ import {
   TaskferryError,
   verifyEnvelope,
 } from "../../lib/protocol/mod.ts";
-import { SignatureVerifier } from "../../lib/relay/verify_pool.ts";
+import { SignatureVerifier, WORKER_MIN_BATCH } from "../../lib/relay/verify_pool.ts";
 
 async function sealed(count: number) {
   const a = await generateAgentKeys();
@@ -91,4 +91,24 @@ Deno.test("verify pool: checks in flight when it closes, and after, run on this 
   assertEquals(got.filter((g) => g === "ok").length, 5);
   assertEquals(after, { code: "bad_signature", message: (got[1] as { message: string }).message });
   assertEquals(await outcome(verifier.verify(envelopes[2]!, key)), "ok");
+});
+
+Deno.test("verify pool: a small turn is checked on this thread, a large one in the Worker", async () => {
+  const { key, envelopes } = await sealed(WORKER_MIN_BATCH);
+  const verifier = new SignatureVerifier();
+  try {
+    // One check in a turn: posting it to the Worker would cost more than checking it here.
+    assertEquals(await outcome(verifier.verify(envelopes[0]!, key)), "ok");
+    assertEquals(await outcome(verifier.verify(tampered(envelopes[1]!), key)), {
+      code: "bad_signature",
+      message: await outcome(verifyEnvelope(tampered(envelopes[1]!), decodeBase64Url(key)))
+        .then((r) => (r as { message: string }).message),
+    });
+    assertEquals(verifier.passedInWorker, 0);
+    const got = await Promise.all(envelopes.map((e) => outcome(verifier.verify(e, key))));
+    assert(got.every((g) => g === "ok"));
+    assertEquals(verifier.passedInWorker, WORKER_MIN_BATCH);
+  } finally {
+    verifier.close();
+  }
 });
