@@ -22,6 +22,8 @@ import { openPgRelayStore } from "../lib/relay/pg_store.ts";
 import { postgresBin, startPostgres } from "../tests/relay/pg.ts";
 import type { BenchOptions, BenchRow } from "./main.ts";
 
+type Sql = Awaited<ReturnType<typeof openPgRelayStore>>["sql"];
+
 const SUITE = "cluster";
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const WINDOW = 32;
@@ -212,6 +214,8 @@ async function oneRun(
         if (++delivered === total) resolveDone();
       };
     }
+    const pgSql = "sql" in store ? store.sql : null;
+    if (pgSql) await pgSql`SELECT pg_stat_statements_reset()`;
     const t0 = performance.now();
     await Promise.all(frames.map(async (list, i) => {
       const sim = sims[i]!;
@@ -229,6 +233,7 @@ async function oneRun(
       new Promise((_, j) => setTimeout(() => j(new Error("timeout")), 120_000)),
     ]);
     const seconds = (performance.now() - t0) / 1000;
+    const stats = pgSql ? await statementsPerEnvelope(pgSql, total) : "";
     return {
       suite: SUITE,
       name: `${pg ? "PostgreSQL" : "SQLite"}, ${nodes} relay node${
@@ -239,13 +244,32 @@ async function oneRun(
       runs: total,
       seconds,
       rate: total / seconds,
-      note: "accepted and delivered (acked) end to end; nodes, PostgreSQL and load share 2 cores",
+      note: "accepted and delivered (acked) end to end; nodes, PostgreSQL and load share 2 cores" +
+        stats,
     };
   } finally {
     for (const s of sims) s.ws.close();
     for (const n of started) await n.stop();
     await store.close();
   }
+}
+
+/**
+ * Statements the nodes ran per envelope during the timed part (pg_stat_statements: top-level
+ * statements, BEGIN and COMMIT included); with TF_BENCH_PG_STATS=1 the busiest go to stderr.
+ */
+async function statementsPerEnvelope(sql: Sql, total: number): Promise<string> {
+  const rows =
+    await sql`SELECT calls::int AS calls, left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 90) AS q
+    FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+    AND query NOT LIKE '%pg_stat_statements%' ORDER BY calls DESC`;
+  const calls = rows.reduce((n, r) => n + Number(r.calls), 0);
+  if (Deno.env.get("TF_BENCH_PG_STATS")) {
+    for (const r of rows.slice(0, 12)) {
+      console.error(`    ${(Number(r.calls) / total).toFixed(2)}/envelope  ${r.q}`);
+    }
+  }
+  return `; ${(calls / total).toFixed(2)} statements per envelope`;
 }
 
 /** Runs the suite (skipped with a row saying so when PostgreSQL is not installed). */
@@ -259,7 +283,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       rate: NaN,
     }];
   }
-  const pg = await startPostgres();
+  const pg = await startPostgres({ settings: ["shared_preload_libraries=pg_stat_statements"] });
   try {
     const pairs = opts.quick ? 4 : 10;
     const perPair = opts.quick ? 100 : 400;
@@ -271,6 +295,10 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     );
     for (const nodes of [1, 2]) {
       const db = await pg.createDatabase(`cluster_${nodes}_${Date.now()}`);
+      const setup = await openPgRelayStore(db);
+      await setup.sql`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`.finally(() =>
+        setup.close()
+      );
       console.error(`  ${nodes} node(s)…`);
       rows.push(await oneRun(db, nodes, pairs, perPair));
     }
