@@ -14,6 +14,7 @@ import { PG_MIGRATIONS } from "./store/pg_schema.ts";
 import { PG_QUERIES } from "./store/pg_queries.ts";
 import { migrationsToRun, rateOver, rateWindow, toAgent, toClient } from "./store/rules.ts";
 import { TurnBatch } from "./store/turn_batch.ts";
+import { PendingPages } from "./store/pg_pending.ts";
 import { runLockstep, type RunSql } from "./store/pg_lockstep.ts";
 import { SqlRelayStore } from "./store/sql_store.ts";
 import type { GroupCommit, GroupHint, GroupOutcome, GroupStore } from "./store/group.ts";
@@ -132,8 +133,14 @@ export class PgRelayStore extends SqlRelayStore implements RelayStore, ClusterSt
     return new Map(rows.map((r) => [String(r.id), toClient(r)]));
   });
 
+  /** Pages of pending deliveries (session pumps), coalesced per turn (store/pg_pending.ts). */
+  readonly pendingPages: PendingPages;
+
   constructor(private readonly pool: postgres.Sql, private readonly control: postgres.Sql) {
     super();
+    this.pendingPages = new PendingPages((text, params) =>
+      pool.unsafe(text, params as string[], { prepare: true }).catch(lostAsUnavailable)
+    );
     this.accepts = new PgGroup((text, params) =>
       pool.unsafe(text, params as string[], { prepare: true }).catch(lostAsUnavailable)
     );
@@ -346,6 +353,15 @@ export class PgRelayStore extends SqlRelayStore implements RelayStore, ClusterSt
   override getClient(id: string): Promise<ClientRecord | null> {
     if (this.#scope.getStore()?.open) return super.getClient(id);
     return this.#clients.get(id);
+  }
+
+  /**
+   * Pending deliveries of a client. Outside a transaction, the pages asked for in one turn
+   * (each pumping session's) share one statement.
+   */
+  override pendingDeliveries(clientId: string, afterSeq: number, limit: number) {
+    if (this.#scope.getStore()?.open) return super.pendingDeliveries(clientId, afterSeq, limit);
+    return this.pendingPages.get(clientId, afterSeq, limit);
   }
 
   /** Records that `nodeId` holds `clientId`'s session and tells the other nodes. */
