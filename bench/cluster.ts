@@ -35,12 +35,17 @@ function freePort(): number {
   return port;
 }
 
-async function startNode(db: string) {
+/**
+ * Starts a relay node. `inspect`: an inspector port, for bench/cpuprofile.ts (TF_BENCH_INSPECT
+ * sets it for the node of the one-node PostgreSQL run).
+ */
+async function startNode(db: string, inspect?: string) {
   const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "-A",
+      ...(inspect ? [`--inspect=127.0.0.1:${inspect}`] : []),
       MAIN,
       "relay",
       "--db",
@@ -119,7 +124,8 @@ async function oneRun(
   const pg = db.startsWith("postgres://");
   // SQLite: this process adds clients and edits links as `taskferry relay add-client` would.
   const store = pg ? await openPgRelayStore(db) : openSqliteRelayStore(db);
-  const started = await Promise.all(Array.from({ length: nodes }, () => startNode(db)));
+  const inspect = pg && nodes === 1 ? Deno.env.get("TF_BENCH_INSPECT") : undefined;
+  const started = await Promise.all(Array.from({ length: nodes }, () => startNode(db, inspect)));
   const urls = started.map((n) => n.url);
   const sims: Sim[] = [];
   try {

@@ -2,11 +2,13 @@
  * PostgreSQL pump reads (lib/relay/store/pg_pending.ts): the pages of pending deliveries that
  * sessions ask for in one turn are read with one statement, each page the same as when read
  * alone (its client, after its seq, within its limit, in seq order). Acks (store/pg_acks.ts):
- * a turn's acks in two statements, a receipt exactly for each delivery they marked.
+ * a turn's acks in one statement, a receipt exactly for each delivery it marked, its body
+ * byte for byte what the other stores write.
  */
 import { assertEquals } from "../assert.ts";
 import { openPgRelayStore, type PgRelayStore } from "../../lib/relay/pg_store.ts";
-import { ACK_READ_SQL, PgAcks } from "../../lib/relay/store/pg_acks.ts";
+import { PgAcks } from "../../lib/relay/store/pg_acks.ts";
+import { receiptFor } from "../../lib/relay/store/rules.ts";
 import { postgresBin, startPostgres } from "./pg.ts";
 
 const ignore = !postgresBin() && Deno.env.get("CI") !== "true";
@@ -29,7 +31,7 @@ async function put(store: PgRelayStore, n: number, to: string[]) {
 }
 
 Deno.test({
-  name: "postgres acks: a turn's acks in two statements, one receipt per delivery marked",
+  name: "postgres acks: a turn's acks in one statement, one receipt per delivery marked",
   ignore,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -62,16 +64,49 @@ Deno.test({
       // A receipt's own ack owes no receipt.
       assertEquals(await store.ackDelivery("s", receipts[0]!.seq, 3000), { acked: true });
 
-      // Acked elsewhere between the read and the write: not acked here, no second receipt.
-      const racing = new PgAcks(async (text, params) => {
-        const rows = await store.sql.unsafe(text, params as string[]);
-        if (text === ACK_READ_SQL) await store.ackDelivery("b", b[3]!.seq, 4000);
-        return rows;
-      });
-      assertEquals(await racing.ack("b", b[3]!.seq, 4001), { acked: false });
+      // The same delivery acked by two nodes at once: one ack, one receipt.
+      const other = new PgAcks((text, params) => store.sql.unsafe(text, params as string[]));
+      const both = await Promise.all([
+        store.ackDelivery("b", b[3]!.seq, 4000),
+        other.ack("b", b[3]!.seq, 4001),
+      ]);
+      assertEquals(both.filter((r) => r.acked).length, 1);
       const msg3 = (await store.pendingDeliveries("s", 0, 100))
         .filter((r) => JSON.parse(r.body).id === "msg_3");
       assertEquals(msg3.length, 1);
+
+      // Bodies as receiptFor writes them: only the acking client's handles, `at` in ISO.
+      await store.acceptEnvelope(
+        {
+          id: "msg_many",
+          sender_client: "s",
+          from: "@s/a",
+          to: ["@b/x", "@c/a", "@b/y", "@bb/a"],
+          type: "message",
+          body: "{}",
+          accepted_at: 1,
+        },
+        ["b", "c", "bb"],
+        {},
+      );
+      const env = { recipients: JSON.stringify(["@b/x", "@c/a", "@b/y", "@bb/a"]) };
+      for (
+        const [client, now] of [["b", 1764471600007], ["c", 1764471599999], ["bb", 5]] as const
+      ) {
+        const row = (await store.pendingDeliveries(client, 0, 100))
+          .find((d) => d.envelope_id === "msg_many");
+        const r = await store.ackDelivery(client, row!.seq, now);
+        const want = receiptFor(
+          { ...env, sender_client: "s" },
+          "msg_many",
+          client,
+          "delivered",
+          now,
+        );
+        assertEquals(r.receipt?.body, want.body);
+        const stored = (await store.pendingDeliveries("s", r.receipt!.seq - 1, 1))[0]!;
+        assertEquals([stored.seq, stored.body], [r.receipt!.seq, want.body]);
+      }
     } finally {
       await store.close();
       await server.stop();

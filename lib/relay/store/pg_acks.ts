@@ -1,21 +1,18 @@
 /**
- * Acks on PostgreSQL in two statements per turn, without a transaction (issue 21). The acks
- * that sessions ask for in one turn of the event loop:
- *
- * 1. one read finds which of their deliveries are still pending, with the envelope each
- *    `delivered` receipt is about (envelope rows never change, so this needs no lock);
- * 2. the receipts are built here (rules.ts `receiptFor`, as flows.ts `ackDelivery` does), and
- *    one autocommit statement marks the deliveries delivered and inserts the receipts of
- *    exactly the rows that statement marked: a delivery acked elsewhere in between (another
- *    session, the expiry sweep) gets no second receipt, and no receipt exists without its ack.
+ * Acks on PostgreSQL in one statement per turn, without a transaction (issue 21). The acks
+ * that sessions ask for in one turn of the event loop are written by one autocommit statement
+ * that marks their deliveries delivered and inserts the `delivered` receipts of exactly the
+ * rows it marked: a delivery acked elsewhere (another session, the expiry sweep) gets no second
+ * receipt, and no receipt exists without its ack. The receipt body is built in that statement,
+ * byte for byte as rules.ts `receiptFor` builds it (a test compares them), so the envelope it
+ * is about need not be read first.
  *
  * A batch used to cost BEGIN, three statements and COMMIT, five round trips one after another.
- * Each ack resolves after statement 2 returns, i.e. after its commit.
+ * Each ack resolves after the statement returns, i.e. after its commit.
  * @module
  */
 import { setImmediate } from "node:timers";
 import type { QueuedReceipt } from "./flows.ts";
-import { receiptFor } from "./rules.ts";
 
 /** Runs one statement with parameters; resolves with its rows. */
 export type AckExec = (
@@ -30,30 +27,36 @@ export interface AckResult {
   accepted_at?: number;
 }
 
-/** Step 1: `$1` is a JSON array of `[client, seq]`; rows of the pending ones, by `ord`. */
-export const ACK_READ_SQL = `SELECT x.ord, d.kind, d.envelope_id, e.sender_client, e.recipients,
-      e.accepted_at
-    FROM jsonb_array_elements($1::text::jsonb) WITH ORDINALITY AS x(a, ord)
-    JOIN deliveries d ON d.seq = (x.a->>1)::bigint AND d.client_id = x.a->>0
-      AND d.state = 'pending'
-    LEFT JOIN envelopes e ON e.id = d.envelope_id AND d.kind = 'envelope'`;
-
 /**
- * Step 2: `$1` is a JSON array of `[client, seq, done_at, receipt client, receipt body]` (the
- * receipt null when none is owed). Sequence values follow the INSERT's ORDER BY, so the n-th
- * smallest returned seq is the receipt of the n-th marked row that owes one.
+ * `$1` is a JSON array of `[client, seq, done_at]`. Returns the marked rows' `ord`s, the
+ * `[ord, accepted_at]` of those that owe a receipt (in ord order) and the receipts' seqs
+ * (ascending): sequence values follow the INSERT's ORDER BY, so the n-th smallest seq is the
+ * n-th receipt owed. The body: `{"id","state","recipients","at"}` as JSON.stringify writes it,
+ * recipients being the envelope's handles of the acking client, `at` the ack's time in ISO.
  */
-export const ACK_WRITE_SQL = `WITH x AS (SELECT a->>0 AS client_id, (a->>1)::bigint AS seq,
-      (a->>2)::bigint AS done_at, a->>3 AS rclient, a->>4 AS rbody, ord
+export const ACK_SQL = `WITH x AS (SELECT a->>0 AS client_id, (a->>1)::bigint AS seq,
+      (a->>2)::bigint AS done_at, ord
       FROM jsonb_array_elements($1::text::jsonb) WITH ORDINALITY AS x(a, ord)),
     marked AS (UPDATE deliveries d SET state = 'delivered', done_at = x.done_at FROM x
       WHERE d.seq = x.seq AND d.client_id = x.client_id AND d.state = 'pending'
-      RETURNING x.ord, x.rclient, x.rbody, x.done_at, d.envelope_id),
+      RETURNING x.ord, x.client_id, x.done_at, d.kind, d.envelope_id),
+    owed AS (SELECT m.*, e.sender_client, e.recipients, e.accepted_at FROM marked m
+      JOIN envelopes e ON e.id = m.envelope_id AND m.kind = 'envelope'),
     receipts AS (INSERT INTO deliveries (client_id, kind, envelope_id, body, created_at)
-      SELECT rclient, 'receipt', envelope_id, rbody, done_at FROM marked
-      WHERE rbody IS NOT NULL ORDER BY ord RETURNING seq)
+      SELECT sender_client, 'receipt', envelope_id,
+        '{"id":' || to_json(envelope_id)::text || ',"state":"delivered","recipients":[' ||
+        coalesce((SELECT string_agg(to_json(h)::text, ',' ORDER BY i)
+          FROM json_array_elements_text(recipients::json) WITH ORDINALITY AS r(h, i)
+          WHERE starts_with(h, '@' || client_id || '/')), '') || '],"at":"' ||
+        to_char(timestamp 'epoch' + done_at * interval '1 millisecond',
+          'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || '"}',
+        done_at
+      FROM owed ORDER BY ord RETURNING seq, client_id, body)
   SELECT (SELECT coalesce(jsonb_agg(ord ORDER BY ord), '[]') FROM marked) AS marked,
-    (SELECT coalesce(jsonb_agg(seq ORDER BY seq), '[]') FROM receipts) AS seqs`;
+    (SELECT coalesce(jsonb_agg(jsonb_build_array(ord, accepted_at) ORDER BY ord), '[]')
+      FROM owed) AS owed,
+    (SELECT coalesce(jsonb_agg(jsonb_build_array(seq, client_id, body) ORDER BY seq), '[]')
+      FROM receipts) AS receipts`;
 
 interface Asked {
   clientId: string;
@@ -89,40 +92,24 @@ export class PgAcks {
 
   private async write(asked: Asked[]): Promise<AckResult[]> {
     this.batches++;
-    const found = await this.exec(ACK_READ_SQL, [
-      JSON.stringify(asked.map((a) => [a.clientId, a.seq])),
+    const rows = await this.exec(ACK_SQL, [
+      JSON.stringify(asked.map((a) => [a.clientId, a.seq, a.now])),
     ]);
-    const byOrd = new Map(found.map((r) => [Number(r.ord), r]));
+    const { marked, owed, receipts } = rows[0] as {
+      marked: number[];
+      owed: [number, number][];
+      receipts: [number, string, string][];
+    };
     const results: AckResult[] = asked.map(() => ({ acked: false }));
-    const receipts = asked.map((a, i) => {
-      const d = byOrd.get(i + 1);
-      if (!d || d.kind !== "envelope" || d.sender_client === null) return null;
-      return receiptFor(d, String(d.envelope_id), a.clientId, "delivered", a.now);
+    for (const ord of marked) results[ord - 1] = { acked: true };
+    owed.forEach(([ord, acceptedAt], k) => {
+      const [seq, clientId, body] = receipts[k]!;
+      results[ord - 1] = {
+        acked: true,
+        receipt: { client_id: clientId, seq: Number(seq), body },
+        accepted_at: Number(acceptedAt),
+      };
     });
-    if (byOrd.size === 0) return results;
-    const rows = await this.exec(ACK_WRITE_SQL, [
-      JSON.stringify(asked.flatMap((a, i) => {
-        if (!byOrd.has(i + 1)) return [];
-        const r = receipts[i];
-        return [[a.clientId, a.seq, a.now, r?.client_id ?? null, r?.body ?? null]];
-      })),
-    ]);
-    // The written array skipped the rows found not pending: map its ords back.
-    const sent = asked.flatMap((_, i) => byOrd.has(i + 1) ? [i] : []);
-    const marked = (rows[0]!.marked as number[]).map((ord) => sent[ord - 1]!);
-    const seqs = rows[0]!.seqs as number[];
-    let next = 0;
-    for (const i of marked) {
-      const r = receipts[i];
-      const d = byOrd.get(i + 1)!;
-      results[i] = r
-        ? {
-          acked: true,
-          receipt: { client_id: r.client_id, seq: Number(seqs[next++]), body: r.body },
-          accepted_at: Number(d.accepted_at),
-        }
-        : { acked: true };
-    }
     return results;
   }
 }
