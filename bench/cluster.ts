@@ -63,7 +63,11 @@ async function startNode(db: string, inspect?: string) {
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 400; i++) {
     if (await fetch(`${url}/health`).then((r) => r.body?.cancel().then(() => r.ok), () => false)) {
-      return { url, stop: async () => (child.kill("SIGTERM"), await child.status) };
+      return {
+        url,
+        pid: child.pid,
+        stop: async () => (child.kill("SIGTERM"), await child.status),
+      };
     }
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -222,6 +226,7 @@ async function oneRun(
     }
     const pgSql = "sql" in store ? store.sql : null;
     if (pgSql) await pgSql`SELECT pg_stat_statements_reset()`;
+    const cpu0 = started.map((n) => cpuMs(n.pid));
     const t0 = performance.now();
     await Promise.all(frames.map(async (list, i) => {
       const sim = sims[i]!;
@@ -239,7 +244,9 @@ async function oneRun(
       new Promise((_, j) => setTimeout(() => j(new Error("timeout")), 120_000)),
     ]);
     const seconds = (performance.now() - t0) / 1000;
-    const stats = pgSql ? await statementsPerEnvelope(pgSql, total) : "";
+    const nodeCpu = started.reduce((sum, n, i) => sum + cpuMs(n.pid) - cpu0[i]!, 0);
+    const stats = `; relay node CPU ${(1000 * nodeCpu / total).toFixed(0)} µs per envelope` +
+      (pgSql ? await statementsPerEnvelope(pgSql, total) : "");
     return {
       suite: SUITE,
       name: `${pg ? "PostgreSQL" : "SQLite"}, ${nodes} relay node${
@@ -260,6 +267,18 @@ async function oneRun(
   }
 }
 
+/** CPU time (user + system, ms) a process has used so far; NaN where /proc is not there. */
+function cpuMs(pid: number): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
 /**
  * Statements the nodes ran per envelope during the timed part (pg_stat_statements: top-level
  * statements, BEGIN and COMMIT included); with TF_BENCH_PG_STATS=1 the busiest go to stderr.
@@ -270,12 +289,17 @@ async function statementsPerEnvelope(sql: Sql, total: number): Promise<string> {
     FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
     AND query NOT LIKE '%pg_stat_statements%' ORDER BY calls DESC`;
   const calls = rows.reduce((n, r) => n + Number(r.calls), 0);
+  const [exec] =
+    await sql`SELECT coalesce(sum(total_exec_time), 0)::float8 AS ms FROM pg_stat_statements
+    WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`;
   if (Deno.env.get("TF_BENCH_PG_STATS")) {
     for (const r of rows.slice(0, 12)) {
       console.error(`    ${(Number(r.calls) / total).toFixed(2)}/envelope  ${r.q}`);
     }
   }
-  return `; ${(calls / total).toFixed(2)} statements per envelope`;
+  return `; ${(calls / total).toFixed(2)} statements per envelope, ${
+    (1000 * Number(exec!.ms) / total).toFixed(0)
+  } µs PostgreSQL execution per envelope`;
 }
 
 /** Runs the suite (skipped with a row saying so when PostgreSQL is not installed). */
