@@ -33,12 +33,15 @@ export interface AckResult {
  * (ascending): sequence values follow the INSERT's ORDER BY, so the n-th smallest seq is the
  * n-th receipt owed. The body: `{"id","state","recipients","at"}` as JSON.stringify writes it,
  * recipients being the envelope's handles of the acking client, `at` the ack's time in ISO.
+ * `seq = ANY(…)` makes the rows an index look-up: without it the planner guesses 100 rows for
+ * the JSON array and hash-joins a scan of every pending delivery.
  */
 export const ACK_SQL = `WITH x AS (SELECT a->>0 AS client_id, (a->>1)::bigint AS seq,
       (a->>2)::bigint AS done_at, ord
       FROM jsonb_array_elements($1::text::jsonb) WITH ORDINALITY AS x(a, ord)),
     marked AS (UPDATE deliveries d SET state = 'delivered', done_at = x.done_at FROM x
       WHERE d.seq = x.seq AND d.client_id = x.client_id AND d.state = 'pending'
+        AND d.seq = ANY(ARRAY(SELECT seq FROM x))
       RETURNING x.ord, x.client_id, x.done_at, d.kind, d.envelope_id),
     owed AS (SELECT m.*, e.sender_client, e.recipients, e.accepted_at FROM marked m
       JOIN envelopes e ON e.id = m.envelope_id AND m.kind = 'envelope'),

@@ -18,15 +18,19 @@ export type PendingExec = (
 /**
  * Every asked page in one statement: the same rows as `deliveriesPending` (pg_queries.ts) per
  * `[client, after, limit]` of the JSON array `$1`, tagged with the page's position in the arrays.
+ * The planner cannot see the JSON array's values: ordering by (client_id, seq) makes the page an
+ * ordered read of the `deliveries_pending` index (by seq alone it walked the primary key from
+ * `after`, filtering every client's rows), and the envelope is a LIMIT 1 lateral look-up per
+ * row (as a plain join it was hash-joined against a scan of every envelope).
  */
-export const PENDING_PAGES_SQL =
-  `SELECT q.i, d.seq, d.kind, coalesce(d.body, e.body) AS body, d.envelope_id,
-      coalesce(e.accepted_at, d.created_at) AS accepted_at, d.attempts
-    FROM jsonb_array_elements($1::text::jsonb) WITH ORDINALITY AS q(a, i)
-    CROSS JOIN LATERAL (SELECT * FROM deliveries x WHERE x.client_id = q.a->>0
-      AND x.state = 'pending' AND x.seq > (q.a->>1)::bigint ORDER BY x.seq
-      LIMIT (q.a->>2)::int) AS d
-    LEFT JOIN envelopes e ON e.id = d.envelope_id AND d.kind = 'envelope'
+export const PENDING_PAGES_SQL = `SELECT q.i, d.* FROM jsonb_array_elements($1::text::jsonb)
+      WITH ORDINALITY AS q(a, i)
+    CROSS JOIN LATERAL (SELECT x.seq, x.kind, coalesce(x.body, e.body) AS body, x.envelope_id,
+        coalesce(e.accepted_at, x.created_at) AS accepted_at, x.attempts
+      FROM (SELECT * FROM deliveries x WHERE x.client_id = q.a->>0 AND x.state = 'pending'
+        AND x.seq > (q.a->>1)::bigint ORDER BY x.client_id, x.seq LIMIT (q.a->>2)::int) AS x
+      LEFT JOIN LATERAL (SELECT body, accepted_at FROM envelopes e
+        WHERE e.id = x.envelope_id AND x.kind = 'envelope' LIMIT 1) AS e ON true) AS d
     ORDER BY q.i, d.seq`;
 
 /** Pending-delivery pages asked for in one turn, read together. */
