@@ -285,7 +285,7 @@ function cpuMs(pid: number): number {
  */
 async function statementsPerEnvelope(sql: Sql, total: number): Promise<string> {
   const rows =
-    await sql`SELECT calls::int AS calls, left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 90) AS q
+    await sql`SELECT calls::int AS calls, total_exec_time::float8 AS ms, left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 90) AS q
     FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
     AND query NOT LIKE '%pg_stat_statements%' ORDER BY calls DESC`;
   const calls = rows.reduce((n, r) => n + Number(r.calls), 0);
@@ -294,7 +294,11 @@ async function statementsPerEnvelope(sql: Sql, total: number): Promise<string> {
     WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`;
   if (Deno.env.get("TF_BENCH_PG_STATS")) {
     for (const r of rows.slice(0, 12)) {
-      console.error(`    ${(Number(r.calls) / total).toFixed(2)}/envelope  ${r.q}`);
+      console.error(
+        `    ${(Number(r.calls) / total).toFixed(2)}/envelope ${
+          (1000 * Number(r.ms) / total).toFixed(0)
+        } µs/envelope  ${r.q}`,
+      );
     }
   }
   return `; ${(calls / total).toFixed(2)} statements per envelope, ${
