@@ -22,6 +22,8 @@ import { openPgRelayStore } from "../lib/relay/pg_store.ts";
 import { postgresBin, startPostgres } from "../tests/relay/pg.ts";
 import type { BenchOptions, BenchRow } from "./main.ts";
 
+type Sql = Awaited<ReturnType<typeof openPgRelayStore>>["sql"];
+
 const SUITE = "cluster";
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const WINDOW = 32;
@@ -33,12 +35,17 @@ function freePort(): number {
   return port;
 }
 
-async function startNode(db: string) {
+/**
+ * Starts a relay node. `inspect`: an inspector port, for bench/cpuprofile.ts (TF_BENCH_INSPECT
+ * sets it for the node of the one-node PostgreSQL run).
+ */
+async function startNode(db: string, inspect?: string) {
   const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "-A",
+      ...(inspect ? [`--inspect=127.0.0.1:${inspect}`] : []),
       MAIN,
       "relay",
       "--db",
@@ -56,7 +63,11 @@ async function startNode(db: string) {
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 400; i++) {
     if (await fetch(`${url}/health`).then((r) => r.body?.cancel().then(() => r.ok), () => false)) {
-      return { url, stop: async () => (child.kill("SIGTERM"), await child.status) };
+      return {
+        url,
+        pid: child.pid,
+        stop: async () => (child.kill("SIGTERM"), await child.status),
+      };
     }
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -117,7 +128,8 @@ async function oneRun(
   const pg = db.startsWith("postgres://");
   // SQLite: this process adds clients and edits links as `taskferry relay add-client` would.
   const store = pg ? await openPgRelayStore(db) : openSqliteRelayStore(db);
-  const started = await Promise.all(Array.from({ length: nodes }, () => startNode(db)));
+  const inspect = pg && nodes === 1 ? Deno.env.get("TF_BENCH_INSPECT") : undefined;
+  const started = await Promise.all(Array.from({ length: nodes }, () => startNode(db, inspect)));
   const urls = started.map((n) => n.url);
   const sims: Sim[] = [];
   try {
@@ -212,6 +224,9 @@ async function oneRun(
         if (++delivered === total) resolveDone();
       };
     }
+    const pgSql = "sql" in store ? store.sql : null;
+    if (pgSql) await pgSql`SELECT pg_stat_statements_reset()`;
+    const cpu0 = started.map((n) => cpuMs(n.pid));
     const t0 = performance.now();
     await Promise.all(frames.map(async (list, i) => {
       const sim = sims[i]!;
@@ -229,6 +244,9 @@ async function oneRun(
       new Promise((_, j) => setTimeout(() => j(new Error("timeout")), 120_000)),
     ]);
     const seconds = (performance.now() - t0) / 1000;
+    const nodeCpu = started.reduce((sum, n, i) => sum + cpuMs(n.pid) - cpu0[i]!, 0);
+    const stats = `; relay node CPU ${(1000 * nodeCpu / total).toFixed(0)} µs per envelope` +
+      (pgSql ? await statementsPerEnvelope(pgSql, total) : "");
     return {
       suite: SUITE,
       name: `${pg ? "PostgreSQL" : "SQLite"}, ${nodes} relay node${
@@ -239,13 +257,53 @@ async function oneRun(
       runs: total,
       seconds,
       rate: total / seconds,
-      note: "accepted and delivered (acked) end to end; nodes, PostgreSQL and load share 2 cores",
+      note: "accepted and delivered (acked) end to end; nodes, PostgreSQL and load share 2 cores" +
+        stats,
     };
   } finally {
     for (const s of sims) s.ws.close();
     for (const n of started) await n.stop();
     await store.close();
   }
+}
+
+/** CPU time (user + system, ms) a process has used so far; NaN where /proc is not there. */
+function cpuMs(pid: number): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * Statements the nodes ran per envelope during the timed part (pg_stat_statements: top-level
+ * statements, BEGIN and COMMIT included); with TF_BENCH_PG_STATS=1 the busiest go to stderr.
+ */
+async function statementsPerEnvelope(sql: Sql, total: number): Promise<string> {
+  const rows =
+    await sql`SELECT calls::int AS calls, total_exec_time::float8 AS ms, left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 90) AS q
+    FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+    AND query NOT LIKE '%pg_stat_statements%' ORDER BY calls DESC`;
+  const calls = rows.reduce((n, r) => n + Number(r.calls), 0);
+  const [exec] =
+    await sql`SELECT coalesce(sum(total_exec_time), 0)::float8 AS ms FROM pg_stat_statements
+    WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`;
+  if (Deno.env.get("TF_BENCH_PG_STATS")) {
+    for (const r of rows.slice(0, 12)) {
+      console.error(
+        `    ${(Number(r.calls) / total).toFixed(2)}/envelope ${
+          (1000 * Number(r.ms) / total).toFixed(0)
+        } µs/envelope  ${r.q}`,
+      );
+    }
+  }
+  return `; ${(calls / total).toFixed(2)} statements per envelope, ${
+    (1000 * Number(exec!.ms) / total).toFixed(0)
+  } µs PostgreSQL execution per envelope`;
 }
 
 /** Runs the suite (skipped with a row saying so when PostgreSQL is not installed). */
@@ -259,7 +317,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       rate: NaN,
     }];
   }
-  const pg = await startPostgres();
+  const pg = await startPostgres({ settings: ["shared_preload_libraries=pg_stat_statements"] });
   try {
     const pairs = opts.quick ? 4 : 10;
     const perPair = opts.quick ? 100 : 400;
@@ -271,6 +329,10 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     );
     for (const nodes of [1, 2]) {
       const db = await pg.createDatabase(`cluster_${nodes}_${Date.now()}`);
+      const setup = await openPgRelayStore(db);
+      await setup.sql`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`.finally(() =>
+        setup.close()
+      );
       console.error(`  ${nodes} node(s)…`);
       rows.push(await oneRun(db, nodes, pairs, perPair));
     }

@@ -14,7 +14,8 @@ import { PG_MIGRATIONS } from "./store/pg_schema.ts";
 import { PG_QUERIES } from "./store/pg_queries.ts";
 import { migrationsToRun, rateOver, rateWindow, toAgent, toClient } from "./store/rules.ts";
 import { TurnBatch } from "./store/turn_batch.ts";
-import { runLockstep, type RunSql } from "./store/pg_lockstep.ts";
+import { PendingPages } from "./store/pg_pending.ts";
+import { type AckResult, PgAcks } from "./store/pg_acks.ts";
 import { SqlRelayStore } from "./store/sql_store.ts";
 import type { GroupCommit, GroupHint, GroupOutcome, GroupStore } from "./store/group.ts";
 import { PgGroup } from "./pg_group.ts";
@@ -96,13 +97,6 @@ interface TxScope {
   open: boolean;
 }
 
-/** A batchable write waiting for its turn's transaction. */
-interface Batched {
-  flow: Flow<unknown>;
-  resolve: (value: unknown) => void;
-  reject: (err: unknown) => void;
-}
-
 /** The PostgreSQL store. */
 export class PgRelayStore extends SqlRelayStore implements RelayStore, ClusterStore, GroupCommit {
   /**
@@ -115,8 +109,8 @@ export class PgRelayStore extends SqlRelayStore implements RelayStore, ClusterSt
 
   /** This node's accept groups (pg_group.ts). */
   readonly accepts: PgGroup;
-  /** Batchable writes (acks) asked for in this turn. */
-  #batch: Batched[] = [];
+  /** Acks, two statements per turn (store/pg_acks.ts). */
+  readonly acks: PgAcks;
   /** Wake-ups asked for in this turn, and the promise of their statement. */
   readonly #wakes = new Set<string>();
   #wakesSent: Promise<void> = Promise.resolve();
@@ -132,8 +126,17 @@ export class PgRelayStore extends SqlRelayStore implements RelayStore, ClusterSt
     return new Map(rows.map((r) => [String(r.id), toClient(r)]));
   });
 
+  /** Pages of pending deliveries (session pumps), coalesced per turn (store/pg_pending.ts). */
+  readonly pendingPages: PendingPages;
+
   constructor(private readonly pool: postgres.Sql, private readonly control: postgres.Sql) {
     super();
+    this.pendingPages = new PendingPages((text, params) =>
+      pool.unsafe(text, params as string[], { prepare: true }).catch(lostAsUnavailable)
+    );
+    this.acks = new PgAcks((text, params) =>
+      pool.unsafe(text, params as string[], { prepare: true }).catch(lostAsUnavailable)
+    );
     this.accepts = new PgGroup((text, params) =>
       pool.unsafe(text, params as string[], { prepare: true }).catch(lostAsUnavailable)
     );
@@ -186,36 +189,19 @@ export class PgRelayStore extends SqlRelayStore implements RelayStore, ClusterSt
     return runAsync(flow, this.exec).catch(lostAsUnavailable);
   }
 
-  /**
-   * Runs `flow` in a transaction. Batchable flows (acks) asked for in one turn share one
-   * transaction and run in lockstep (store/pg_lockstep.ts): a burst of acks costs three
-   * multi-row statements and one COMMIT, not five round trips each. Each resolves after that
-   * COMMIT.
-   */
-  protected atomic<T>(flow: Flow<T>, batchable = false): Promise<T> {
-    if (!batchable || this.#scope.getStore()?.open) {
-      return this.tx(() => runAsync(flow, this.exec));
-    }
-    return new Promise<T>((resolve, reject) => {
-      this.#batch.push({ flow, resolve: resolve as (value: unknown) => void, reject });
-      if (this.#batch.length === 1) setImmediate(() => this.flushBatch());
-    });
+  /** Runs `flow` in a transaction (acks do not come here: see {@link ackDelivery}). */
+  protected atomic<T>(flow: Flow<T>): Promise<T> {
+    return this.tx(() => runAsync(flow, this.exec));
   }
 
-  private flushBatch() {
-    const batch = this.#batch;
-    this.#batch = [];
-    const sql: RunSql = (text, params) =>
-      this.q.unsafe(text, params as string[], { prepare: true }) as unknown as ReturnType<RunSql>;
-    this.tx(() => runLockstep(batch.map((b) => b.flow), this.exec, sql)).then(
-      (ends) =>
-        batch.forEach((b, i) => {
-          const end = ends[i]!;
-          if (end.ok) b.resolve(end.value);
-          else b.reject(end.error);
-        }),
-      (err) => batch.forEach((b) => b.reject(err)),
-    );
+  /**
+   * Marks a delivery acked and queues its sender's receipt. Outside a transaction, the acks of
+   * one turn cost two statements together, without BEGIN and COMMIT (store/pg_acks.ts); each
+   * resolves after its write committed.
+   */
+  override ackDelivery(clientId: string, seq: number, now: number): Promise<AckResult> {
+    if (this.#scope.getStore()?.open) return super.ackDelivery(clientId, seq, now);
+    return this.acks.ack(clientId, seq, now);
   }
 
   /**
@@ -346,6 +332,15 @@ export class PgRelayStore extends SqlRelayStore implements RelayStore, ClusterSt
   override getClient(id: string): Promise<ClientRecord | null> {
     if (this.#scope.getStore()?.open) return super.getClient(id);
     return this.#clients.get(id);
+  }
+
+  /**
+   * Pending deliveries of a client. Outside a transaction, the pages asked for in one turn
+   * (each pumping session's) share one statement.
+   */
+  override pendingDeliveries(clientId: string, afterSeq: number, limit: number) {
+    if (this.#scope.getStore()?.open) return super.pendingDeliveries(clientId, afterSeq, limit);
+    return this.pendingPages.get(clientId, afterSeq, limit);
   }
 
   /** Records that `nodeId` holds `clientId`'s session and tells the other nodes. */

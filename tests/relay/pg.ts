@@ -1,7 +1,8 @@
 /**
  * Starts a throwaway PostgreSQL server for tests: a temp data dir, 127.0.0.1 on a free high
  * port, fsync off. Stopped by pid (pg_ctl stop on its data dir). Needs Debian's postgresql
- * package (`.ci/packages.sh` installs it in CI).
+ * package (`.ci/packages.sh` installs it in CI). `settings`: more `-c name=value` server settings
+ * (the cluster bench loads pg_stat_statements to count statements per envelope).
  */
 import { join } from "node:path";
 
@@ -60,7 +61,9 @@ async function runAs(user: string | null, cmd: string, args: string[]) {
 }
 
 /** Starts PostgreSQL; throws with a clear message when it is not installed. */
-export async function startPostgres(): Promise<TestPostgres> {
+export async function startPostgres(
+  opts: { settings?: string[] } = {},
+): Promise<TestPostgres> {
   const bin = postgresBin();
   if (!bin) {
     throw new Error(
@@ -88,7 +91,9 @@ export async function startPostgres(): Promise<TestPostgres> {
     "-l",
     join(dir, "log"),
     "-o",
-    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200`,
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200${
+      (opts.settings ?? []).map((x) => ` -c ${x}`).join("")
+    }`,
     "start",
   ]);
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;

@@ -1,0 +1,118 @@
+/**
+ * Acks on PostgreSQL in one statement per turn, without a transaction (issue 21). The acks
+ * that sessions ask for in one turn of the event loop are written by one autocommit statement
+ * that marks their deliveries delivered and inserts the `delivered` receipts of exactly the
+ * rows it marked: a delivery acked elsewhere (another session, the expiry sweep) gets no second
+ * receipt, and no receipt exists without its ack. The receipt body is built in that statement,
+ * byte for byte as rules.ts `receiptFor` builds it (a test compares them), so the envelope it
+ * is about need not be read first.
+ *
+ * A batch used to cost BEGIN, three statements and COMMIT, five round trips one after another.
+ * Each ack resolves after the statement returns, i.e. after its commit.
+ * @module
+ */
+import { setImmediate } from "node:timers";
+import type { QueuedReceipt } from "./flows.ts";
+
+/** Runs one statement with parameters; resolves with its rows. */
+export type AckExec = (
+  text: string,
+  params: unknown[],
+) => Promise<readonly Record<string, unknown>[]>;
+
+/** What an ack did (the store's `ackDelivery` result). */
+export interface AckResult {
+  acked: boolean;
+  receipt?: QueuedReceipt;
+  accepted_at?: number;
+}
+
+/**
+ * `$1` is a JSON array of `[client, seq, done_at]`. Returns the marked rows' `ord`s, the
+ * `[ord, accepted_at]` of those that owe a receipt (in ord order) and the receipts' seqs
+ * (ascending): sequence values follow the INSERT's ORDER BY, so the n-th smallest seq is the
+ * n-th receipt owed. The body: `{"id","state","recipients","at"}` as JSON.stringify writes it,
+ * recipients being the envelope's handles of the acking client, `at` the ack's time in ISO.
+ * `seq = ANY(…)` makes the rows an index look-up: without it the planner guesses 100 rows for
+ * the JSON array and hash-joins a scan of every pending delivery.
+ */
+export const ACK_SQL = `WITH x AS (SELECT a->>0 AS client_id, (a->>1)::bigint AS seq,
+      (a->>2)::bigint AS done_at, ord
+      FROM jsonb_array_elements($1::text::jsonb) WITH ORDINALITY AS x(a, ord)),
+    marked AS (UPDATE deliveries d SET state = 'delivered', done_at = x.done_at FROM x
+      WHERE d.seq = x.seq AND d.client_id = x.client_id AND d.state = 'pending'
+        AND d.seq = ANY(ARRAY(SELECT seq FROM x))
+      RETURNING x.ord, x.client_id, x.done_at, d.kind, d.envelope_id),
+    owed AS (SELECT m.*, e.sender_client, e.recipients, e.accepted_at FROM marked m
+      JOIN envelopes e ON e.id = m.envelope_id AND m.kind = 'envelope'),
+    receipts AS (INSERT INTO deliveries (client_id, kind, envelope_id, body, created_at)
+      SELECT sender_client, 'receipt', envelope_id,
+        '{"id":' || to_json(envelope_id)::text || ',"state":"delivered","recipients":[' ||
+        coalesce((SELECT string_agg(to_json(h)::text, ',' ORDER BY i)
+          FROM json_array_elements_text(recipients::json) WITH ORDINALITY AS r(h, i)
+          WHERE starts_with(h, '@' || client_id || '/')), '') || '],"at":"' ||
+        to_char(timestamp 'epoch' + done_at * interval '1 millisecond',
+          'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || '"}',
+        done_at
+      FROM owed ORDER BY ord RETURNING seq, client_id, body)
+  SELECT (SELECT coalesce(jsonb_agg(ord ORDER BY ord), '[]') FROM marked) AS marked,
+    (SELECT coalesce(jsonb_agg(jsonb_build_array(ord, accepted_at) ORDER BY ord), '[]')
+      FROM owed) AS owed,
+    (SELECT coalesce(jsonb_agg(jsonb_build_array(seq, client_id, body) ORDER BY seq), '[]')
+      FROM receipts) AS receipts`;
+
+interface Asked {
+  clientId: string;
+  seq: number;
+  now: number;
+  done: PromiseWithResolvers<AckResult>;
+}
+
+/** One node's acks, batched per turn. */
+export class PgAcks {
+  #asked: Asked[] = [];
+  /** Batches written (tests, benchmarks). */
+  batches = 0;
+
+  constructor(private readonly exec: AckExec) {}
+
+  /** Marks `seq` of `clientId` delivered and queues its sender's receipt; see the module doc. */
+  ack(clientId: string, seq: number, now: number): Promise<AckResult> {
+    const done = Promise.withResolvers<AckResult>();
+    if (this.#asked.length === 0) setImmediate(() => this.flush());
+    this.#asked.push({ clientId, seq, now, done });
+    return done.promise;
+  }
+
+  private flush() {
+    const asked = this.#asked;
+    this.#asked = [];
+    this.write(asked).then(
+      (results) => asked.forEach((a, i) => a.done.resolve(results[i]!)),
+      (err) => asked.forEach((a) => a.done.reject(err)),
+    );
+  }
+
+  private async write(asked: Asked[]): Promise<AckResult[]> {
+    this.batches++;
+    const rows = await this.exec(ACK_SQL, [
+      JSON.stringify(asked.map((a) => [a.clientId, a.seq, a.now])),
+    ]);
+    const { marked, owed, receipts } = rows[0] as {
+      marked: number[];
+      owed: [number, number][];
+      receipts: [number, string, string][];
+    };
+    const results: AckResult[] = asked.map(() => ({ acked: false }));
+    for (const ord of marked) results[ord - 1] = { acked: true };
+    owed.forEach(([ord, acceptedAt], k) => {
+      const [seq, clientId, body] = receipts[k]!;
+      results[ord - 1] = {
+        acked: true,
+        receipt: { client_id: clientId, seq: Number(seq), body },
+        accepted_at: Number(acceptedAt),
+      };
+    });
+    return results;
+  }
+}
