@@ -21,6 +21,7 @@ import { generateToken, hashToken, openSqliteRelayStore } from "../lib/relay/mod
 import { openPgRelayStore } from "../lib/relay/pg_store.ts";
 import { postgresBin, startPostgres } from "../tests/relay/pg.ts";
 import type { BenchOptions, BenchRow } from "./main.ts";
+import { processCpuMs } from "./proc_cpu.ts";
 
 type Sql = Awaited<ReturnType<typeof openPgRelayStore>>["sql"];
 
@@ -226,7 +227,7 @@ async function oneRun(
     }
     const pgSql = "sql" in store ? store.sql : null;
     if (pgSql) await pgSql`SELECT pg_stat_statements_reset()`;
-    const cpu0 = started.map((n) => cpuMs(n.pid));
+    const cpu0 = started.map((n) => processCpuMs(n.pid));
     const t0 = performance.now();
     await Promise.all(frames.map(async (list, i) => {
       const sim = sims[i]!;
@@ -244,7 +245,7 @@ async function oneRun(
       new Promise((_, j) => setTimeout(() => j(new Error("timeout")), 120_000)),
     ]);
     const seconds = (performance.now() - t0) / 1000;
-    const nodeCpu = started.reduce((sum, n, i) => sum + cpuMs(n.pid) - cpu0[i]!, 0);
+    const nodeCpu = started.reduce((sum, n, i) => sum + processCpuMs(n.pid) - cpu0[i]!, 0);
     const stats = `; relay node CPU ${(1000 * nodeCpu / total).toFixed(0)} µs per envelope` +
       (pgSql ? await statementsPerEnvelope(pgSql, total) : "");
     return {
@@ -264,18 +265,6 @@ async function oneRun(
     for (const s of sims) s.ws.close();
     for (const n of started) await n.stop();
     await store.close();
-  }
-}
-
-/** CPU time (user + system, ms) a process has used so far; NaN where /proc is not there. */
-function cpuMs(pid: number): number {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return NaN;
   }
 }
 

@@ -12,6 +12,7 @@ import { TaskferryClient } from "../lib/sdk/mod.ts";
 import { addRelayClient, childEnv, freePort, startRelayNode } from "../tests/relay/relay_nodes.ts";
 import { ALICE, BOB, InboxEvents, oneMessage } from "./daemon.ts";
 import type { BenchOptions, BenchRow } from "./main.ts";
+import { processCpuMs } from "./proc_cpu.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
@@ -67,21 +68,6 @@ async function startDaemonProc(
   } catch (err) {
     child.kill("SIGKILL");
     throw err;
-  }
-}
-
-/**
- * CPU time (ms, all threads: user + system) of process `pid` from /proc (Linux; NaN elsewhere).
- * Clock ticks of 10 ms: enough over a run of seconds.
- */
-function processCpuMs(pid: number | "self"): number {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    // Fields after the command name (which may hold spaces): utime and stime are 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return NaN;
   }
 }
 

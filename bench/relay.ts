@@ -49,6 +49,7 @@ import {
 import { decodeBase64Url } from "../lib/protocol/mod.ts";
 import { setLogLevel } from "../lib/log.ts";
 import type { BenchOptions, BenchRow } from "./main.ts";
+import { mainThreadCpuMs, processCpuMs } from "./proc_cpu.ts";
 import type { ClientKind, ClientSpec, Command, EchoResult, Job, LoadResult } from "./relay_load.ts";
 
 const SUITE = "relay";
@@ -378,35 +379,6 @@ function checkResult(what: string, r: LoadResult) {
 
 function met(ok: boolean): string {
   return ok ? "met" : "MISSED";
-}
-
-/**
- * CPU time (ms) the relay's thread — this process's main thread, where the relay runs — has used,
- * from /proc (Linux; 10 ms ticks), or NaN elsewhere. Unlike wall time it hardly moves when other
- * processes compete for the cores, so it is the steadier figure for before/after comparisons.
- */
-function mainThreadCpuMs(): number {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/self/task/${Deno.pid}/stat`);
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return NaN;
-  }
-}
-
-/**
- * CPU time (ms) of the whole process — the relay thread, the signature and checkpoint Workers,
- * WebCrypto's pool and the load generator's Worker — from /proc, or NaN elsewhere.
- */
-function processCpuMs(): number {
-  try {
-    const stat = Deno.readTextFileSync("/proc/self/stat");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return NaN;
-  }
 }
 
 /** Pre-sealed traffic for one level: a warm-up and the measured jobs. */

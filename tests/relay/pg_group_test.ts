@@ -7,11 +7,12 @@ import { assertEquals } from "../assert.ts";
 import { applyTaskEvent, DEFAULT_PERMISSIONS } from "../../lib/protocol/mod.ts";
 import type { RoutingReads } from "../../lib/relay/store.ts";
 import { generateToken, hashToken, startRelay } from "../../lib/relay/mod.ts";
-import { openPgRelayStore, type PgRelayStore } from "../../lib/relay/pg_store.ts";
+import { openPgRelayStore } from "../../lib/relay/pg_store.ts";
 import { postgresBin, startPostgres, type TestPostgres } from "./pg.ts";
 import { addRelayClient, startRelayNode } from "./relay_nodes.ts";
 import type { RelayFrame } from "../../lib/protocol/mod.ts";
 import { registerAgent, seal, type SimAgent, SimSession } from "./sim.ts";
+import { connectInStore } from "./store_setup.ts";
 
 const ignore = !postgresBin() && Deno.env.get("CI") !== "true";
 let server: TestPostgres | null = null;
@@ -20,23 +21,6 @@ let dbs = 0;
 async function freshDb(): Promise<string> {
   server ??= await startPostgres();
   return await server.createDatabase(`group_${++dbs}_${Date.now()}`);
-}
-
-/** Connects `a` and `b` both ways (the effect an accepted connection_accept has). */
-async function link(store: PgRelayStore, a: SimAgent, b: SimAgent, n: number) {
-  await store.acceptEnvelope(
-    {
-      id: `msg_setup${n}`,
-      sender_client: "setup",
-      from: a.handle,
-      to: [b.handle],
-      type: "connection_accept",
-      body: "{}",
-      accepted_at: Date.now(),
-    },
-    [],
-    { connect: { a: a.handle, b: b.handle, permissions: { ...DEFAULT_PERMISSIONS } } },
-  );
 }
 
 /** The next `count` answers (accepted or error) of `session`, in order. */
@@ -67,8 +51,8 @@ Deno.test({
         agents[id] = { token, agent: await registerAgent(node, token, id, "a", { public: true }) };
       }
       const { alice, dave, bob, carol } = agents as Record<string, (typeof agents)[string]>;
-      await link(store, alice!.agent, bob!.agent, 1);
-      await link(store, dave!.agent, bob!.agent, 2);
+      await connectInStore(store, alice!.agent, bob!.agent, 1);
+      await connectInStore(store, dave!.agent, bob!.agent, 2);
       const bobSession = await SimSession.connect(node, "bob", bob!.token, { autoAck: true });
       const a = await SimSession.connect(node, "alice", alice!.token, { autoAck: true });
       const d = await SimSession.connect(node, "dave", dave!.token, { autoAck: true });
@@ -287,7 +271,7 @@ Deno.test({
       const bobToken = await addRelayClient(db, "bob");
       const alice = await registerAgent(first, aliceToken, "alice", "a");
       const bob = await registerAgent(first, bobToken, "bob", "a", { public: true });
-      await link(store, alice, bob, 1);
+      await connectInStore(store, alice, bob, 1);
       const a = await SimSession.connect(first, "alice", aliceToken);
       sessions.push(a);
       const sent = await Promise.all(

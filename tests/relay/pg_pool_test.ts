@@ -7,11 +7,11 @@
  */
 import postgres from "postgres";
 import { assert, assertEquals } from "../assert.ts";
-import { DEFAULT_PERMISSIONS } from "../../lib/protocol/mod.ts";
 import { generateToken, hashToken, startRelay } from "../../lib/relay/mod.ts";
 import { openPgRelayStore, type PgRelayStore } from "../../lib/relay/pg_store.ts";
 import { postgresBin, startPostgres, type TestPostgres } from "./pg.ts";
-import { registerAgent, seal, type SimAgent, SimSession } from "./sim.ts";
+import { registerAgent, seal, SimSession } from "./sim.ts";
+import { connectInStore } from "./store_setup.ts";
 
 const requirePg = Deno.env.get("CI") === "true";
 const ignore = !postgresBin() && !requirePg;
@@ -40,23 +40,6 @@ async function client(store: PgRelayStore, relay: { url: string }, id: string, i
   return { id, token, agent };
 }
 
-/** Connects `a` and `b` both ways (the effect an accepted connection_accept has). */
-async function link(store: PgRelayStore, a: SimAgent, b: SimAgent, n: number) {
-  await store.acceptEnvelope(
-    {
-      id: `msg_setup${n}`,
-      sender_client: "setup",
-      from: a.handle,
-      to: [b.handle],
-      type: "connection_accept",
-      body: "{}",
-      accepted_at: Date.now(),
-    },
-    [],
-    { connect: { a: a.handle, b: b.handle, permissions: { ...DEFAULT_PERMISSIONS } } },
-  );
-}
-
 Deno.test({
   name: "postgres pool: 50 concurrent senders on two nodes with 4 connections each all get through",
   ignore,
@@ -80,7 +63,7 @@ Deno.test({
       for (let i = 0; i < 50; i++) {
         const node = i % 2;
         const c = await client(stores[node]!, nodes[node]!, `s${i}`);
-        await link(stores[0]!, c.agent, bob.agent, i);
+        await connectInStore(stores[0]!, c.agent, bob.agent, i);
         const session = await SimSession.connect(nodes[node]!, c.id, c.token, { autoAck: true });
         sessions.push(session);
         senders.push({ ...c, session });
@@ -183,7 +166,7 @@ async function exhaustPool(db: string, relay: { url: string }, store: PgRelaySto
   const senders = [];
   for (let i = 0; i < 3; i++) {
     const c = await client(store, relay, `s${i}`);
-    await link(store, c.agent, bob.agent, i);
+    await connectInStore(store, c.agent, bob.agent, i);
     const session = await SimSession.connect(relay, c.id, c.token);
     sessions.push(session);
     senders.push({ ...c, session });
