@@ -13,7 +13,8 @@
 import { setLogLevel } from "../lib/log.ts";
 import type { BenchOptions, BenchRow } from "./main.ts";
 import { findNatsServer, jetStreamRun, startNats } from "./nats.ts";
-import { Load, sealTraffic, throughputRun, windowFor } from "./relay.ts";
+import { sealTraffic, throughputRun, windowFor } from "./relay.ts";
+import { Load } from "./relay_world.ts";
 
 const SUITE = "peers";
 
