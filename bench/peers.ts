@@ -13,8 +13,8 @@
 import { setLogLevel } from "../lib/log.ts";
 import type { BenchOptions, BenchRow } from "./main.ts";
 import { findNatsServer, jetStreamRun, startNats } from "./nats.ts";
-import { sealTraffic, throughputRun, windowFor } from "./relay.ts";
-import { Load } from "./relay_world.ts";
+import { sealTraffic, throughputRun } from "./relay.ts";
+import { Load, windowFor } from "./relay_world.ts";
 
 const SUITE = "peers";
 

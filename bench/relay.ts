@@ -46,8 +46,6 @@ import {
   windowFor,
 } from "./relay_world.ts";
 
-export { hooks, windowFor };
-
 const SUITE = RELAY_SUITE;
 const TARGET_RATE = 3_000;
 const TARGET_VERIFY_SHARE = 0.5;
