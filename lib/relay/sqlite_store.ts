@@ -21,6 +21,7 @@ import type { GroupCommit, GroupOutcome, GroupStore } from "./store/group.ts";
 import { RowCache } from "./store/row_cache.ts";
 import { type AckItem, type AckResult, runAcks } from "./store/sqlite_acks.ts";
 import { settle, SqliteGroup } from "./store/sqlite_group.ts";
+import { ReceiptFactsCache } from "./store/sqlite_receipts.ts";
 import { RELAY_MIGRATIONS } from "./store/sqlite_schema.ts";
 import { INSERTS_RETURNING_SEQ, SQLITE_QUERIES } from "./store/sqlite_queries.ts";
 import { SqlRelayStore } from "./store/sql_store.ts";
@@ -59,6 +60,8 @@ export function openSqliteRelayStore(
 interface Core {
   db: DatabaseSync;
   cache: RowCache;
+  /** Receipt facts of envelopes accepted by this process (store/sqlite_receipts.ts). */
+  facts: ReceiptFactsCache;
   exec: (step: Step) => Row[] | number;
   /** Counts a COMMIT (for the checkpointer). */
   committed: () => void;
@@ -128,7 +131,14 @@ class InGroup extends SqliteFlows implements GroupStore {
   }
 
   queueEnvelope(envelope: EnvelopeRow, recipientClients: string[], effects: AcceptEffects) {
-    return this.run(flows.queueEnvelope(envelope, recipientClients, effects));
+    return this.call(() => {
+      const flow = flows.queueEnvelope(envelope, recipientClients, effects);
+      const queued = runSync(flow, this.core.exec);
+      const { sender_client, accepted_at } = envelope;
+      const recipients = JSON.stringify(envelope.to);
+      this.core.facts.stage(envelope.id, { sender_client, recipients, accepted_at }, queued.length);
+      return queued;
+    });
   }
 
   close(): Promise<void> {
@@ -165,17 +175,24 @@ export class SqliteRelayStore extends SqliteFlows implements GroupCommit {
       return changes;
     };
     const committed = () => checkpointer?.committed();
-    const core = { db, cache, exec, committed };
+    const facts = new ReceiptFactsCache();
+    const core = { db, cache, facts, exec, committed };
     super(core);
     this.view = new InGroup(core);
     // Rows cached from inside a transaction that is undone would outlive it: forget them.
-    this.group = new SqliteGroup(db, committed, () => cache.clear());
+    this.group = new SqliteGroup(db, () => {
+      facts.committed();
+      committed();
+    }, () => {
+      cache.clear();
+      facts.rolledBack();
+    });
   }
 
-  /** Cache hits and misses (tests, benchmarks). */
-  get cacheStats(): { hits: number; misses: number; commits: number } {
+  /** Cache hits and misses, COMMITs, envelopes with receipt facts kept (tests, benchmarks). */
+  get cacheStats(): { hits: number; misses: number; commits: number; facts: number } {
     const { hits, misses } = this.core.cache;
-    return { hits, misses, commits: this.group.commits };
+    return { hits, misses, commits: this.group.commits, facts: this.core.facts.size };
   }
 
   protected override call<T>(fn: () => T): Promise<T> {
@@ -203,7 +220,7 @@ export class SqliteRelayStore extends SqliteFlows implements GroupCommit {
         items = this.acks;
         this.acks = [];
         try {
-          return runAcks(this.core.db, items);
+          return runAcks(this.core.db, items, this.core.facts);
         } catch (err) {
           batchThrew = true;
           throw err;

@@ -1,9 +1,9 @@
 /**
  * The SQLite relay store's acks, batched per COMMIT (issue 21). The acks asked for in one turn
  * of the event loop run as one write of the group commit (sqlite_group.ts): one savepoint, and
- * per client one UPDATE for all of its seqs whose RETURNING also reads what the `delivered`
- * receipt needs from the envelope, instead of a savepoint, an UPDATE and an envelope read per
- * ack. The outcome of each ack is the one {@link flows.ackDelivery} gives (both dialects' shared
+ * per client one UPDATE for all of its seqs, instead of a savepoint and an UPDATE per ack. What
+ * the `delivered` receipt needs from the envelope comes from memory (sqlite_receipts.ts), else
+ * from the envelope's row. The outcome of each ack is the one {@link flows.ackDelivery} gives (both dialects' shared
  * definition, which PostgreSQL still runs): acked once, idempotent, receipts queued in the
  * order of the acks of each client. If the batch throws (an I/O error, say), its savepoint is
  * undone and each ack runs again alone through that flow, so one failure stays that ack's own.
@@ -13,6 +13,7 @@ import { type DatabaseSync, prepare } from "../../store/mod.ts";
 import type { QueuedReceipt } from "./flows.ts";
 import { receiptFor } from "./rules.ts";
 import { SQLITE_QUERIES } from "./sqlite_queries.ts";
+import type { ReceiptFactsCache } from "./sqlite_receipts.ts";
 
 /** What an ack answers (see `RelayStore.ackDelivery`). */
 export interface AckResult {
@@ -34,23 +35,22 @@ export interface AckItem {
  */
 const CHUNK = 32;
 
-/** The merged ack of `n` seqs; `n` placeholders, the envelope's receipt fields read in RETURNING. */
+/** The merged ack of `n` seqs (`n` placeholders). */
 function ackSql(n: number): string {
-  const env = (col: string) =>
-    `(SELECT ${col} FROM envelopes e WHERE e.id = deliveries.envelope_id ` +
-    `AND deliveries.kind = 'envelope') AS ${col}`;
   return `UPDATE deliveries SET state = 'delivered', done_at = ?
     WHERE client_id = ? AND state = 'pending' AND seq IN (${"?,".repeat(n - 1)}?)
-    RETURNING seq, kind, envelope_id, ${env("sender_client")}, ${env("recipients")}, ${
-    env("accepted_at")
-  }`;
+    RETURNING seq, kind, envelope_id`;
 }
 
 /**
  * Runs `items` (inside the caller's transaction) and answers each, in order. Rows come back
  * from RETURNING in no promised order; answers and receipt inserts follow `items`.
  */
-export function runAcks(db: DatabaseSync, items: readonly AckItem[]): AckResult[] {
+export function runAcks(
+  db: DatabaseSync,
+  items: readonly AckItem[],
+  facts: ReceiptFactsCache,
+): AckResult[] {
   // Each client's seqs, in the order they were acked.
   const byClient = new Map<string, AckItem[]>();
   for (const item of items) {
@@ -71,20 +71,23 @@ export function runAcks(db: DatabaseSync, items: readonly AckItem[]): AckResult[
     done.set(clientId, rows);
   }
   const insertReceipt = prepare(db, SQLITE_QUERIES.receiptAdd!);
+  const readEnvelope = prepare(db, SQLITE_QUERIES.envelopeForReceipt!);
   return items.map(({ clientId, seq, now }): AckResult => {
     const rows = done.get(clientId)!;
     const r = rows.get(seq);
     // Unknown, not pending, or already acked earlier in this batch: as a repeated ack.
     if (!r) return { acked: false };
     rows.delete(seq);
-    if (r.kind !== "envelope" || r.sender_client === null) return { acked: true };
+    if (r.kind !== "envelope") return { acked: true };
     const envelopeId = String(r.envelope_id);
-    const { client_id, body } = receiptFor(r, envelopeId, clientId, "delivered", now);
+    const env = facts.take(envelopeId) ?? readEnvelope.get(envelopeId);
+    if (!env) return { acked: true };
+    const { client_id, body } = receiptFor(env, envelopeId, clientId, "delivered", now);
     const receiptSeq = Number(insertReceipt.run(client_id, envelopeId, body, now).lastInsertRowid);
     return {
       acked: true,
       receipt: { client_id, seq: receiptSeq, body },
-      accepted_at: Number(r.accepted_at),
+      accepted_at: Number(env.accepted_at),
     };
   });
 }
