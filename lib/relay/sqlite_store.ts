@@ -23,7 +23,12 @@ import { type AckItem, type AckResult, runAcks } from "./store/sqlite_acks.ts";
 import { settle, SqliteGroup } from "./store/sqlite_group.ts";
 import { ReceiptFactsCache } from "./store/sqlite_receipts.ts";
 import { RELAY_MIGRATIONS } from "./store/sqlite_schema.ts";
-import { INSERTS_RETURNING_SEQ, SQLITE_QUERIES } from "./store/sqlite_queries.ts";
+import {
+  INSERTS_RETURNING_SEQ,
+  READ_QUERIES,
+  SQLITE_QUERIES,
+  UNDO_SQL,
+} from "./store/sqlite_queries.ts";
 import { SqlRelayStore } from "./store/sql_store.ts";
 
 export { RELAY_MIGRATIONS };
@@ -178,7 +183,23 @@ export class SqliteRelayStore extends SqliteFlows implements GroupCommit {
     const facts = new ReceiptFactsCache();
     const core = { db, cache, facts, exec, committed };
     super(core);
-    this.view = new InGroup(core);
+    // Inside a grouped accept: a row the undo can delete is noted; any other write opens the
+    // accept's savepoint first (store/sqlite_group.ts).
+    const viewExec = (step: Step): Row[] | number => {
+      if (READ_QUERIES.has(step.name)) return exec(step);
+      const undo = UNDO_SQL[step.name];
+      if (undo === undefined) {
+        this.group.savepoint();
+        return exec(step);
+      }
+      const result = exec(step);
+      const key = typeof result === "number"
+        ? (result > 0 ? step.params[0] : undefined)
+        : result[0]?.seq;
+      if (typeof key === "string" || typeof key === "number") this.group.undoable(undo, key);
+      return result;
+    };
+    this.view = new InGroup({ ...core, exec: viewExec });
     // Rows cached from inside a transaction that is undone would outlive it: forget them.
     this.group = new SqliteGroup(db, () => {
       facts.committed();
@@ -208,15 +229,17 @@ export class SqliteRelayStore extends SqliteFlows implements GroupCommit {
   /**
    * The turn's acks share one write of the next COMMIT (store/sqlite_acks.ts). If that batch
    * throws, its savepoint was undone: each ack runs again alone (the shared flow), answering
-   * for itself; a failed COMMIT fails them all, as before.
+   * for itself; a failed COMMIT (or BEGIN) fails them all, as before.
    */
   override ackDelivery(clientId: string, seq: number, now: number): Promise<AckResult> {
     return new Promise((resolve, reject) => {
       this.acks.push({ clientId, seq, now, resolve, reject });
       if (this.acks.length > 1) return;
       let batchThrew = false;
+      let ran = false;
       let items: typeof this.acks = [];
       this.group.write(() => {
+        ran = true;
         items = this.acks;
         this.acks = [];
         try {
@@ -228,6 +251,12 @@ export class SqliteRelayStore extends SqliteFlows implements GroupCommit {
       }).then(
         (results) => items.forEach((item, i) => item.resolve(results[i]!)),
         (err) => {
+          // The transaction failed before the batch ran (BEGIN, a broken group): the acks
+          // waiting for it fail with it (and later acks schedule a batch of their own).
+          if (!ran) {
+            items = this.acks;
+            this.acks = [];
+          }
           for (const item of items) {
             if (!batchThrew) item.reject(err);
             else {

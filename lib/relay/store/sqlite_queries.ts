@@ -8,6 +8,41 @@ import { OPEN_TASK_SQL } from "./rules.ts";
  */
 export const INSERTS_RETURNING_SEQ: ReadonlySet<QueryName> = new Set(["deliveryAdd", "receiptAdd"]);
 
+/**
+ * Statements that change nothing: a grouped accept runs them without a savepoint
+ * (sqlite_group.ts). Any statement not named here is treated as a write.
+ */
+export const READ_QUERIES: ReadonlySet<QueryName> = new Set([
+  "clientGet",
+  "clientList",
+  "clientLastSeen",
+  "agentGet",
+  "agentCountOfClient",
+  "agentListPublic",
+  "inviteGet",
+  "grantGet",
+  "linkGet",
+  "linkFromClient",
+  "pendingGet",
+  "pendingToClient",
+  "taskGet",
+  "taskCountOpen",
+  "envelopeExists",
+  "envelopeForReceipt",
+  "deliveriesPending",
+  "stats",
+  "settingGet",
+]);
+
+/**
+ * How a refused accept undoes a row it wrote (sqlite_group.ts), by the row's key: the new
+ * envelope's id, the new delivery's seq. Other writes are undone by a savepoint.
+ */
+export const UNDO_SQL: Partial<Readonly<Record<QueryName, string>>> = {
+  envelopeAdd: "DELETE FROM envelopes WHERE id = ?",
+  deliveryAdd: "DELETE FROM deliveries WHERE seq = ?",
+};
+
 /** SQLite statements, by name. */
 export const SQLITE_QUERIES: QueryTable = {
   clientAdd: `INSERT INTO clients (id, token_hash, created_at) VALUES (?, ?, ?)
