@@ -140,7 +140,7 @@ class InGroup extends SqliteFlows implements GroupStore {
       const flow = flows.queueEnvelope(envelope, recipientClients, effects);
       const queued = runSync(flow, this.core.exec);
       const { sender_client, accepted_at } = envelope;
-      const recipients = JSON.stringify(envelope.to);
+      const recipients = [...envelope.to];
       this.core.facts.stage(envelope.id, { sender_client, recipients, accepted_at }, queued.length);
       return queued;
     });

@@ -140,8 +140,11 @@ export function receiptFor(
   now: number,
   reason?: string,
 ): { client_id: string; body: string } {
-  const recipients = (JSON.parse(String(envelope.recipients)) as string[])
-    .filter((h) => h.startsWith(`@${recipientClient}/`));
+  // A row holds the JSON text; the SQLite relay's memory (sqlite_receipts.ts) the array.
+  const all = Array.isArray(envelope.recipients)
+    ? envelope.recipients as readonly string[]
+    : JSON.parse(String(envelope.recipients)) as string[];
+  const recipients = all.filter((h) => h.startsWith(`@${recipientClient}/`));
   const body: ReceiptBody = { id: envelopeId, state, recipients, at: new Date(now).toISOString() };
   if (reason) body.reason = reason;
   return { client_id: String(envelope.sender_client), body: JSON.stringify(body) };

@@ -13,13 +13,12 @@
  */
 
 /**
- * The envelope columns `receiptFor` reads, as the envelopes table holds them (a type, not an
- * interface: it is read as a row).
+ * The envelope columns `receiptFor` reads (a type, not an interface: it is read as a row).
  */
 export type ReceiptFacts = {
   sender_client: string;
-  /** JSON array of handles, as stored. */
-  recipients: string;
+  /** The envelope's recipient handles (the row holds them as JSON text). */
+  recipients: readonly string[];
   accepted_at: number;
 };
 
