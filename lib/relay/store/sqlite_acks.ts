@@ -35,12 +35,14 @@ export interface AckItem {
  */
 const CHUNK = 32;
 
-/** The merged ack of `n` seqs (`n` placeholders). */
-function ackSql(n: number): string {
-  return `UPDATE deliveries SET state = 'delivered', done_at = ?
-    WHERE client_id = ? AND state = 'pending' AND seq IN (${"?,".repeat(n - 1)}?)
-    RETURNING seq, kind, envelope_id`;
-}
+/** The merged ack of `n` seqs (`n` placeholders), built once per `n`. */
+const ACK_SQL = Array.from(
+  { length: CHUNK + 1 },
+  (_, n) =>
+    `UPDATE deliveries SET state = 'delivered', done_at = ?
+    WHERE client_id = ? AND state = 'pending' AND seq IN (${"?,".repeat(Math.max(0, n - 1))}?)
+    RETURNING seq, kind, envelope_id`,
+);
 
 /**
  * Runs `items` (inside the caller's transaction) and answers each, in order. Rows come back
@@ -65,7 +67,7 @@ export function runAcks(
     const now = list.reduce((m, i) => Math.max(m, i.now), 0);
     for (let i = 0; i < list.length; i += CHUNK) {
       const seqs = list.slice(i, i + CHUNK).map((x) => x.seq);
-      const returned = prepare(db, ackSql(seqs.length)).all(now, clientId, ...seqs);
+      const returned = prepare(db, ACK_SQL[seqs.length]!).all(now, clientId, ...seqs);
       for (const r of returned) rows.set(Number(r.seq), r);
     }
     done.set(clientId, rows);
