@@ -63,7 +63,7 @@ export class DeliveryStates {
     source: DeliverySource,
     cause: StateCause = {},
   ): boolean {
-    const row = this.store.messages.outbound(id);
+    const row = this.store.messages.outboundState(id);
     if (!row || !isOutbound(state) || !isOutbound(row.state)) return false;
     const step = advanceOutbound(row.state, state, source);
     if (!step.ok) {

@@ -27,6 +27,9 @@ export interface MessageRow {
   updated_at: string;
 }
 
+/** The delivery state of an outbound message and what moving it needs to know. */
+export type OutboundState = Pick<MessageRow, "agent" | "type" | "state" | "to_handles">;
+
 /** Why a message is in its state: a catalogue code and/or a human reason. */
 export interface StateCause {
   code?: ErrorCode | undefined;
@@ -80,13 +83,15 @@ export class MessageTable {
     );
   }
 
-  /** Our outbound message `id` as sent by local `agent`. */
-  outboundOf(id: string, agent: string): MessageRow | undefined {
-    return get<MessageRow>(
+  /**
+   * What the delivery path needs of our outbound message `id` (its sender, type, state and
+   * recipients), without the payload and envelope texts a whole row would copy.
+   */
+  outboundState(id: string): OutboundState | undefined {
+    return get<OutboundState>(
       this.db,
-      "SELECT * FROM messages WHERE id = ? AND agent = ? AND direction = 'out'",
+      "SELECT agent, type, state, to_handles FROM messages WHERE id = ? AND direction = 'out'",
       id,
-      agent,
     );
   }
 
