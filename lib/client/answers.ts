@@ -27,12 +27,15 @@ export function linkHost(d: Daemon): LinkHost {
         }))
       ),
     accepted: (id) => {
-      // One commit for both rows (a commit costs more than either write).
-      d.store.transaction(() => {
+      const write = () => {
         d.store.outbox.markAccepted(id);
-        d.delivery.advanceOut(id, "accepted", "relay");
-      });
-      if (d.store.messages.outboundState(id)?.type === "connection_accept") {
+        return d.delivery.advanceOut(id, "accepted", "relay");
+      };
+      // One commit for both rows (a commit costs more than either write); inside the batch of
+      // a socket read's answers (`batch`), the batch's transaction, which fails as a whole.
+      const moved = d.store.db.isTransaction ? write() : d.store.transaction(write);
+      const type = moved ? moved.type : d.store.messages.outboundState(id)?.type;
+      if (type === "connection_accept") {
         syncPermissions(d).catch(() => {});
         // The relay links us only now: watching the new peer's presence is allowed from here.
         d.link?.announcePresence();

@@ -16,7 +16,7 @@
 import {
   decodeBase64Url,
   type Envelope,
-  parseEnvelope,
+  parseReceivedEnvelope,
   TaskferryError,
   verifyEnvelope,
 } from "../protocol/mod.ts";
@@ -181,7 +181,9 @@ export class Inbound {
     const d = this.d;
     let envelope: Envelope;
     try {
-      envelope = parseEnvelope(raw);
+      // The relay's hand-written check of the common shape first (frozen; its signing text is
+      // then written directly, not canonicalized); the schema decides everything else.
+      envelope = parseReceivedEnvelope(raw);
     } catch (err) {
       quarantine(d, null, raw, (err as TaskferryError).code ?? "invalid_envelope");
       return done;

@@ -95,6 +95,32 @@ export class MessageTable {
     );
   }
 
+  /**
+   * Moves outbound message `id` to `state` if it is in one of `from` (the states the delivery
+   * machine moves forward to it): one statement, no read first. Returns who and what it is
+   * when it moved, undefined when it did not.
+   */
+  moveOut(
+    id: string,
+    from: readonly string[],
+    state: string,
+    cause: StateCause,
+    at: string,
+  ): Pick<MessageRow, "agent" | "type"> | undefined {
+    return get<Pick<MessageRow, "agent" | "type">>(
+      this.db,
+      `UPDATE messages SET state = ?, state_code = ?, state_reason = ?, updated_at = ?
+       WHERE id = ? AND direction = 'out' AND state IN (${from.map(() => "?").join(", ")})
+       RETURNING agent, type`,
+      state,
+      cause.code ?? null,
+      cause.reason ?? null,
+      at,
+      id,
+      ...from,
+    );
+  }
+
   /** Sets an outbound message's state (the caller checked that it moves forward). */
   setOutState(id: string, state: string, cause: StateCause, at: string) {
     run(
