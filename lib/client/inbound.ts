@@ -128,9 +128,10 @@ export class Inbound {
           }
         });
       } catch (err) {
-        // BEGIN or COMMIT failed: nothing of the batch is stored.
+        // BEGIN or COMMIT failed: nothing of the batch is stored, nothing is announced.
         stored = 0;
         error = err;
+        after.length = 0;
       }
     }
     afterCommit(after);
