@@ -4,6 +4,11 @@
  * runs on its own machine; here all of them share this machine's cores, so the figure is bounded
  * by the sum of their CPU as much as by any one of them. The in-process case (bench/daemon.ts)
  * stays the one to compare CPU per message with: only there is all of it on one measured thread.
+ *
+ * Profiling: `TF_BENCH_INSPECT=9231 deno task bench --suite daemon` starts alice with
+ * `--inspect=127.0.0.1:9231` and bob with 9232, records both during the in-flight case with
+ * bench/cpuprofile.ts (which then runs for as long as the profiles take) and prints their
+ * summaries to stderr; the raw profiles go to the temp directory named there.
  * @module
  */
 import { join } from "node:path";
@@ -40,9 +45,10 @@ async function startDaemonProc(
   clientId: string,
   relayUrl: string,
   relayToken: string,
+  inspect?: number,
 ): Promise<DaemonProc> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "client"],
+    args: ["run", "-A", ...(inspect ? [`--inspect=127.0.0.1:${inspect}`] : []), MAIN, "client"],
     env: {
       ...childEnv(),
       TASKFERRY_HOME: home,
@@ -54,7 +60,7 @@ async function startDaemonProc(
     clearEnv: true,
     stdin: "null",
     stdout: "null",
-    stderr: "null",
+    stderr: inspect ? "inherit" : "null", // the inspector's messages
   }).spawn();
   try {
     const url = await until("daemon.json", async () => {
@@ -82,6 +88,25 @@ async function stop(child: Deno.ChildProcess) {
   clearTimeout(timer);
 }
 
+/** The inspector port of alice (bob's is the next), when TF_BENCH_INSPECT asks for profiles. */
+const INSPECT = Number(Deno.env.get("TF_BENCH_INSPECT") ?? 0) || undefined;
+const PROFILE = new URL("./cpuprofile.ts", import.meta.url).pathname;
+
+/** Records `seconds` of CPU profile on each inspector port; resolves with the summaries. */
+async function profiles(ports: number[], seconds: number): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "tf-bench-profile-" });
+  const outs = await Promise.all(ports.map((port) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", PROFILE, "--port", `${port}`, "--seconds", `${seconds}`, "--top", "40"]
+        .concat(["--out", join(dir, `${port}.cpuprofile`)]),
+      stdout: "piped",
+    }).output()
+  ));
+  return outs.map((o, i) =>
+    `profile of port ${ports[i]} (${dir}):\n${new TextDecoder().decode(o.stdout)}`
+  ).join("\n");
+}
+
 /** Relay and daemons as processes, alice and bob connected as in `startWorld`. */
 async function startProcWorld() {
   const dir = await Deno.makeTempDir({ prefix: "tf-bench-procs-" });
@@ -94,13 +119,14 @@ async function startProcWorld() {
     const db = join(dir, "relay.db");
     const relay = await startRelayNode(db);
     children.push(relay.child);
-    const daemon = async (id: string) => {
-      const d = await startDaemonProc(join(dir, id), id, relay.url, await addRelayClient(db, id));
+    const daemon = async (id: string, inspect?: number) => {
+      const token = await addRelayClient(db, id);
+      const d = await startDaemonProc(join(dir, id), id, relay.url, token, inspect);
       children.push(d.child);
       return d;
     };
-    const alice = await daemon("alice");
-    const bob = await daemon("bob");
+    const alice = await daemon("alice", INSPECT);
+    const bob = await daemon("bob", INSPECT && INSPECT + 1);
     await alice.api.createAgent({ handle: ALICE });
     await bob.api.createAgent({ handle: BOB, public: true });
     await alice.api.connect({ from: ALICE, to: BOB });
@@ -159,30 +185,37 @@ export async function multiProcess(
     const pids = { ...world.processes, "bench client": "self" as const };
     const cpu0 = Object.values(pids).map(processCpuMs);
     const t0 = performance.now();
+    // Profiling: the load goes on for as long as the profiles are recorded.
+    let profiling = false;
+    const profiled = INSPECT
+      ? (profiling = true, profiles([INSPECT, INSPECT + 1], 8).finally(() => profiling = false))
+      : undefined;
     await Promise.all(Array.from({ length: inFlight }, async () => {
-      while (next < total) {
+      while (next < total || profiling) {
         next++;
         concurrent.push((await oneMessage(world, events, text)).arrived);
       }
     }));
     const elapsed = (performance.now() - t0) / 1000;
+    const done = concurrent.length; // more than `total` while profiling
+    if (profiled) console.error(await profiled);
     // Where the machine's CPU went, per message: the rate is bounded by the sum on 2 cores.
     const perMessage = Object.keys(pids).map((name, i) =>
-      `${name} ${((processCpuMs(Object.values(pids)[i]!) - cpu0[i]!) / total).toFixed(2)}`
+      `${name} ${((processCpuMs(Object.values(pids)[i]!) - cpu0[i]!) / done).toFixed(2)}`
     ).join(", ");
     rows.push({
       suite: "daemon",
       name:
         `POST /v1/messages → peer inbox event (SSE), ${inFlight} in flight; relay and daemons as processes`,
-      runs: total,
+      runs: done,
       seconds: elapsed,
-      rate: total / elapsed,
+      rate: done / elapsed,
       note: `messages/s end to end; ${latencies(concurrent)}; CPU ms per message (all threads): ` +
         `${perMessage}; 3 deno processes + this one share ` +
         `the machine's ${navigator.hardwareConcurrency} cores`,
     });
     console.error(
-      `  ${inFlight} in flight, processes: ${Math.round(total / elapsed)}/s; ${perMessage}`,
+      `  ${inFlight} in flight, processes: ${Math.round(done / elapsed)}/s; ${perMessage}`,
     );
   } finally {
     await events.close();

@@ -12,8 +12,8 @@ import { revertRefusedTaskEvent } from "./tasks/mod.ts";
 /** The relay link's host for `d`. */
 export function linkHost(d: Daemon): LinkHost {
   return {
-    // Looked up on each call, so a test can wrap `d.inbound.deliver`.
-    deliver: (seq, envelope) => d.inbound.deliver(seq, envelope),
+    // Looked up on each call, so a test can wrap `d.inbound.deliverBatch`.
+    deliver: (items) => d.inbound.deliverBatch(items),
     // The relay's "delivered" means only that it pushed the envelope and the recipient's device
     // acked: shown as `relayed`. `delivered` itself comes from the peer's signed receipt.
     // One transaction for a socket read's receipts (a commit costs more than the writes).
@@ -27,12 +27,15 @@ export function linkHost(d: Daemon): LinkHost {
         }))
       ),
     accepted: (id) => {
-      // One commit for both rows (a commit costs more than either write).
-      d.store.transaction(() => {
+      const write = () => {
         d.store.outbox.markAccepted(id);
-        d.delivery.advanceOut(id, "accepted", "relay");
-      });
-      if (d.store.messages.outbound(id)?.type === "connection_accept") {
+        return d.delivery.advanceOut(id, "accepted", "relay");
+      };
+      // One commit for both rows (a commit costs more than either write); inside the batch of
+      // a socket read's answers (`batch`), the batch's transaction, which fails as a whole.
+      const moved = d.store.db.isTransaction ? write() : d.store.transaction(write);
+      const type = moved ? moved.type : d.store.messages.outboundState(id)?.type;
+      if (type === "connection_accept") {
         syncPermissions(d).catch(() => {});
         // The relay links us only now: watching the new peer's presence is allowed from here.
         d.link?.announcePresence();

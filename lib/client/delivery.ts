@@ -16,7 +16,7 @@ import {
 } from "../protocol/delivery.ts";
 import { logger } from "../log.ts";
 import type { EventBus } from "./events.ts";
-import type { DaemonStore, StateCause } from "./store/mod.ts";
+import type { DaemonStore, MessageRow, StateCause } from "./store/mod.ts";
 
 const log = logger("delivery");
 
@@ -54,30 +54,61 @@ export class DeliveryStates {
   ) {}
 
   /**
-   * Applies `source`'s report that outbound message `id` is now `state`; true when it moved.
-   * A report the machine refuses (the relay claiming `delivered`) is logged and changes nothing.
+   * Applies `source`'s report that outbound message `id` is now `state`; returns the message's
+   * agent and type when it moved, null when it did not. A report the machine refuses (the
+   * relay claiming `delivered`) is logged and changes nothing.
    */
   advanceOut(
     id: string,
     state: string,
     source: DeliverySource,
     cause: StateCause = {},
-  ): boolean {
-    const row = this.store.messages.outbound(id);
-    if (!row || !isOutbound(state) || !isOutbound(row.state)) return false;
-    const step = advanceOutbound(row.state, state, source);
-    if (!step.ok) {
-      log.warn("delivery report refused", { id, state, source, reason: step.error.message });
-      return false;
+  ): Moved | null {
+    if (!isOutbound(state)) return null;
+    // One UPDATE guarded by the states the machine moves forward from; a read only if not.
+    const from = movableFrom(state, source);
+    const row = from.length
+      ? this.store.messages.moveOut(id, from, state, cause, this.nowIso())
+      : undefined;
+    if (!row) {
+      this.#refused(id, state, source);
+      return null;
     }
-    if (!step.changed) return false;
-    this.store.messages.setOutState(id, state, cause, this.nowIso());
     const reason = causeText(cause);
     this.events.emit(
       "message_state",
       { id, state, type: row.type, ...(reason ? { reason } : {}) },
       row.agent,
     );
-    return true;
+    return row;
   }
+
+  /** Logs why a report did not move `id`, when the machine refused it (not a mere repeat). */
+  #refused(id: string, state: OutboundState, source: DeliverySource) {
+    const row = this.store.messages.outboundState(id);
+    if (!row || !isOutbound(row.state)) return;
+    const step = advanceOutbound(row.state, state, source);
+    if (!step.ok) {
+      log.warn("delivery report refused", { id, state, source, reason: step.error.message });
+    }
+  }
+}
+
+/** An outbound message that moved: its local agent and type. */
+export type Moved = Pick<MessageRow, "agent" | "type">;
+
+const movable = new Map<string, readonly OutboundState[]>();
+
+/** The states from which `source`'s report of `state` moves an outbound message (memoized). */
+function movableFrom(state: OutboundState, source: DeliverySource): readonly OutboundState[] {
+  const key = `${state} ${source}`;
+  let from = movable.get(key);
+  if (!from) {
+    from = OUTBOUND_STATES.filter((s) => {
+      const step = advanceOutbound(s, state, source);
+      return step.ok && step.changed && step.state === state;
+    });
+    movable.set(key, from);
+  }
+  return from;
 }

@@ -3,6 +3,10 @@
  * (first contact pins what the relay serves). A changed key or a forgery goes to quarantine for
  * the owner; a verified envelope goes on to inbound_apply.ts.
  *
+ * Deliveries come in batches (those the link received while the previous batch was handled):
+ * verified and opened concurrently, applied in arrival order in one transaction, acked by the
+ * link only after its COMMIT.
+ *
  * No envelope can block the stream (issue 13 item 1): anything that goes wrong with one
  * envelope is recorded for the owner (a `rejected` row or a quarantine item) and the delivery
  * is acked. Only errors that are really transient (the relay unreachable while pinning a key,
@@ -12,13 +16,20 @@
 import {
   decodeBase64Url,
   type Envelope,
-  parseEnvelope,
+  parseReceivedEnvelope,
   TaskferryError,
   verifyEnvelope,
 } from "../protocol/mod.ts";
 import { logger } from "../log.ts";
 import type { Daemon } from "./daemon.ts";
-import { applyVerified, isTransient } from "./inbound_apply.ts";
+import {
+  type AfterCommit,
+  afterCommit,
+  isTransient,
+  type Opened,
+  openFor,
+  stageOpened,
+} from "./inbound_apply.ts";
 import { quarantine } from "./quarantine.ts";
 import { DeliveredReceipts } from "./receipts.ts";
 
@@ -36,6 +47,28 @@ export interface StuckDelivery {
 /** Most stuck envelopes remembered (the oldest is forgotten first). */
 const MAX_STUCK = 100;
 
+/** A delivery off the relay link: its sequence number and the raw envelope. */
+export interface Delivery {
+  seq: number;
+  envelope: unknown;
+}
+
+/**
+ * What became of a batch of deliveries: the first `stored` are durable and may be acked; if
+ * that is fewer than all, `error` is the transient reason the next one was not (it and the
+ * rest come again).
+ */
+export interface BatchResult {
+  stored: number;
+  error?: unknown;
+}
+
+/** One delivery after verification and decryption, before it is applied. */
+type Prepared =
+  | { kind: "done" } // nothing to store: a duplicate, quarantined, or for no local agent
+  | { kind: "apply"; envelope: Envelope; opened: Opened[] }
+  | { kind: "transient"; err: unknown };
+
 /** The inbound pipeline of one daemon. */
 export class Inbound {
   readonly #stuck = new Map<string, StuckDelivery>();
@@ -47,36 +80,87 @@ export class Inbound {
   }
 
   /**
-   * Stores and applies one delivered envelope under the daemon's lock. Throws (leaving the
-   * delivery unacked, so it comes again) only for a transient error.
+   * Stores and applies the deliveries of one batch under the daemon's lock: verified and opened
+   * concurrently, then applied in order in one transaction (group commit; each envelope in its
+   * own savepoint, so a poison one is recorded alone). Nothing is reported stored before the
+   * COMMIT. A transient error stops the batch at that envelope: what precedes it is committed,
+   * it and what follows are not (see {@link BatchResult}).
    * A property, not a method: tests wrap it to simulate crashes between store and ack.
    */
-  deliver = (_seq: number, raw: unknown): Promise<void> =>
-    this.d.lock.run(() => this.#isolated(raw));
+  deliverBatch = (items: readonly Delivery[]): Promise<BatchResult> =>
+    this.d.lock.run(() => this.#batch(items));
+
+  /** {@link deliverBatch} of one delivery; throws (it stays unacked) on a transient error. */
+  deliver = async (seq: number, raw: unknown): Promise<void> => {
+    const result = await this.deliverBatch([{ seq, envelope: raw }]);
+    if (result.stored < 1) throw result.error ?? new Error("delivery not stored");
+  };
 
   /** Envelopes whose delivery failed transiently, most attempts first. */
   stuck(): StuckDelivery[] {
     return [...this.#stuck.values()].sort((a, b) => b.attempts - a.attempts);
   }
 
-  async #isolated(raw: unknown): Promise<void> {
-    const id = envelopeId(raw);
-    try {
-      await this.#deliver(raw);
-    } catch (err) {
-      if (isTransient(err)) {
-        this.#count(id, err);
-        throw err;
+  async #batch(items: readonly Delivery[]): Promise<BatchResult> {
+    const prepared = await Promise.all(items.map(({ envelope }) => this.#prepare(envelope)));
+    let stored = prepared.findIndex((p) => p.kind === "transient");
+    if (stored < 0) stored = items.length;
+    let error = (prepared[stored] as { err?: unknown } | undefined)?.err;
+    const after: AfterCommit[] = [];
+    if (prepared.slice(0, stored).some((p) => p.kind === "apply")) {
+      try {
+        this.d.store.transaction(() => {
+          const applied = new Set<string>(); // a redelivered copy in the same batch
+          for (let i = 0; i < stored; i++) {
+            const p = prepared[i]!;
+            if (p.kind !== "apply" || applied.has(p.envelope.id)) continue;
+            const stage = () => stageOpened(this.d, p.envelope, p.opened);
+            try {
+              // Several recipients: one savepoint around all of them, undone together.
+              after.push(...(p.opened.length > 1 ? this.d.store.transaction(stage) : stage()));
+            } catch (err) {
+              // Transient (stageOpened records anything else): keep what precedes it.
+              stored = i;
+              error = err;
+              return;
+            }
+            applied.add(p.envelope.id);
+          }
+        });
+      } catch (err) {
+        // BEGIN or COMMIT failed: nothing of the batch is stored, nothing is announced.
+        stored = 0;
+        error = err;
+        after.length = 0;
       }
+    }
+    afterCommit(after);
+    for (const { envelope } of items.slice(0, stored)) this.#stuck.delete(envelopeId(envelope));
+    if (stored < items.length) this.#count(envelopeId(items[stored]!.envelope), error);
+    return stored < items.length ? { stored, error } : { stored };
+  }
+
+  /** Parses, deduplicates, verifies and opens one delivery; records what cannot be applied. */
+  async #prepare(raw: unknown): Promise<Prepared> {
+    try {
+      return await this.#verified(raw);
+    } catch (err) {
+      if (isTransient(err)) return { kind: "transient", err };
       // A bug or a hostile envelope: keep it for the owner and go on with the stream.
-      log.error("inbound envelope could not be handled; kept in quarantine", { id, err });
+      log.error("inbound envelope could not be handled; kept in quarantine", {
+        id: envelopeId(raw),
+        err,
+      });
       try {
         quarantine(this.d, null, raw, err instanceof TaskferryError ? err.code : "internal");
       } catch (again) {
-        log.error("inbound envelope dropped: it cannot even be quarantined", { id, err: again });
+        log.error("inbound envelope dropped: it cannot even be quarantined", {
+          id: envelopeId(raw),
+          err: again,
+        });
       }
+      return { kind: "done" };
     }
-    this.#stuck.delete(id);
   }
 
   #count(id: string, err: unknown) {
@@ -93,24 +177,27 @@ export class Inbound {
     if (this.#stuck.size > MAX_STUCK) this.#stuck.delete(this.#stuck.keys().next().value!);
   }
 
-  async #deliver(raw: unknown): Promise<void> {
+  async #verified(raw: unknown): Promise<Prepared> {
+    const done = { kind: "done" } as const;
     const d = this.d;
     let envelope: Envelope;
     try {
-      envelope = parseEnvelope(raw);
+      // The relay's hand-written check of the common shape first (frozen; its signing text is
+      // then written directly, not canonicalized); the schema decides everything else.
+      envelope = parseReceivedEnvelope(raw);
     } catch (err) {
       quarantine(d, null, raw, (err as TaskferryError).code ?? "invalid_envelope");
-      return;
+      return done;
     }
-    if (d.store.messages.wasReceived(envelope.id)) return;
-    if (d.store.quarantine.has(envelope.id)) return;
+    if (d.store.messages.wasReceived(envelope.id)) return done;
+    if (d.store.quarantine.has(envelope.id)) return done;
     // A blocked peer's envelopes are dropped unverified and unstored (lib/client/blocks.ts).
     const locals = envelope.to.filter((h) =>
       d.keyring.isLocal(h) && !d.store.connections.isBlocked(h, envelope.from)
     );
     if (locals.length === 0) {
       log.warn("delivery for no local agent", { id: envelope.id, to: envelope.to });
-      return;
+      return done;
     }
 
     // The sender's pinned key; first contact pins what the relay serves.
@@ -121,7 +208,7 @@ export class Inbound {
       if (isTransient(err)) throw err; // relay unreachable: leave unacked, it comes again
       // Unknown, or the relay served a record that is not a valid key for this handle.
       quarantine(d, envelope, raw, "unknown_sender");
-      return;
+      return done;
     }
     try {
       await verifyEnvelope(envelope, decodeBase64Url(peer.signing_public_key));
@@ -145,13 +232,14 @@ export class Inbound {
               encryption_public_key: current.encryption_public_key,
             }),
           );
-          return;
+          return done;
         }
       }
       quarantine(d, envelope, raw, "bad_signature");
-      return;
+      return done;
     }
-    await applyVerified(d, envelope, locals);
+    const opened = await openFor(d, envelope, locals, peer.signing_public_key);
+    return opened.length ? { kind: "apply", envelope, opened } : done;
   }
 }
 

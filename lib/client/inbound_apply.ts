@@ -1,7 +1,8 @@
 /**
- * The inbound pipeline's back half: open a verified envelope for each local recipient, then in
- * one transaction apply it (connections, permissions, the task state machine, gates), store it
- * and show it in the inbox. An envelope that cannot be applied is stored as `rejected` with its
+ * The inbound pipeline's back half: open a verified envelope for each local recipient, then
+ * apply it (connections, permissions, the task state machine, gates), store it and show it in
+ * the inbox — in the caller's transaction, which may hold a whole batch of deliveries
+ * (inbound.ts), with events and receipts only after its commit. An envelope that cannot be applied is stored as `rejected` with its
  * code and reason, never silently dropped — also when applying it throws (a bug, or a hostile
  * payload): only a transient store error ({@link isTransient}) leaves the delivery unacked.
  */
@@ -25,17 +26,31 @@ import { applyInboundTask, emitInboundTask } from "./tasks/mod.ts";
 
 const log = logger("inbound");
 
-/** Opens and applies a verified envelope for each local recipient (also used on release). */
-export async function applyVerified(d: Daemon, envelope: Envelope, locals: string[]) {
-  const peer = await d.peers.ensure(envelope.from);
+/** An envelope's payload, opened for one local recipient. */
+export interface Opened {
+  local: string;
+  payload: Record<string, unknown>;
+}
+
+/**
+ * Opens a verified envelope for each local recipient (`signingKey`: the sender's pinned key,
+ * base64url). A payload that cannot be opened is quarantined and left out.
+ */
+export async function openFor(
+  d: Daemon,
+  envelope: Envelope,
+  locals: string[],
+  signingKey: string,
+): Promise<Opened[]> {
+  const opened: Opened[] = [];
   for (const local of locals) {
     const keys = await d.keyring.keysOf(local);
-    let payload: Record<string, unknown>;
     try {
-      payload = await openEnvelope(envelope, local, {
+      const payload = await openEnvelope(envelope, local, {
         encryptionPrivateKey: keys.encryption.privateKey,
         encryptionPublicKey: keys.encryption.publicKey,
-      }, decodeBase64Url(peer.signing_public_key)) as Record<string, unknown>;
+      }, decodeBase64Url(signingKey)) as Record<string, unknown>;
+      opened.push({ local, payload });
     } catch (err) {
       quarantine(
         d,
@@ -43,15 +58,49 @@ export async function applyVerified(d: Daemon, envelope: Envelope, locals: strin
         envelope,
         err instanceof TaskferryError ? err.code : "decrypt_failed",
       );
-      continue;
     }
+  }
+  return opened;
+}
+
+/**
+ * Applies opened payloads inside the caller's transaction, each recipient in its own savepoint,
+ * and returns what to do once that transaction has committed (events, receipts, file
+ * transfers). A payload whose application throws is stored as `rejected`; only a transient
+ * store error is rethrown, for the caller to roll back and leave the delivery unacked.
+ */
+export function stageOpened(d: Daemon, envelope: Envelope, opened: Opened[]): AfterCommit[] {
+  const after: AfterCommit[] = [];
+  for (const { local, payload } of opened) {
     try {
-      applyOne(d, envelope, payload, local);
+      after.push(applyOne(d, envelope, payload, local));
     } catch (err) {
       if (isTransient(err)) throw err;
       recordPoison(d, envelope, payload, local, err);
     }
   }
+  return after;
+}
+
+/** Work that may run only after the transaction that stored an envelope has committed. */
+export type AfterCommit = () => void;
+
+/** Runs what committed envelopes left to do; one failing does not stop the others. */
+export function afterCommit(after: AfterCommit[]) {
+  for (const fn of after) {
+    try {
+      fn();
+    } catch (err) {
+      log.error("work after storing an inbound envelope failed", { err });
+    }
+  }
+}
+
+/** Opens and applies a verified envelope for each local recipient (the quarantine's release). */
+export async function applyVerified(d: Daemon, envelope: Envelope, locals: string[]) {
+  const peer = await d.peers.ensure(envelope.from);
+  const opened = await openFor(d, envelope, locals, peer.signing_public_key);
+  afterCommit(d.store.transaction(() => stageOpened(d, envelope, opened)));
 }
 
 /** SQLite result codes worth another attempt: busy, locked, I/O, full. */
@@ -106,7 +155,13 @@ interface Rejection {
   message: string;
 }
 
-function applyOne(d: Daemon, envelope: Envelope, payload: Record<string, unknown>, local: string) {
+/** Applies and stores one payload (a savepoint); returns what is left for after the commit. */
+function applyOne(
+  d: Daemon,
+  envelope: Envelope,
+  payload: Record<string, unknown>,
+  local: string,
+): AfterCommit {
   let visible = true;
   let rejected: Rejection | null = null;
   let syncAfterCommit = false;
@@ -160,20 +215,26 @@ function applyOne(d: Daemon, envelope: Envelope, payload: Record<string, unknown
     // Files (design §12): recorded pending; downloaded and verified in the background.
     if (files.length) recordInbound(d.store, envelope, local, files, at);
   });
-  if (rejected) {
-    log.warn("inbound envelope rejected", { id: envelope.id, ...(rejected as Rejection) });
-    return;
-  }
-  if (syncAfterCommit) syncPermissions(d).catch(() => {});
-  if (envelope.type !== "receipt") d.inbound.receipts.schedule();
-  if (files.length) d.files.transfers?.kick();
-  if (envelope.type.startsWith("connection_")) {
-    d.events.emit("connection", { agent: local, peer: envelope.from, type: envelope.type }, local);
-  }
-  if (envelope.task_id) emitInboundTask(d, envelope, payload, local);
-  if (visible) {
-    d.events.emit("inbox", { id: envelope.id, type: envelope.type, from: envelope.from }, local);
-  }
+  return () => {
+    if (rejected) {
+      log.warn("inbound envelope rejected", { id: envelope.id, ...(rejected as Rejection) });
+      return;
+    }
+    if (syncAfterCommit) syncPermissions(d).catch(() => {});
+    if (envelope.type !== "receipt") d.inbound.receipts.schedule();
+    if (files.length) d.files.transfers?.kick();
+    if (envelope.type.startsWith("connection_")) {
+      d.events.emit(
+        "connection",
+        { agent: local, peer: envelope.from, type: envelope.type },
+        local,
+      );
+    }
+    if (envelope.task_id) emitInboundTask(d, envelope, payload, local);
+    if (visible) {
+      d.events.emit("inbox", { id: envelope.id, type: envelope.type, from: envelope.from }, local);
+    }
+  };
 }
 
 /** What `peer` may send to `local` (null when not connected). */
@@ -195,9 +256,12 @@ function applyReceipt(
     ...(payload.message_ids as string[] | undefined ?? []),
   ];
   for (const id of ids) {
-    const original = d.store.messages.outboundOf(id, local);
+    const original = d.store.messages.outboundState(id);
     // Only a recipient of our message may report on it.
-    if (!original || !(JSON.parse(original.to_handles) as string[]).includes(envelope.from)) {
+    if (
+      original?.agent !== local ||
+      !(JSON.parse(original.to_handles) as string[]).includes(envelope.from)
+    ) {
       continue;
     }
     d.delivery.advanceOut(id, payload.state as string, "peer", {

@@ -1,8 +1,8 @@
 /**
  * The daemon's WebSocket link to the relay: `hello` first, reconnect with backoff and jitter,
- * outbox flushed in order with a bounded window, inbound deliveries handled one at a time and
- * acked only after they are stored (the relay's receipts of one read: stored together, then
- * acked), keepalive pings. Every frame from the relay is parsed with
+ * outbox flushed in order with a bounded window, inbound deliveries handled in order, in batches
+ * (those that arrived while the previous batch was stored), acked only after their commit (the
+ * relay's receipts of one read: stored together, then acked), keepalive pings. Every frame from the relay is parsed with
  * bounds (`parseJsonBounded`) and receipts are schema-checked before they touch a state.
  */
 import {
@@ -27,7 +27,7 @@ import {
   WINDOW,
 } from "./relay_link_rules.ts";
 import { DEFAULT_DAEMON_OPTIONS } from "./options.ts";
-import { Mutex } from "./util.ts";
+import { LinkDeliveries } from "./link_deliveries.ts";
 import { TurnBatch } from "./turn_batch.ts";
 import { NoDelayWebSocket } from "./ws.ts";
 import { logger } from "../log.ts";
@@ -53,13 +53,11 @@ export class RelayLink {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   /** The envelope refused transiently: nothing after it is sent until it is accepted (gap 5). */
   private held: { id: string; seq: number } | null = null;
-  /** Deliveries in a row that could not be stored: backs reconnects off (reset on success). */
-  private deliveryFailures = 0;
   private maxFrameBytes = DEFAULT_MAX_ENVELOPE + FRAME_OVERHEAD;
   private downSince: number | null = null;
   private everConnected = false;
-  /** Deliveries (and acks of malformed receipts), one at a time in arrival order. */
-  private readonly serialized = new Mutex();
+  /** Deliveries, in order, in batches: acked after their commit. */
+  private readonly deliveries: LinkDeliveries;
   /** The `accepted` answers of one socket read, applied together. */
   private readonly accepted = new TurnBatch<[string, string]>((a) => this.applyAccepted(a));
   /** The relay's receipts of one socket read: stored together, then acked (one commit). */
@@ -71,7 +69,9 @@ export class RelayLink {
   /** Set when the relay refused the token: the link stopped retrying and says what to do. */
   fatal: string | undefined;
 
-  constructor(private readonly options: LinkOptions, private readonly host: LinkHost) {}
+  constructor(private readonly options: LinkOptions, private readonly host: LinkHost) {
+    this.deliveries = new LinkDeliveries(host);
+  }
 
   /** Starts connecting (and keeps reconnecting until stopped). */
   start() {
@@ -94,7 +94,7 @@ export class RelayLink {
       ws.close(1000, "daemon stopping");
       await Promise.race([closed, new Promise((r) => setTimeout(r, 1000))]);
     }
-    await this.serialized.run(() => Promise.resolve());
+    await this.deliveries.idle();
     // After the last delivery: what it left to send goes to the outbox for the next start.
     if (wasRunning) await this.host.stopping?.().catch(() => {});
     this.setConnected(false);
@@ -214,7 +214,7 @@ export class RelayLink {
         return;
       case "deliver":
         if (!isSeq(frame.seq)) return void log.warn("deliver frame without a valid seq");
-        this.serial(ws, frame.seq, () => this.host.deliver(frame.seq, frame.envelope));
+        this.deliveries.add(ws, frame.seq, frame.envelope);
         return;
       case "receipt": {
         if (!isSeq(frame.seq)) return void log.warn("receipt frame without a valid seq");
@@ -222,7 +222,7 @@ export class RelayLink {
         if (!parsed.success) {
           // A malformed receipt changes no state; acked so it does not come back forever.
           log.warn("relay receipt ignored: not a valid receipt", { seq: frame.seq });
-          this.serial(ws, frame.seq, () => Promise.resolve());
+          this.deliveries.ackInOrder(ws, frame.seq);
           return;
         }
         this.receipts.add([ws, frame.seq, parsed.data]);
@@ -334,27 +334,6 @@ export class RelayLink {
     this.drained = false;
   }
 
-  /** Handles deliveries strictly in order; acks after success, reconnects after failure. */
-  private serial(ws: WebSocket, seq: number, fn: () => Promise<void>) {
-    this.serialized.run(async () => {
-      if (ws.readyState !== WebSocket.OPEN) return;
-      try {
-        await fn();
-      } catch (err) {
-        this.deliveryFailures++;
-        log.warn("delivery not stored; reconnecting to get it again", {
-          seq,
-          attempts: this.deliveryFailures,
-          err,
-        });
-        ws.close(4000, "delivery failed");
-        return;
-      }
-      this.deliveryFailures = 0;
-      if (ws.readyState === WebSocket.OPEN) ws.send(`{"type":"ack","seq":${seq}}`);
-    }).catch((err) => log.warn("ack not sent", { seq, err }));
-  }
-
   private retryLater(id: string, seq: number) {
     // Hold the earliest refused envelope: order per sender survives a transient refusal.
     if (!this.held || seq < this.held.seq) this.held = { id, seq };
@@ -382,7 +361,7 @@ export class RelayLink {
     const min = this.options.minBackoffMs ?? DEFAULT_DAEMON_OPTIONS.minBackoffMs;
     const max = this.options.maxBackoffMs ?? DEFAULT_DAEMON_OPTIONS.maxBackoffMs;
     // A delivery that keeps failing backs off too: `welcome` resets `attempt`, not this.
-    const steps = Math.max(this.attempt++, this.deliveryFailures);
+    const steps = Math.max(this.attempt++, this.deliveries.failures);
     const base = Math.min(max, min * 2 ** steps);
     const delay = Math.round(base / 2 + Math.random() * base / 2);
     log.info("reconnecting to relay", { in_ms: delay, attempt: this.attempt });

@@ -4,11 +4,15 @@
  */
 import type { ErrorCode, PresenceFrame, RelayReceipt } from "../protocol/mod.ts";
 import type { OutboxItem } from "./store/mod.ts";
+import type { BatchResult, Delivery } from "./inbound.ts";
 
 /** What the link needs from the daemon. */
 export interface LinkHost {
-  /** Stores and applies one delivered envelope; throw to leave it unacked (and reconnect). */
-  deliver(seq: number, envelope: unknown): Promise<void>;
+  /**
+   * Stores and applies delivered envelopes in order, with one commit; the link acks the first
+   * `stored` and reconnects if that is fewer than all. Throw to leave all of them unacked.
+   */
+  deliver(items: readonly Delivery[]): Promise<BatchResult>;
   /** Applies the relay's receipts of one socket read together; throw to leave them unacked. */
   receipts(receipts: RelayReceipt[]): Promise<void>;
   accepted(id: string, at: string): void;

@@ -34,6 +34,16 @@ Deno.test("checkpoint: a daemon checkpoints from its worker, and nothing sent is
       const page = await bob.api.inbox({ agent: "@bob/writer", limit: 500 });
       return sent.every((id) => page.items.some((m) => m.id === id));
     });
+    // Bob stores a burst's deliveries in few commits (group commit): one at a time, each
+    // awaited, they are one commit each, so bob too passes `everyCommits`.
+    for (let i = 0; i < 70; i++) {
+      const { message } = await alice.api.send({
+        from: "@alice/requester",
+        to: "@bob/writer",
+        text: `one at a time ${i}`,
+      });
+      await bob.api.waitForInbox("@bob/writer", (m) => m.id === message.id);
+    }
     // Both daemons committed well over `everyCommits` times: their workers checkpointed.
     await eventually(() =>
       Promise.resolve(

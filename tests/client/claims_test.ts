@@ -207,3 +207,33 @@ Deno.test("a claim whose assignment could not be sent is assigned by the daemon'
     await w.close();
   }
 });
+
+Deno.test("a candidate whose claim the relay refuses (already assigned) withdraws; its offer is not rebuilt as a direct task", async () => {
+  const w = await startClaimsWorld();
+  try {
+    const [c1, c2] = w.candidates as [TestDaemon, TestDaemon, TestDaemon];
+    const t = await offer(w.boss, REVIEWERS, "late claim", { claim: true });
+    for (const d of [c1, c2]) {
+      await eventually(async () => (await view(d, t.id)).state === "offered");
+    }
+    // c2 is cut off from the relay while c1 wins; its claim waits in its outbox.
+    const link = c2.running.daemon.link!;
+    await link.stop();
+    await relayed(c1, t.id, R1);
+    await eventually(async () => (await view(w.boss, t.id)).worker === R1);
+    await claim(c2, t.id, R2);
+    link.start();
+    // Back online, c2 gets the assignment and the relay's refusal of its claim, in either order.
+    const sent = (await c2.api.task(t.id)).events.findLast((e) => e.type === "task_claim")!;
+    await eventually(async () => (await c2.api.message(sent.event_id)).state === "failed");
+    const late = await eventually(async () => {
+      const v = await view(c2, t.id);
+      return v.state === "withdrawn" ? v : null;
+    });
+    assertEquals(late.worker, "");
+    assertEquals(late.candidates, REVIEWERS);
+    assertEquals((await view(c1, t.id)).state, "accepted");
+  } finally {
+    await w.close();
+  }
+});

@@ -8,9 +8,10 @@ export const ALICE = "@alice/requester";
 export const BOB = "@bob/writer";
 
 /**
- * Hooks `t`'s inbound pipeline: counts deliveries per envelope id and, for envelopes whose
- * type is in `crashTypes`, fails the first delivery *after* it was stored — like a daemon that
- * dies between storing and acking. The link then reconnects and the relay delivers again.
+ * Hooks `t`'s inbound pipeline: counts deliveries per envelope id and, when a batch holds an
+ * envelope whose type is in `crashTypes` on its first delivery, fails the batch *after* it was
+ * stored — like a daemon that dies between its commit and its acks. The link then reconnects
+ * and the relay delivers the whole batch again.
  */
 export function hookDeliveries(
   t: TestDaemon,
@@ -21,17 +22,20 @@ export function hookDeliveries(
   } = {},
 ): Map<string, number> {
   const inbound = t.running.daemon.inbound;
-  const original = inbound.deliver;
+  const original = inbound.deliverBatch;
   const seen = new Map<string, number>();
-  inbound.deliver = async (seq, raw) => {
-    const envelope = raw as { id: string; type: string };
-    const attempt = (seen.get(envelope.id) ?? 0) + 1;
-    seen.set(envelope.id, attempt);
-    await opts.before?.(envelope, attempt);
-    await original(seq, raw);
-    if (attempt === 1 && opts.crashTypes?.includes(envelope.type)) {
-      throw new Error(`simulated crash after storing ${envelope.type}, before the ack`);
+  inbound.deliverBatch = async (items) => {
+    let crash: string | undefined;
+    for (const { envelope: raw } of items) {
+      const envelope = raw as { id: string; type: string };
+      const attempt = (seen.get(envelope.id) ?? 0) + 1;
+      seen.set(envelope.id, attempt);
+      await opts.before?.(envelope, attempt);
+      if (attempt === 1 && opts.crashTypes?.includes(envelope.type)) crash ??= envelope.type;
     }
+    const result = await original(items);
+    if (crash) throw new Error(`simulated crash after storing ${crash}, before the acks`);
+    return result;
   };
   return seen;
 }

@@ -16,7 +16,7 @@ import { eventually } from "./world.ts";
 function memoryHost(rows: OutboxItem[]) {
   const accepted: string[] = [];
   const host: LinkHost = {
-    deliver: () => Promise.resolve(),
+    deliver: (items) => Promise.resolve({ stored: items.length }),
     receipts: () => Promise.resolve(),
     accepted: (id) => {
       accepted.push(id);

@@ -6,6 +6,7 @@
 import { fail } from "../../protocol/mod.ts";
 import { all, type DatabaseSync, get, run, transaction } from "../../store/mod.ts";
 import { isWrapped, type KeyWrapper } from "../secrets/wrap.ts";
+import { CommittedRows } from "./committed_rows.ts";
 
 /** The settings key holding the protection record (its presence means "protected"). */
 export const KEY_PROTECTION_SETTING = "key_protection";
@@ -48,34 +49,25 @@ export interface StoredKeys {
   fingerprint: string;
 }
 
-/** Most handles {@link AgentTable.get} remembers (peers' handles are looked up too). */
-const MAX_CACHED = 1024;
-
 /** The `agents` table. */
 export class AgentTable {
   /**
-   * Rows by handle (null: not a local agent), as committed: the daemon reads its agents
-   * several times per message (issue 21). Every write here clears it; rows read inside a
-   * transaction are not kept (it may yet roll back). This table is the agents' only writer
-   * in a running daemon.
+   * Rows by handle, as committed (lib/client/store/committed_rows.ts): the daemon reads its
+   * agents several times per message (issue 21). This table is the agents' only writer in a
+   * running daemon, and every write here clears it.
    */
-  readonly #rows = new Map<string, LocalAgentRow | null>();
+  readonly #rows: CommittedRows<LocalAgentRow>;
 
-  constructor(private readonly db: DatabaseSync) {}
+  constructor(private readonly db: DatabaseSync) {
+    this.#rows = new CommittedRows(db);
+  }
 
   /** The local agent `handle`, if there is one. */
   get(handle: string): LocalAgentRow | undefined {
-    let row = this.#rows.get(handle);
-    if (row === undefined) {
+    return this.#rows.get(handle, () => {
       const stored = get<LocalAgentRow>(this.db, "SELECT * FROM agents WHERE handle = ?", handle);
-      row = stored ? this.#open(stored) : null;
-      if (!this.db.isTransaction) {
-        if (this.#rows.size >= MAX_CACHED) this.#rows.clear();
-        this.#rows.set(handle, row);
-      }
-    }
-    // A copy: callers may not change what the next caller reads.
-    return row ? { ...row } : undefined;
+      return stored ? this.#open(stored) : undefined;
+    });
   }
 
   /** Every local agent, by handle. */

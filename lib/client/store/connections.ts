@@ -1,5 +1,6 @@
 /** The `connections` table: one row per (local agent, peer), with what the peer may send. */
 import { all, type DatabaseSync, get, run } from "../../store/mod.ts";
+import { CommittedRows } from "./committed_rows.ts";
 
 /** A connection row. */
 export interface ConnectionRow {
@@ -17,15 +18,24 @@ export interface ConnectionRow {
 
 /** The `connections` table. */
 export class ConnectionTable {
-  constructor(private readonly db: DatabaseSync) {}
+  /** Rows by agent and peer, as committed: read for every message sent and received. */
+  readonly #rows: CommittedRows<ConnectionRow>;
+
+  constructor(private readonly db: DatabaseSync) {
+    this.#rows = new CommittedRows(db);
+  }
 
   /** The connection between local `agent` and `peer`, in whatever state. */
   between(agent: string, peer: string): ConnectionRow | undefined {
-    return get<ConnectionRow>(
-      this.db,
-      "SELECT * FROM connections WHERE agent = ? AND peer = ?",
-      agent,
-      peer,
+    return this.#rows.get(
+      `${agent}\n${peer}`,
+      () =>
+        get<ConnectionRow>(
+          this.db,
+          "SELECT * FROM connections WHERE agent = ? AND peer = ?",
+          agent,
+          peer,
+        ),
     );
   }
 
@@ -50,6 +60,7 @@ export class ConnectionTable {
 
   /** Forgets a blocked row (the owner unblocks: the peer may ask again). */
   deleteBlocked(agent: string, peer: string): boolean {
+    this.#rows.clear();
     return run(
       this.db,
       "DELETE FROM connections WHERE agent = ? AND peer = ? AND state = 'blocked'",
@@ -80,6 +91,7 @@ export class ConnectionTable {
 
   /** Writes a whole row (insert, or update everything but `created_at`). */
   upsert(row: ConnectionRow) {
+    this.#rows.clear();
     run(
       this.db,
       `INSERT INTO connections (agent, peer, state, request_id, note, permissions, permissions_synced,
@@ -109,6 +121,7 @@ export class ConnectionTable {
 
   /** Marks permissions synced, unless they changed since `permissions` was sent. */
   markSynced(agent: string, peer: string, permissions: string) {
+    this.#rows.clear();
     run(
       this.db,
       "UPDATE connections SET permissions_synced = 1 WHERE agent = ? AND peer = ? AND permissions = ?",
@@ -120,6 +133,7 @@ export class ConnectionTable {
 
   /** Drops a request of ours the relay refused. */
   deletePendingOut(agent: string, peer: string) {
+    this.#rows.clear();
     run(
       this.db,
       "DELETE FROM connections WHERE agent = ? AND peer = ? AND state = 'pending_out'",
@@ -130,6 +144,7 @@ export class ConnectionTable {
 
   /** Puts a request back to pending after our answer was refused. */
   reopenPendingIn(agent: string, peer: string) {
+    this.#rows.clear();
     run(
       this.db,
       "UPDATE connections SET state = 'pending_in' WHERE agent = ? AND peer = ?",

@@ -27,6 +27,9 @@ export interface MessageRow {
   updated_at: string;
 }
 
+/** The delivery state of an outbound message and what moving it needs to know. */
+export type OutboundState = Pick<MessageRow, "agent" | "type" | "state" | "to_handles">;
+
 /** Why a message is in its state: a catalogue code and/or a human reason. */
 export interface StateCause {
   code?: ErrorCode | undefined;
@@ -80,13 +83,41 @@ export class MessageTable {
     );
   }
 
-  /** Our outbound message `id` as sent by local `agent`. */
-  outboundOf(id: string, agent: string): MessageRow | undefined {
-    return get<MessageRow>(
+  /**
+   * What the delivery path needs of our outbound message `id` (its sender, type, state and
+   * recipients), without the payload and envelope texts a whole row would copy.
+   */
+  outboundState(id: string): OutboundState | undefined {
+    return get<OutboundState>(
       this.db,
-      "SELECT * FROM messages WHERE id = ? AND agent = ? AND direction = 'out'",
+      "SELECT agent, type, state, to_handles FROM messages WHERE id = ? AND direction = 'out'",
       id,
-      agent,
+    );
+  }
+
+  /**
+   * Moves outbound message `id` to `state` if it is in one of `from` (the states the delivery
+   * machine moves forward to it): one statement, no read first. Returns who and what it is
+   * when it moved, undefined when it did not.
+   */
+  moveOut(
+    id: string,
+    from: readonly string[],
+    state: string,
+    cause: StateCause,
+    at: string,
+  ): Pick<MessageRow, "agent" | "type"> | undefined {
+    return get<Pick<MessageRow, "agent" | "type">>(
+      this.db,
+      `UPDATE messages SET state = ?, state_code = ?, state_reason = ?, updated_at = ?
+       WHERE id = ? AND direction = 'out' AND state IN (${from.map(() => "?").join(", ")})
+       RETURNING agent, type`,
+      state,
+      cause.code ?? null,
+      cause.reason ?? null,
+      at,
+      id,
+      ...from,
     );
   }
 

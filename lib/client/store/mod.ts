@@ -31,7 +31,7 @@ export type { FileRow, LocalFileRow } from "./files.ts";
 export type { ConversationRow, MessageFilter } from "./history.ts";
 export type { IdempotencyRow } from "./idempotency.ts";
 export type { InviteRow } from "./invites.ts";
-export type { MessageRow, StateCause } from "./messages.ts";
+export type { MessageRow, OutboundState, StateCause } from "./messages.ts";
 export type { OutboxItem } from "./outbox.ts";
 export type { PeerRow } from "./peers.ts";
 export type { QuarantineMeta, QuarantineRow } from "./quarantine.ts";

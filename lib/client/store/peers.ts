@@ -1,5 +1,6 @@
 /** The `peers` table: peer keys, pinned at first contact. */
 import { type DatabaseSync, get, run } from "../../store/mod.ts";
+import { CommittedRows } from "./committed_rows.ts";
 
 /** A pinned peer. */
 export interface PeerRow {
@@ -13,15 +14,24 @@ export interface PeerRow {
 
 /** The `peers` table: keys pinned at first contact. */
 export class PeerTable {
-  constructor(private readonly db: DatabaseSync) {}
+  /** Pins by handle, as committed: read for every message sent and received. */
+  readonly #rows: CommittedRows<PeerRow>;
+
+  constructor(private readonly db: DatabaseSync) {
+    this.#rows = new CommittedRows(db);
+  }
 
   /** The pin of `handle`, if any. */
   get(handle: string): PeerRow | undefined {
-    return get<PeerRow>(this.db, "SELECT * FROM peers WHERE handle = ?", handle);
+    return this.#rows.get(
+      handle,
+      () => get<PeerRow>(this.db, "SELECT * FROM peers WHERE handle = ?", handle),
+    );
   }
 
   /** Pins `peer` unless a pin exists (the first pin wins). */
   insertIfAbsent(peer: PeerRow) {
+    this.#rows.clear();
     run(
       this.db,
       `INSERT INTO peers (handle, signing_public_key, encryption_public_key, fingerprint, profile, pinned_at)
@@ -41,6 +51,7 @@ export class PeerTable {
     keys: { signing_public_key: string; encryption_public_key: string; fingerprint: string },
     at: string,
   ) {
+    this.#rows.clear();
     run(
       this.db,
       `UPDATE peers SET signing_public_key = ?, encryption_public_key = ?, fingerprint = ?, pinned_at = ?

@@ -34,6 +34,8 @@ export function applyInboundTask(
   const type = envelope.type as TaskMessageType;
   const taskId = envelope.task_id!;
   const row = d.store.tasks.get(taskId);
+  // A task_request to several recipients is an offer; its candidates are the header's `to`.
+  const candidates = type === "task_request" && envelope.to.length > 1 ? envelope.to : undefined;
   // The audit entry for this envelope (once it is applied).
   const record = () =>
     appendEvent(
@@ -43,7 +45,7 @@ export function applyInboundTask(
       type,
       envelope.from,
       envelope.created_at,
-      eventData(type, payload),
+      eventData(type, payload, candidates),
     );
   if (type === "task_request") {
     if (row) {
@@ -61,7 +63,7 @@ export function applyInboundTask(
     const problem = offerProblem(envelope, payload);
     if (problem) return { ok: false, code: "validation_failed", message: problem };
     const event = eventOf(type, envelope.id, "requester", envelope.created_at, payload);
-    if (envelope.to.length > 1) event.candidates = envelope.to;
+    if (candidates) event.candidates = candidates;
     const result = applyTaskEvent(null, event);
     if (!result.ok) return { ok: false, code: result.error.code, message: result.error.message };
     insertTask(

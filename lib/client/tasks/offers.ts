@@ -77,10 +77,15 @@ export async function createOffer(
         // No worker until a claim wins; the lease starts then.
         insertTask(d, taskId, from, "", full, result.task, "none", at);
         d.store.tasks.setLease(taskId, full.lease_seconds ?? DEFAULT_LEASE_SECONDS, null);
-        appendEvent(d, taskId, id, "task_request", from, at, {
-          ...eventData("task_request", full),
-          candidates,
-        });
+        appendEvent(
+          d,
+          taskId,
+          id,
+          "task_request",
+          from,
+          at,
+          eventData("task_request", full, candidates),
+        );
       },
     });
     d.events.emit("task", { id: taskId, state: "offered" }, from);

@@ -32,13 +32,19 @@ export function revertRefusedTaskEvent(d: Daemon, messageId: string, reason: str
   if (ev.type === "artifact_submit") d.store.artifacts.deleteByMessage(ev.task_id, messageId);
   // A refused assignment leaves the offer open, with no worker, for the next claim.
   if (ev.type === "task_assign") d.store.tasks.setWorker(ev.task_id, "");
+  const current = JSON.parse(row.snapshot) as TaskSnapshot;
   let snapshot: TaskSnapshot | null = null;
   for (const e of d.store.audit.replayable(ev.task_id)) {
     if (failed.has(e.event_id)) continue;
     const role: TaskRole = e.actor === row.requester ? "requester" : "worker";
+    const data = JSON.parse(e.data) as Record<string, unknown>;
+    // A candidate's audit rows from before offers kept their candidates there: the snapshot has them.
+    if (e.type === "task_request" && !data.candidates && current.candidates) {
+      data.candidates = current.candidates;
+    }
     const result = applyTaskEvent(
       snapshot,
-      eventOf(e.type as TaskMessageType, e.event_id, role, e.at, JSON.parse(e.data), row.worker),
+      eventOf(e.type as TaskMessageType, e.event_id, role, e.at, data, row.worker),
     );
     if (result.ok) snapshot = result.task;
   }
@@ -46,7 +52,7 @@ export function revertRefusedTaskEvent(d: Daemon, messageId: string, reason: str
   else {
     // The task_request itself was refused: the task never reached the worker. It ends here,
     // cancelled, with the refusal in its timeline (the send_failed event above).
-    snapshot = { ...(JSON.parse(row.snapshot) as TaskSnapshot), state: "cancelled" };
+    snapshot = { ...current, state: "cancelled" };
     saveSnapshot(d, ev.task_id, snapshot);
   }
   d.events.emit("task", {

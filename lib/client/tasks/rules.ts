@@ -27,13 +27,23 @@ export function roleOf(
   return handle === row.requester ? "requester" : handle === row.worker ? "worker" : null;
 }
 
-/** What the audit log keeps of a payload (artifact content lives in `artifacts`). */
-export function eventData(type: TaskMessageType, payload: Record<string, unknown>) {
+/**
+ * What the audit log keeps of a payload (artifact content lives in `artifacts`); an offer's
+ * `task_request` keeps its `candidates` too.
+ */
+export function eventData(
+  type: TaskMessageType,
+  payload: Record<string, unknown>,
+  candidates?: readonly string[],
+) {
   // Files: the audit keeps what each file is, never its key (files/views.ts).
   if (type === "artifact_submit") {
     const { content: _content, ...rest } = payload;
     return redactPayload(rest);
   }
+  // An offer's candidates are in its header, not its payload: the audit keeps them beside it,
+  // on both sides, or a replay (refusal.ts) would rebuild the offer as a direct task.
+  if (candidates) return { ...redactPayload(payload), candidates: [...candidates] };
   return redactPayload(payload);
 }
 
