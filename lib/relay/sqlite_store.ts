@@ -55,10 +55,6 @@ export function openSqliteRelayStore(
   options: SqliteRelayStoreOptions = {},
 ): SqliteRelayStore {
   const db = openDatabase(path, RELAY_MIGRATIONS);
-  // Savepoint and statement journals in memory: past 64 KB SQLite writes them to a temp file,
-  // a pwrite per page (~2.4 per envelope under load, issue 21 third pass). They only undo the
-  // open transaction; the WAL and its durability are unchanged.
-  db.exec("PRAGMA temp_store = MEMORY");
   const checkpoint = options.checkpoint ?? DEFAULT_CHECKPOINT_OPTIONS;
   const memory = path === ":memory:" || path === "";
   const checkpointer = checkpoint && !memory ? new WalCheckpointer(db, path, checkpoint) : null;
