@@ -128,7 +128,7 @@ export class Accepts {
     }
     // Stopped while the signature was checked: the store is closing; the daemon resends.
     if (this.host.stopped) return { answered: Promise.resolve() };
-    const at = Date.now();
+    const at = this.host.options.now();
     const body = envelope ? JSON.stringify(envelope) : "";
     // A refusal goes through the group too, so that it is answered after the session's
     // earlier envelopes.

@@ -28,6 +28,8 @@ export interface RelayOptions extends AcceptLimits {
   maxFileBytes: number;
   /** Sealed blob bytes one client may keep on the relay at once. */
   blobQuotaBytes: number;
+  /** The clock accepts are stamped and rate-limited by (tests shift it off minute boundaries). */
+  now: () => number;
 }
 
 /** Defaults for {@link RelayOptions}. */
@@ -54,4 +56,5 @@ export const DEFAULT_RELAY_OPTIONS: RelayOptions = {
   openSignup: false,
   maxFileBytes: DEFAULT_BLOB_LIMITS.maxFileBytes,
   blobQuotaBytes: DEFAULT_BLOB_LIMITS.quotaBytes,
+  now: Date.now,
 };

@@ -178,8 +178,15 @@ async function request(from: { agent: SimAgent; s: SimSession }, to: SimAgent, n
   return f.type === "error" ? f.code : f.type;
 }
 
+/** A clock one second into a rate window now, so a short test never straddles two windows. */
+function startOfWindow(): () => number {
+  const offset = (Date.now() % 60_000) - 1_000;
+  return () => Date.now() - offset;
+}
+
 Deno.test("limits: strangers cannot fill one agent's or the relay's queue with requests", async () => {
   await withRelay({
+    now: startOfWindow(),
     connectionRequestsPerRecipientPerMinute: 3,
     connectionRequestsPerClientPerMinute: 4,
     maxAgentsPerClient: 5,
