@@ -32,19 +32,22 @@ export interface FactRequest {
   terminal: readonly string[];
 }
 
-/** What tf_facts answered (see pg_schema.ts, version 4). */
+/**
+ * What tf_facts answered (pg_functions.ts): `ids`, the ids asked for that exist; every other
+ * list, one answer per item of the request's list, in its order.
+ */
 export interface Facts {
   ids: string[];
-  agents: Row[];
-  clients: Row[];
-  linked: [string, string][];
-  grants: [string, string][];
-  pending_to: [string, string, string][];
-  links: [string, string, string][];
-  pending: [string, string, string][];
-  tasks: Row[];
-  open: [string, string, number][];
-  rates: [string, number, number][];
+  agents: (Row | null)[];
+  clients: (Row | null)[];
+  linked: boolean[];
+  grants: boolean[];
+  pending_to: [string, string, string][][];
+  links: (string | null)[];
+  pending: (string | null)[];
+  tasks: (Row | null)[];
+  open: number[];
+  rates: number[];
 }
 
 /** The group's writes: flow steps as `[name, ...params]`, and rate counts to add. */
@@ -162,20 +165,24 @@ export class FactStore implements GroupStore {
   private readonly grants: Set<string>;
 
   constructor(facts: Facts, private readonly query: FactQuery) {
-    for (const a of facts.agents) this.agents.set(String(a.handle), a);
-    for (const c of facts.clients) this.clients.set(String(c.id), c);
+    // Each answer belongs to the item at its position in the list asked for.
+    const asked = query.body;
+    facts.agents.forEach((a, i) => a && this.agents.set(asked.agents[i]!, a));
+    facts.clients.forEach((c, i) => c && this.clients.set(asked.clients[i]!, c));
     this.known = new Set(facts.ids);
-    this.grants = new Set(facts.grants.map(([c, a]) => key(c, a)));
-    for (const [s, r, p] of facts.links) {
-      this.links.set(key(s, r), toPermissions({ permissions: p }));
-    }
-    for (const [c, a] of facts.linked) this.linked.add(key(c, a));
-    for (const [f, t, id] of [...facts.pending, ...facts.pending_to]) {
-      this.pending.set(key(f, t), id);
-    }
-    for (const t of facts.tasks) this.tasks.set(String(t.id), toTask(t));
-    for (const [r, w, n] of facts.open) this.open.set(key(r, w), Number(n));
-    for (const [k, start, n] of facts.rates) this.rates.set(key(k, Number(start)), Number(n));
+    this.grants = new Set();
+    facts.grants.forEach((g, i) => g && this.grants.add(key(...asked.grants[i]!)));
+    facts.linked.forEach((l, i) => l && this.linked.add(key(...asked.linked[i]!)));
+    facts.links.forEach((p, i) => {
+      if (p !== null) this.links.set(key(...asked.links[i]!), toPermissions({ permissions: p }));
+    });
+    facts.pending.forEach((id, i) =>
+      id !== null && this.pending.set(key(...asked.pending[i]!), id)
+    );
+    for (const [f, t, id] of facts.pending_to.flat()) this.pending.set(key(f, t), id);
+    facts.tasks.forEach((t, i) => t && this.tasks.set(asked.tasks[i]!, toTask(t)));
+    facts.open.forEach((n, i) => this.open.set(key(...asked.open[i]!), Number(n)));
+    facts.rates.forEach((n, i) => this.rates.set(key(...asked.rates[i]!), Number(n)));
   }
 
   /**

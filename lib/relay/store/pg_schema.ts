@@ -1,4 +1,5 @@
 /** The relay store's schema on PostgreSQL (DDL only; versions match sqlite_schema.ts). */
+import { PG_FUNCTIONS_V5 } from "./pg_functions.ts";
 
 /** PostgreSQL migrations, in order. */
 export const PG_MIGRATIONS: { version: number; name: string; sql: string }[] = [{
@@ -160,4 +161,10 @@ export const PG_MIGRATIONS: { version: number; name: string; sql: string }[] = [
       RETURN seqs;
     END $f$;
   `,
+}, {
+  version: 5,
+  name: "accepts in one round trip",
+  // tf_facts answers item by item in the order asked, so a node can restate facts it read
+  // before and have tf_accept_group check them (pg_fact_cache.ts); see pg_functions.ts.
+  sql: PG_FUNCTIONS_V5,
 }];
