@@ -163,8 +163,17 @@ export const PG_MIGRATIONS: { version: number; name: string; sql: string }[] = [
   `,
 }, {
   version: 5,
-  name: "accepts in one round trip",
+  name: "accepts in one round trip; acks delete",
   // tf_facts answers item by item in the order asked, so a node can restate facts it read
   // before and have tf_accept_group check them (pg_fact_cache.ts); see pg_functions.ts.
-  sql: PG_FUNCTIONS_V5,
+  // An ack deletes its delivery (pg_acks.ts): an UPDATE of `state` is never HOT, so it wrote
+  // a whole new row and three index entries; a DELETE marks the row. What "last seen" read
+  // from delivered rows, client_acks keeps: each client's newest ack. Only deliveries still
+  // pending need finding by envelope (pruneEnvelopes), and receipts never.
+  sql: PG_FUNCTIONS_V5 + `
+    CREATE TABLE client_acks (client_id TEXT PRIMARY KEY, acked_at BIGINT NOT NULL);
+    DROP INDEX deliveries_envelope;
+    CREATE INDEX deliveries_envelope ON deliveries(envelope_id)
+      WHERE state = 'pending' AND kind = 'envelope';
+  `,
 }];

@@ -116,6 +116,6 @@ export const RELAY_MIGRATIONS: Migration[] = [{
   sql: "SELECT 1;",
 }, {
   version: 5,
-  name: "accepts in one round trip",
+  name: "accepts in one round trip; acks delete",
   sql: "SELECT 1;", // PostgreSQL's functions changed (pg_functions.ts); kept in step.
 }];
