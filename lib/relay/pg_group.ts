@@ -5,11 +5,11 @@
  *
  * 1. the facts their routing checks need (envelope ids, agents, links, pending requests, tasks,
  *    rate windows) come from the node's cache of earlier reads (store/pg_fact_cache.ts), or,
- *    for what it lacks, from `tf_facts`, one statement;
+ *    for what it lacks, from `tf_facts_v5`, one statement;
  * 2. the checks (accept.ts) and the write flows (flows.ts) run here on those facts, one accept
  *    after another, each seeing what the earlier ones of the group wrote (store/pg_facts.ts);
  *    a check that needs a fact not read yet sends the group back to step 1 with it added;
- * 3. `tf_accept_group`, one autocommit statement, takes the advisory locks, reads the facts
+ * 3. `tf_accept_group_v5`, one autocommit statement, takes the advisory locks, reads the facts
  *    again and writes every accepted envelope, its deliveries and effects, and the rate counts
  *    only when they are the facts the checks ran on; else it returns what it read (another
  *    node wrote since, or the cache was stale) and the group runs its checks again on that.
@@ -25,7 +25,15 @@ import { setImmediate } from "node:timers";
 import { fail } from "../protocol/mod.ts";
 import { logger } from "../log.ts";
 import type { GroupCommit, GroupHint, GroupOutcome, GroupStore } from "./store/group.ts";
-import { askAhead, FactQuery, type Facts, FactStore, MissingFact } from "./store/pg_facts.ts";
+import {
+  askAhead,
+  FactQuery,
+  type Facts,
+  FactStore,
+  MissingFact,
+  type WritePlan,
+} from "./store/pg_facts.ts";
+import type { Param } from "./store/flow.ts";
 import { FactCache } from "./store/pg_fact_cache.ts";
 
 const log = logger("relay");
@@ -50,7 +58,7 @@ export class PgGroup implements GroupCommit {
   private queue: Item[] = [];
   private scheduled = false;
   private running: Promise<void> = Promise.resolve();
-  /** Groups written so far, rounds they took and `tf_facts` reads (tests, benchmarks). */
+  /** Groups written so far, rounds they took and `tf_facts_v5` reads (tests, benchmarks). */
   commits = 0;
   rounds = 0;
   reads = 0;
@@ -183,7 +191,7 @@ export class PgGroup implements GroupCommit {
 
   private async read(query: FactQuery): Promise<Facts> {
     this.reads++;
-    const rows = await this.exec("SELECT tf_facts($1::text::jsonb) AS f", [
+    const rows = await this.exec("SELECT tf_facts_v5($1::text::jsonb) AS f", [
       JSON.stringify(query.body),
     ]);
     const facts = rows[0]!.f as Facts;
@@ -193,9 +201,27 @@ export class PgGroup implements GroupCommit {
 
   /** The write: the deliveries' seqs, or the facts it read when they were not `facts`. */
   private async write(query: FactQuery, facts: Facts, store: FactStore) {
+    // Envelope rows and deliveries apart from the rarer writes (see pg_functions.ts).
+    const envelopes: Record<string, Param | undefined>[] = [];
+    const deliveries: Param[][] = [];
+    const writes: WritePlan["writes"] = [];
+    for (const w of store.plan.writes) {
+      const [name, ...p] = w;
+      if (name === "envelopeAdd") {
+        const [id, sender_client, from_handle, recipients, type, body, accepted_at] = p;
+        envelopes.push({ id, sender_client, from_handle, recipients, type, body, accepted_at });
+      } else if (name === "deliveryAdd") deliveries.push(p);
+      else writes.push(w);
+    }
     const rows = await this.exec(
-      "SELECT tf_accept_group($1::text::jsonb, $2::text::jsonb, $3::text::jsonb) AS r",
-      [JSON.stringify(query.body), JSON.stringify(facts), JSON.stringify(store.plan)],
+      `SELECT tf_accept_group_v5($1::text::jsonb, $2::text::jsonb, $3::text::jsonb,
+        $4::text::json) AS r`,
+      [
+        JSON.stringify(query.body),
+        JSON.stringify(facts),
+        JSON.stringify({ deliveries, writes, rates: store.plan.rates }),
+        JSON.stringify(envelopes),
+      ],
     );
     return rows[0]!.r as { seqs: number[] } | { facts: Facts };
   }

@@ -1,6 +1,6 @@
 /**
  * Facts a node read before, kept to restate them (issue 21, third pass): a group whose facts
- * are all here skips `tf_facts` and goes straight to `tf_accept_group`, which reads them again
+ * are all here skips `tf_facts_v5` and goes straight to `tf_accept_group_v5`, which reads them
  * under its locks and writes only when they are unchanged. A stale fact (a revoke, a new link,
  * another node's rate counts) therefore costs a round, never a wrong accept: the write answers
  * with what it read, and the group checks again on that. Envelope ids are not kept: an id not
@@ -39,7 +39,7 @@ export class FactCache {
   #lists = new Map<Kept, Map<string, unknown>>();
   #entries = 0;
 
-  /** The facts of `body` as `tf_facts` would answer them, or null when one is not known. */
+  /** The facts of `body` as `tf_facts_v5` would answer them, or null when one is not known. */
   facts(body: FactRequest): Facts | null {
     const facts: Record<string, unknown[]> = { ids: [] };
     for (const name of KEPT) {
@@ -55,7 +55,7 @@ export class FactCache {
     return facts as unknown as Facts;
   }
 
-  /** Keeps what `tf_facts` answered for `body`. */
+  /** Keeps what `tf_facts_v5` answered for `body`. */
   keep(body: FactRequest, facts: Facts) {
     if (this.#entries > MAX_ENTRIES) this.clear();
     for (const name of KEPT) {

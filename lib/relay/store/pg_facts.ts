@@ -33,7 +33,7 @@ export interface FactRequest {
 }
 
 /**
- * What tf_facts answered (pg_functions.ts): `ids`, the ids asked for that exist; every other
+ * What tf_facts_v5 answered (pg_functions.ts): `ids`, the ids asked for that exist; every other
  * list, one answer per item of the request's list, in its order.
  */
 export interface Facts {
@@ -85,7 +85,7 @@ export function emptyRequest(): FactRequest {
 
 type ListName = Exclude<keyof FactRequest, "terminal">;
 
-/** A request being built: the lists sent to tf_facts, and what they hold, for look-ups. */
+/** A request being built: the lists sent to tf_facts_v5, and what they hold, for look-ups. */
 export class FactQuery {
   readonly body: FactRequest = emptyRequest();
   private readonly seen = new Set<string>();

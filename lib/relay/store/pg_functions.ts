@@ -1,24 +1,28 @@
 /**
  * The grouped-accept functions of the PostgreSQL schema, version 5 (pg_schema.ts; issue 21,
- * third pass). What changed from version 4, and why:
+ * third pass): `tf_facts_v5` and `tf_accept_group_v5`. Version 4's `tf_facts` and
+ * `tf_accept_group` stay as they were, for nodes not upgraded yet (nodes are upgraded one at a
+ * time; both versions take the same advisory locks). What changed, and why:
  *
- * - `tf_facts` answers each list item by item, in the order asked (`ids`: the ids that exist,
- *   in the order asked), instead of sorted rows: a node can then restate facts it read earlier
- *   exactly (pg_fact_cache.ts) and let `tf_accept_group` check them, in one round trip.
+ * - `tf_facts_v5` answers each list item by item, in the order asked (`ids`: the ids that
+ *   exist, in the order asked), instead of sorted rows: a node can then restate facts it read
+ *   earlier exactly (pg_fact_cache.ts) and let the write check them, in one round trip.
  * - Every look-up is an index probe per item asked (a correlated subquery, or `= ANY` of an
  *   array), whatever the planner guesses for a JSON array: `id IN (SELECT tf_texts(…))` was
  *   hash-joined against a scan of every envelope, twice per group.
- * - `tf_facts` is plpgsql, so its plan is cached per connection; as a SQL function it was
- *   planned again on every call, and so was every `tf_texts` call inside it.
- * - `tf_accept_group` returns `{"seqs": […]}`, or `{"facts": …}` (what it read, under the
+ * - It is plpgsql, so its plan is cached per connection; as a SQL function it was planned
+ *   again on every call, and so was every `tf_texts` call inside it.
+ * - `tf_accept_group_v5` returns `{"seqs": […]}`, or `{"facts": …}` (what it read, under the
  *   locks) when they differ from what the caller expected, so the caller's next round needs
- *   no read; it inserts the envelopes and their deliveries with one statement each.
+ *   no read. The envelope rows come apart from the plan, as json, and the envelopes and their
+ *   deliveries are inserted with one statement each; the plan's `writes` hold only the rarer
+ *   steps (pending requests, links, tasks), run one by one in the flows' order.
  * @module
  */
 
 /** Migration 5's SQL. */
 export const PG_FUNCTIONS_V5 = `
-  CREATE OR REPLACE FUNCTION tf_facts(req jsonb) RETURNS jsonb LANGUAGE plpgsql STABLE AS $f$
+  CREATE FUNCTION tf_facts_v5(req jsonb) RETURNS jsonb LANGUAGE plpgsql STABLE AS $f$
   BEGIN
     RETURN jsonb_build_object(
       'ids', (SELECT coalesce(jsonb_agg(p.x ORDER BY p.i), '[]')
@@ -69,7 +73,7 @@ export const PG_FUNCTIONS_V5 = `
         FROM jsonb_array_elements(req->'rates') WITH ORDINALITY AS p(x, i)) AS q));
   END $f$;
 
-  CREATE OR REPLACE FUNCTION tf_accept_group(req jsonb, expected jsonb, plan jsonb)
+  CREATE FUNCTION tf_accept_group_v5(req jsonb, expected jsonb, plan jsonb, envs json)
   RETURNS jsonb LANGUAGE plpgsql AS $f$
   DECLARE
     seqs jsonb;
@@ -83,21 +87,22 @@ export const PG_FUNCTIONS_V5 = `
       ON r.key = p.x->>0 AND r.window_start = (p.x->>1)::bigint
       ORDER BY r.key, r.window_start FOR UPDATE OF r;
     -- Another node changed what the checks read: write nothing; the caller checks again.
-    facts := tf_facts(req);
+    facts := tf_facts_v5(req);
     IF facts IS DISTINCT FROM expected THEN RETURN jsonb_build_object('facts', facts); END IF;
+    -- The envelope rows come as plain json (parsed once, straight into rows): as part of the
+    -- jsonb plan their bodies were parsed into a tree and copied on every access.
     INSERT INTO envelopes (id, sender_client, from_handle, recipients, type, body, accepted_at)
-      SELECT v->>1, v->>2, v->>3, v->>4, v->>5, v->>6, (v->>7)::bigint
-      FROM jsonb_array_elements(plan->'writes') AS x(v) WHERE v->>0 = 'envelopeAdd';
-    -- Sequence values follow the ORDER BY: the n-th smallest seq is the n-th deliveryAdd.
+      SELECT e.id, e.sender_client, e.from_handle, e.recipients, e.type, e.body, e.accepted_at
+      FROM json_populate_recordset(NULL::envelopes, envs) AS e;
+    -- Sequence values follow the ORDER BY: the n-th smallest seq is the n-th delivery.
     WITH d AS (INSERT INTO deliveries (client_id, kind, envelope_id, created_at)
-      SELECT v->>1, 'envelope', v->>2, (v->>3)::bigint
-      FROM jsonb_array_elements(plan->'writes') WITH ORDINALITY AS x(v, i)
-      WHERE v->>0 = 'deliveryAdd' ORDER BY i RETURNING seq)
+      SELECT v->>0, 'envelope', v->>1, (v->>2)::bigint
+      FROM jsonb_array_elements(plan->'deliveries') WITH ORDINALITY AS x(v, i)
+      ORDER BY i RETURNING seq)
     SELECT coalesce(jsonb_agg(seq ORDER BY seq), '[]') INTO seqs FROM d;
     -- The rarer writes, one by one in the order the flows yielded them (a task may be put
     -- twice in a group).
-    FOR w IN SELECT x.v FROM jsonb_array_elements(plan->'writes') WITH ORDINALITY AS x(v, i)
-      WHERE x.v->>0 NOT IN ('envelopeAdd', 'deliveryAdd') ORDER BY x.i LOOP
+    FOR w IN SELECT jsonb_array_elements(plan->'writes') LOOP
       CASE w->>0
       WHEN 'pendingPut' THEN
         INSERT INTO pending_requests (from_handle, to_handle, request_id, created_at)

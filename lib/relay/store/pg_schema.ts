@@ -164,8 +164,9 @@ export const PG_MIGRATIONS: { version: number; name: string; sql: string }[] = [
 }, {
   version: 5,
   name: "accepts in one round trip; acks delete",
-  // tf_facts answers item by item in the order asked, so a node can restate facts it read
-  // before and have tf_accept_group check them (pg_fact_cache.ts); see pg_functions.ts.
+  // tf_facts_v5 answers item by item in the order asked, so a node can restate facts it read
+  // before and have tf_accept_group_v5 check them (pg_fact_cache.ts); see pg_functions.ts.
+  // Version 4's functions stay for nodes not upgraded yet.
   // An ack deletes its delivery (pg_acks.ts): an UPDATE of `state` is never HOT, so it wrote
   // a whole new row and three index entries; a DELETE marks the row. What "last seen" read
   // from delivered rows, client_acks keeps: each client's newest ack. Only deliveries still
