@@ -101,7 +101,7 @@ export class PgAcks {
       (err) => asked.forEach((a) => a.done.reject(err)),
     ).finally(() => {
       this.#writing = false;
-      if (this.#asked.length > 0) this.flush();
+      if (this.#asked.length > 0) setImmediate(() => this.flush());
     });
   }
 

@@ -41,7 +41,7 @@ export class TurnBatch<V> {
       },
     ).finally(() => {
       this.#loading = false;
-      if (this.#wanted.size > 0) this.flush();
+      if (this.#wanted.size > 0) setImmediate(() => this.flush());
     });
   }
 }
