@@ -25,14 +25,14 @@ import { setImmediate } from "node:timers";
 import { fail } from "../protocol/mod.ts";
 import { logger } from "../log.ts";
 import type { GroupCommit, GroupHint, GroupOutcome, GroupStore } from "./store/group.ts";
+import { FactStore } from "./store/pg_facts.ts";
 import {
   askAhead,
   FactQuery,
   type Facts,
-  FactStore,
   MissingFact,
   type WritePlan,
-} from "./store/pg_facts.ts";
+} from "./store/pg_fact_query.ts";
 import type { Param } from "./store/flow.ts";
 import { FactCache } from "./store/pg_fact_cache.ts";
 

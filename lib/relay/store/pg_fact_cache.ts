@@ -10,7 +10,7 @@
  * refused) reads again first (lib/relay/pg_group.ts).
  * @module
  */
-import type { FactRequest, Facts, WritePlan } from "./pg_facts.ts";
+import type { FactRequest, Facts, WritePlan } from "./pg_fact_query.ts";
 
 /** The lists kept, each answered item by item in the order asked (pg_functions.ts). */
 const KEPT = [
