@@ -37,7 +37,6 @@ type Kept = (typeof KEPT)[number];
 /** One node's facts, by list and item. */
 export class FactCache {
   #lists = new Map<Kept, Map<string, unknown>>();
-  #entries = 0;
 
   /** The facts of `body` as `tf_facts_v5` would answer them, or null when one is not known. */
   facts(body: FactRequest): Facts | null {
@@ -57,13 +56,14 @@ export class FactCache {
 
   /** Keeps what `tf_facts_v5` answered for `body`. */
   keep(body: FactRequest, facts: Facts) {
-    if (this.#entries > MAX_ENTRIES) this.clear();
+    let entries = 0;
+    for (const kept of this.#lists.values()) entries += kept.size;
+    if (entries > MAX_ENTRIES) this.clear();
     for (const name of KEPT) {
       let kept = this.#lists.get(name);
       if (!kept) this.#lists.set(name, kept = new Map());
       const values = facts[name] as unknown[];
       values.forEach((v, i) => kept.set(JSON.stringify(body[name][i]), v));
-      this.#entries += values.length;
     }
   }
 
@@ -84,6 +84,5 @@ export class FactCache {
   /** Forgets everything. */
   clear() {
     this.#lists.clear();
-    this.#entries = 0;
   }
 }
