@@ -227,6 +227,7 @@ async function oneRun(
     }
     const pgSql = "sql" in store ? store.sql : null;
     if (pgSql) await pgSql`SELECT pg_stat_statements_reset()`;
+    const pgCpu0 = pgSql ? await backendCpuMs(pgSql) : new Map<number, number>();
     const cpu0 = started.map((n) => processCpuMs(n.pid));
     const t0 = performance.now();
     await Promise.all(frames.map(async (list, i) => {
@@ -246,8 +247,16 @@ async function oneRun(
     ]);
     const seconds = (performance.now() - t0) / 1000;
     const nodeCpu = started.reduce((sum, n, i) => sum + processCpuMs(n.pid) - cpu0[i]!, 0);
+    let pgCpu = 0;
+    // Backends that connected during the run count from zero.
+    if (pgSql) {
+      for (const [pid, ms] of await backendCpuMs(pgSql)) pgCpu += ms - (pgCpu0.get(pid) ?? 0);
+    }
     const stats = `; relay node CPU ${(1000 * nodeCpu / total).toFixed(0)} µs per envelope` +
-      (pgSql ? await statementsPerEnvelope(pgSql, total) : "");
+      (pgSql
+        ? `; PostgreSQL backends' CPU ${(1000 * pgCpu / total).toFixed(0)} µs per envelope` +
+          await statementsPerEnvelope(pgSql, total)
+        : "");
     return {
       suite: SUITE,
       name: `${pg ? "PostgreSQL" : "SQLite"}, ${nodes} relay node${
@@ -266,6 +275,12 @@ async function oneRun(
     for (const n of started) await n.stop();
     await store.close();
   }
+}
+
+/** CPU time (ms) of each backend of this database, by pid (from /proc, like the nodes'). */
+async function backendCpuMs(sql: Sql): Promise<Map<number, number>> {
+  const rows = await sql`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`;
+  return new Map(rows.map((r) => [Number(r.pid), processCpuMs(Number(r.pid))]));
 }
 
 /**

@@ -1,16 +1,19 @@
 /**
  * Group commit of accepts on PostgreSQL (issue 21): the accepts that are ready in one turn of
- * the event loop, from every session of this node, are checked and stored together in two
- * round trips instead of about fifteen each:
+ * the event loop, from every session of this node, are checked and stored together, mostly in
+ * one round trip instead of about fifteen each:
  *
- * 1. `tf_facts` reads every fact their routing checks need (envelope ids, agents, links,
- *    pending requests, tasks, rate windows), in one statement;
+ * 1. the facts their routing checks need (envelope ids, agents, links, pending requests, tasks,
+ *    rate windows) come from the node's cache of earlier reads (store/pg_fact_cache.ts), or,
+ *    for what it lacks, from `tf_facts_v5`, one statement;
  * 2. the checks (accept.ts) and the write flows (flows.ts) run here on those facts, one accept
  *    after another, each seeing what the earlier ones of the group wrote (store/pg_facts.ts);
  *    a check that needs a fact not read yet sends the group back to step 1 with it added;
- * 3. `tf_accept_group`, one autocommit statement, takes the advisory locks, checks that the
- *    facts are unchanged (another node may have written since step 1; then back to step 1)
- *    and writes every accepted envelope, its deliveries and effects, and the rate counts.
+ * 3. `tf_accept_group_v5`, one autocommit statement, takes the advisory locks, reads the facts
+ *    again and writes every accepted envelope, its deliveries and effects, and the rate counts
+ *    only when they are the facts the checks ran on; else it returns what it read (another
+ *    node wrote since, or the cache was stale) and the group runs its checks again on that.
+ *    A group that writes nothing (every accept refused) was checked on facts read just now.
  *
  * Answers, refusals and pushes run after that statement returns, i.e. after its COMMIT, in
  * the order the accepts entered; a refused accept changes nothing and the others go on. The
@@ -22,7 +25,16 @@ import { setImmediate } from "node:timers";
 import { fail } from "../protocol/mod.ts";
 import { logger } from "../log.ts";
 import type { GroupCommit, GroupHint, GroupOutcome, GroupStore } from "./store/group.ts";
-import { askAhead, FactQuery, type Facts, FactStore, MissingFact } from "./store/pg_facts.ts";
+import { FactStore } from "./store/pg_facts.ts";
+import {
+  askAhead,
+  FactQuery,
+  type Facts,
+  MissingFact,
+  type WritePlan,
+} from "./store/pg_fact_query.ts";
+import type { Param } from "./store/flow.ts";
+import { FactCache } from "./store/pg_fact_cache.ts";
 
 const log = logger("relay");
 
@@ -46,9 +58,12 @@ export class PgGroup implements GroupCommit {
   private queue: Item[] = [];
   private scheduled = false;
   private running: Promise<void> = Promise.resolve();
-  /** Groups written so far, and rounds (reads) they took (tests, benchmarks). */
+  /** Groups written so far, rounds they took and `tf_facts_v5` reads (tests, benchmarks). */
   commits = 0;
   rounds = 0;
+  reads = 0;
+  /** Facts read before, restated to skip a read (store/pg_fact_cache.ts). */
+  readonly cache = new FactCache();
 
   constructor(private readonly exec: PgExec) {}
 
@@ -110,20 +125,36 @@ export class PgGroup implements GroupCommit {
     for (const w of work) if (w.hint) askAhead(query, w.hint);
     let outcomes: GroupOutcome<unknown>[] = [];
     let commitError: unknown = undefined;
+    // Facts the last write read under its locks (they differed from those it was given).
+    let fresh: Facts | null = null;
+    let mustRead = false;
     try {
       for (let round = 1;; round++) {
         if (round > MAX_ROUNDS) throw fail("unavailable", "the relay is busy; send again");
         this.rounds++;
-        const facts = work.length > 0 ? await this.read(query) : null;
-        if (!facts) break;
+        if (work.length === 0) break;
+        const kept = fresh ?? (mustRead ? null : this.cache.facts(query.body));
+        const facts = kept ?? await this.read(query);
+        fresh = null;
         const store = new FactStore(facts, query);
         outcomes = [];
         for (const w of work) outcomes.push(await this.check(store, w.fn));
         if (store.missed) continue;
-        if (store.plan.writes.length === 0) break;
-        const seqs = await this.write(query, facts, store);
-        if (!seqs) continue;
-        store.queued.forEach((q, i) => q.seq = seqs[i]!);
+        if (store.plan.writes.length === 0) {
+          // Nothing to write checks nothing: refusals are answered on facts read just now.
+          if (kept) {
+            mustRead = true;
+            continue;
+          }
+          break;
+        }
+        const written = await this.write(query, facts, store);
+        if ("facts" in written) {
+          this.cache.keep(query.body, fresh = written.facts);
+          continue;
+        }
+        store.queued.forEach((q, i) => q.seq = written.seqs[i]!);
+        this.cache.wrote(store.plan);
         this.commits++;
         break;
       }
@@ -159,18 +190,39 @@ export class PgGroup implements GroupCommit {
   }
 
   private async read(query: FactQuery): Promise<Facts> {
-    const rows = await this.exec("SELECT tf_facts($1::text::jsonb) AS f", [
+    this.reads++;
+    const rows = await this.exec("SELECT tf_facts_v5($1::text::jsonb) AS f", [
       JSON.stringify(query.body),
     ]);
-    return rows[0]!.f as Facts;
+    const facts = rows[0]!.f as Facts;
+    this.cache.keep(query.body, facts);
+    return facts;
   }
 
-  /** The write; null when the facts changed since they were read. */
+  /** The write: the deliveries' seqs, or the facts it read when they were not `facts`. */
   private async write(query: FactQuery, facts: Facts, store: FactStore) {
+    // Envelope rows and deliveries apart from the rarer writes (see pg_functions.ts).
+    const envelopes: Record<string, Param | undefined>[] = [];
+    const deliveries: Param[][] = [];
+    const writes: WritePlan["writes"] = [];
+    for (const w of store.plan.writes) {
+      const [name, ...p] = w;
+      if (name === "envelopeAdd") {
+        const [id, sender_client, from_handle, recipients, type, body, accepted_at] = p;
+        envelopes.push({ id, sender_client, from_handle, recipients, type, body, accepted_at });
+      } else if (name === "deliveryAdd") deliveries.push(p);
+      else writes.push(w);
+    }
     const rows = await this.exec(
-      "SELECT tf_accept_group($1::text::jsonb, $2::text::jsonb, $3::text::jsonb) AS seqs",
-      [JSON.stringify(query.body), JSON.stringify(facts), JSON.stringify(store.plan)],
+      `SELECT tf_accept_group_v5($1::text::jsonb, $2::text::jsonb, $3::text::jsonb,
+        $4::text::json) AS r`,
+      [
+        JSON.stringify(query.body),
+        JSON.stringify(facts),
+        JSON.stringify({ deliveries, writes, rates: store.plan.rates }),
+        JSON.stringify(envelopes),
+      ],
     );
-    return rows[0]!.seqs as number[] | null;
+    return rows[0]!.r as { seqs: number[] } | { facts: Facts };
   }
 }

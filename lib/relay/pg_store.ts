@@ -5,7 +5,6 @@
  * serialization of the stateful accept checks.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { setImmediate } from "node:timers";
 import postgres from "postgres";
 import { fail } from "../protocol/mod.ts";
 import type { AgentRecord, ClientRecord, ClusterStore, RelayStore } from "./store.ts";
@@ -111,9 +110,11 @@ export class PgRelayStore extends SqlRelayStore implements RelayStore, ClusterSt
   readonly accepts: PgGroup;
   /** Acks, two statements per turn (store/pg_acks.ts). */
   readonly acks: PgAcks;
-  /** Wake-ups asked for in this turn, and the promise of their statement. */
-  readonly #wakes = new Set<string>();
-  #wakesSent: Promise<void> = Promise.resolve();
+  /** Wake-ups, one statement per turn on the control connection (store/turn_batch.ts). */
+  readonly #wakes = new TurnBatch<never>(async (ids) => {
+    await this.control`SELECT pg_notify(${WAKE_CHANNEL}, x) FROM unnest(${ids}::text[]) AS x`;
+    return new Map<string, never>();
+  });
   /** Agent and client look-ups, coalesced per turn. */
   readonly #agents = new TurnBatch<AgentRecord>(async (handles) => {
     const rows = await this.pool`SELECT * FROM agents WHERE handle = ANY(${handles}::text[])`
@@ -299,21 +300,11 @@ export class PgRelayStore extends SqlRelayStore implements RelayStore, ClusterSt
   /**
    * Sends a wake-up for `clientId` to every node. The wake-ups of one turn go in one statement,
    * one per client: a burst of envelopes for a client on another node wakes it once, instead
-   * of costing a round trip each on the one control connection.
+   * of costing a round trip each on the one control connection. As with look-ups, one such
+   * statement runs at a time; wake-ups asked for meanwhile go in the next.
    */
   notifyWake(clientId: string): Promise<void> {
-    if (this.#wakes.size === 0) {
-      this.#wakesSent = new Promise<void>((resolve, reject) =>
-        setImmediate(() => {
-          const ids = [...this.#wakes];
-          this.#wakes.clear();
-          this.control`SELECT pg_notify(${WAKE_CHANNEL}, x) FROM unnest(${ids}::text[]) AS x`
-            .then(() => resolve(), reject);
-        })
-      );
-    }
-    this.#wakes.add(clientId);
-    return this.#wakesSent;
+    return this.#wakes.get(clientId).then(() => {});
   }
 
   /**

@@ -145,12 +145,12 @@ Deno.test({
 });
 
 Deno.test({
-  name: "postgres group: the checks read the same answers from tf_facts as from the store",
+  name: "postgres group: the checks read the same answers from tf_facts_v5 as from the store",
   ignore,
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    // tf_facts (pg_schema.ts) restates the store's reads in SQL; the flows' queries are the
+    // tf_facts_v5 (pg_functions.ts) restates the store's reads in SQL; the flows' queries are the
     // reference. Every routing read, on rows that make each answer both true and false.
     const store = await openPgRelayStore(await freshDb(), { poolSize: 2 });
     try {

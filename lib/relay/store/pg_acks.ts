@@ -1,9 +1,11 @@
 /**
  * Acks on PostgreSQL in one statement per turn, without a transaction (issue 21). The acks
  * that sessions ask for in one turn of the event loop are written by one autocommit statement
- * that marks their deliveries delivered and inserts the `delivered` receipts of exactly the
- * rows it marked: a delivery acked elsewhere (another session, the expiry sweep) gets no second
- * receipt, and no receipt exists without its ack. The receipt body is built in that statement,
+ * that deletes their pending deliveries and inserts the `delivered` receipts of exactly the
+ * rows it deleted: a delivery acked elsewhere (another session, the expiry sweep) gets no
+ * second receipt, and no receipt exists without its ack. Deleting, not marking: an UPDATE of
+ * `state` is never HOT, so it wrote a new row and three index entries per ack; each acking
+ * client's newest ack goes to `client_acks` instead ("last seen", pg_queries.ts). The receipt body is built in that statement,
  * byte for byte as rules.ts `receiptFor` builds it (a test compares them), so the envelope it
  * is about need not be read first.
  *
@@ -39,10 +41,14 @@ export interface AckResult {
 export const ACK_SQL = `WITH x AS (SELECT a->>0 AS client_id, (a->>1)::bigint AS seq,
       (a->>2)::bigint AS done_at, ord
       FROM jsonb_array_elements($1::text::jsonb) WITH ORDINALITY AS x(a, ord)),
-    marked AS (UPDATE deliveries d SET state = 'delivered', done_at = x.done_at FROM x
+    marked AS (DELETE FROM deliveries d USING x
       WHERE d.seq = x.seq AND d.client_id = x.client_id AND d.state = 'pending'
         AND d.seq = ANY(ARRAY(SELECT seq FROM x))
       RETURNING x.ord, x.client_id, x.done_at, d.kind, d.envelope_id),
+    seen AS (INSERT INTO client_acks (client_id, acked_at)
+      SELECT client_id, max(done_at) FROM marked GROUP BY client_id ORDER BY client_id
+      ON CONFLICT (client_id) DO UPDATE
+      SET acked_at = greatest(client_acks.acked_at, excluded.acked_at)),
     owed AS (SELECT m.*, e.sender_client, e.recipients, e.accepted_at FROM marked m
       JOIN envelopes e ON e.id = m.envelope_id AND m.kind = 'envelope'),
     receipts AS (INSERT INTO deliveries (client_id, kind, envelope_id, body, created_at)
@@ -71,6 +77,7 @@ interface Asked {
 /** One node's acks, batched per turn. */
 export class PgAcks {
   #asked: Asked[] = [];
+  #writing = false;
   /** Batches written (tests, benchmarks). */
   batches = 0;
 
@@ -79,18 +86,23 @@ export class PgAcks {
   /** Marks `seq` of `clientId` delivered and queues its sender's receipt; see the module doc. */
   ack(clientId: string, seq: number, now: number): Promise<AckResult> {
     const done = Promise.withResolvers<AckResult>();
-    if (this.#asked.length === 0) setImmediate(() => this.flush());
+    if (this.#asked.length === 0 && !this.#writing) setImmediate(() => this.flush());
     this.#asked.push({ clientId, seq, now, done });
     return done.promise;
   }
 
+  /** One write at a time: acks asked for meanwhile go together in the next (as TurnBatch). */
   private flush() {
     const asked = this.#asked;
     this.#asked = [];
+    this.#writing = true;
     this.write(asked).then(
       (results) => asked.forEach((a, i) => a.done.resolve(results[i]!)),
       (err) => asked.forEach((a) => a.done.reject(err)),
-    );
+    ).finally(() => {
+      this.#writing = false;
+      if (this.#asked.length > 0) setImmediate(() => this.flush());
+    });
   }
 
   private async write(asked: Asked[]): Promise<AckResult[]> {

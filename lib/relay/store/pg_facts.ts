@@ -11,129 +11,18 @@ import { handleOwner, type Permissions, TERMINAL_STATES } from "../../protocol/m
 import type { AcceptEffects, AgentRecord, ClientRecord, EnvelopeRow, RelayTask } from "../store.ts";
 import type { Flow, Param, Row, Step } from "./flow.ts";
 import * as flows from "./flows.ts";
-import type { GroupHint, GroupStore } from "./group.ts";
+import type { GroupStore } from "./group.ts";
+import {
+  type FactQuery,
+  type FactRequest,
+  type Facts,
+  key,
+  type ListName,
+  MissingFact,
+  RATE_WINDOW_MS,
+  type WritePlan,
+} from "./pg_fact_query.ts";
 import { rateOver, rateWindow, toAgent, toClient, toPermissions, toTask } from "./rules.ts";
-
-/** What the checks of a group read (each list: keys, or key pairs). */
-export interface FactRequest {
-  ids: string[];
-  agents: string[];
-  clients: string[];
-  linked: [string, string][];
-  grants: [string, string][];
-  pending_to: [string, string][];
-  links: [string, string][];
-  pending: [string, string][];
-  tasks: string[];
-  open: [string, string][];
-  rates: [string, number][];
-  /** Advisory locks the write takes (the envelopes' lock keys, the rate keys). */
-  locks: string[];
-  terminal: readonly string[];
-}
-
-/** What tf_facts answered (see pg_schema.ts, version 4). */
-export interface Facts {
-  ids: string[];
-  agents: Row[];
-  clients: Row[];
-  linked: [string, string][];
-  grants: [string, string][];
-  pending_to: [string, string, string][];
-  links: [string, string, string][];
-  pending: [string, string, string][];
-  tasks: Row[];
-  open: [string, string, number][];
-  rates: [string, number, number][];
-}
-
-/** The group's writes: flow steps as `[name, ...params]`, and rate counts to add. */
-export interface WritePlan {
-  writes: [string, ...Param[]][];
-  rates: [string, number, number][];
-}
-
-/** A read the facts do not hold; the group asks for it and runs its checks again. */
-export class MissingFact extends Error {}
-
-/** Window of the shared rate limits (as PgRelayStore.takeRates). */
-const RATE_WINDOW_MS = 60_000;
-
-const key = (...parts: (string | number)[]) => parts.join("\n");
-
-/** A new, empty request (the terminal task states come from protocol/tasks.ts). */
-export function emptyRequest(): FactRequest {
-  return {
-    ids: [],
-    agents: [],
-    clients: [],
-    linked: [],
-    grants: [],
-    pending_to: [],
-    links: [],
-    pending: [],
-    tasks: [],
-    open: [],
-    rates: [],
-    locks: [],
-    terminal: TERMINAL_STATES,
-  };
-}
-
-type ListName = Exclude<keyof FactRequest, "terminal">;
-
-/** A request being built: the lists sent to tf_facts, and what they hold, for look-ups. */
-export class FactQuery {
-  readonly body: FactRequest = emptyRequest();
-  private readonly seen = new Set<string>();
-
-  /** Adds `item` to the list `name` unless it is there. */
-  ask<K extends ListName>(name: K, item: FactRequest[K][number]) {
-    const k = key(name, ...(Array.isArray(item) ? item : [item as string]));
-    if (this.seen.has(k)) return;
-    this.seen.add(k);
-    (this.body[name] as unknown[]).push(item);
-  }
-
-  /** True when `item` is in the list `name`. */
-  has(name: ListName, ...item: (string | number)[]) {
-    return this.seen.has(key(name, ...item));
-  }
-}
-
-/**
- * Asks for what the routing checks (accept.ts) usually read for `hint`'s envelope, so that a
- * group mostly needs one read; a read left out costs a round, not a wrong answer.
- */
-export function askAhead(query: FactQuery, hint: GroupHint) {
-  const { envelope: e, senderClient, at } = hint;
-  for (const lock of hint.locks) query.ask("locks", lock);
-  query.ask("ids", e.id);
-  query.ask("rates", [`client:${senderClient}`, rateWindow(at, RATE_WINDOW_MS).start]);
-  query.ask("rates", [`client:${senderClient}`, rateWindow(at, RATE_WINDOW_MS).previous]);
-  for (const to of e.to) {
-    const owner = handleOwner(to);
-    query.ask("agents", to);
-    query.ask("clients", owner);
-    if (owner !== senderClient) {
-      query.ask("linked", [senderClient, to]);
-      query.ask("grants", [senderClient, to]);
-      query.ask("pending_to", [to, senderClient]);
-    }
-    if (e.type.startsWith("connection_")) {
-      query.ask("pending", [to, e.from]);
-    } else {
-      query.ask("links", [e.from, to]);
-      const { start, previous } = rateWindow(at, RATE_WINDOW_MS);
-      query.ask("rates", [`link:${e.from}>${to}`, start]);
-      query.ask("rates", [`link:${e.from}>${to}`, previous]);
-    }
-  }
-  if (e.task_id) {
-    query.ask("tasks", e.task_id);
-    if (e.to[0] && e.type === "task_request") query.ask("open", [e.from, e.to[0]]);
-  }
-}
 
 /**
  * The store an accept group's checks see: facts plus the group's accepted writes. One accept
@@ -162,20 +51,24 @@ export class FactStore implements GroupStore {
   private readonly grants: Set<string>;
 
   constructor(facts: Facts, private readonly query: FactQuery) {
-    for (const a of facts.agents) this.agents.set(String(a.handle), a);
-    for (const c of facts.clients) this.clients.set(String(c.id), c);
+    // Each answer belongs to the item at its position in the list asked for.
+    const asked = query.body;
+    facts.agents.forEach((a, i) => a && this.agents.set(asked.agents[i]!, a));
+    facts.clients.forEach((c, i) => c && this.clients.set(asked.clients[i]!, c));
     this.known = new Set(facts.ids);
-    this.grants = new Set(facts.grants.map(([c, a]) => key(c, a)));
-    for (const [s, r, p] of facts.links) {
-      this.links.set(key(s, r), toPermissions({ permissions: p }));
-    }
-    for (const [c, a] of facts.linked) this.linked.add(key(c, a));
-    for (const [f, t, id] of [...facts.pending, ...facts.pending_to]) {
-      this.pending.set(key(f, t), id);
-    }
-    for (const t of facts.tasks) this.tasks.set(String(t.id), toTask(t));
-    for (const [r, w, n] of facts.open) this.open.set(key(r, w), Number(n));
-    for (const [k, start, n] of facts.rates) this.rates.set(key(k, Number(start)), Number(n));
+    this.grants = new Set();
+    facts.grants.forEach((g, i) => g && this.grants.add(key(...asked.grants[i]!)));
+    facts.linked.forEach((l, i) => l && this.linked.add(key(...asked.linked[i]!)));
+    facts.links.forEach((p, i) => {
+      if (p !== null) this.links.set(key(...asked.links[i]!), toPermissions({ permissions: p }));
+    });
+    facts.pending.forEach((id, i) =>
+      id !== null && this.pending.set(key(...asked.pending[i]!), id)
+    );
+    for (const [f, t, id] of facts.pending_to.flat()) this.pending.set(key(f, t), id);
+    facts.tasks.forEach((t, i) => t && this.tasks.set(asked.tasks[i]!, toTask(t)));
+    facts.open.forEach((n, i) => this.open.set(key(...asked.open[i]!), Number(n)));
+    facts.rates.forEach((n, i) => this.rates.set(key(...asked.rates[i]!), Number(n)));
   }
 
   /**

@@ -12,6 +12,7 @@ export const PG_QUERIES: QueryTable = {
       SELECT sender_client AS id, max(accepted_at) AS t FROM envelopes GROUP BY sender_client
       UNION ALL SELECT client_id, max(done_at) FROM deliveries WHERE state = 'delivered'
         GROUP BY client_id
+      UNION ALL SELECT client_id, acked_at FROM client_acks
       UNION ALL SELECT client_id, max(updated_at) FROM agents GROUP BY client_id
     ) AS activity GROUP BY id`,
   clientRevoke: "UPDATE clients SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
@@ -72,7 +73,9 @@ export const PG_QUERIES: QueryTable = {
     "UPDATE deliveries SET attempts = attempts + 1 WHERE seq = $1 AND client_id = $2",
   deliveriesExpire: `UPDATE deliveries SET state = 'failed', done_at = $1
     WHERE state = 'pending' AND created_at < $2 RETURNING seq, client_id, envelope_id, kind`,
-  pruneDeliveries: "DELETE FROM deliveries WHERE state != 'pending' AND done_at < $1",
+  // Batched acks delete their delivery and keep the client's newest ack (pg_acks.ts).
+  pruneDeliveries: `WITH acks AS (DELETE FROM client_acks WHERE acked_at < $1)
+    DELETE FROM deliveries WHERE state != 'pending' AND done_at < $1`,
   pruneEnvelopes: `DELETE FROM envelopes WHERE accepted_at < $1 AND NOT EXISTS
     (SELECT 1 FROM deliveries d WHERE d.envelope_id = envelopes.id AND d.state = 'pending'
       AND d.kind = 'envelope')`,

@@ -1,4 +1,5 @@
 /** The relay store's schema on PostgreSQL (DDL only; versions match sqlite_schema.ts). */
+import { PG_FUNCTIONS_V5 } from "./pg_functions.ts";
 
 /** PostgreSQL migrations, in order. */
 export const PG_MIGRATIONS: { version: number; name: string; sql: string }[] = [{
@@ -159,5 +160,21 @@ export const PG_MIGRATIONS: { version: number; name: string; sql: string }[] = [
         ON CONFLICT (key, window_start) DO UPDATE SET count = rate_windows.count + excluded.count;
       RETURN seqs;
     END $f$;
+  `,
+}, {
+  version: 5,
+  name: "accepts in one round trip; acks delete",
+  // tf_facts_v5 answers item by item in the order asked, so a node can restate facts it read
+  // before and have tf_accept_group_v5 check them (pg_fact_cache.ts); see pg_functions.ts.
+  // Version 4's functions stay for nodes not upgraded yet.
+  // An ack deletes its delivery (pg_acks.ts): an UPDATE of `state` is never HOT, so it wrote
+  // a whole new row and three index entries; a DELETE marks the row. What "last seen" read
+  // from delivered rows, client_acks keeps: each client's newest ack. Only deliveries still
+  // pending need finding by envelope (pruneEnvelopes), and receipts never.
+  sql: PG_FUNCTIONS_V5 + `
+    CREATE TABLE client_acks (client_id TEXT PRIMARY KEY, acked_at BIGINT NOT NULL);
+    DROP INDEX deliveries_envelope;
+    CREATE INDEX deliveries_envelope ON deliveries(envelope_id)
+      WHERE state = 'pending' AND kind = 'envelope';
   `,
 }];

@@ -114,4 +114,8 @@ export const RELAY_MIGRATIONS: Migration[] = [{
   // PostgreSQL's grouped accepts need functions (pg_schema.ts); SQLite groups in process.
   // The version is kept in step so both dialects name the same schema.
   sql: "SELECT 1;",
+}, {
+  version: 5,
+  name: "accepts in one round trip; acks delete",
+  sql: "SELECT 1;", // PostgreSQL's functions changed (pg_functions.ts); kept in step.
 }];

@@ -7,9 +7,14 @@
  */
 import { setImmediate } from "node:timers";
 
-/** One table's coalesced look-ups; `load` returns the rows found, by key. */
+/**
+ * One table's coalesced look-ups; `load` returns the rows found, by key. One load runs at a
+ * time: keys asked for while one is on its way wait for it and go together in the next, so
+ * the batches grow with the load instead of the statements (issue 21, third pass).
+ */
 export class TurnBatch<V> {
   #wanted = new Map<string, PromiseWithResolvers<V | null>>();
+  #loading = false;
 
   constructor(private readonly load: (keys: string[]) => Promise<Map<string, V>>) {}
 
@@ -18,7 +23,7 @@ export class TurnBatch<V> {
     let wanted = this.#wanted.get(key);
     if (wanted) return wanted.promise;
     wanted = Promise.withResolvers<V | null>();
-    if (this.#wanted.size === 0) setImmediate(() => this.flush());
+    if (this.#wanted.size === 0 && !this.#loading) setImmediate(() => this.flush());
     this.#wanted.set(key, wanted);
     return wanted.promise;
   }
@@ -26,6 +31,7 @@ export class TurnBatch<V> {
   private flush() {
     const wanted = this.#wanted;
     this.#wanted = new Map();
+    this.#loading = true;
     this.load([...wanted.keys()]).then(
       (found) => {
         for (const [key, w] of wanted) w.resolve(found.get(key) ?? null);
@@ -33,6 +39,9 @@ export class TurnBatch<V> {
       (err) => {
         for (const w of wanted.values()) w.reject(err);
       },
-    );
+    ).finally(() => {
+      this.#loading = false;
+      if (this.#wanted.size > 0) setImmediate(() => this.flush());
+    });
   }
 }
