@@ -22,7 +22,7 @@
 import { createHash } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
 import { fail } from "../../protocol/mod.ts";
-import { DEFAULT_BODY_LIMIT, readLimited } from "../../http/mod.ts";
+import { DEFAULT_BODY_LIMIT, readAndKeep } from "../../http/mod.ts";
 import type { Daemon } from "../daemon.ts";
 import type { IdempotencyRow } from "../store/mod.ts";
 import { TurnBatch } from "../turn_batch.ts";
@@ -92,13 +92,8 @@ export function idempotencyKeys(d: Daemon): MiddlewareHandler {
     // would cap its size, and a repeated upload only leaves an unattached copy.
     const type = c.req.header("content-type") ?? "";
     if (c.req.raw.body !== null && !/^application\/json\b/i.test(type)) return await next();
-    // The body is read here to fingerprint it, then handed on unchanged to the route. (A new
-    // Request rather than one made from the old: copying its signal makes Deno warn.)
-    const bytes = await readLimited(c.req.raw, DEFAULT_BODY_LIMIT);
-    if (c.req.raw.body !== null) {
-      const { method, headers, url } = c.req.raw;
-      c.req.raw = new Request(url, { method, headers, body: bytes as Uint8Array<ArrayBuffer> });
-    }
+    // The body is read here to fingerprint it, and kept for the route (readLimited, keptBody).
+    const bytes = await readAndKeep(c.req.raw, DEFAULT_BODY_LIMIT);
     const url = new URL(c.req.url);
     const fingerprint = createHash("sha256")
       .update(`${c.req.method} ${url.pathname}${url.search}\n`).update(bytes).digest("hex");
