@@ -19,7 +19,7 @@ import type { EventBus } from "./events.ts";
 import type { Keyring } from "./keyring.ts";
 import type { Peers } from "./peers.ts";
 import type { RelayLink } from "./relay_link.ts";
-import type { DaemonStore } from "./store/mod.ts";
+import type { DaemonStore, OutboxItem } from "./store/mod.ts";
 import { TurnBatch } from "./turn_batch.ts";
 
 /** A sealed envelope waiting for its batch's commit. */
@@ -28,6 +28,8 @@ interface Sealed {
   envelope: Envelope;
   done: (err?: unknown) => void;
   err?: unknown;
+  /** Its outbox row, once written (not when held for files). */
+  row?: OutboxItem;
 }
 
 /** Options for sending one envelope. */
@@ -118,7 +120,8 @@ export class Outbox {
   /** Stores a turn's sealed envelopes with one commit, then wakes the link once. */
   #store(items: Sealed[]) {
     let uploads = false;
-    const write = ({ spec, envelope }: Sealed) => {
+    const write = (item: Sealed) => {
+      const { spec, envelope } = item;
       const { id, created_at } = envelope;
       this.store.messages.insert(envelope, spec.from, "out", spec.payload, "queued", this.nowIso());
       // Files (design §12): an envelope with blobs is held until they are uploaded, then moved
@@ -127,7 +130,10 @@ export class Outbox {
       if (files.length) {
         holdEnvelope(this.store, envelope, spec.from, files, created_at);
         uploads = true;
-      } else this.store.outbox.insert(id, JSON.stringify(envelope), created_at);
+      } else {
+        const text = JSON.stringify(envelope);
+        item.row = { seq: this.store.outbox.insert(id, text, created_at), id, envelope: text };
+      }
       spec.effects?.(id, created_at);
     };
     try {
@@ -145,13 +151,16 @@ export class Outbox {
       // The commit itself failed (or the only item did): none of them is stored.
       for (const item of items) item.err ??= err ?? new Error("not stored");
     }
+    // The committed rows go to the link as written: it need not read them back (issue 21).
+    const written: OutboxItem[] = [];
+    for (const { row, err } of items) if (row && err === undefined) written.push(row);
     for (const { spec, envelope, err } of items) {
       if (err !== undefined) continue;
       const state = { id: envelope.id, state: "queued", type: spec.type };
       this.events.emit("message_state", state, spec.from);
     }
     if (uploads) this.kickUploads();
-    this.link?.flush();
+    this.link?.flush(written);
     for (const item of items) item.done(item.err);
   }
 }
