@@ -22,15 +22,13 @@ import type { RelayLink } from "./relay_link.ts";
 import type { DaemonStore, OutboxItem } from "./store/mod.ts";
 import { TurnBatch } from "./turn_batch.ts";
 
-/** A sealed envelope waiting for its batch's commit. */
-interface Sealed {
-  spec: SendSpec;
-  envelope: Envelope;
+/** A sealed envelope waiting for its batch's commit, or another write sharing it (`also`). */
+type Sealed = ({ spec: SendSpec; envelope: Envelope } | { also: () => void }) & {
   done: (err?: unknown) => void;
   err?: unknown;
   /** Its outbox row, once written (not when held for files). */
   row?: OutboxItem;
-}
+};
 
 /** Options for sending one envelope. */
 export interface SendSpec {
@@ -117,10 +115,22 @@ export class Outbox {
     return { id, created_at };
   }
 
-  /** Stores a turn's sealed envelopes with one commit, then wakes the link once. */
+  /**
+   * Runs `write` in the next group commit of sealed envelopes (in its own savepoint when
+   * batched) and resolves after that COMMIT: a row that must be durable before an answer (the
+   * idempotency guard's) shares the sends' commit instead of taking one of its own (issue 21).
+   */
+  commitWith(write: () => void): Promise<void> {
+    return new Promise<void>((resolve, reject) =>
+      this.#sealed.add({ also: write, done: (err) => err === undefined ? resolve() : reject(err) })
+    );
+  }
+
+  /** Stores a turn's sealed envelopes (and `also` writes) with one commit, then wakes the link. */
   #store(items: Sealed[]) {
     let uploads = false;
     const write = (item: Sealed) => {
+      if ("also" in item) return item.also();
       const { spec, envelope } = item;
       const { id, created_at } = envelope;
       this.store.messages.insert(envelope, spec.from, "out", spec.payload, "queued", this.nowIso());
@@ -154,10 +164,10 @@ export class Outbox {
     // The committed rows go to the link as written: it need not read them back (issue 21).
     const written: OutboxItem[] = [];
     for (const { row, err } of items) if (row && err === undefined) written.push(row);
-    for (const { spec, envelope, err } of items) {
-      if (err !== undefined) continue;
-      const state = { id: envelope.id, state: "queued", type: spec.type };
-      this.events.emit("message_state", state, spec.from);
+    for (const item of items) {
+      if (item.err !== undefined || "also" in item) continue;
+      const state = { id: item.envelope.id, state: "queued", type: item.spec.type };
+      this.events.emit("message_state", state, item.spec.from);
     }
     if (uploads) this.kickUploads();
     this.link?.flush(written);

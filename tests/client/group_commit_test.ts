@@ -110,3 +110,48 @@ Deno.test("group commit: a resolved send is durable, a failing one fails alone, 
     await w.close();
   }
 });
+
+Deno.test("group commit: other writes (commitWith) share it, resolve when durable, fail alone", async () => {
+  const w = await startWorld();
+  const reader = new DatabaseSync(join(w.alice.home, "client.db"), { readOnly: true });
+  try {
+    const d = w.alice.running.daemon;
+    let commits = 0;
+    const transaction = d.store.transaction.bind(d.store);
+    d.store.transaction = <T>(fn: () => T): T => {
+      if (!d.store.db.isTransaction) commits++;
+      return transaction(fn);
+    };
+    const row = (key: string) => ({
+      scope: "owner",
+      key,
+      fingerprint: "f",
+      streamed: false,
+      status: 200,
+      content_type: null,
+      body: "{}",
+      created_at: d.now(),
+    });
+    const stored = (key: string) =>
+      get<{ n: number }>(reader, "SELECT count(*) AS n FROM idempotency_keys WHERE key = ?", key)
+        ?.n;
+    const visible: (number | undefined)[] = [];
+    const writes = ["k1", "k2", "k3"].map((key) =>
+      d.outbox.commitWith(() => {
+        if (key === "k2") throw new Error("write refused");
+        d.store.idempotency.put(row(key));
+      }).then(() => visible.push(stored(key)))
+    );
+    const send = d.outbox.send({ from: ALICE, to: [BOB], type: "message", payload: { text: "x" } });
+    assertEquals((await assertRejects(() => writes[1]!)).message, "write refused");
+    await Promise.allSettled(writes);
+    const atWrites = commits;
+    await send;
+    assertEquals(visible, [1, 1], "each resolved write was committed");
+    assertEquals(stored("k2"), 0);
+    assertEquals(atWrites, 1, "the writes of one turn (and a send sealed by then) share a commit");
+  } finally {
+    reader.close();
+    await w.close();
+  }
+});
