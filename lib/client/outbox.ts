@@ -170,7 +170,7 @@ export class Outbox {
       this.events.emit("message_state", state, item.spec.from);
     }
     if (uploads) this.kickUploads();
-    this.link?.flush(written);
+    if (written.length) this.link?.flush(written); // else the outbox did not change
     for (const item of items) item.done(item.err);
   }
 }
