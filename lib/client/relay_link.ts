@@ -318,16 +318,14 @@ export class RelayLink {
 
   /** One commit and one outbox read for a batch; deliveries and receipts wait their turn. */
   private applyAccepted(answers: [id: string, at: string][]) {
-    try {
-      const apply = () => answers.forEach(([id, at]) => this.host.accepted(id, at));
-      if (this.host.batch) this.host.batch(apply);
-      else apply();
-      this.slotFreed();
-    } catch (err) {
-      // Still pending: resent on a new connection, where duplicate_envelope means accepted.
-      log.warn("accepted answers not recorded; reconnecting", { count: answers.length, err });
-      this.ws?.close(4000, "accepted answer not stored");
-    }
+    const apply = () => answers.forEach(([id, at]) => this.host.accepted(id, at));
+    // The slots free once the answers are stored (the host's batch may wait for its commit).
+    new Promise<void>((resolve) => resolve(this.host.batch ? this.host.batch(apply) : apply()))
+      .then(() => this.slotFreed(), (err) => {
+        // Still pending: resent on a new connection, where duplicate_envelope means accepted.
+        log.warn("accepted answers not recorded; reconnecting", { count: answers.length, err });
+        this.ws?.close(4000, "accepted answer not stored");
+      });
   }
 
   /**
