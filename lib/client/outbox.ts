@@ -117,8 +117,9 @@ export class Outbox {
 
   /**
    * Runs `write` in the next group commit of sealed envelopes (in its own savepoint when
-   * batched) and resolves after that COMMIT: a row that must be durable before an answer (the
-   * idempotency guard's) shares the sends' commit instead of taking one of its own (issue 21).
+   * batched) and resolves after that COMMIT: writes that must be durable before an answer or an
+   * ack (idempotency answers, the relay's `accepted` answers and receipts) share the sends'
+   * commit instead of taking one of their own (issue 21).
    */
   commitWith(write: () => void): Promise<void> {
     return new Promise<void>((resolve, reject) =>

@@ -1,6 +1,7 @@
 /**
  * Group commit on the daemon's send path (issue 21 item 4): envelopes sealed in the same turn
- * share one commit, and the relay's `accepted` answers of one read share another. Checked from
+ * share one commit, and other writes of that turn (`commitWith`: idempotency answers, the
+ * relay's `accepted` answers and receipts) join it. Checked from
  * a second SQLite connection, which sees only what is committed: every `send` that resolved
  * (what the HTTP answer waits for) is already durable with its outbox row, a send whose
  * effects throw fails alone and leaves nothing behind, and everything arrives in send order.
