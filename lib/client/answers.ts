@@ -16,15 +16,16 @@ export function linkHost(d: Daemon): LinkHost {
     deliver: (items) => d.inbound.deliverBatch(items),
     // The relay's "delivered" means only that it pushed the envelope and the recipient's device
     // acked: shown as `relayed`. `delivered` itself comes from the peer's signed receipt.
-    // One transaction for a socket read's receipts (a commit costs more than the writes).
+    // A socket read's receipts and `accepted` answers are stored in the outbox's group commit
+    // (with the sends of that turn): a commit costs more than the writes (issue 21).
     receipts: (receipts) =>
       d.lock.run(() =>
-        Promise.resolve(d.store.transaction(() => {
+        d.outbox.commitWith(() => {
           for (const r of receipts) {
             const state = r.state === "delivered" ? "relayed" : r.state;
             d.delivery.advanceOut(r.id, state, "relay", { reason: r.reason });
           }
-        }))
+        })
       ),
     accepted: (id) => {
       const write = () => {
@@ -41,7 +42,7 @@ export function linkHost(d: Daemon): LinkHost {
         d.link?.announcePresence();
       }
     },
-    batch: (fn) => d.store.transaction(fn),
+    batch: (fn) => d.outbox.commitWith(fn),
     refused: (id, code, message) => {
       d.store.outbox.markFailed(id, code);
       d.delivery.advanceOut(id, "failed", "relay", { code, reason: message });

@@ -19,16 +19,16 @@ import type { EventBus } from "./events.ts";
 import type { Keyring } from "./keyring.ts";
 import type { Peers } from "./peers.ts";
 import type { RelayLink } from "./relay_link.ts";
-import type { DaemonStore } from "./store/mod.ts";
+import type { DaemonStore, OutboxItem } from "./store/mod.ts";
 import { TurnBatch } from "./turn_batch.ts";
 
-/** A sealed envelope waiting for its batch's commit. */
-interface Sealed {
-  spec: SendSpec;
-  envelope: Envelope;
+/** A sealed envelope waiting for its batch's commit, or another write sharing it (`also`). */
+type Sealed = ({ spec: SendSpec; envelope: Envelope } | { also: () => void }) & {
   done: (err?: unknown) => void;
   err?: unknown;
-}
+  /** Its outbox row, once written (not when held for files). */
+  row?: OutboxItem;
+};
 
 /** Options for sending one envelope. */
 export interface SendSpec {
@@ -115,10 +115,24 @@ export class Outbox {
     return { id, created_at };
   }
 
-  /** Stores a turn's sealed envelopes with one commit, then wakes the link once. */
+  /**
+   * Runs `write` in the next group commit of sealed envelopes (in its own savepoint when
+   * batched) and resolves after that COMMIT: writes that must be durable before an answer or an
+   * ack (idempotency answers, the relay's `accepted` answers and receipts) share the sends'
+   * commit instead of taking one of their own (issue 21).
+   */
+  commitWith(write: () => void): Promise<void> {
+    return new Promise<void>((resolve, reject) =>
+      this.#sealed.add({ also: write, done: (err) => err === undefined ? resolve() : reject(err) })
+    );
+  }
+
+  /** Stores a turn's sealed envelopes (and `also` writes) with one commit, then wakes the link. */
   #store(items: Sealed[]) {
     let uploads = false;
-    const write = ({ spec, envelope }: Sealed) => {
+    const write = (item: Sealed) => {
+      if ("also" in item) return item.also();
+      const { spec, envelope } = item;
       const { id, created_at } = envelope;
       this.store.messages.insert(envelope, spec.from, "out", spec.payload, "queued", this.nowIso());
       // Files (design §12): an envelope with blobs is held until they are uploaded, then moved
@@ -127,7 +141,10 @@ export class Outbox {
       if (files.length) {
         holdEnvelope(this.store, envelope, spec.from, files, created_at);
         uploads = true;
-      } else this.store.outbox.insert(id, JSON.stringify(envelope), created_at);
+      } else {
+        const text = JSON.stringify(envelope);
+        item.row = { seq: this.store.outbox.insert(id, text, created_at), id, envelope: text };
+      }
       spec.effects?.(id, created_at);
     };
     try {
@@ -145,13 +162,16 @@ export class Outbox {
       // The commit itself failed (or the only item did): none of them is stored.
       for (const item of items) item.err ??= err ?? new Error("not stored");
     }
-    for (const { spec, envelope, err } of items) {
-      if (err !== undefined) continue;
-      const state = { id: envelope.id, state: "queued", type: spec.type };
-      this.events.emit("message_state", state, spec.from);
+    // The committed rows go to the link as written: it need not read them back (issue 21).
+    const written: OutboxItem[] = [];
+    for (const { row, err } of items) if (row && err === undefined) written.push(row);
+    for (const item of items) {
+      if (item.err !== undefined || "also" in item) continue;
+      const state = { id: item.envelope.id, state: "queued", type: item.spec.type };
+      this.events.emit("message_state", state, item.spec.from);
     }
     if (uploads) this.kickUploads();
-    this.link?.flush();
+    if (written.length) this.link?.flush(written); // else the outbox did not change
     for (const item of items) item.done(item.err);
   }
 }

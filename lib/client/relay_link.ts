@@ -100,10 +100,33 @@ export class RelayLink {
     this.setConnected(false);
   }
 
-  /** Sends pending outbox rows in order (call after adding to the outbox). */
-  flush() {
+  /** Sends pending rows in order (call after adding to the outbox; `written`: those rows). */
+  flush(written?: readonly OutboxItem[]) {
+    if (written?.length && this.sendWritten(written)) return;
     this.drained = false;
     this.pump();
+  }
+
+  /**
+   * Sends just-committed `rows` as given, not read back, if they are next in line: `drained`
+   * (the last read found nothing after `lastSent`, and each insert since called flush) says
+   * they are all that is pending.
+   */
+  private sendWritten(rows: readonly OutboxItem[]): boolean {
+    if (!this.drained || !this.ready || !this.ws || this.held) return false;
+    if (rows[0]!.seq <= this.lastSent) return false;
+    for (const row of rows) {
+      if (this.inflight.size >= WINDOW) break;
+      this.lastSent = row.seq;
+      this.sendRow(this.ws, row);
+    }
+    this.drained = this.lastSent === rows.at(-1)!.seq; // else the rest is read when a slot frees
+    return true;
+  }
+
+  private sendRow(ws: WebSocket, row: OutboxItem) {
+    this.inflight.set(row.id, row.seq);
+    ws.send(`{"type":"send","envelope":${row.envelope}}`);
   }
 
   /** A slot came free: read the outbox only if rows may be left (inserts call {@link flush}). */
@@ -122,8 +145,7 @@ export class RelayLink {
         if (this.held && row.seq > this.held.seq) return;
         this.lastSent = row.seq;
         if (this.inflight.has(row.id)) continue;
-        this.inflight.set(row.id, row.seq);
-        this.ws.send(`{"type":"send","envelope":${row.envelope}}`);
+        this.sendRow(this.ws, row);
       }
       // A short page is the whole outbox (pendingOutbox is synchronous): nothing more to read.
       if (rows.length < limit) return void (this.drained = true);
@@ -296,16 +318,14 @@ export class RelayLink {
 
   /** One commit and one outbox read for a batch; deliveries and receipts wait their turn. */
   private applyAccepted(answers: [id: string, at: string][]) {
-    try {
-      const apply = () => answers.forEach(([id, at]) => this.host.accepted(id, at));
-      if (this.host.batch) this.host.batch(apply);
-      else apply();
-      this.slotFreed();
-    } catch (err) {
-      // Still pending: resent on a new connection, where duplicate_envelope means accepted.
-      log.warn("accepted answers not recorded; reconnecting", { count: answers.length, err });
-      this.ws?.close(4000, "accepted answer not stored");
-    }
+    const apply = () => answers.forEach(([id, at]) => this.host.accepted(id, at));
+    // The slots free once the answers are stored (the host's batch may wait for its commit).
+    new Promise<void>((resolve) => resolve(this.host.batch ? this.host.batch(apply) : apply()))
+      .then(() => this.slotFreed(), (err) => {
+        // Still pending: resent on a new connection, where duplicate_envelope means accepted.
+        log.warn("accepted answers not recorded; reconnecting", { count: answers.length, err });
+        this.ws?.close(4000, "accepted answer not stored");
+      });
   }
 
   /**

@@ -16,8 +16,8 @@ export interface LinkHost {
   /** Applies the relay's receipts of one socket read together; throw to leave them unacked. */
   receipts(receipts: RelayReceipt[]): Promise<void>;
   accepted(id: string, at: string): void;
-  /** Runs several `accepted` calls as one unit (one transaction); optional. */
-  batch?(fn: () => void): void;
+  /** Runs several `accepted` calls as one unit (one transaction, maybe awaited); optional. */
+  batch?(fn: () => void): void | Promise<void>;
   refused(id: string, code: ErrorCode, message: string): void;
   pendingOutbox(afterSeq: number, limit: number): OutboxItem[];
   status(connected: boolean, detail?: string): void;

@@ -145,7 +145,10 @@ export class NoDelayWebSocket extends EventTarget {
 
   private enqueue(bytes: Uint8Array) {
     this.queue.push(bytes);
-    if (!this.writing) this.flush();
+    if (this.writing) return;
+    // From a microtask: the frames sent in one turn (a group commit's rows) go in one write.
+    this.writing = true;
+    queueMicrotask(() => void this.flush());
   }
 
   private async flush() {

@@ -50,8 +50,32 @@ export async function readJson<S extends z.ZodType>(
   return parsed.data;
 }
 
+/** Bodies already read by a guard, by request: a handler reads them again from here. */
+const kept = new WeakMap<Request, Uint8Array>();
+
+/**
+ * Reads a request body once for a guard (which fingerprints it) and keeps it for the handler,
+ * whose {@link readLimited} or {@link keptBody} returns the same bytes. Cheaper than the new
+ * `Request` around the bytes that the guard used to make for each call (issue 21).
+ */
+export async function readAndKeep(req: Request, limit: number): Promise<Uint8Array> {
+  const bytes = await readLimited(req, limit);
+  if (req.body !== null) kept.set(req, bytes);
+  return bytes;
+}
+
+/** The body a guard read with {@link readAndKeep}, if one did. */
+export function keptBody(req: Request): Uint8Array | undefined {
+  return kept.get(req);
+}
+
 /** Reads a request body, refusing it once it passes `limit` bytes. */
 export async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
+  const before = kept.get(req);
+  if (before !== undefined) {
+    if (before.length > limit) throw fail("body_too_large", `the body limit is ${limit} bytes`);
+    return before;
+  }
   if (!req.body) return new Uint8Array();
   // A declared length within the limit bounds the body (the HTTP server frames it by that
   // length): read at once, which costs less than iterating the stream (issue 21).

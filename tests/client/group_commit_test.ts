@@ -1,6 +1,7 @@
 /**
  * Group commit on the daemon's send path (issue 21 item 4): envelopes sealed in the same turn
- * share one commit, and the relay's `accepted` answers of one read share another. Checked from
+ * share one commit, and other writes of that turn (`commitWith`: idempotency answers, the
+ * relay's `accepted` answers and receipts) join it. Checked from
  * a second SQLite connection, which sees only what is committed: every `send` that resolved
  * (what the HTTP answer waits for) is already durable with its outbox row, a send whose
  * effects throw fails alone and leaves nothing behind, and everything arrives in send order.
@@ -105,6 +106,51 @@ Deno.test("group commit: a resolved send is durable, a failing one fails alone, 
           0,
       )
     );
+  } finally {
+    reader.close();
+    await w.close();
+  }
+});
+
+Deno.test("group commit: other writes (commitWith) share it, resolve when durable, fail alone", async () => {
+  const w = await startWorld();
+  const reader = new DatabaseSync(join(w.alice.home, "client.db"), { readOnly: true });
+  try {
+    const d = w.alice.running.daemon;
+    let commits = 0;
+    const transaction = d.store.transaction.bind(d.store);
+    d.store.transaction = <T>(fn: () => T): T => {
+      if (!d.store.db.isTransaction) commits++;
+      return transaction(fn);
+    };
+    const row = (key: string) => ({
+      scope: "owner",
+      key,
+      fingerprint: "f",
+      streamed: false,
+      status: 200,
+      content_type: null,
+      body: "{}",
+      created_at: d.now(),
+    });
+    const stored = (key: string) =>
+      get<{ n: number }>(reader, "SELECT count(*) AS n FROM idempotency_keys WHERE key = ?", key)
+        ?.n;
+    const visible: (number | undefined)[] = [];
+    const writes = ["k1", "k2", "k3"].map((key) =>
+      d.outbox.commitWith(() => {
+        if (key === "k2") throw new Error("write refused");
+        d.store.idempotency.put(row(key));
+      }).then(() => visible.push(stored(key)))
+    );
+    const send = d.outbox.send({ from: ALICE, to: [BOB], type: "message", payload: { text: "x" } });
+    assertEquals((await assertRejects(() => writes[1]!)).message, "write refused");
+    await Promise.allSettled(writes);
+    const atWrites = commits;
+    await send;
+    assertEquals(visible, [1, 1], "each resolved write was committed");
+    assertEquals(stored("k2"), 0);
+    assertEquals(atWrites, 1, "the writes of one turn (and a send sealed by then) share a commit");
   } finally {
     reader.close();
     await w.close();

@@ -84,8 +84,9 @@ Deno.test("link: nothing overtakes an envelope the relay asked to retry later (g
     await eventually(() => Promise.resolve(refused && order.includes("m1")));
     // The limit lifts long before the link's retry (1–2 s); then m3 is queued.
     await eventually(() => Promise.resolve(Date.now() > closedUntil + 20));
+    // Handed over as committed, it still waits behind the held m2.
     rows.push(row(3));
-    l.flush();
+    l.flush([rows[2]!]);
     await eventually(() => Promise.resolve(order.length === 3), 5000);
     assertEquals(order, ["m1", "m2", "m3"], "the relay accepted them in the order sent");
   } finally {
@@ -94,7 +95,7 @@ Deno.test("link: nothing overtakes an envelope the relay asked to retry later (g
   }
 });
 
-Deno.test("link: past a full window every row goes, in order; a drained outbox is not re-read", async () => {
+Deno.test("link: past a full window every row goes, in order; a drained outbox is not re-read; handed rows are not read back", async () => {
   const order: string[] = [];
   const relay = startFakeRelay({
     frame(s: FakeSession, f) {
@@ -122,6 +123,22 @@ Deno.test("link: past a full window every row goes, in order; a drained outbox i
     await eventually(() => Promise.resolve(accepted.length === 301));
     // The flush read it; its `accepted` answer did not read the (empty) outbox again.
     assertEquals(reads, 1);
+
+    // Rows handed over as committed go as given; those past the window are read later.
+    reads = 0;
+    const more = Array.from({ length: 300 }, (_, i) => row(i + 302));
+    rows.push(...more);
+    l.flush(more);
+    await eventually(() => Promise.resolve(accepted.length === 601), 5000);
+    assertEquals(order, Array.from({ length: 601 }, (_, i) => `m${i + 1}`));
+    assertEquals(reads > 0, true, "the 44 the window could not take were read from the store");
+    reads = 0;
+    const last = row(602);
+    rows.push(last);
+    l.flush([last]);
+    await eventually(() => Promise.resolve(accepted.length === 602));
+    assertEquals(order.at(-1), "m602");
+    assertEquals(reads, 0, "a drained outbox is not read for a row handed over");
   } finally {
     await l.stop();
     await relay.close();

@@ -22,10 +22,9 @@
 import { createHash } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
 import { fail } from "../../protocol/mod.ts";
-import { DEFAULT_BODY_LIMIT, readLimited } from "../../http/mod.ts";
+import { DEFAULT_BODY_LIMIT, readAndKeep } from "../../http/mod.ts";
 import type { Daemon } from "../daemon.ts";
 import type { IdempotencyRow } from "../store/mod.ts";
-import { TurnBatch } from "../turn_batch.ts";
 import type { Principal } from "./principal.ts";
 
 /** How long a first answer is kept and replayed. */
@@ -54,30 +53,10 @@ type Answer =
 export function idempotencyKeys(d: Daemon): MiddlewareHandler {
   const inflight = new Map<string, { fingerprint: string; done: Promise<Answer> }>();
   let lastSweep = -Infinity;
-  // The answers of one turn are stored with one commit: the sends of one group commit
-  // (outbox.ts) finish together, and an autocommit INSERT each was a WAL commit each.
-  // Each answer still waits for its COMMIT.
-  const puts = new TurnBatch<[IdempotencyRow, (err?: unknown) => void]>((items) => {
-    try {
-      d.store.transaction(() => items.forEach(([row]) => d.store.idempotency.put(row)));
-    } catch {
-      // A failing row fails alone: each is tried again on its own.
-      for (const [row, done] of items) {
-        try {
-          d.store.idempotency.put(row);
-          done();
-        } catch (err) {
-          done(err);
-        }
-      }
-      return;
-    }
-    for (const [, done] of items) done();
-  });
-  const put = (row: IdempotencyRow) =>
-    new Promise<void>((resolve, reject) =>
-      puts.add([row, (err) => err === undefined ? resolve() : reject(err)])
-    );
+  // Stored in the outbox's group commit: with the sends of the same turn, one COMMIT (the
+  // answers of one group commit finish together). Each answer still waits for its COMMIT, and
+  // a failing row fails alone (its own savepoint).
+  const put = (row: IdempotencyRow) => d.outbox.commitWith(() => d.store.idempotency.put(row));
   return async (c, next) => {
     if (!METHODS.has(c.req.method)) return await next();
     const key = c.req.header("idempotency-key");
@@ -92,13 +71,8 @@ export function idempotencyKeys(d: Daemon): MiddlewareHandler {
     // would cap its size, and a repeated upload only leaves an unattached copy.
     const type = c.req.header("content-type") ?? "";
     if (c.req.raw.body !== null && !/^application\/json\b/i.test(type)) return await next();
-    // The body is read here to fingerprint it, then handed on unchanged to the route. (A new
-    // Request rather than one made from the old: copying its signal makes Deno warn.)
-    const bytes = await readLimited(c.req.raw, DEFAULT_BODY_LIMIT);
-    if (c.req.raw.body !== null) {
-      const { method, headers, url } = c.req.raw;
-      c.req.raw = new Request(url, { method, headers, body: bytes as Uint8Array<ArrayBuffer> });
-    }
+    // The body is read here to fingerprint it, and kept for the route (readLimited, keptBody).
+    const bytes = await readAndKeep(c.req.raw, DEFAULT_BODY_LIMIT);
     const url = new URL(c.req.url);
     const fingerprint = createHash("sha256")
       .update(`${c.req.method} ${url.pathname}${url.search}\n`).update(bytes).digest("hex");

@@ -5,6 +5,7 @@
  */
 import { Hono } from "hono";
 import { fail } from "../../protocol/mod.ts";
+import { keptBody } from "../../http/mod.ts";
 import type { Daemon } from "../daemon.ts";
 
 /**
@@ -33,7 +34,14 @@ export function fileRoutes(d: Daemon): Hono {
     if (!name) throw fail("validation_failed", "name the file: POST /v1/files?name=report.pdf");
     const type = c.req.header("content-type");
     const media = type && !/^application\/octet-stream\b/i.test(type) ? type : undefined;
-    const body = c.req.raw.body ?? (async function* () {})();
+    // A JSON-typed upload was read already by the idempotency guard: its bytes are kept.
+    const kept = keptBody(c.req.raw);
+    const body = kept
+      ? (async function* () {
+        yield kept;
+      })()
+      : c.req.raw.body ??
+        (async function* () {})();
     const row = await d.files.post(body, name, media);
     return c.json({
       file: {

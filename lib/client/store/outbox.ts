@@ -12,14 +12,16 @@ export interface OutboxItem {
 export class OutboxTable {
   constructor(private readonly db: DatabaseSync) {}
 
-  /** Queues a sealed envelope. */
-  insert(id: string, envelope: string, at: string) {
-    run(
-      this.db,
-      "INSERT INTO outbox (id, envelope, created_at) VALUES (?, ?, ?)",
-      id,
-      envelope,
-      at,
+  /** Queues a sealed envelope; returns the row's `seq` (its place in send order). */
+  insert(id: string, envelope: string, at: string): number {
+    return Number(
+      run(
+        this.db,
+        "INSERT INTO outbox (id, envelope, created_at) VALUES (?, ?, ?)",
+        id,
+        envelope,
+        at,
+      ).lastInsertRowid,
     );
   }
 
