@@ -1,6 +1,7 @@
 /**
  * Cluster suite: relay throughput on PostgreSQL with one node and with two nodes (separate
- * processes), every envelope crossing nodes in the two-node run, next to one node on SQLite
+ * processes; every envelope crossing nodes, then half of them as a balancer placing clients at
+ * random would), next to one node on SQLite
  * (the default store) under the same load. Pre-sealed envelopes; the
  * simulated daemons (this process) ack every delivery. All processes — nodes, PostgreSQL and
  * this load generator — share this machine's cores, so the figure shows correctness of the
@@ -120,11 +121,15 @@ interface SimAgent {
   deviceId: string;
 }
 
+/** Which envelopes cross nodes when there are two: every one, or half the pairs' (a balancer). */
+type Crossing = "all" | "half";
+
 async function oneRun(
   db: string,
   nodes: number,
   pairs: number,
   perPair: number,
+  crossing: Crossing = "all",
 ): Promise<BenchRow> {
   const pg = db.startsWith("postgres://");
   // SQLite: this process adds clients and edits links as `taskferry relay add-client` would.
@@ -156,12 +161,19 @@ async function oneRun(
       await res.body?.cancel();
       agents.push({ clientId, token, handle, keys, deviceId: newId("dev") });
     }
-    // Sender i on node i % n, its recipient on the other node: every envelope crosses nodes.
+    // Sender i on node i % n, its recipient on the other node (every envelope crosses nodes),
+    // or, with crossing "half", on the sender's node for the first half of the pairs: what a
+    // balancer that places clients at random gives on average.
+    const nodeOf = (i: number) => {
+      const pair = i % pairs;
+      const other = i >= pairs && (crossing === "all" || pair >= pairs / 2) ? 1 : 0;
+      return (pair + other) % nodes;
+    };
     for (let i = 0; i < agents.length; i++) {
       const a = agents[i]!;
       sims.push(
         await Sim.connect(
-          urls[(i + (i >= pairs ? 1 : 0)) % nodes]!,
+          urls[nodeOf(i)]!,
           a.clientId,
           a.token,
           a.deviceId,
@@ -262,7 +274,11 @@ async function oneRun(
       name: `${pg ? "PostgreSQL" : "SQLite"}, ${nodes} relay node${
         nodes === 1 ? "" : "s"
       }, ${pairs} senders → ${pairs} recipients${
-        nodes > 1 ? " (every envelope crosses nodes)" : ""
+        nodes === 1
+          ? ""
+          : crossing === "all"
+          ? " (every envelope crosses nodes)"
+          : " (half the envelopes cross nodes)"
       }`,
       runs: total,
       seconds,
@@ -331,16 +347,19 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     const sqlite = await oneRun(`${dir}/relay.db`, 1, pairs, perPair).finally(() =>
       Deno.remove(dir, { recursive: true }).catch(() => {})
     );
-    for (const nodes of [1, 2]) {
-      const db = await pg.createDatabase(`cluster_${nodes}_${Date.now()}`);
+    const runs: [number, Crossing][] = [[1, "all"], [2, "all"], [2, "half"]];
+    for (const [nodes, crossing] of runs) {
+      const db = await pg.createDatabase(`cluster_${nodes}_${crossing}_${Date.now()}`);
       const setup = await openPgRelayStore(db);
       await setup.sql`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`.finally(() =>
         setup.close()
       );
-      console.error(`  ${nodes} node(s)…`);
-      rows.push(await oneRun(db, nodes, pairs, perPair));
+      console.error(`  ${nodes} node(s)${nodes > 1 ? `, ${crossing} crossing` : ""}…`);
+      rows.push(await oneRun(db, nodes, pairs, perPair, crossing));
     }
-    rows[1]!.note += `; ${(rows[1]!.rate / rows[0]!.rate).toFixed(2)}× the one-node rate`;
+    for (const row of rows.slice(1)) {
+      row.note += `; ${(row.rate / rows[0]!.rate).toFixed(2)}× the one-node rate`;
+    }
     rows[0]!.note += `; ${(rows[0]!.rate / sqlite.rate).toFixed(2)}× the SQLite node's rate`;
     return [sqlite, ...rows];
   } finally {
