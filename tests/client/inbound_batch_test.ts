@@ -64,19 +64,30 @@ function committedView(w: World) {
   };
 }
 
-/** Counts bob's outermost transactions (commits) while `fn` runs. */
-async function commitsDuring<T>(w: World, fn: () => Promise<T>): Promise<[T, number]> {
+/**
+ * The outermost transactions (commits, numbered) in which bob stored inbox rows while `fn` ran.
+ * Only those: a live daemon may commit other things meanwhile (receipts, presence).
+ */
+async function inboxCommitsDuring<T>(w: World, fn: () => Promise<T>): Promise<[T, number]> {
   const store = w.bob.running.daemon.store;
   const original = store.transaction;
-  let commits = 0;
+  const add = store.inbox.add;
+  let count = 0;
+  let current = 0;
+  const used = new Set<number>();
   store.transaction = <R>(f: () => R): R => {
-    if (!store.db.isTransaction) commits++;
+    if (!store.db.isTransaction) current = ++count;
     return original.call(store, f) as R;
   };
+  store.inbox.add = (...args: Parameters<typeof add>) => {
+    used.add(current);
+    return add.apply(store.inbox, args);
+  };
   try {
-    return [await fn(), commits];
+    return [await fn(), used.size];
   } finally {
     store.transaction = original;
+    store.inbox.add = add;
   }
 }
 
@@ -102,7 +113,7 @@ Deno.test("inbound batch: one commit; order kept; a poison envelope and a forger
     const unsubscribe = bob.events.subscribe((e) => {
       if (e.type === "inbox") seenAtEvent.push(view.inbox(ids));
     });
-    const [result, commits] = await commitsDuring(
+    const [result, commits] = await inboxCommitsDuring(
       w,
       () => bob.inbound.deliverBatch(batch([m1, m2, poison, { junk: true }, forged, m3, m1])),
     );
