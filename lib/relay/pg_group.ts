@@ -65,7 +65,14 @@ export class PgGroup implements GroupCommit {
   /** Facts read before, restated to skip a read (store/pg_fact_cache.ts). */
   readonly cache = new FactCache();
 
-  constructor(private readonly exec: PgExec) {}
+  /**
+   * `writeExec` runs the write statement (default `exec`): the node runs its statements that
+   * insert deliveries one at a time (store/write_lane.ts).
+   */
+  constructor(
+    private readonly exec: PgExec,
+    private readonly writeExec: PgExec = exec,
+  ) {}
 
   /**
    * See `GroupCommit.grouped`. `fn` may run more than once (once per round): it must read and
@@ -213,7 +220,7 @@ export class PgGroup implements GroupCommit {
       } else if (name === "deliveryAdd") deliveries.push(p);
       else writes.push(w);
     }
-    const rows = await this.exec(
+    const rows = await this.writeExec(
       `SELECT tf_accept_group_v5($1::text::jsonb, $2::text::jsonb, $3::text::jsonb,
         $4::text::json) AS r`,
       [
