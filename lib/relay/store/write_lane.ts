@@ -7,10 +7,21 @@
  * could commit out of seq order: a pump that read the later row moved its cursor past the
  * earlier one, which then came only from the gap check, after the rows that followed it (a
  * group's message to bob, then a receipt to bob from an ack, arrived in the other order). One
- * at a time, this node's rows for a recipient commit in seq order. (Rows of two nodes can
- * still interleave; `Session.catchUpGaps` sends those.)
+ * at a time, this node's rows for a recipient commit in seq order. Across nodes, the group's
+ * write and the ack statement take {@link queueLock} of every client they queue rows for,
+ * before their rows take seqs: another node's rows for that client commit before or after
+ * them, not in between. (The expiry sweep's receipts take none: `Session.catchUpGaps` sends
+ * the rare one another node's row overtook.)
  * @module
  */
+
+/**
+ * The advisory lock key of `clientId`'s delivery queue (hashed as every lock key is). ACK_SQL
+ * (pg_acks.ts) writes the same key in SQL: `'queue:' || client`.
+ */
+export function queueLock(clientId: string): string {
+  return `queue:${clientId}`;
+}
 
 /** Runs tasks one after another, in the order they were asked for. */
 export class WriteLane {
