@@ -35,6 +35,7 @@ import {
 } from "./store/pg_fact_query.ts";
 import type { Param } from "./store/flow.ts";
 import { FactCache } from "./store/pg_fact_cache.ts";
+import { queueLock } from "./store/write_lane.ts";
 
 const log = logger("relay");
 
@@ -65,7 +66,14 @@ export class PgGroup implements GroupCommit {
   /** Facts read before, restated to skip a read (store/pg_fact_cache.ts). */
   readonly cache = new FactCache();
 
-  constructor(private readonly exec: PgExec) {}
+  /**
+   * `writeExec` runs the write statement (default `exec`): the node runs its statements that
+   * insert deliveries one at a time (store/write_lane.ts).
+   */
+  constructor(
+    private readonly exec: PgExec,
+    private readonly writeExec: PgExec = exec,
+  ) {}
 
   /**
    * See `GroupCommit.grouped`. `fn` may run more than once (once per round): it must read and
@@ -213,11 +221,15 @@ export class PgGroup implements GroupCommit {
       } else if (name === "deliveryAdd") deliveries.push(p);
       else writes.push(w);
     }
-    const rows = await this.exec(
+    // The recipients' queues too: rows another node queues for them commit before or after
+    // these, in seq order (store/write_lane.ts).
+    const queues = new Set(deliveries.map((d) => queueLock(String(d[0]))));
+    const req = { ...query.body, locks: [...query.body.locks, ...queues] };
+    const rows = await this.writeExec(
       `SELECT tf_accept_group_v5($1::text::jsonb, $2::text::jsonb, $3::text::jsonb,
         $4::text::json) AS r`,
       [
-        JSON.stringify(query.body),
+        JSON.stringify(req),
         JSON.stringify(facts),
         JSON.stringify({ deliveries, writes, rates: store.plan.rates }),
         JSON.stringify(envelopes),

@@ -18,6 +18,7 @@ import { type AckResult, PgAcks } from "./store/pg_acks.ts";
 import { SqlRelayStore } from "./store/sql_store.ts";
 import type { GroupCommit, GroupHint, GroupOutcome, GroupStore } from "./store/group.ts";
 import { PgGroup } from "./pg_group.ts";
+import { WriteLane } from "./store/write_lane.ts";
 
 export { PG_MIGRATIONS };
 
@@ -130,17 +131,22 @@ export class PgRelayStore extends SqlRelayStore implements RelayStore, ClusterSt
   /** Pages of pending deliveries (session pumps), coalesced per turn (store/pg_pending.ts). */
   readonly pendingPages: PendingPages;
 
+  /** This node's statements that insert deliveries, one at a time (store/write_lane.ts). */
+  readonly #writes = new WriteLane();
+
   constructor(private readonly pool: postgres.Sql, private readonly control: postgres.Sql) {
     super();
-    this.pendingPages = new PendingPages((text, params) =>
-      pool.unsafe(text, params as string[], { prepare: true }).catch(lostAsUnavailable)
-    );
-    this.acks = new PgAcks((text, params) =>
-      pool.unsafe(text, params as string[], { prepare: true }).catch(lostAsUnavailable)
-    );
-    this.accepts = new PgGroup((text, params) =>
-      pool.unsafe(text, params as string[], { prepare: true }).catch(lostAsUnavailable)
-    );
+    const exec = (text: string, params: unknown[]) =>
+      pool.unsafe(text, params as string[], { prepare: true }).catch(lostAsUnavailable);
+    const write = (text: string, params: unknown[]) => this.#writes.run(() => exec(text, params));
+    this.pendingPages = new PendingPages(exec);
+    this.acks = new PgAcks(write);
+    this.accepts = new PgGroup(exec, write);
+  }
+
+  /** Expired deliveries' `failed` receipts are deliveries too: in this node's write lane. */
+  override failExpired(before: number, now: number) {
+    return this.#writes.run(() => super.failExpired(before, now));
   }
 
   /** See `GroupCommit.grouped` (pg_group.ts). */

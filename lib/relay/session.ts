@@ -231,9 +231,10 @@ export class Session {
   }
 
   /**
-   * For a store written by several nodes: rows can commit out of seq order (another node's
-   * transaction with a lower seq commits after a higher one was pushed). Sends pending rows
-   * below the pump's position that are neither in flight nor acked.
+   * For a store written by several nodes: rows can still commit out of seq order where no
+   * queue lock orders them (the expiry sweep's receipts, a node not upgraded yet; see
+   * store/write_lane.ts). Sends pending rows below the pump's position that are neither in
+   * flight nor acked.
    */
   async catchUpGaps() {
     if (this.closed || this.full) return;

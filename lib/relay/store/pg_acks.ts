@@ -36,7 +36,10 @@ export interface AckResult {
  * n-th receipt owed. The body: `{"id","state","recipients","at"}` as JSON.stringify writes it,
  * recipients being the envelope's handles of the acking client, `at` the ack's time in ISO.
  * `seq = ANY(…)` makes the rows an index look-up: without it the planner guesses 100 rows for
- * the JSON array and hash-joins a scan of every pending delivery.
+ * the JSON array and hash-joins a scan of every pending delivery. The receipts come from
+ * `owed, locked`: no receipt takes its seq before the locks of the queues it goes to are held
+ * (write_lane.ts `queueLock`), taken in lock-id order as every advisory lock is; `client_acks`
+ * is written after them too, so no row lock of it is held while they are waited for.
  */
 export const ACK_SQL = `WITH x AS (SELECT a->>0 AS client_id, (a->>1)::bigint AS seq,
       (a->>2)::bigint AS done_at, ord
@@ -45,12 +48,14 @@ export const ACK_SQL = `WITH x AS (SELECT a->>0 AS client_id, (a->>1)::bigint AS
       WHERE d.seq = x.seq AND d.client_id = x.client_id AND d.state = 'pending'
         AND d.seq = ANY(ARRAY(SELECT seq FROM x))
       RETURNING x.ord, x.client_id, x.done_at, d.kind, d.envelope_id),
-    seen AS (INSERT INTO client_acks (client_id, acked_at)
-      SELECT client_id, max(done_at) FROM marked GROUP BY client_id ORDER BY client_id
-      ON CONFLICT (client_id) DO UPDATE
-      SET acked_at = greatest(client_acks.acked_at, excluded.acked_at)),
     owed AS (SELECT m.*, e.sender_client, e.recipients, e.accepted_at FROM marked m
       JOIN envelopes e ON e.id = m.envelope_id AND m.kind = 'envelope'),
+    locked AS (SELECT count(pg_advisory_xact_lock(k)) AS n FROM (SELECT DISTINCT
+      hashtext('queue:' || sender_client) AS k FROM owed ORDER BY k) AS l),
+    seen AS (INSERT INTO client_acks (client_id, acked_at)
+      SELECT client_id, max(done_at) FROM marked, locked GROUP BY client_id ORDER BY client_id
+      ON CONFLICT (client_id) DO UPDATE
+      SET acked_at = greatest(client_acks.acked_at, excluded.acked_at)),
     receipts AS (INSERT INTO deliveries (client_id, kind, envelope_id, body, created_at)
       SELECT sender_client, 'receipt', envelope_id,
         '{"id":' || to_json(envelope_id)::text || ',"state":"delivered","recipients":[' ||
@@ -60,7 +65,7 @@ export const ACK_SQL = `WITH x AS (SELECT a->>0 AS client_id, (a->>1)::bigint AS
         to_char(timestamp 'epoch' + done_at * interval '1 millisecond',
           'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || '"}',
         done_at
-      FROM owed ORDER BY ord RETURNING seq, client_id, body)
+      FROM owed, locked ORDER BY ord RETURNING seq, client_id, body)
   SELECT (SELECT coalesce(jsonb_agg(ord ORDER BY ord), '[]') FROM marked) AS marked,
     (SELECT coalesce(jsonb_agg(jsonb_build_array(ord, accepted_at) ORDER BY ord), '[]')
       FROM owed) AS owed,
