@@ -305,10 +305,11 @@ Deno.test({
         await a.getByRole("link", { name: "Tasks", exact: true }).focus();
         await a.keyboard.press("Enter");
         await a.getByRole("heading", { name: "Tasks", exact: true }).waitFor();
-        // Focus moves after the view renders (an effect): wait for it rather than race it.
-        await a.waitForFunction("document.activeElement?.id === 'main'", undefined, {
-          timeout: 5000,
-        });
+        // Focus moves after the view renders (an effect): wait for it rather than race it. Polled
+        // from here: waitForFunction's in-page polling evaluates a string, which the CSP forbids.
+        await eventually(async () =>
+          (await a.evaluate<string>("document.activeElement?.id")) === "main"
+        );
         assertEquals(await a.evaluate<string>("document.activeElement?.id"), "main");
       });
 

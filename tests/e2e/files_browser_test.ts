@@ -169,8 +169,11 @@ Deno.test({
         await v1.locator("li.file", { hasText: "evil.svg" }).getByText("image/svg+xml").waitFor();
         const img = v1.locator('li.file[data-file="shot.png"] img.file-image');
         await img.waitFor();
-        await page.waitForFunction(
-          "document.querySelector('li.file[data-file=\"shot.png\"] img')?.complete",
+        // Polled from here: waitForFunction's in-page polling evaluates a string (CSP forbids it).
+        await eventually(async () =>
+          await page.evaluate<boolean>(
+            "document.querySelector('li.file[data-file=\"shot.png\"] img')?.complete === true",
+          )
         );
         assertEquals(
           await img.evaluate((el) => (el as unknown as { naturalWidth: number }).naturalWidth),
