@@ -6,7 +6,7 @@
  */
 import type { Page } from "../deps/playwright.ts";
 import { assert, assertEquals } from "../assert.ts";
-import { startTestDaemon, type TestDaemon } from "../client/world.ts";
+import { eventually, startTestDaemon, type TestDaemon } from "../client/world.ts";
 import { startTestRelay, type TestRelay } from "../relay/sim.ts";
 import { encodeBase64Url, fingerprint, generateAgentKeys } from "../../lib/protocol/mod.ts";
 import { dashboardLoginUrl } from "../../lib/client/dashboard.ts";
@@ -77,7 +77,11 @@ async function pageData(url: string) {
 
 async function verdict(page: Page): Promise<string | null> {
   const el = page.locator(".fp-check").first();
-  await el.waitFor();
+  await el.waitFor().catch(async (err) => {
+    // What the page showed instead (this wait once timed out in a CI run).
+    console.error(page.url(), await page.locator("body").innerText().catch(() => "?"));
+    throw err;
+  });
   return await el.getAttribute("data-verified");
 }
 
@@ -172,7 +176,11 @@ Deno.test({
 
       await t.step("an empty #fp= in a pasted link is not a match", async () => {
         await page.goto(alice.running.url + "/#/invites");
-        await page.getByLabel("Invite link", { exact: true }).fill(
+        // The view clears the previous step's link after it renders (an effect): wait for that,
+        // or the fill below can land first and be cleared.
+        const input = page.getByLabel("Invite link", { exact: true });
+        await eventually(async () => (await input.inputValue()) === "");
+        await input.fill(
           `taskferry://${new URL(relay.url).host}/invite/${invite.code}#fp=`,
         );
         await page.getByRole("button", { name: "Show who it is" }).click();
