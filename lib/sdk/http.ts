@@ -64,9 +64,13 @@ export async function callDaemon<T>(
   if (body !== undefined) init.body = JSON.stringify(body);
   if (options.signal) init.signal = options.signal;
   let res: Response | undefined;
+  let text = "";
   for (let attempt = 1; res === undefined; attempt++) {
     try {
-      res = await to.fetch(`${to.url}${path}${qs ? "?" + qs : ""}`, init);
+      const answer = await to.fetch(`${to.url}${path}${qs ? "?" + qs : ""}`, init);
+      // The body is part of the answer: a daemon that stops mid-body is unreachable too.
+      text = await answer.text();
+      res = answer;
     } catch (err) {
       // Only a keyed call may be sent again: the daemon replays the first answer if the lost
       // attempt did arrive. A call the caller aborted stays aborted.
@@ -80,7 +84,6 @@ export async function callDaemon<T>(
       await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS * attempt));
     }
   }
-  const text = await res.text();
   let json: unknown;
   try {
     json = text ? JSON.parse(text) : {};

@@ -240,6 +240,34 @@ Deno.test("idempotency: duplicates, conflicts, principals and a timed-out retry"
       assertEquals((await tasksTitled(alice, "lost answer")).map((x) => x.id), [r.task.id]);
     });
 
+    await t.step(
+      "the SDK retries an answer cut off mid-body with the same key: one task",
+      async () => {
+        const keys: string[] = [];
+        let cut = true;
+        const api = new TaskferryClient({
+          url: alice.running.url,
+          token: alice.token,
+          fetch: async (input, init) => {
+            const res = await fetch(input, init);
+            if (init?.method !== "POST") return res;
+            keys.push(new Headers(init.headers).get("idempotency-key") ?? "none");
+            if (!cut) return res;
+            cut = false; // the status line came; the daemon stopped before the body ended
+            await res.body?.cancel();
+            const broken = new ReadableStream({
+              pull: (c) => c.error(new TypeError("error reading a body from connection")),
+            });
+            return new Response(broken, { status: res.status, headers: res.headers });
+          },
+        });
+        const r = await api.createTask(taskBody("cut answer"));
+        assertEquals(keys.length, 2);
+        assertEquals(keys[0], keys[1], "the retry reuses the key");
+        assertEquals((await tasksTitled(alice, "cut answer")).map((x) => x.id), [r.task.id]);
+      },
+    );
+
     await t.step("the SDK: a fresh key per call, or the caller's; the CLI flag", async () => {
       await alice.api.createTask(taskBody("fresh"));
       await alice.api.createTask(taskBody("fresh"));
