@@ -218,33 +218,23 @@ Deno.test("idempotency: duplicates, conflicts, principals and a timed-out retry"
       },
     );
 
-    await t.step("the SDK retries a lost answer with the same key: one task", async () => {
-      const keys: string[] = [];
-      let lose = true;
-      const api = new TaskferryClient({
-        url: alice.running.url,
-        token: alice.token,
-        fetch: async (input, init) => {
-          const res = await fetch(input, init);
-          if (init?.method !== "POST") return res;
-          keys.push(new Headers(init.headers).get("idempotency-key") ?? "none");
-          if (!lose) return res;
-          lose = false; // the daemon did the work; its answer is lost on the way back
-          await res.body?.cancel();
-          throw new TypeError("connection reset by peer");
-        },
-      });
-      const r = await api.createTask(taskBody("lost answer"));
-      assertEquals(keys.length, 2);
-      assertEquals(keys[0], keys[1], "the retry reuses the key");
-      assertEquals((await tasksTitled(alice, "lost answer")).map((x) => x.id), [r.task.id]);
-    });
-
-    await t.step(
-      "the SDK retries an answer cut off mid-body with the same key: one task",
-      async () => {
+    // The daemon did the work; its answer is lost on the way back: before the status line, or
+    // after it, mid-body.
+    const losses: [string, (res: Response) => Response][] = [
+      ["lost answer", () => {
+        throw new TypeError("connection reset by peer");
+      }],
+      ["cut answer", (res) => {
+        const broken = new ReadableStream({
+          pull: (c) => c.error(new TypeError("error reading a body from connection")),
+        });
+        return new Response(broken, { status: res.status, headers: res.headers });
+      }],
+    ];
+    for (const [title, lose] of losses) {
+      await t.step(`the SDK retries a ${title} with the same key: one task`, async () => {
         const keys: string[] = [];
-        let cut = true;
+        let lost = false;
         const api = new TaskferryClient({
           url: alice.running.url,
           token: alice.token,
@@ -252,21 +242,18 @@ Deno.test("idempotency: duplicates, conflicts, principals and a timed-out retry"
             const res = await fetch(input, init);
             if (init?.method !== "POST") return res;
             keys.push(new Headers(init.headers).get("idempotency-key") ?? "none");
-            if (!cut) return res;
-            cut = false; // the status line came; the daemon stopped before the body ended
+            if (lost) return res;
+            lost = true;
             await res.body?.cancel();
-            const broken = new ReadableStream({
-              pull: (c) => c.error(new TypeError("error reading a body from connection")),
-            });
-            return new Response(broken, { status: res.status, headers: res.headers });
+            return lose(res);
           },
         });
-        const r = await api.createTask(taskBody("cut answer"));
+        const r = await api.createTask(taskBody(title));
         assertEquals(keys.length, 2);
         assertEquals(keys[0], keys[1], "the retry reuses the key");
-        assertEquals((await tasksTitled(alice, "cut answer")).map((x) => x.id), [r.task.id]);
-      },
-    );
+        assertEquals((await tasksTitled(alice, title)).map((x) => x.id), [r.task.id]);
+      });
+    }
 
     await t.step("the SDK: a fresh key per call, or the caller's; the CLI flag", async () => {
       await alice.api.createTask(taskBody("fresh"));
