@@ -1,6 +1,6 @@
 // The daemon dashboard: session check, login, navigation and the live event stream.
 import { render } from "preact";
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { Badge, ErrorBox, html, requestJson } from "../ui.js";
 import { post, setCsrf, setUnauthorizedHandler, startEvents, stopEvents, useApi } from "./api.js";
 import { Login } from "./login.js";
@@ -15,9 +15,9 @@ import { Activity } from "./activity.js";
 import { Setup } from "./setup.js";
 import { Connect } from "./connect.js";
 
-/** The current hash route: `#/tasks/ID?state=x` → { path: "/tasks/ID", query }. */
-function parseHash() {
-  const raw = location.hash.replace(/^#/, "") || "/";
+/** A hash route: `#/tasks/ID?state=x` → { path: "/tasks/ID", query }. */
+function parseHash(hash) {
+  const raw = hash.replace(/^#/, "") || "/";
   const i = raw.indexOf("?");
   const path = (i < 0 ? raw : raw.slice(0, i)) || "/";
   const query = Object.fromEntries(new URLSearchParams(i < 0 ? "" : raw.slice(i + 1)));
@@ -25,13 +25,16 @@ function parseHash() {
 }
 
 function useRoute() {
-  const [route, setRoute] = useState(parseHash);
+  const [hash, setHash] = useState(() => location.hash);
   useEffect(() => {
-    const on = () => setRoute(parseHash());
+    const on = () => setHash(location.hash);
     addEventListener("hashchange", on);
+    // The hash may have changed between the first render and this subscription (a link
+    // followed while the page loaded): read it again, or that change is never seen.
+    on();
     return () => removeEventListener("hashchange", on);
   }, []);
-  return route;
+  return useMemo(() => parseHash(hash), [hash]);
 }
 
 const NAV = [
