@@ -112,9 +112,11 @@ Deno.test("worker: --timeout stops the run and fails the task (timeout); the pro
 Deno.test("worker: a cancel kills the whole process group (SIGTERM, then SIGKILL after the grace) and submits nothing", async () => {
   const graceMs = 1000;
   await using w = startWorker({
-    // The leader dies on SIGTERM; its grandchild ignores SIGTERM and needs the SIGKILL.
-    base: sh(`sh -c 'trap "" TERM; exec sleep 30' & echo $! > stubborn.pid
+    // The leader dies on SIGTERM; its grandchild ignores SIGTERM and needs the SIGKILL. The run
+    // says "started" only once the grandchild's trap is set (a loaded machine may be slow to it).
+    base: sh(`sh -c 'trap "" TERM; : > stubborn.ready; exec sleep 30' & echo $! > stubborn.pid
               sleep 30 & echo $! > child.pid
+              while [ ! -e stubborn.ready ]; do sleep 0.01; done
               echo $$ > leader.pid; echo started; wait`),
     graceMs,
   });
