@@ -9,12 +9,10 @@
  * @module
  */
 import {
-  type AgentKeys,
   encodeBase64Url,
   generateAgentKeys,
   newId,
   registrationInput,
-  sealEnvelope,
   sign,
 } from "../lib/protocol/mod.ts";
 import { NoDelayWebSocket } from "../lib/client/ws.ts";
@@ -23,6 +21,7 @@ import { openPgRelayStore } from "../lib/relay/pg_store.ts";
 import { postgresBin, startPostgres } from "../tests/relay/pg.ts";
 import type { BenchOptions, BenchRow } from "./main.ts";
 import { processCpuMs } from "./proc_cpu.ts";
+import { type Agent, sealFrame } from "./relay_world.ts";
 
 type Sql = Awaited<ReturnType<typeof openPgRelayStore>>["sql"];
 
@@ -113,14 +112,6 @@ class Sim {
   }
 }
 
-interface SimAgent {
-  clientId: string;
-  token: string;
-  handle: string;
-  keys: AgentKeys;
-  deviceId: string;
-}
-
 /** Which envelopes cross nodes when there are two: every one, or half the pairs' (a balancer). */
 type Crossing = "all" | "half";
 
@@ -139,7 +130,7 @@ async function oneRun(
   const urls = started.map((n) => n.url);
   const sims: Sim[] = [];
   try {
-    const agents: SimAgent[] = [];
+    const agents: Agent[] = [];
     for (let i = 0; i < pairs * 2; i++) {
       const clientId = `c${i}`;
       const token = generateToken(clientId);
@@ -180,34 +171,12 @@ async function oneRun(
         ),
       );
     }
-    const seal = (
-      from: SimAgent,
-      to: SimAgent,
-      type: "connection_request" | "connection_accept" | "message",
-      payload: unknown,
-      replyTo?: string,
-    ) =>
-      sealEnvelope(
-        {
-          v: 1,
-          id: newId("msg"),
-          type,
-          from: from.handle,
-          to: [to.handle],
-          created_at: new Date().toISOString(),
-          device_id: from.deviceId,
-          ...(replyTo ? { reply_to: replyTo } : {}),
-        },
-        payload,
-        { handle: from.handle, signingPrivateKey: from.keys.signing.privateKey },
-        [{ handle: to.handle, encryptionPublicKey: to.keys.encryption.publicKey }],
-      );
     for (let i = 0; i < pairs; i++) {
       const s = agents[i]!, r = agents[i + pairs]!;
-      const req = await seal(s, r, "connection_request", {});
-      await sims[i]!.sendAndWait(JSON.stringify({ type: "send", envelope: req }), req.id);
-      const acc = await seal(r, s, "connection_accept", { request_id: req.id }, req.id);
-      await sims[i + pairs]!.sendAndWait(JSON.stringify({ type: "send", envelope: acc }), acc.id);
+      const req = await sealFrame(s, r, "connection_request", {});
+      await sims[i]!.sendAndWait(req.frame, req.id);
+      const acc = await sealFrame(r, s, "connection_accept", { request_id: req.id }, req.id);
+      await sims[i + pairs]!.sendAndWait(acc.frame, acc.id);
       await store.setLinkPermissions(s.handle, r.handle, {
         can_message: true,
         can_send_task: true,
@@ -221,10 +190,10 @@ async function oneRun(
     for (let i = 0; i < pairs; i++) {
       const list = [];
       for (let k = 0; k < perPair; k++) {
-        const env = await seal(agents[i]!, agents[i + pairs]!, "message", {
+        const { id, frame } = await sealFrame(agents[i]!, agents[i + pairs]!, "message", {
           text: "x".repeat(900),
         });
-        list.push({ id: env.id, frame: JSON.stringify({ type: "send", envelope: env }) });
+        list.push({ id, frame });
       }
       frames.push(list);
     }
