@@ -1,6 +1,7 @@
 /**
  * CPU per signature check by turn size: through the relay's signature Worker (every turn sent
- * to it) and on the calling thread. It sets lib/relay/verify_pool.ts's WORKER_MIN_BATCH.
+ * to it), on the calling thread as the relay checks there (node:crypto, lib/relay/ed25519.ts),
+ * and with the protocol's WebCrypto check. It sets lib/relay/verify_pool.ts's WORKER_MIN_BATCH.
  *
  *   deno run -A --lock=tests/deno.lock bench/verify_turns.ts
  * @module
@@ -39,16 +40,21 @@ for (let i = 0; i < 16; i++) {
 }
 const key = encodeBase64Url(a.signing.publicKey);
 const worker = new SignatureVerifier(1);
+const here = new SignatureVerifier(Infinity); // every turn on this thread (node:crypto)
 const N = 3000;
 for (const turn of [1, 2, 4, 8, 16]) {
   // Alternated, twice: the machine is shared.
-  for (const mode of ["Worker", "this thread", "Worker", "this thread"]) {
+  for (const mode of ["Worker", "this thread", "WebCrypto", "Worker", "this thread", "WebCrypto"]) {
     const c0 = cpuUsage();
     for (let i = 0; i < N; i += turn) {
       const some = envs.slice(0, turn);
       await Promise.all(
         some.map((e) =>
-          mode === "Worker" ? worker.verify(e, key) : verifyEnvelope(e, a.signing.publicKey)
+          mode === "Worker"
+            ? worker.verify(e, key)
+            : mode === "this thread"
+            ? here.verify(e, key)
+            : verifyEnvelope(e, a.signing.publicKey)
         ),
       );
       await new Promise((r) => setTimeout(r, 0)); // one turn each
@@ -58,3 +64,4 @@ for (const turn of [1, 2, 4, 8, 16]) {
   }
 }
 worker.close();
+here.close();

@@ -176,7 +176,8 @@ const SMALL_ORDER_ED25519 = [
   "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
 ];
 
-function isSmallOrderEd25519(publicKey: Uint8Array): boolean {
+/** True for an Ed25519 public key of small order, which {@link verify} refuses. */
+export function isSmallOrderEd25519(publicKey: Uint8Array): boolean {
   const y = Array.from(publicKey, (b, i) => (i === 31 ? b & 0x7f : b).toString(16).padStart(2, "0"))
     .join("");
   return SMALL_ORDER_ED25519.includes(y);

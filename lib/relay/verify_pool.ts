@@ -1,6 +1,6 @@
 /**
- * Envelope signatures checked off the relay's event loop (issue 21). Deno's WebCrypto verifies
- * Ed25519 synchronously on the calling thread: about a quarter of the relay thread's work per
+ * Envelope signatures checked off the relay's event loop (issue 21). A check (ed25519.ts) runs
+ * synchronously on the calling thread: once about a quarter of the relay thread's work per
  * envelope. Here a Worker (verify_worker.ts) does it while the relay's thread goes on parsing,
  * writing SQLite and serving sockets. The checks asked for in one turn of the event loop go to
  * the Worker in one message.
@@ -19,6 +19,7 @@ import {
   verifyEnvelope,
 } from "../protocol/mod.ts";
 import { logger } from "../log.ts";
+import { Ed25519Checker } from "./ed25519.ts";
 import type { VerifyBatch, VerifyReply } from "./verify_worker.ts";
 
 const log = logger("relay");
@@ -33,8 +34,9 @@ const WORKER_MAX_CHARS = 64 * 1024;
 /**
  * A turn with fewer checks than this verifies them on the calling thread: posting to the Worker
  * and waking it costs more CPU than the checks save. Measured (bench/verify_turns.ts, ~1.5 KB
- * envelopes): the Worker adds ~100 µs of CPU per check in a turn of one, ~30 µs at four, ~15 µs
- * at eight, a few µs at sixteen, against ~60 µs for a check itself. Under light load a turn
+ * envelopes, whole-process CPU per check): a turn of one costs ~150 µs through the Worker
+ * against ~85 µs here, four ~57 against ~41, eight ~45 against ~34, sixteen ~35 against ~31 —
+ * while the Worker takes the ~26 µs of the check itself off this thread. Under light load a turn
  * holds one or two envelopes (the daemon case), and the relay's thread has time to spare.
  */
 export const WORKER_MIN_BATCH = 8;
@@ -52,6 +54,8 @@ export class SignatureVerifier {
   private batch: string[] = [];
   /** Signatures the Worker found valid (tests, benchmarks). */
   passedInWorker = 0;
+  /** This thread's first check (node:crypto; see ed25519.ts). */
+  private readonly checker = new Ed25519Checker();
 
   /** `minBatch`: see {@link WORKER_MIN_BATCH} (tests set 1 to send every turn to the Worker). */
   constructor(private readonly minBatch = WORKER_MIN_BATCH) {}
@@ -59,23 +63,15 @@ export class SignatureVerifier {
   /** Checks `envelope`'s signature by `publicKey` (base64url); throws `bad_signature`. */
   async verify(envelope: Envelope, publicKey: string): Promise<void> {
     const text = fastSigningText(envelope);
-    const worker = text === null || text.length > WORKER_MAX_CHARS ? null : this.start();
-    if (worker !== null && text !== null) {
-      const ok = await new Promise<boolean>((resolve) => {
-        const id = this.nextId++;
-        this.waiting.set(id, resolve);
-        if (this.batch.length === 0) {
-          this.batchFirst = id;
-          setImmediate(() => this.flush());
-        }
-        this.batch.push(publicKey, envelope.sig, text);
-      });
-      if (ok) {
-        this.passedInWorker++;
-        return;
-      }
+    if (text !== null) {
+      const worker = text.length > WORKER_MAX_CHARS ? null : this.start();
+      if (
+        worker === null
+          ? this.checker.check(publicKey, envelope.sig, text)
+          : await this.queue(publicKey, envelope.sig, text)
+      ) return;
     }
-    // Not answered true (or no Worker): this thread checks, and refuses with the usual error.
+    // Not passed (or no signing text): the protocol checks, and refuses with the usual error.
     await verifyEnvelope(envelope, decodeBase64Url(publicKey));
   }
 
@@ -95,7 +91,10 @@ export class SignatureVerifier {
       });
       worker.onmessage = (event: MessageEvent<VerifyReply>) => {
         const [firstId, ok] = event.data;
-        ok.forEach((valid, i) => this.answer(firstId + i, valid));
+        ok.forEach((valid, i) => {
+          if (valid) this.passedInWorker++;
+          this.answer(firstId + i, valid);
+        });
       };
       worker.onerror = (event) => {
         event.preventDefault();
@@ -113,13 +112,31 @@ export class SignatureVerifier {
     return this.worker;
   }
 
+  /** Adds a check to this turn's batch; its answer comes when the batch is checked. */
+  private queue(publicKey: string, sig: string, text: string): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const id = this.nextId++;
+      this.waiting.set(id, resolve);
+      if (this.batch.length === 0) {
+        this.batchFirst = id;
+        setImmediate(() => this.flush());
+      }
+      this.batch.push(publicKey, sig, text);
+    });
+  }
+
   private flush() {
     const batch = this.batch;
     this.batch = [];
     if (batch.length === 0) return;
-    // Answered false: each is checked on this thread (see WORKER_MIN_BATCH).
+    // A small turn is checked on this thread (see WORKER_MIN_BATCH).
     if (!this.worker || batch.length / 3 < this.minBatch) {
-      for (let i = 0; i < batch.length / 3; i++) this.answer(this.batchFirst + i, false);
+      for (let i = 0; i < batch.length / 3; i++) {
+        this.answer(
+          this.batchFirst + i,
+          this.checker.check(batch[3 * i]!, batch[3 * i + 1]!, batch[3 * i + 2]!),
+        );
+      }
       return;
     }
     this.worker.postMessage([this.batchFirst, batch.join("\n")] satisfies VerifyBatch);

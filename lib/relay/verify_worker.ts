@@ -7,8 +7,7 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { decodeBase64Url } from "../protocol/base64url.ts";
-import { verify } from "../protocol/keys.ts";
+import { Ed25519Checker } from "./ed25519.ts";
 
 /**
  * One message of checks: the id of the first (the others follow it, one apart), and each
@@ -21,28 +20,14 @@ export type VerifyBatch = [firstId: number, lines: string];
 /** The answer to one batch: its first id and, per check, whether the signature verified. */
 export type VerifyReply = [firstId: number, ok: boolean[]];
 
-const encoder = new TextEncoder();
-const keys = new Map<string, Uint8Array>();
+const checker = new Ed25519Checker();
 
-async function check(key: string, sig: string, text: string): Promise<boolean> {
-  try {
-    let raw = keys.get(key);
-    if (!raw) {
-      if (keys.size >= 4096) keys.clear();
-      keys.set(key, raw = decodeBase64Url(key));
-    }
-    return await verify(raw, encoder.encode(text), decodeBase64Url(sig));
-  } catch {
-    return false;
-  }
-}
-
-self.onmessage = async (event: MessageEvent<VerifyBatch>) => {
+self.onmessage = (event: MessageEvent<VerifyBatch>) => {
   const [firstId, text] = event.data;
   const lines = text.split("\n");
-  const checks: Promise<boolean>[] = [];
+  const ok: boolean[] = [];
   for (let i = 0; i + 2 < lines.length; i += 3) {
-    checks.push(check(lines[i]!, lines[i + 1]!, lines[i + 2]!));
+    ok.push(checker.check(lines[i]!, lines[i + 1]!, lines[i + 2]!));
   }
-  self.postMessage([firstId, await Promise.all(checks)] satisfies VerifyReply);
+  self.postMessage([firstId, ok] satisfies VerifyReply);
 };
