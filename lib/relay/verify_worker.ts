@@ -17,17 +17,30 @@ import { Ed25519Checker } from "./ed25519.ts";
  */
 export type VerifyBatch = [firstId: number, lines: string];
 
-/** The answer to one batch: its first id and, per check, whether the signature verified. */
+/** An answer to part of a batch: its first id and, per check, whether the signature verified. */
 export type VerifyReply = [firstId: number, ok: boolean[]];
 
 const checker = new Ed25519Checker();
 
+/**
+ * Answers go back in parts of this many checks, as they are done: the relay's thread stores
+ * and answers the first part while this thread checks the next, instead of both taking turns
+ * over a whole batch (with a daemon's window full, a turn's batch is all it sent).
+ */
+export const REPLY_CHECKS = 8;
+
 self.onmessage = (event: MessageEvent<VerifyBatch>) => {
   const [firstId, text] = event.data;
   const lines = text.split("\n");
-  const ok: boolean[] = [];
+  let ok: boolean[] = [];
+  let partFirst = firstId;
   for (let i = 0; i + 2 < lines.length; i += 3) {
     ok.push(checker.check(lines[i]!, lines[i + 1]!, lines[i + 2]!));
+    if (ok.length === REPLY_CHECKS) {
+      self.postMessage([partFirst, ok] satisfies VerifyReply);
+      partFirst += ok.length;
+      ok = [];
+    }
   }
-  self.postMessage([firstId, ok] satisfies VerifyReply);
+  if (ok.length > 0) self.postMessage([partFirst, ok] satisfies VerifyReply);
 };
