@@ -129,8 +129,11 @@ export class SignatureVerifier {
     const batch = this.batch;
     this.batch = [];
     if (batch.length === 0) return;
-    // A small turn is checked on this thread (see WORKER_MIN_BATCH).
-    if (!this.worker || batch.length / 3 < this.minBatch) {
+    // A small turn is checked on this thread (see WORKER_MIN_BATCH), unless the Worker is
+    // still busy with earlier turns: then this thread is busy too, and it goes to the Worker.
+    const count = batch.length / 3;
+    const workerBusy = this.waiting.size > count;
+    if (!this.worker || (count < this.minBatch && !workerBusy)) {
       for (let i = 0; i < batch.length / 3; i++) {
         this.answer(
           this.batchFirst + i,

@@ -4,6 +4,7 @@
  * Worker goes away are finished on the calling thread.
  */
 import { assert, assertEquals } from "../assert.ts";
+import { setImmediate } from "node:timers";
 import {
   decodeBase64Url,
   encodeBase64Url,
@@ -108,6 +109,23 @@ Deno.test("verify pool: a small turn is checked on this thread, a large one in t
     const got = await Promise.all(envelopes.map((e) => outcome(verifier.verify(e, key))));
     assert(got.every((g) => g === "ok"));
     assertEquals(verifier.passedInWorker, WORKER_MIN_BATCH);
+  } finally {
+    verifier.close();
+  }
+});
+
+Deno.test("verify pool: a small turn goes to the Worker while it is still busy with earlier ones", async () => {
+  const { key, envelopes } = await sealed(WORKER_MIN_BATCH + 1);
+  const verifier = new SignatureVerifier();
+  try {
+    // A first, large turn: to the Worker, which has yet to start and check it.
+    const large = Promise.all(envelopes.slice(1).map((e) => outcome(verifier.verify(e, key))));
+    await new Promise((resolve) => setImmediate(resolve));
+    // The next turn holds one check: with the Worker busy, it is queued behind the first.
+    const small = outcome(verifier.verify(envelopes[0]!, key));
+    assert((await large).every((g) => g === "ok"));
+    assertEquals(await small, "ok");
+    assertEquals(verifier.passedInWorker, WORKER_MIN_BATCH + 1);
   } finally {
     verifier.close();
   }
