@@ -49,6 +49,8 @@ export const CONNECTION_REQUEST_MAX_BYTES = 16_384;
 export interface SenderSession {
   clientId: string;
   deviceId: string;
+  /** The token hash the session authenticated with (checked again at the accept). */
+  tokenHash?: string;
 }
 
 /** A checked envelope, ready to store. */
@@ -93,19 +95,58 @@ export async function checkSignedEnvelope(
   }
   if (handleOwner(envelope.from) !== session.clientId) throw fail("sender_not_owned");
   if (envelope.device_id !== session.deviceId) throw fail("device_mismatch");
-  const sender = await store.getAgent(envelope.from);
+  // A kept row may lag a change on another node: checkSender reads it again under the lock.
+  const sender = await (store.keptAgent?.(envelope.from) ?? store.getAgent(envelope.from));
   if (!sender || sender.client_id !== session.clientId) {
     throw fail("unknown_agent", `register ${envelope.from} before sending as it`);
   }
-  await verify(envelope, sender.signing_public_key);
-  return { envelope, sender };
+  try {
+    await verify(envelope, sender.signing_public_key);
+    return { envelope, sender };
+  } catch (err) {
+    // The kept key may predate a rotation this node has not heard of yet: read it, once.
+    if (!store.keptAgent) throw err;
+    const fresh = await store.getAgent(envelope.from);
+    if (
+      !fresh || fresh.client_id !== session.clientId ||
+      fresh.signing_public_key === sender.signing_public_key
+    ) throw err;
+    await verify(envelope, fresh.signing_public_key);
+    return { envelope, sender: fresh };
+  }
+}
+
+/**
+ * The sender as it is now, inside the accept's lock: a revoke, token rotation or key rotation
+ * committed since the session's and the signature's checks (which may have read rows a
+ * PostgreSQL node keeps: store/pg_row_cache.ts) refuses the envelope.
+ */
+async function checkSender(
+  store: RoutingReads,
+  session: SenderSession,
+  envelope: Envelope,
+  signedWith: string | undefined,
+) {
+  const client = await store.getClient(session.clientId);
+  if (!client || client.revoked_at !== null) throw fail("client_revoked");
+  if (session.tokenHash !== undefined && client.token_hash !== session.tokenHash) {
+    throw fail("unauthorized", "the token was rotated");
+  }
+  const agent = await store.getAgent(envelope.from);
+  if (!agent || agent.client_id !== session.clientId) {
+    throw fail("unknown_agent", `register ${envelope.from} before sending as it`);
+  }
+  if (signedWith !== undefined && agent.signing_public_key !== signedWith) {
+    throw fail("bad_signature", `${envelope.from}'s signing key changed; sign with the new one`);
+  }
 }
 
 /**
  * The stateful checks after the signature: replay, clock skew, recipients, connection and
  * permissions, task roles and transitions, rate limits. Must run under the relay's accept lock.
  * `replayChecked`: the caller already stored the envelope's id in this transaction (the insert
- * refuses a duplicate), so it is not looked up again.
+ * refuses a duplicate), so it is not looked up again. `signedWith`: the sender's key the
+ * signature was checked with.
  */
 export async function checkRouting(
   store: RoutingReads,
@@ -115,12 +156,14 @@ export async function checkRouting(
   envelope: Envelope,
   now: number,
   replayChecked = false,
+  signedWith?: string,
 ): Promise<Omit<CheckedEnvelope, "text">> {
   // A replay is refused first: a daemon resending an envelope it sent before must learn that
   // it was stored, whatever the state its effects left (a pending request answered, a task).
   if (!replayChecked && await store.envelopeExists(envelope.id)) {
     throw fail("duplicate_envelope");
   }
+  await checkSender(store, session, envelope, signedWith);
   if (Math.abs(now - Date.parse(envelope.created_at)) > limits.clockSkewMs) {
     throw fail(
       "clock_skew",

@@ -5,7 +5,7 @@
  * order inside the turn's group commit (store/group.ts: SQLite, PostgreSQL), and every answer
  * goes out after the COMMIT, in the order of the frames.
  */
-import { type Envelope, fail, TaskferryError } from "../protocol/mod.ts";
+import { CLOSE_CODES, type Envelope, fail, TaskferryError } from "../protocol/mod.ts";
 import { logger } from "../log.ts";
 import {
   checkRouting,
@@ -23,6 +23,12 @@ import type { DeliveryRow, RelayStore } from "./store.ts";
 import { type GroupCommit, groupCommitOf } from "./store/group.ts";
 
 const log = logger("relay");
+
+/** An envelope whose signature verified, and the sender's key it verified with. */
+interface Signed {
+  envelope: Envelope;
+  key: string;
+}
 
 /** What the pipeline needs from its relay. */
 export interface AcceptHost {
@@ -80,7 +86,7 @@ export class Accepts {
       raw,
       Math.max(0, frameBytes - 30),
       this.verify,
-    ).then((v) => v.envelope);
+    ).then((v) => ({ envelope: v.envelope, key: v.sender.signing_public_key }));
     return this.inOrder(session, verified, id);
   }
 
@@ -98,7 +104,7 @@ export class Accepts {
     return this.lane(session, () => Promise.resolve({ answered: this.group.afterCommit(answer) }));
   }
 
-  private inOrder(session: Session, verified: Promise<Envelope>, id: string | undefined) {
+  private inOrder(session: Session, verified: Promise<Signed>, id: string | undefined) {
     verified.catch(() => {}); // answered in order by enter()
     return this.lane(session, () => this.enter(session, verified, id));
   }
@@ -116,13 +122,14 @@ export class Accepts {
   /** The stateful part of {@link send}, in the session's order. */
   private async enter(
     session: Session,
-    verified: Promise<Envelope>,
+    verified: Promise<Signed>,
     id: string | undefined,
   ): Promise<{ answered: Promise<void> }> {
     let envelope: Envelope | null = null;
+    let signedWith: string | undefined;
     let refusal: unknown = null;
     try {
-      envelope = await verified;
+      ({ envelope, key: signedWith } = await verified);
     } catch (err) {
       refusal = err;
     }
@@ -150,6 +157,7 @@ export class Accepts {
         envelope,
         at,
         true,
+        signedWith,
       );
       await this.grantBlobs(session, envelope, checked.recipientClients);
       return await store.queueEnvelope(row, checked.recipientClients, checked.effects);
@@ -213,5 +221,13 @@ export class Accepts {
     if (!(err instanceof TaskferryError)) log.error("send failed", { err });
     this.host.metrics.refuse(e.code);
     session.send({ type: "error", code: e.code, message: e.message, ...(id ? { id } : {}) });
+    // The sender's credentials no longer hold (checkSender): the session ends, as it would
+    // at its next frame (credentials.ts).
+    if (e.code === "client_revoked" || e.code === "unauthorized") {
+      session.close(
+        CLOSE_CODES.unauthorized,
+        e.code === "client_revoked" ? "client revoked" : "token rotated",
+      );
+    }
   }
 }

@@ -17,12 +17,17 @@ const READ_ALL_ABOVE = 32;
  * @returns true when the session may go on
  */
 export function endIfStale(session: Session, client: ClientRecord | null): boolean {
+  if (admits(session, client)) return true;
   const revoked = !client || client.revoked_at !== null;
-  if (!revoked && client.token_hash === session.tokenHash) return true;
   const e = revoked ? fail("client_revoked") : fail("unauthorized", "the token was rotated");
   session.send({ type: "error", code: e.code, message: e.message });
   session.close(CLOSE_CODES.unauthorized, revoked ? "client revoked" : "token rotated");
   return false;
+}
+
+/** True when `client` (its record as stored) still admits `session`. */
+export function admits(session: Session, client: ClientRecord | null): boolean {
+  return client !== null && client.revoked_at === null && client.token_hash === session.tokenHash;
 }
 
 /** Re-reads the clients of `sessions` and ends those whose credentials no longer hold. */

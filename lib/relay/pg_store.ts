@@ -11,8 +11,10 @@ import type { AgentRecord, ClientRecord, ClusterStore, RelayStore } from "./stor
 import { type Flow, type Row, runAsync, type Step } from "./store/flow.ts";
 import { PG_MIGRATIONS } from "./store/pg_schema.ts";
 import { PG_QUERIES } from "./store/pg_queries.ts";
-import { migrationsToRun, rateOver, rateWindow, toAgent, toClient } from "./store/rules.ts";
+import { CACHED_WRITES, migrationsToRun, toAgent, toClient } from "./store/rules.ts";
 import { TurnBatch } from "./store/turn_batch.ts";
+import { PgRowCache, ROWS_CHANNEL } from "./store/pg_row_cache.ts";
+import { takeRatesIn } from "./store/pg_rates.ts";
 import { PendingPages } from "./store/pg_pending.ts";
 import { type AckResult, PgAcks } from "./store/pg_acks.ts";
 import { SqlRelayStore } from "./store/sql_store.ts";
@@ -128,6 +130,11 @@ export class PgRelayStore extends SqlRelayStore implements RelayStore, ClusterSt
     return new Map(rows.map((r) => [String(r.id), toClient(r)]));
   });
 
+  /** Client and agent rows kept between frames while this node listens (pg_row_cache.ts). */
+  readonly rowCache = new PgRowCache();
+  /** A statement that changes cached rows ran (see {@link exec}). */
+  #rowsWritten = false;
+
   /** Pages of pending deliveries (session pumps), coalesced per turn (store/pg_pending.ts). */
   readonly pendingPages: PendingPages;
 
@@ -189,16 +196,31 @@ export class PgRelayStore extends SqlRelayStore implements RelayStore, ClusterSt
     const text = PG_QUERIES[step.name];
     if (text === null) return step.want === "rows" ? [] : 0;
     const result = await this.q.unsafe(text, step.params, { prepare: true });
+    // This node's own change is dropped at once, and again once committed (below); other
+    // nodes hear of it from the trigger's notification.
+    if (CACHED_WRITES.has(step.name)) {
+      this.#rowsWritten = true;
+      this.rowCache.written();
+    }
     return step.want === "count" ? result.count : result;
   };
 
   protected run<T>(flow: Flow<T>): Promise<T> {
-    return runAsync(flow, this.exec).catch(lostAsUnavailable);
+    return this.#afterWrites(runAsync(flow, this.exec).catch(lostAsUnavailable));
   }
 
   /** Runs `flow` in a transaction (acks do not come here: see {@link ackDelivery}). */
   protected atomic<T>(flow: Flow<T>): Promise<T> {
-    return this.tx(() => runAsync(flow, this.exec));
+    return this.#afterWrites(this.tx(() => runAsync(flow, this.exec)));
+  }
+
+  /** Once `done` settles (committed or not), rows read while it ran are dropped if it wrote. */
+  #afterWrites<T>(done: Promise<T>): Promise<T> {
+    return done.finally(() => {
+      if (!this.#rowsWritten) return;
+      this.#rowsWritten = false;
+      this.rowCache.written();
+    });
   }
 
   /**
@@ -244,30 +266,8 @@ export class PgRelayStore extends SqlRelayStore implements RelayStore, ClusterSt
    * else the first key over. Atomic across nodes: the row locks of the upserts order
    * concurrent callers. Inside {@link exclusive} it joins that transaction.
    */
-  async takeRates(
-    keys: [string, number][],
-    now: number,
-    windowMs = 60_000,
-  ): Promise<string | null> {
-    const { start, previous: before, weight } = rateWindow(now, windowMs);
-    return await this.tx(async (t) => {
-      for (const [key, limit] of keys) {
-        const rows = await t`SELECT window_start, count FROM rate_windows
-          WHERE key = ${key} AND window_start IN (${start}, ${before}) FOR UPDATE`;
-        let current = 0;
-        let previous = 0;
-        for (const r of rows) {
-          if (Number(r.window_start) === start) current = Number(r.count);
-          else previous = Number(r.count);
-        }
-        if (rateOver(current, previous, weight, limit)) return key;
-      }
-      for (const [key] of keys) {
-        await t`INSERT INTO rate_windows (key, window_start, count) VALUES (${key}, ${start}, 1)
-          ON CONFLICT (key, window_start) DO UPDATE SET count = rate_windows.count + 1`;
-      }
-      return null;
-    });
+  takeRates(keys: [string, number][], now: number, windowMs = 60_000): Promise<string | null> {
+    return this.tx((t) => takeRatesIn(t, keys, now, windowMs));
   }
 
   async listen(
@@ -286,9 +286,17 @@ export class PgRelayStore extends SqlRelayStore implements RelayStore, ClusterSt
         // not ours
       }
     });
+    // Rows are kept only while changes are heard: from each (re)start of listening.
+    const rows = await this.pool.listen(
+      ROWS_CHANNEL,
+      (payload) => this.rowCache.changed(payload),
+      () => this.rowCache.listening(),
+    );
     return async () => {
+      this.rowCache.off();
       await wake.unlisten();
       await moved.unlisten();
+      await rows.unlisten();
     };
   }
 
@@ -322,9 +330,19 @@ export class PgRelayStore extends SqlRelayStore implements RelayStore, ClusterSt
     return this.#agents.get(handle);
   }
 
+  /** The agent as this node keeps it (pg_row_cache.ts); read when not kept. */
+  keptAgent(handle: string): Promise<AgentRecord | null> {
+    return this.rowCache.agent(handle, () => this.getAgent(handle));
+  }
+
+  /** The client as this node keeps it (pg_row_cache.ts); read when not kept. */
+  keptClient(id: string): Promise<ClientRecord | null> {
+    return this.rowCache.client(id, () => this.getClient(id));
+  }
+
   /**
-   * A client by id. Outside a transaction, the look-ups of one turn (a session re-reads its
-   * client before each frame: credentials.ts) share one statement.
+   * A client by id, read (per-frame checks use {@link keptClient}). Outside a transaction, the
+   * look-ups of one turn share one statement.
    */
   override getClient(id: string): Promise<ClientRecord | null> {
     if (this.#scope.getStore()?.open) return super.getClient(id);

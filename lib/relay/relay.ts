@@ -6,7 +6,7 @@ import { type ClientFrame, CLOSE_CODES, fail, type TaskferryError } from "../pro
 import { logger } from "../log.ts";
 import type { RateCheck } from "./accept.ts";
 import { Accepts } from "./accepts.ts";
-import { checkCredentials, endIfStale } from "./credentials.ts";
+import { admits, checkCredentials, endIfStale } from "./credentials.ts";
 import { attachSocket } from "./intake.ts";
 import { RelayMetrics } from "./metrics.ts";
 import type { RelayOptions } from "./options.ts";
@@ -223,9 +223,18 @@ export class Relay {
     log.info("session closed", { client_id: session.clientId });
   }
 
-  /** Re-reads the session's client (credentials.ts); false when the session was ended. */
+  /**
+   * Re-reads the session's client (credentials.ts) as this process keeps it (a PostgreSQL node
+   * hears changes by notification; the accept checks the sender again); false when the
+   * session was ended.
+   */
   async stillAuthorized(session: Session): Promise<boolean> {
-    return !session.closed && endIfStale(session, await this.store.getClient(session.clientId));
+    if (session.closed) return false;
+    const id = session.clientId;
+    const kept = this.store.keptClient && await this.store.keptClient(id);
+    // A kept row that no longer admits the session may be the stale one: ended on a read.
+    if (kept && admits(session, kept)) return true;
+    return endIfStale(session, await this.store.getClient(id));
   }
 
   /** The daemon says it stored everything up to `seq`: ack what is still pending there. */

@@ -15,10 +15,11 @@ import {
   WalCheckpointer,
 } from "../store/mod.ts";
 import type { AcceptEffects, EnvelopeRow } from "./store.ts";
-import { type Flow, type QueryName, type Row, runSync, type Step } from "./store/flow.ts";
+import { type Flow, type Row, runSync, type Step } from "./store/flow.ts";
 import * as flows from "./store/flows.ts";
 import type { GroupCommit, GroupOutcome, GroupStore } from "./store/group.ts";
 import { RowCache } from "./store/row_cache.ts";
+import { CACHED_WRITES } from "./store/rules.ts";
 import { type AckItem, type AckResult, runAcks } from "./store/sqlite_acks.ts";
 import { settle, SqliteGroup } from "./store/sqlite_group.ts";
 import { ReceiptFactsCache } from "./store/sqlite_receipts.ts";
@@ -38,16 +39,6 @@ export interface SqliteRelayStoreOptions {
   /** Checkpoint settings, or false to leave checkpoints to SQLite (inline, on commit). */
   checkpoint?: CheckpointOptions | false;
 }
-
-/** Statements that change rows the cache holds: running one clears it. */
-const CACHED_WRITES: ReadonlySet<QueryName> = new Set([
-  "clientAdd",
-  "clientRevoke",
-  "clientSetToken",
-  "agentPut",
-  "linkAdd",
-  "linkSetPermissions",
-]);
 
 /** Opens (creating and migrating) a SQLite relay store at `path`. */
 export function openSqliteRelayStore(

@@ -1,5 +1,6 @@
 /** The relay store's schema on PostgreSQL (DDL only; versions match sqlite_schema.ts). */
 import { PG_FUNCTIONS_V5 } from "./pg_functions.ts";
+import { ROWS_CHANNEL } from "./pg_row_cache.ts";
 
 /** PostgreSQL migrations, in order. */
 export const PG_MIGRATIONS: { version: number; name: string; sql: string }[] = [{
@@ -176,5 +177,29 @@ export const PG_MIGRATIONS: { version: number; name: string; sql: string }[] = [
     DROP INDEX deliveries_envelope;
     CREATE INDEX deliveries_envelope ON deliveries(envelope_id)
       WHERE state = 'pending' AND kind = 'envelope';
+  `,
+}, {
+  version: 6,
+  name: "client and agent changes notify the nodes",
+  // Nodes keep client and agent rows (store/pg_row_cache.ts); every change, by a node or by
+  // \`taskferry relay revoke-client\` in another process, tells them at its COMMIT. The key
+  // follows a newline-free prefix: "c\n" + client id, "a\n" + handle.
+  sql: `
+    CREATE FUNCTION tf_rows_changed() RETURNS trigger LANGUAGE plpgsql AS $f$
+    DECLARE
+      prefix text := CASE TG_TABLE_NAME WHEN 'clients' THEN 'c' ELSE 'a' END || chr(10);
+    BEGIN
+      IF TG_OP <> 'INSERT' THEN
+        PERFORM pg_notify('${ROWS_CHANNEL}', prefix || (to_jsonb(OLD) ->> TG_ARGV[0]));
+      END IF;
+      IF TG_OP = 'UPDATE' THEN
+        PERFORM pg_notify('${ROWS_CHANNEL}', prefix || (to_jsonb(NEW) ->> TG_ARGV[0]));
+      END IF;
+      RETURN NULL;
+    END $f$;
+    CREATE TRIGGER clients_changed AFTER UPDATE OR DELETE ON clients
+      FOR EACH ROW EXECUTE FUNCTION tf_rows_changed('id');
+    CREATE TRIGGER agents_changed AFTER UPDATE OR DELETE ON agents
+      FOR EACH ROW EXECUTE FUNCTION tf_rows_changed('handle');
   `,
 }];

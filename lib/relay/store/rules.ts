@@ -15,10 +15,23 @@ import type {
   RelayTask,
   StoreStats,
 } from "../store.ts";
-import type { Param, Row } from "./flow.ts";
+import type { Param, QueryName, Row } from "./flow.ts";
 
 /** SQL condition for a task that is still open (no terminal state), for both query tables. */
 export const OPEN_TASK_SQL = `state NOT IN (${TERMINAL_STATES.map((s) => `'${s}'`).join(", ")})`;
+
+/**
+ * Statements that change rows the relays keep in memory (clients, agents, links: SQLite's
+ * store/row_cache.ts, PostgreSQL's store/pg_row_cache.ts): running one drops them.
+ */
+export const CACHED_WRITES: ReadonlySet<QueryName> = new Set([
+  "clientAdd",
+  "clientRevoke",
+  "clientSetToken",
+  "agentPut",
+  "linkAdd",
+  "linkSetPermissions",
+]);
 
 // Decoders: SQLite returns integers for booleans and numbers for BIGINT; PostgreSQL returns
 // booleans and strings. Both become the interface's types here.

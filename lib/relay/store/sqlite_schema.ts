@@ -118,4 +118,8 @@ export const RELAY_MIGRATIONS: Migration[] = [{
   version: 5,
   name: "accepts in one round trip; acks delete",
   sql: "SELECT 1;", // PostgreSQL's functions changed (pg_functions.ts); kept in step.
+}, {
+  version: 6,
+  name: "client and agent changes notify the nodes",
+  sql: "SELECT 1;", // PostgreSQL's triggers (pg_schema.ts); SQLite has data_version. In step.
 }];
