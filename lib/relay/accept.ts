@@ -17,6 +17,7 @@ import {
   verifyEnvelope,
 } from "../protocol/mod.ts";
 import { assignedWorker, assignEvent, isOffer, offerRole, openOffer } from "./offers.ts";
+import { credentialsRefusal } from "./credentials.ts";
 import type { AcceptEffects, AgentRecord, RelayStore, RoutingReads } from "./store.ts";
 
 /** Where rate limits are counted: this process, or a store shared by all nodes. */
@@ -127,11 +128,8 @@ async function checkSender(
   envelope: Envelope,
   signedWith: string | undefined,
 ) {
-  const client = await store.getClient(session.clientId);
-  if (!client || client.revoked_at !== null) throw fail("client_revoked");
-  if (session.tokenHash !== undefined && client.token_hash !== session.tokenHash) {
-    throw fail("unauthorized", "the token was rotated");
-  }
+  const refusal = credentialsRefusal(await store.getClient(session.clientId), session.tokenHash);
+  if (refusal) throw refusal;
   const agent = await store.getAgent(envelope.from);
   if (!agent || agent.client_id !== session.clientId) {
     throw fail("unknown_agent", `register ${envelope.from} before sending as it`);

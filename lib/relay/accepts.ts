@@ -5,7 +5,8 @@
  * order inside the turn's group commit (store/group.ts: SQLite, PostgreSQL), and every answer
  * goes out after the COMMIT, in the order of the frames.
  */
-import { CLOSE_CODES, type Envelope, fail, TaskferryError } from "../protocol/mod.ts";
+import { type Envelope, fail, TaskferryError } from "../protocol/mod.ts";
+import { closeStale } from "./credentials.ts";
 import { logger } from "../log.ts";
 import {
   checkRouting,
@@ -223,11 +224,6 @@ export class Accepts {
     session.send({ type: "error", code: e.code, message: e.message, ...(id ? { id } : {}) });
     // The sender's credentials no longer hold (checkSender): the session ends, as it would
     // at its next frame (credentials.ts).
-    if (e.code === "client_revoked" || e.code === "unauthorized") {
-      session.close(
-        CLOSE_CODES.unauthorized,
-        e.code === "client_revoked" ? "client revoked" : "token rotated",
-      );
-    }
+    if (e.code === "client_revoked" || e.code === "unauthorized") closeStale(session, e);
   }
 }
