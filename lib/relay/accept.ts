@@ -17,7 +17,7 @@ import {
   verifyEnvelope,
 } from "../protocol/mod.ts";
 import { assignedWorker, assignEvent, isOffer, offerRole, openOffer } from "./offers.ts";
-import { credentialsRefusal } from "./credentials.ts";
+import { checkSender, senderAgent } from "./credentials.ts";
 import type { AcceptEffects, AgentRecord, RelayStore, RoutingReads } from "./store.ts";
 
 /** Where rate limits are counted: this process, or a store shared by all nodes. */
@@ -97,10 +97,11 @@ export async function checkSignedEnvelope(
   if (handleOwner(envelope.from) !== session.clientId) throw fail("sender_not_owned");
   if (envelope.device_id !== session.deviceId) throw fail("device_mismatch");
   // A kept row may lag a change on another node: checkSender reads it again under the lock.
-  const sender = await (store.keptAgent?.(envelope.from) ?? store.getAgent(envelope.from));
-  if (!sender || sender.client_id !== session.clientId) {
-    throw fail("unknown_agent", `register ${envelope.from} before sending as it`);
-  }
+  const sender = senderAgent(
+    await (store.keptAgent?.(envelope.from) ?? store.getAgent(envelope.from)),
+    envelope.from,
+    session.clientId,
+  );
   try {
     await verify(envelope, sender.signing_public_key);
     return { envelope, sender };
@@ -114,28 +115,6 @@ export async function checkSignedEnvelope(
     ) throw err;
     await verify(envelope, fresh.signing_public_key);
     return { envelope, sender: fresh };
-  }
-}
-
-/**
- * The sender as it is now, inside the accept's lock: a revoke, token rotation or key rotation
- * committed since the session's and the signature's checks (which may have read rows a
- * PostgreSQL node keeps: store/pg_row_cache.ts) refuses the envelope.
- */
-async function checkSender(
-  store: RoutingReads,
-  session: SenderSession,
-  envelope: Envelope,
-  signedWith: string | undefined,
-) {
-  const refusal = credentialsRefusal(await store.getClient(session.clientId), session.tokenHash);
-  if (refusal) throw refusal;
-  const agent = await store.getAgent(envelope.from);
-  if (!agent || agent.client_id !== session.clientId) {
-    throw fail("unknown_agent", `register ${envelope.from} before sending as it`);
-  }
-  if (signedWith !== undefined && agent.signing_public_key !== signedWith) {
-    throw fail("bad_signature", `${envelope.from}'s signing key changed; sign with the new one`);
   }
 }
 

@@ -1,11 +1,13 @@
 /**
  * Live sessions outlive the credentials they opened with unless someone looks: `taskferry relay
  * rotate-token` and `revoke-client` write the store directly, often from another process, and
- * an idle session sends no frame that would notice. These functions end such sessions.
+ * an idle session sends no frame that would notice. These functions end such sessions, and
+ * hold the rules the accept checks its sender against (its client, token and agent).
  */
-import { CLOSE_CODES, fail, type TaskferryError } from "../protocol/mod.ts";
+import { CLOSE_CODES, type Envelope, fail, type TaskferryError } from "../protocol/mod.ts";
+import type { SenderSession } from "./accept.ts";
 import type { Session } from "./session.ts";
-import type { ClientRecord, RelayStore } from "./store.ts";
+import type { AgentRecord, ClientRecord, RelayStore, RoutingReads } from "./store.ts";
 
 /** Above this many sessions, one read of every client beats one read per session. */
 const READ_ALL_ABOVE = 32;
@@ -63,4 +65,35 @@ export async function checkCredentials(store: RelayStore, sessions: Session[]): 
   }
   const clients = new Map((await store.listClients()).map((c) => [c.id, c]));
   for (const s of sessions) if (!s.closed) endIfStale(s, clients.get(s.clientId) ?? null);
+}
+
+/**
+ * The sender as it is now, inside the accept's lock: a revoke, token rotation or key rotation
+ * committed since the session's and the signature's checks (which may have read rows a
+ * PostgreSQL node keeps: store/pg_row_cache.ts) refuses the envelope.
+ */
+export async function checkSender(
+  store: RoutingReads,
+  session: SenderSession,
+  envelope: Envelope,
+  signedWith: string | undefined,
+) {
+  const refusal = credentialsRefusal(await store.getClient(session.clientId), session.tokenHash);
+  if (refusal) throw refusal;
+  const agent = senderAgent(await store.getAgent(envelope.from), envelope.from, session.clientId);
+  if (signedWith !== undefined && agent.signing_public_key !== signedWith) {
+    throw fail("bad_signature", `${envelope.from}'s signing key changed; sign with the new one`);
+  }
+}
+
+/** `agent` (the envelope's sender `from`, as stored) when the session's client owns it. */
+export function senderAgent(
+  agent: AgentRecord | null,
+  from: string,
+  clientId: string,
+): AgentRecord {
+  if (!agent || agent.client_id !== clientId) {
+    throw fail("unknown_agent", `register ${from} before sending as it`);
+  }
+  return agent;
 }
