@@ -132,8 +132,6 @@ export class PgRelayStore extends SqlRelayStore implements RelayStore, ClusterSt
 
   /** Client and agent rows kept between frames while this node listens (pg_row_cache.ts). */
   readonly rowCache = new PgRowCache();
-  /** A statement that changes cached rows ran (see {@link exec}). */
-  #rowsWritten = false;
 
   /** Pages of pending deliveries (session pumps), coalesced per turn (store/pg_pending.ts). */
   readonly pendingPages: PendingPages;
@@ -196,30 +194,33 @@ export class PgRelayStore extends SqlRelayStore implements RelayStore, ClusterSt
     const text = PG_QUERIES[step.name];
     if (text === null) return step.want === "rows" ? [] : 0;
     const result = await this.q.unsafe(text, step.params, { prepare: true });
-    // This node's own change is dropped at once, and again once committed (below); other
-    // nodes hear of it from the trigger's notification.
-    if (CACHED_WRITES.has(step.name)) {
-      this.#rowsWritten = true;
-      this.rowCache.written();
-    }
     return step.want === "count" ? result.count : result;
   };
 
   protected run<T>(flow: Flow<T>): Promise<T> {
-    return this.#afterWrites(runAsync(flow, this.exec).catch(lostAsUnavailable));
+    return this.#dropsKeptRows((exec) => runAsync(flow, exec).catch(lostAsUnavailable));
   }
 
   /** Runs `flow` in a transaction (acks do not come here: see {@link ackDelivery}). */
   protected atomic<T>(flow: Flow<T>): Promise<T> {
-    return this.#afterWrites(this.tx(() => runAsync(flow, this.exec)));
+    return this.#dropsKeptRows((exec) => this.tx(() => runAsync(flow, exec)));
   }
 
-  /** Once `done` settles (committed or not), rows read while it ran are dropped if it wrote. */
-  #afterWrites<T>(done: Promise<T>): Promise<T> {
-    return done.finally(() => {
-      if (!this.#rowsWritten) return;
-      this.#rowsWritten = false;
-      this.rowCache.written();
+  /**
+   * Runs `fn` with {@link exec}; when a step changes rows this node keeps (pg_row_cache.ts),
+   * they are dropped as it runs and again once `fn` settles (committed or not): rows read in
+   * between may predate it. Other nodes hear of it from the trigger's notification.
+   */
+  #dropsKeptRows<T>(fn: (exec: (step: Step) => Promise<Row[] | number>) => Promise<T>) {
+    let wrote = false;
+    return fn((step) => {
+      if (CACHED_WRITES.has(step.name)) {
+        wrote = true;
+        this.rowCache.written();
+      }
+      return this.exec(step);
+    }).finally(() => {
+      if (wrote) this.rowCache.written();
     });
   }
 

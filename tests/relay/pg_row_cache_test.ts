@@ -114,6 +114,13 @@ Deno.test({
       assertEquals(store.rowCache.misses, misses, "client and agent rows came from memory");
       assert(store.rowCache.hits >= 10);
 
+      // This node's own change of a kept table drops what it keeps at once (an insert
+      // notifies nobody: only its own write can tell).
+      const before = store.rowCache.misses;
+      await store.addClient("carol", await hashToken(generateToken("carol")), Date.now());
+      assertEquals(await send(alice, "after this node's write"), "accepted");
+      assert(store.rowCache.misses > before, "kept rows dropped by this node's own write");
+
       // From here this node hears no changes (a notification late or lost).
       store.rowCache.changed = () => {};
 
@@ -148,8 +155,8 @@ Deno.test({
       await otherStore.revokeClient("alice", Date.now());
       assertEquals(await send(rotated, "after revoke"), "client_revoked");
       assertEquals((await a.closed).code, 4001);
-      // Stored: the set-up row, m1, 5 warm-ups, "new key" and m2; none of the refused.
-      assertEquals((await store.stats()).envelopes, 9);
+      // Stored: the set-up row, m1, 5 warm-ups, the one after the write, "new key" and m2.
+      assertEquals((await store.stats()).envelopes, 10);
     } finally {
       for (const s of sessions) s.close();
       await node.close();
