@@ -42,7 +42,7 @@ export function admits(session: Session, client: ClientRecord | null): boolean {
 /**
  * Why `client` (its record as stored) no longer admits a session that authenticated with
  * `tokenHash` (undefined: not checked), or null when it does. The one home of this rule: the
- * per-frame check above and the accept's (accept.ts `checkSender`) both ask it.
+ * per-frame check above and the accept's ({@link checkSender}) both ask it.
  */
 export function credentialsRefusal(
   client: ClientRecord | null,

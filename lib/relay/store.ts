@@ -179,7 +179,7 @@ export interface RelayStore {
   /**
    * The client or agent as this process keeps it between frames, for the per-frame checks
    * only: it may lag a change made elsewhere by a notification's delay, so what depends on it
-   * is checked again inside the accept (accept.ts `checkSender`). Absent: `getClient` and
+   * is checked again inside the accept (credentials.ts `checkSender`). Absent: `getClient` and
    * `getAgent` are as cheap (SQLite sees other processes' commits at once).
    */
   keptClient?(id: string): Promise<ClientRecord | null>;

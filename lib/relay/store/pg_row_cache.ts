@@ -14,7 +14,7 @@
  *   its signature check: `keptClient`, `keptAgent`); authentication (hello, HTTP tokens) and
  *   the periodic credential check read the tables;
  * - what the cache cannot promise, the accept does: its group checks the sender's client and
- *   agent again under its locks (accept.ts `checkSender`), and a failed signature check reads
+ *   agent again under its locks (credentials.ts `checkSender`), and a failed signature check reads
  *   the sender's key again (a rotation this node has not heard of yet).
  * @module
  */
