@@ -73,9 +73,10 @@ function area(frame: ProfileNode["callFrame"]): string {
   }
   if (
     u.includes("deno_crypto") || u.includes("@hpke") || u.includes("lib/protocol/crypto") ||
+    u.includes("lib/protocol/primitives") || u.includes("internal/crypto") ||
     ["verify", "sign", "digest", "importKey", "exportKey", "deriveBits", "encrypt", "decrypt"]
       .includes(f)
-  ) return "crypto (WebCrypto, @hpke, crypto.ts)";
+  ) return "crypto (node:crypto, WebCrypto)";
   if (u.includes("zod")) return "zod validation";
   if (u.includes("canonicalize") || u.includes("canonical.ts")) return "JCS canonical form";
   if (u.includes("/lib/relay/")) return "relay code";

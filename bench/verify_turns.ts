@@ -1,7 +1,8 @@
 /**
  * CPU per signature check by turn size: through the relay's signature Worker (every turn sent
  * to it), on the calling thread as the relay checks there (node:crypto, lib/relay/ed25519.ts),
- * and with the protocol's WebCrypto check. It sets lib/relay/verify_pool.ts's WORKER_MIN_BATCH.
+ * and with the protocol's `verifyEnvelope` (JCS, then the same node:crypto check). It sets
+ * lib/relay/verify_pool.ts's WORKER_MIN_BATCH.
  *
  *   deno run -A --lock=tests/deno.lock bench/verify_turns.ts
  * @module
@@ -44,7 +45,7 @@ const here = new SignatureVerifier(Infinity); // every turn on this thread (node
 const N = 3000;
 for (const turn of [1, 2, 4, 8, 16]) {
   // Alternated, twice: the machine is shared.
-  for (const mode of ["Worker", "this thread", "WebCrypto", "Worker", "this thread", "WebCrypto"]) {
+  for (const mode of ["Worker", "this thread", "protocol", "Worker", "this thread", "protocol"]) {
     const c0 = cpuUsage();
     for (let i = 0; i < N; i += turn) {
       const some = envs.slice(0, turn);

@@ -187,7 +187,7 @@ export class Keyring {
   }
 
   /**
-   * The agent's full key set. Deriving the public halves takes four WebCrypto calls (~0.15 ms),
+   * The agent's full key set. Deriving the public halves cost four WebCrypto calls (~0.15 ms),
    * paid on every inbound envelope before this cache; an entry is used only while the stored
    * private keys are the ones it was derived from, so a rotation is picked up at once.
    */

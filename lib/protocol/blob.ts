@@ -8,8 +8,9 @@
  * (`blobs`, schemas.ts) for the relay.
  *
  * Memory stays flat: one chunk is sealed or opened at a time; the stream helpers hold at most
- * two. Pure (WebCrypto only): the incremental SHA-256 they need is passed in, as WebCrypto has
- * no streaming digest (e.g. `() => createHash("sha256")` from `node:crypto`).
+ * two. Chunks are sealed with WebCrypto, not primitives.ts's node:crypto: a 1 MiB chunk is worth
+ * the hop to WebCrypto's threads, and the main thread hashes meanwhile. The incremental SHA-256
+ * they need is passed in (e.g. `() => createHash("sha256")` from `node:crypto`).
  */
 import { arrayBufferOf as buf, requireLength } from "./bytes.ts";
 import { fail } from "./errors.ts";

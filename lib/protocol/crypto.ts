@@ -1,10 +1,10 @@
 /**
  * Envelope crypto (design §5): Ed25519 signatures over the JCS form of the envelope, AES-256-GCM
  * content encryption bound to the header by AAD, and a per-recipient HPKE (RFC 9180) key wrap.
- * Pure: WebCrypto only (HPKE in hpke.ts).
+ * Pure: the primitives are primitives.ts's (node:crypto, design §3); HPKE is in hpke.ts.
  */
 import { decodeBase64Url, encodeBase64Url } from "./base64url.ts";
-import { arrayBufferOf as buf, requireLength } from "./bytes.ts";
+import { requireLength } from "./bytes.ts";
 import { canonicalBytes } from "./canonical.ts";
 import { fastEnvelope, fastSigningText } from "./envelope_fast.ts";
 import { hpkeOpen, hpkeSeal } from "./hpke.ts";
@@ -12,6 +12,7 @@ import { fail, TaskferryError } from "./errors.ts";
 import { jsonDepth, MAX_JSON_DEPTH } from "./json.ts";
 import { type RandomBytes, randomBytes, sign, verify } from "./keys.ts";
 import { parsePayload, payloadBlobIds, type PayloadOf } from "./payloads.ts";
+import { aesGcmOpen, aesGcmSeal } from "./primitives.ts";
 import {
   describeIssues,
   type Envelope,
@@ -153,14 +154,7 @@ export async function sealEnvelope<T extends MessageType>(
   const contentKey = random(32);
   const nonce = random(12);
   const aad = canonicalBytes(aadObject(header, contentType));
-  const aes = await crypto.subtle.importKey("raw", buf(contentKey), "AES-GCM", false, ["encrypt"]);
-  const ciphertext = new Uint8Array(
-    await crypto.subtle.encrypt(
-      { name: "AES-GCM", iv: buf(nonce), additionalData: buf(aad) },
-      aes,
-      buf(encoder.encode(JSON.stringify(plaintext))),
-    ),
-  );
+  const ciphertext = aesGcmSeal(contentKey, nonce, encoder.encode(JSON.stringify(plaintext)), aad);
   const keys = [];
   for (const r of recipients) {
     requireLength(r.encryptionPublicKey, 32, "X25519 public key");
@@ -270,20 +264,12 @@ export async function openEnvelope<T extends MessageType = MessageType>(
       hpkeInfo(envelope.id, recipientHandle),
       decodeBase64Url(entry.wrapped),
     );
-    const aes = await crypto.subtle.importKey("raw", buf(contentKey), "AES-GCM", false, [
-      "decrypt",
-    ]);
     const aad = canonicalBytes(aadObject(envelope, envelope.payload.content_type));
-    plaintext = new Uint8Array(
-      await crypto.subtle.decrypt(
-        {
-          name: "AES-GCM",
-          iv: buf(decodeBase64Url(envelope.payload.nonce)),
-          additionalData: buf(aad),
-        },
-        aes,
-        buf(decodeBase64Url(envelope.payload.ciphertext)),
-      ),
+    plaintext = aesGcmOpen(
+      contentKey,
+      decodeBase64Url(envelope.payload.nonce),
+      decodeBase64Url(envelope.payload.ciphertext),
+      aad,
     );
   } catch (err) {
     if (err instanceof TaskferryError) throw err;

@@ -1,17 +1,28 @@
 /**
  * HPKE (RFC 9180) base mode, single-shot, for the one suite protocol v1 uses:
- * DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM — on native WebCrypto only.
+ * DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM — on the native primitives of
+ * primitives.ts.
  *
  * Why not a library: the general-purpose implementation cost ~0.75 ms per recipient here, most
  * of it in many small JavaScript-side HMAC calls. Each labelled Extract+Expand pair of the RFC is
- * one WebCrypto HKDF call (HKDF = Expand(Extract(salt, ikm), info)), so a seal is one key
- * generation, one X25519, three HKDF, one HMAC and one AES-GCM call. The output is the standard
- * `enc ‖ ct`; the envelope vectors and the independent noble implementation in
- * tests/protocol/noble_test.ts check it byte for byte.
+ * one HKDF call (HKDF = Expand(Extract(salt, ikm), info)), so a seal is one key generation, one
+ * X25519, three HKDF, one HMAC and one AES-GCM call. The output is the standard `enc ‖ ct`; the
+ * envelope vectors, @hpke/core (tests/protocol/hpke_test.ts) and the independent noble
+ * implementation in tests/protocol/noble_test.ts check it byte for byte.
  */
-import { arrayBufferOf as buf, concatBytes as concat } from "./bytes.ts";
+import { concatBytes as concat } from "./bytes.ts";
 import { fail } from "./errors.ts";
-import { cachedKey, X25519_PKCS8_PREFIX, x25519PublicKey } from "./keys.ts";
+import {
+  aesGcmOpen,
+  aesGcmSeal,
+  hkdf,
+  hmacSha256,
+  x25519,
+  x25519Generate,
+  type X25519Key,
+  x25519Private,
+  x25519PublicKey,
+} from "./primitives.ts";
 
 const encoder = new TextEncoder();
 const HPKE_V1 = encoder.encode("HPKE-v1");
@@ -44,9 +55,9 @@ function labeledInfo(suite: Uint8Array, label: string, info: Uint8Array, length:
 
 /**
  * LabeledExpand(LabeledExtract(salt, extractLabel, ikm), expandLabel, info, length) as one
- * HKDF call. An empty salt is HashLen zero bytes (RFC 5869 §2.2), which HMAC treats the same.
+ * HKDF call (HKDF = Expand(Extract(salt, ikm), info)).
  */
-async function extractExpand(
+function extractExpand(
   suite: Uint8Array,
   salt: Uint8Array,
   extractLabel: string,
@@ -54,107 +65,49 @@ async function extractExpand(
   expandLabel: string,
   info: Uint8Array,
   length: number,
-): Promise<Uint8Array> {
-  const key = await crypto.subtle.importKey(
-    "raw",
-    buf(labeledIkm(suite, extractLabel, ikm)),
-    "HKDF",
-    false,
-    ["deriveBits"],
-  );
-  return new Uint8Array(
-    await crypto.subtle.deriveBits(
-      {
-        name: "HKDF",
-        hash: "SHA-256",
-        salt: buf(salt.length ? salt : ZERO_SALT),
-        info: buf(labeledInfo(suite, expandLabel, info, length)),
-      },
-      key,
-      length * 8,
-    ),
+): Uint8Array {
+  return hkdf(
+    labeledIkm(suite, extractLabel, ikm),
+    salt.length ? salt : ZERO_SALT,
+    labeledInfo(suite, expandLabel, info, length),
+    length,
   );
 }
-
-// Base mode extracts only with the empty salt: its HMAC key is imported once.
-let zeroSaltKey: Promise<CryptoKey> | undefined;
 
 /** LabeledExtract with the empty salt (an HMAC-SHA256 keyed by HashLen zero bytes). */
-async function labeledExtract(suite: Uint8Array, label: string, ikm: Uint8Array) {
-  zeroSaltKey ??= crypto.subtle.importKey(
-    "raw",
-    buf(ZERO_SALT),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const key = await zeroSaltKey;
-  return new Uint8Array(await crypto.subtle.sign("HMAC", key, buf(labeledIkm(suite, label, ikm))));
+function labeledExtract(suite: Uint8Array, label: string, ikm: Uint8Array): Uint8Array {
+  return hmacSha256(ZERO_SALT, labeledIkm(suite, label, ikm));
 }
 
-// psk_id_hash of base mode is a constant: computed once.
-let pskIdHash: Promise<Uint8Array> | undefined;
+// psk_id_hash of base mode is a constant.
+const PSK_ID_HASH = labeledExtract(HPKE_SUITE, "psk_id_hash", new Uint8Array(0));
 
-async function keySchedule(sharedSecret: Uint8Array, info: Uint8Array) {
-  pskIdHash ??= labeledExtract(HPKE_SUITE, "psk_id_hash", new Uint8Array(0));
-  const infoHash = await labeledExtract(HPKE_SUITE, "info_hash", info);
-  const context = concat(Uint8Array.of(MODE_BASE), await pskIdHash, infoHash);
+function keySchedule(sharedSecret: Uint8Array, info: Uint8Array) {
+  const infoHash = labeledExtract(HPKE_SUITE, "info_hash", info);
+  const context = concat(Uint8Array.of(MODE_BASE), PSK_ID_HASH, infoHash);
   const empty = new Uint8Array(0);
-  const [key, nonce] = await Promise.all([
-    extractExpand(HPKE_SUITE, sharedSecret, "secret", empty, "key", context, 32),
-    extractExpand(HPKE_SUITE, sharedSecret, "secret", empty, "base_nonce", context, 12),
-  ]);
-  return { key, nonce };
+  return {
+    key: extractExpand(HPKE_SUITE, sharedSecret, "secret", empty, "key", context, 32),
+    nonce: extractExpand(HPKE_SUITE, sharedSecret, "secret", empty, "base_nonce", context, 12),
+  };
 }
 
-/** A recipient's X25519 public key, imported once (a seal to a known peer reuses it). */
-function importPublic(publicKey: Uint8Array): Promise<CryptoKey> {
-  return cachedKey(
-    "x25519p:",
-    publicKey,
-    () => crypto.subtle.importKey("raw", buf(publicKey), "X25519", false, []),
-  );
-}
-
-async function x25519(
-  privateKey: CryptoKey,
-  publicKey: Uint8Array,
-  pub?: CryptoKey,
-): Promise<Uint8Array> {
-  pub ??= await crypto.subtle.importKey("raw", buf(publicKey), "X25519", false, []);
-  const dh = new Uint8Array(
-    await crypto.subtle.deriveBits({ name: "X25519", public: pub }, privateKey, 256),
-  );
-  // RFC 9180 §7.1.4: an all-zero shared secret (small-order peer key) must abort.
-  if (dh.every((b) => b === 0)) throw fail("decrypt_failed", "small-order X25519 key");
-  return dh;
-}
-
-/** A private scalar as a CryptoKey; an agent's own key is imported once (cached). */
-function importPrivate(scalar: Uint8Array, cache = false): Promise<CryptoKey> {
-  const make = () =>
-    crypto.subtle.importKey(
-      "pkcs8",
-      buf(concat(X25519_PKCS8_PREFIX, scalar)),
-      "X25519",
-      false,
-      ["deriveBits"],
-    );
-  return cache ? cachedKey("x25519s:", scalar, make) : make();
+/** X25519 with the abort of RFC 9180 §7.1.4 (all-zero shared secret) as `decrypt_failed`. */
+function dh(privateKey: X25519Key, publicKey: Uint8Array): Uint8Array {
+  try {
+    return x25519(privateKey, publicKey);
+  } catch {
+    throw fail("decrypt_failed", "small-order or malformed X25519 key");
+  }
 }
 
 /** The ephemeral key pair: fresh, or DeriveKeyPair(ikm) (RFC 9180 §7.1.3) for test vectors. */
-async function ephemeral(ikm?: Uint8Array): Promise<{ privateKey: CryptoKey; enc: Uint8Array }> {
+function ephemeral(ikm?: Uint8Array): { privateKey: X25519Key; enc: Uint8Array } {
   if (!ikm) {
-    const pair = await crypto.subtle.generateKey({ name: "X25519" }, true, [
-      "deriveBits",
-    ]) as CryptoKeyPair;
-    return {
-      privateKey: pair.privateKey,
-      enc: new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey)),
-    };
+    const pair = x25519Generate();
+    return { privateKey: pair.key, enc: pair.publicKey };
   }
-  const sk = await extractExpand(
+  const sk = extractExpand(
     KEM_SUITE,
     new Uint8Array(0),
     "dkp_prk",
@@ -163,9 +116,7 @@ async function ephemeral(ikm?: Uint8Array): Promise<{ privateKey: CryptoKey; enc
     ikm.subarray(0, 0),
     32,
   );
-  const privateKey = await importPrivate(sk);
-  const enc = await x25519PublicKey(sk);
-  return { privateKey, enc };
+  return { privateKey: x25519Private(sk), enc: x25519PublicKey(sk) };
 }
 
 function sharedSecret(dh: Uint8Array, enc: Uint8Array, recipientPublicKey: Uint8Array) {
@@ -190,17 +141,11 @@ export async function hpkeSeal(
   plaintext: Uint8Array,
   ikm?: Uint8Array,
 ): Promise<HpkeSealed> {
-  const { privateKey, enc } = await ephemeral(ikm);
-  const dh = await x25519(privateKey, recipientPublicKey, await importPublic(recipientPublicKey));
-  const { key, nonce } = await keySchedule(
-    await sharedSecret(dh, enc, recipientPublicKey),
-    info,
-  );
-  const aes = await crypto.subtle.importKey("raw", buf(key), "AES-GCM", false, ["encrypt"]);
-  const ct = new Uint8Array(
-    await crypto.subtle.encrypt({ name: "AES-GCM", iv: buf(nonce) }, aes, buf(plaintext)),
-  );
-  return { enc, ct };
+  await undefined; // a throw below rejects, as it always did
+  const { privateKey, enc } = ephemeral(ikm);
+  const secret = sharedSecret(dh(privateKey, recipientPublicKey), enc, recipientPublicKey);
+  const { key, nonce } = keySchedule(secret, info);
+  return { enc, ct: aesGcmSeal(key, nonce, plaintext) };
 }
 
 /**
@@ -214,15 +159,14 @@ export async function hpkeOpen(
   info: Uint8Array,
   ciphertext: Uint8Array,
 ): Promise<Uint8Array> {
+  await undefined;
   if (enc.length !== 32) throw fail("decrypt_failed", "enc must be 32 bytes");
   // The ephemeral `enc` is new every time; the recipient's own private key is not.
-  const dh = await x25519(await importPrivate(recipientPrivateKey, true), enc);
-  const { key, nonce } = await keySchedule(
-    await sharedSecret(dh, enc, recipientPublicKey),
-    info,
+  const secret = sharedSecret(
+    dh(x25519Private(recipientPrivateKey, true), enc),
+    enc,
+    recipientPublicKey,
   );
-  const aes = await crypto.subtle.importKey("raw", buf(key), "AES-GCM", false, ["decrypt"]);
-  return new Uint8Array(
-    await crypto.subtle.decrypt({ name: "AES-GCM", iv: buf(nonce) }, aes, buf(ciphertext)),
-  );
+  const { key, nonce } = keySchedule(secret, info);
+  return aesGcmOpen(key, nonce, ciphertext);
 }

@@ -1,6 +1,6 @@
 /**
  * The relay's accept pipeline for envelopes from live sessions. An envelope's signature check
- * starts as soon as its frame is read (WebCrypto verifies on its thread pool, alongside the
+ * starts as soon as its frame is read (verify_pool.ts: on the signature Worker, alongside the
  * session's earlier envelopes); the stateful checks and the write then run in the session's
  * order inside the turn's group commit (store/group.ts: SQLite, PostgreSQL), and every answer
  * goes out after the COMMIT, in the order of the frames.
@@ -69,7 +69,7 @@ export class Accepts {
 
   /**
    * Checks and accepts one envelope from `session`; answers `accepted` or an error. Resolves
-   * once answered. The signature check starts at once (WebCrypto runs it on its thread pool,
+   * once answered. The signature check starts at once (on the signature Worker,
    * alongside the session's earlier envelopes); the stateful checks and the write run in the
    * session's order in the turn's group commit, and the answer and the
    * pushes to recipients go out after its COMMIT, in the order the accepts ran.

@@ -5,7 +5,7 @@
  */
 import { assertEquals, assertRejects } from "../assert.ts";
 import { hpkeOpen, hpkeSeal } from "../../lib/protocol/hpke.ts";
-import { randomBytes, x25519PublicKey } from "../../lib/protocol/mod.ts";
+import { randomBytes, TaskferryError, x25519PublicKey } from "../../lib/protocol/mod.ts";
 import { referenceHpke } from "./hpke_reference.ts";
 
 const suite = referenceHpke;
@@ -66,4 +66,27 @@ Deno.test("native HPKE open refuses a wrong info, a flipped byte and a small-ord
   flipped[0]! ^= 1;
   await assertRejects(() => hpkeOpen(sk, pk, sealed.enc, info, flipped));
   await assertRejects(() => hpkeOpen(sk, pk, new Uint8Array(32), info, sealed.ct));
+});
+
+Deno.test("native HPKE refuses small-order keys as decrypt_failed, and a ciphertext cut short", async () => {
+  const sk = randomBytes(32);
+  const pk = await x25519PublicKey(sk);
+  const info = new TextEncoder().encode("info");
+  // u = 0 and u = 1 are points of small order: X25519 with them is all zeros (RFC 7748 §6.1).
+  for (const small of [new Uint8Array(32), Uint8Array.from({ length: 32 }, (_, i) => i ? 0 : 1)]) {
+    const sealing = await assertRejects(
+      () => hpkeSeal(small, info, randomBytes(32)),
+      TaskferryError,
+    );
+    assertEquals(sealing.code, "decrypt_failed");
+    const sealed = await hpkeSeal(pk, info, randomBytes(32));
+    const opening = await assertRejects(
+      () => hpkeOpen(sk, pk, small, info, sealed.ct),
+      TaskferryError,
+    );
+    assertEquals(opening.code, "decrypt_failed");
+  }
+  const sealed = await hpkeSeal(pk, info, randomBytes(32));
+  await assertRejects(() => hpkeOpen(sk, pk, sealed.enc, info, sealed.ct.subarray(0, 15)));
+  assertEquals((await hpkeOpen(sk, pk, sealed.enc, info, sealed.ct)).length, 32);
 });

@@ -1,8 +1,10 @@
 /**
- * The relay's first signature check (lib/relay/ed25519.ts, node:crypto) answers exactly as the
- * protocol's WebCrypto `verify` on valid signatures and on the edge cases where Ed25519
- * implementations are known to differ: non-canonical S (S + L) and R (y ≥ p), small-order keys
- * with the forgeries they allow, mixed-order keys, flipped bits and wrong lengths.
+ * The protocol's `verify` and the relay's first signature check (lib/relay/ed25519.ts), both on
+ * node:crypto (lib/protocol/primitives.ts), answer exactly as WebCrypto's Ed25519 — with keys of
+ * small order refused, the protocol's own rule, decided here by noble — on valid signatures and
+ * on the edge cases where Ed25519 implementations are known to differ: non-canonical S (S + L)
+ * and R (y ≥ p), small-order keys with the forgeries they allow, mixed-order keys, flipped bits
+ * and wrong lengths.
  */
 import { assert, assertEquals } from "../assert.ts";
 import { encodeBase64Url, generateAgentKeys, sign, verify } from "../../lib/protocol/mod.ts";
@@ -115,12 +117,37 @@ async function cases(): Promise<Case[]> {
   return out;
 }
 
-Deno.test("relay ed25519: node:crypto's answers are the protocol's on every edge case", async () => {
+/** True for a key noble decodes (non-strictly) to a point of small order. */
+function smallOrder(key: Uint8Array): boolean {
+  try {
+    return ed25519.Point.fromHex(encodeHex(key), true).isSmallOrder();
+  } catch {
+    return false;
+  }
+}
+const encodeHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+
+/** WebCrypto's answer, with small-order keys refused: what the protocol has always answered. */
+async function reference(c: Case): Promise<boolean> {
+  if (c.key.length !== 32 || c.sig.length !== 64 || smallOrder(c.key)) return false;
+  try {
+    const key = await crypto.subtle.importKey("raw", c.key.slice(), "Ed25519", false, ["verify"]);
+    return await crypto.subtle.verify("Ed25519", key, c.sig.slice(), utf8(c.text));
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("ed25519: protocol and relay checks answer as WebCrypto on every edge case", async () => {
   const checker = new Ed25519Checker();
   const all = await cases();
   let accepted = 0;
+  let refusedSmall = 0;
   for (const c of all) {
+    const expected = await reference(c);
+    if (smallOrder(c.key)) refusedSmall++;
     const protocol = await verify(c.key, utf8(c.text), c.sig);
+    assertEquals(protocol, expected, c.name);
     const relay = checker.check(encodeBase64Url(c.key), encodeBase64Url(c.sig), c.text);
     assertEquals(relay, protocol, c.name);
     if (relay) accepted++;
@@ -132,6 +159,7 @@ Deno.test("relay ed25519: node:crypto's answers are the protocol's on every edge
     );
   }
   assert(accepted >= 1, "the valid signature verifies");
+  assert(refusedSmall >= 8, "the small-order keys are among the cases");
 });
 
 Deno.test("relay ed25519: malformed base64url is a plain false", () => {
