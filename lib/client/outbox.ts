@@ -45,9 +45,13 @@ export interface SendSpec {
 
 /** Seals and queues envelopes. */
 export class Outbox {
-  /** Sends still sealing: while there are any, a batch waits a turn for them to join it. */
-  #sealing = 0;
-  readonly #sealed = new TurnBatch<Sealed>((items) => this.#store(items), () => this.#sealing > 0);
+  /**
+   * A batch always waits for the event loop's next turn: the HTTP server hands over the
+   * requests of one turn one after another and each seals within microtasks (the primitives
+   * are synchronous), so a batch run in a microtask held one envelope; waiting a turn lets the
+   * whole turn's sends share one commit (2.2 per commit at 32 in flight, against 1.0).
+   */
+  readonly #sealed = new TurnBatch<Sealed>((items) => this.#store(items), () => true);
 
   constructor(
     private readonly store: DaemonStore,
@@ -93,18 +97,12 @@ export class Outbox {
         encryptionPublicKey: decodeBase64Url(p.encryption_public_key),
       });
     }
-    let envelope: Envelope;
-    this.#sealing++;
-    try {
-      envelope = await sealEnvelope(
-        header,
-        spec.payload,
-        { handle: spec.from, signingPrivateKey: decodeBase64Url(sender.signing_private_key) },
-        recipients,
-      );
-    } finally {
-      this.#sealing--;
-    }
+    const envelope = await sealEnvelope(
+      header,
+      spec.payload,
+      { handle: spec.from, signingPrivateKey: decodeBase64Url(sender.signing_private_key) },
+      recipients,
+    );
     await new Promise<void>((resolve, reject) =>
       this.#sealed.add({
         spec,

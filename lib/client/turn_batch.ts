@@ -2,7 +2,8 @@
  * Items that arrive in a burst, handled together. The frames of one socket read are dispatched
  * synchronously (lib/client/ws.ts), so the relay's `accepted` answers to a window of envelopes
  * become one batch in a microtask: one commit instead of one each. Work that completes over
- * several turns (envelopes sealed concurrently) can ask to wait one macrotask for the rest.
+ * several turns, or arrives over one (the sends of a turn's HTTP requests), can ask to wait one
+ * macrotask for the rest.
  */
 import { setImmediate } from "node:timers";
 
