@@ -38,7 +38,8 @@ function freePort(): number {
 
 /**
  * Starts a relay node. `inspect`: an inspector port, for bench/cpuprofile.ts (TF_BENCH_INSPECT
- * sets it for the node of the one-node PostgreSQL run).
+ * sets it for the node of the one-node PostgreSQL run; with TF_BENCH_INSPECT_NODES=2, for the
+ * two nodes of the every-envelope-crosses run instead, the second on the next port).
  */
 async function startNode(db: string, inspect?: string) {
   const port = freePort();
@@ -125,8 +126,12 @@ async function oneRun(
   const pg = db.startsWith("postgres://");
   // SQLite: this process adds clients and edits links as `taskferry relay add-client` would.
   const store = pg ? await openPgRelayStore(db) : openSqliteRelayStore(db);
-  const inspect = pg && nodes === 1 ? Deno.env.get("TF_BENCH_INSPECT") : undefined;
-  const started = await Promise.all(Array.from({ length: nodes }, () => startNode(db, inspect)));
+  const port = Number(Deno.env.get("TF_BENCH_INSPECT") ?? 0);
+  const inspected = pg && port > 0 && crossing === "all" &&
+    nodes === Number(Deno.env.get("TF_BENCH_INSPECT_NODES") ?? 1);
+  const started = await Promise.all(
+    Array.from({ length: nodes }, (_, i) => startNode(db, inspected ? `${port + i}` : undefined)),
+  );
   const urls = started.map((n) => n.url);
   const sims: Sim[] = [];
   try {

@@ -17,6 +17,7 @@ import { PgRowCache, ROWS_CHANNEL } from "./store/pg_row_cache.ts";
 import { takeRatesIn } from "./store/pg_rates.ts";
 import { PendingPages } from "./store/pg_pending.ts";
 import { type AckResult, PgAcks } from "./store/pg_acks.ts";
+import { PgVacuum } from "./store/pg_vacuum.ts";
 import { SqlRelayStore } from "./store/sql_store.ts";
 import type { GroupCommit, GroupHint, GroupOutcome, GroupStore } from "./store/group.ts";
 import { PgGroup } from "./pg_group.ts";
@@ -136,6 +137,9 @@ export class PgRelayStore extends SqlRelayStore implements RelayStore, ClusterSt
   /** Pages of pending deliveries (session pumps), coalesced per turn (store/pg_pending.ts). */
   readonly pendingPages: PendingPages;
 
+  /** Vacuums of the tables this node churns, while it listens (store/pg_vacuum.ts). */
+  readonly vacuum: PgVacuum;
+
   /** This node's statements that insert deliveries, one at a time (store/write_lane.ts). */
   readonly #writes = new WriteLane();
 
@@ -147,6 +151,10 @@ export class PgRelayStore extends SqlRelayStore implements RelayStore, ClusterSt
     this.pendingPages = new PendingPages(exec);
     this.acks = new PgAcks(write);
     this.accepts = new PgGroup(exec, write);
+    this.vacuum = new PgVacuum((text) => pool.unsafe(text).catch(lostAsUnavailable), {
+      writes: () => this.accepts.commits + this.acks.batches,
+      deleted: () => this.acks.deleted,
+    });
   }
 
   /** Expired deliveries' `failed` receipts are deliveries too: in this node's write lane. */
@@ -293,7 +301,9 @@ export class PgRelayStore extends SqlRelayStore implements RelayStore, ClusterSt
       (payload) => this.rowCache.changed(payload),
       () => this.rowCache.listening(),
     );
+    this.vacuum.start();
     return async () => {
+      this.vacuum.stop();
       this.rowCache.off();
       await wake.unlisten();
       await moved.unlisten();
@@ -378,6 +388,7 @@ export class PgRelayStore extends SqlRelayStore implements RelayStore, ClusterSt
 
   /** Closes both connections; transactions still waiting after 2 s are cut off. */
   async close() {
+    this.vacuum.stop();
     await Promise.all([this.pool.end({ timeout: 2 }), this.control.end({ timeout: 2 })]);
   }
 }

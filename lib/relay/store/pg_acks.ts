@@ -83,8 +83,9 @@ interface Asked {
 export class PgAcks {
   #asked: Asked[] = [];
   #writing = false;
-  /** Batches written (tests, benchmarks). */
+  /** Batches written, and the deliveries they deleted (tests, benchmarks, store/pg_vacuum.ts). */
   batches = 0;
+  deleted = 0;
 
   constructor(private readonly exec: AckExec) {}
 
@@ -121,6 +122,7 @@ export class PgAcks {
       receipts: [number, string, string][];
     };
     const results: AckResult[] = asked.map(() => ({ acked: false }));
+    this.deleted += marked.length;
     for (const ord of marked) results[ord - 1] = { acked: true };
     owed.forEach(([ord, acceptedAt], k) => {
       const [seq, clientId, body] = receipts[k]!;
