@@ -92,10 +92,13 @@ function keySchedule(sharedSecret: Uint8Array, info: Uint8Array) {
   };
 }
 
-/** X25519 with the abort of RFC 9180 §7.1.4 (all-zero shared secret) as `decrypt_failed`. */
-function dh(privateKey: X25519Key, publicKey: Uint8Array): Uint8Array {
+/**
+ * X25519 with the abort of RFC 9180 §7.1.4 (all-zero shared secret) as `decrypt_failed`;
+ * `keep`: the peer key is a static one, worth caching.
+ */
+function dh(privateKey: X25519Key, publicKey: Uint8Array, keep: boolean): Uint8Array {
   try {
-    return x25519(privateKey, publicKey);
+    return x25519(privateKey, publicKey, keep);
   } catch {
     throw fail("decrypt_failed", "small-order or malformed X25519 key");
   }
@@ -143,7 +146,7 @@ export async function hpkeSeal(
 ): Promise<HpkeSealed> {
   await undefined; // a throw below rejects, as it always did
   const { privateKey, enc } = ephemeral(ikm);
-  const secret = sharedSecret(dh(privateKey, recipientPublicKey), enc, recipientPublicKey);
+  const secret = sharedSecret(dh(privateKey, recipientPublicKey, true), enc, recipientPublicKey);
   const { key, nonce } = keySchedule(secret, info);
   return { enc, ct: aesGcmSeal(key, nonce, plaintext) };
 }
@@ -163,7 +166,7 @@ export async function hpkeOpen(
   if (enc.length !== 32) throw fail("decrypt_failed", "enc must be 32 bytes");
   // The ephemeral `enc` is new every time; the recipient's own private key is not.
   const secret = sharedSecret(
-    dh(x25519Private(recipientPrivateKey, true), enc),
+    dh(x25519Private(recipientPrivateKey, true), enc, false),
     enc,
     recipientPublicKey,
   );

@@ -162,11 +162,14 @@ export function x25519Private(scalar: Uint8Array, keep = false): X25519Key {
 
 /**
  * X25519(private, peer). Throws on a peer key the library refuses and, per RFC 9180 §7.1.4,
- * on an all-zero shared secret (a small-order peer key); the caller names the refusal.
+ * on an all-zero shared secret (a small-order peer key); the caller names the refusal. `keep`
+ * caches the parsed peer key: a recipient's static key, used again — not an ephemeral one,
+ * which would only push the keys worth keeping out of the cache.
  */
-export function x25519(privateKey_: X25519Key, peer: Uint8Array): Uint8Array {
+export function x25519(privateKey_: X25519Key, peer: Uint8Array, keep = false): Uint8Array {
   requireLength(peer, 32, "X25519 public key");
-  const pub = cached("x25519p:", peer, () => publicKey(X25519_SPKI, peer))!;
+  const parse = () => publicKey(X25519_SPKI, peer);
+  const pub = keep ? cached("x25519p:", peer, parse)! : parse();
   const dh = plain(diffieHellman({ privateKey: privateKey_, publicKey: pub }));
   if (dh.every((b) => b === 0)) throw new RangeError("small-order X25519 key");
   return dh;
