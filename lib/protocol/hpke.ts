@@ -138,38 +138,37 @@ function sharedSecret(dh: Uint8Array, enc: Uint8Array, recipientPublicKey: Uint8
  * Single-shot HPKE base-mode seal to `recipientPublicKey` with `info` and empty aad.
  * `ikm` (32 bytes) makes the ephemeral key deterministic, for test vectors only.
  */
-export async function hpkeSeal(
+export function hpkeSeal(
   recipientPublicKey: Uint8Array,
   info: Uint8Array,
   plaintext: Uint8Array,
   ikm?: Uint8Array,
 ): Promise<HpkeSealed> {
-  await undefined; // a throw below rejects, as it always did
-  const { privateKey, enc } = ephemeral(ikm);
-  const secret = sharedSecret(dh(privateKey, recipientPublicKey, true), enc, recipientPublicKey);
-  const { key, nonce } = keySchedule(secret, info);
-  return { enc, ct: aesGcmSeal(key, nonce, plaintext) };
+  return Promise.resolve().then(() => {
+    const { privateKey, enc } = ephemeral(ikm);
+    const secret = sharedSecret(dh(privateKey, recipientPublicKey, true), enc, recipientPublicKey);
+    const { key, nonce } = keySchedule(secret, info);
+    return { enc, ct: aesGcmSeal(key, nonce, plaintext) };
+  });
 }
 
 /**
  * Single-shot HPKE base-mode open with the recipient's raw private scalar and public key.
  * Throws on any failure (the caller maps it to `decrypt_failed`).
  */
-export async function hpkeOpen(
+export function hpkeOpen(
   recipientPrivateKey: Uint8Array,
   recipientPublicKey: Uint8Array,
   enc: Uint8Array,
   info: Uint8Array,
   ciphertext: Uint8Array,
 ): Promise<Uint8Array> {
-  await undefined;
-  if (enc.length !== 32) throw fail("decrypt_failed", "enc must be 32 bytes");
-  // The ephemeral `enc` is new every time; the recipient's own private key is not.
-  const secret = sharedSecret(
-    dh(x25519Private(recipientPrivateKey, true), enc, false),
-    enc,
-    recipientPublicKey,
-  );
-  const { key, nonce } = keySchedule(secret, info);
-  return aesGcmOpen(key, nonce, ciphertext);
+  return Promise.resolve().then(() => {
+    if (enc.length !== 32) throw fail("decrypt_failed", "enc must be 32 bytes");
+    // The ephemeral `enc` is new every time; the recipient's own private key is not.
+    const own = x25519Private(recipientPrivateKey, true);
+    const secret = sharedSecret(dh(own, enc, false), enc, recipientPublicKey);
+    const { key, nonce } = keySchedule(secret, info);
+    return aesGcmOpen(key, nonce, ciphertext);
+  });
 }

@@ -1,14 +1,15 @@
 /**
  * The cryptographic primitives of protocol v1 — Ed25519, X25519, HKDF-SHA256, HMAC-SHA256,
- * AES-256-GCM and SHA-256 — on `node:crypto`, built into Deno (design §3).
+ * AES-256-GCM and SHA-256 — on `node:crypto`, built into Deno: pure computation, no I/O. Design
+ * §2–3 name WebCrypto for lib/protocol; this file is the measured exception, and the only file
+ * of lib/protocol that tests/architecture_test.ts lets import a built-in module.
  *
  * Why not WebCrypto: every `crypto.subtle` call is a promise served by another thread, and the
- * hop costs more than the work on these small inputs. Measured here (bench/crypto_calls.ts):
- * an X25519 key pair 118 against 19 µs, one HKDF 57 against 4 µs, AES-GCM of 1 KB 49 against
- * 11 µs, an Ed25519 signature 43 against 14 µs. These calls are synchronous and native; the
- * byte format is the same (tests/protocol/noble_test.ts and the vectors check it against an
- * independent implementation). Files keep WebCrypto (blob.ts): their 1 MiB chunks are worth
- * the hop off the main thread.
+ * hop costs more than the work on these small inputs. Whole-process CPU per call here
+ * (bench/crypto_calls.ts): an X25519 key pair 96 against 20 µs, one HKDF 49 against 5 µs,
+ * AES-GCM of 1 KB 43 against 16 µs, an Ed25519 signature 39 against 15 µs; a sealed envelope
+ * 600 against 160 µs. The bytes are the same (the vectors, @hpke/core and noble check them).
+ * Files keep WebCrypto (blob.ts): their 1 MiB chunks are worth the hop off the main thread.
  *
  * Loaded by the relay's signature Worker: imports nothing heavier than the byte helpers.
  * @module
