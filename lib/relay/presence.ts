@@ -34,6 +34,12 @@ export class Presence {
   private readonly lastSeen = new Map<string, number>();
   /** Session → its announced agents and its watch list. */
   private readonly scopes = new Map<PresenceSession, { agents: string[]; watch: Set<string> }>();
+  /**
+   * Sessions that ended. A `presence` frame is checked against the store before it applies, and
+   * the session may end meanwhile: applied after {@link left}, it would keep the session's
+   * agents online for good (seen in CI: a daemon stopped right after it re-announced).
+   */
+  private readonly ended = new WeakSet<PresenceSession>();
 
   constructor(
     private readonly store: RelayStore,
@@ -51,14 +57,22 @@ export class Presence {
     for (const handle of new Set(frame.watch)) {
       if (await this.store.clientLinkedTo(session.clientId, handle)) watch.add(handle);
     }
+    if (this.ended.has(session)) return;
+    // The state changes at once, with no await in between, so a `left` that comes during the
+    // reports below finds every agent of this frame and takes each away.
     const before = this.scopes.get(session)?.agents ?? [];
     this.scopes.set(session, { agents, watch });
-    for (const agent of before) if (!agents.includes(agent)) await this.away(agent, session);
-    for (const agent of agents) {
-      const was = this.online.get(agent);
-      const wasOnline = this.isOnline(agent);
+    const gone = before.filter((agent) => !agents.includes(agent));
+    const came = agents.map((agent) => {
+      const change = { agent, first: !this.online.has(agent), wasOnline: this.isOnline(agent) };
       this.online.set(agent, session);
-      if (was === undefined) await this.publish(agent, true);
+      return change;
+    });
+    for (const agent of gone) await this.away(agent, session);
+    for (const { agent, first, wasOnline } of came) {
+      // Ended meanwhile: `left` told the other nodes these agents went; do not undo that.
+      if (this.ended.has(session)) return;
+      if (first) await this.publish(agent, true);
       if (!wasOnline) await this.tell(agent);
     }
     for (const agent of watch) session.send(this.frame(agent));
@@ -66,6 +80,7 @@ export class Presence {
 
   /** A session ended: its agents go away (unless a newer session announced them already). */
   async left(session: PresenceSession) {
+    this.ended.add(session);
     const scope = this.scopes.get(session);
     this.scopes.delete(session);
     for (const agent of scope?.agents ?? []) await this.away(agent, session);
