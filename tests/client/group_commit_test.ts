@@ -8,6 +8,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
+import { setImmediate } from "node:timers";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { TurnBatch } from "../../lib/client/turn_batch.ts";
 import { get } from "../../lib/store/mod.ts";
@@ -28,7 +29,9 @@ Deno.test("turn batch: one turn's items are one batch; `more` waits one turn, no
   await Promise.resolve();
   later.add(4); // a send whose seal finished a moment later joins the same batch
   more = true; // still "more coming": the batch must not wait past the next turn
-  await new Promise((r) => setTimeout(r, 0));
+  // The next turn: an immediate queued after the batch's own runs after it. (A 0 ms timeout
+  // is not ordered against immediates: under load it fired first, and this test failed.)
+  await new Promise((r) => setImmediate(r));
   assertEquals(batches, [[1, 2], [3, 4]]);
 });
 
