@@ -59,9 +59,13 @@ export class PgGroup implements GroupCommit {
   private queue: Item[] = [];
   private scheduled = false;
   private running: Promise<void> = Promise.resolve();
-  /** Groups written so far, rounds they took and `tf_facts_v5` reads (tests, benchmarks). */
+  /**
+   * Groups written so far, rounds they took, rounds whose checks asked for a fact not read
+   * (what the accepts' hints should have asked ahead) and `tf_facts_v5` reads (tests, benchmarks).
+   */
   commits = 0;
   rounds = 0;
+  misses = 0;
   reads = 0;
   /** Facts read before, restated to skip a read (store/pg_fact_cache.ts). */
   readonly cache = new FactCache();
@@ -147,7 +151,10 @@ export class PgGroup implements GroupCommit {
         const store = new FactStore(facts, query);
         outcomes = [];
         for (const w of work) outcomes.push(await this.check(store, w.fn));
-        if (store.missed) continue;
+        if (store.missed) {
+          this.misses++;
+          continue;
+        }
         if (store.plan.writes.length === 0) {
           // Nothing to write checks nothing: refusals are answered on facts read just now.
           if (kept) {

@@ -110,6 +110,10 @@ export function askAhead(query: FactQuery, hint: GroupHint) {
   const { envelope: e, senderClient, at } = hint;
   for (const lock of hint.locks) query.ask("locks", lock);
   query.ask("ids", e.id);
+  // The sender's client and agent, which the accept checks again under its locks
+  // (credentials.ts `checkSender`): not asked ahead, each cost the group one more round.
+  query.ask("clients", senderClient);
+  query.ask("agents", e.from);
   query.ask("rates", [`client:${senderClient}`, rateWindow(at, RATE_WINDOW_MS).start]);
   query.ask("rates", [`client:${senderClient}`, rateWindow(at, RATE_WINDOW_MS).previous]);
   for (const to of e.to) {
