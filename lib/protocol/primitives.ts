@@ -121,16 +121,32 @@ export function ed25519Verify(
 ): boolean {
   if (publicKey_.length !== 32 || signature.length !== 64) return false;
   try {
-    // Small order is checked once, when the key is first parsed, not on every signature.
-    const key = cached(
-      "edp:",
-      publicKey_,
-      () => isSmallOrderEd25519(publicKey_) ? null : publicKey(ED25519_SPKI, publicKey_),
-    );
-    return key !== null && nodeVerify(null, message, key, signature);
+    const key = cached("edp:", publicKey_, () => ed25519VerifyingKey(publicKey_));
+    return key !== null && ed25519VerifyWith(key, message, signature);
   } catch {
     return false;
   }
+}
+
+/** An Ed25519 public key, parsed once for many checks. */
+export type Ed25519Key = KeyObject;
+
+/**
+ * The parsed verifying key of a 32-byte public key, or null for a key of small order (checked
+ * once, when the key is parsed, not on every signature). Throws on malformed input.
+ */
+export function ed25519VerifyingKey(publicKey_: Uint8Array): Ed25519Key | null {
+  requireLength(publicKey_, 32, "Ed25519 public key");
+  return isSmallOrderEd25519(publicKey_) ? null : publicKey(ED25519_SPKI, publicKey_);
+}
+
+/** {@link ed25519Verify} with a key parsed by {@link ed25519VerifyingKey}. */
+export function ed25519VerifyWith(
+  key: Ed25519Key,
+  message: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  return signature.length === 64 && nodeVerify(null, message, key, signature);
 }
 
 /** The X25519 public key of a 32-byte private scalar. */
