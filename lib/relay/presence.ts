@@ -37,7 +37,8 @@ export class Presence {
   /**
    * Sessions that ended. A `presence` frame is checked against the store before it applies, and
    * the session may end meanwhile: applied after {@link left}, it would keep the session's
-   * agents online for good (seen in CI: a daemon stopped right after it re-announced).
+   * agents online for good (the likely cause of a CI failure: a peer stayed online after its
+   * daemon stopped).
    */
   private readonly ended = new WeakSet<PresenceSession>();
 
