@@ -187,9 +187,9 @@ export class Keyring {
   }
 
   /**
-   * The agent's full key set. Deriving the public halves cost four WebCrypto calls (~0.15 ms),
-   * paid on every inbound envelope before this cache; an entry is used only while the stored
-   * private keys are the ones it was derived from, so a rotation is picked up at once.
+   * The agent's full key set. Deriving the public halves parses two keys per inbound envelope
+   * (four WebCrypto calls, ~0.15 ms, when this cache came); an entry is used only while the
+   * stored private keys are the ones it was derived from, so a rotation is picked up at once.
    */
   async keysOf(handle: string): Promise<AgentKeys> {
     const row = this.require(handle);

@@ -14,8 +14,6 @@ import {
   x25519PublicKey as xPublic,
 } from "./primitives.ts";
 
-export { isSmallOrderEd25519 } from "./primitives.ts";
-
 /** An agent's key material as raw 32-byte values (private keys are seeds/scalars). */
 export interface AgentKeys {
   signing: { publicKey: Uint8Array; privateKey: Uint8Array };
