@@ -1,35 +1,74 @@
 /**
- * SQLite acks batched per COMMIT (lib/relay/store/sqlite_acks.ts): when the batch throws, each
- * ack runs again alone, so one failing ack fails only itself.
+ * SQLite acks batched per COMMIT (lib/relay/store/sqlite_acks.ts): an ack deletes its delivery
+ * and keeps its client's newest ack; when the batch throws, each ack runs again alone, so one
+ * failing ack fails only itself.
  */
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { assertEquals, assertRejects } from "../assert.ts";
-import { openSqliteRelayStore } from "../../lib/relay/mod.ts";
+import { openSqliteRelayStore, type RelayStore } from "../../lib/relay/mod.ts";
+
+/** Queues `ids` from alice to bob; returns bob's delivery seqs. */
+async function queue(store: RelayStore, ids: string[]): Promise<number[]> {
+  for (const c of ["alice", "bob"]) await store.addClient(c, "h", 1);
+  const seqs: number[] = [];
+  for (const id of ids) {
+    const [d] = await store.acceptEnvelope(
+      {
+        id,
+        sender_client: "alice",
+        from: "@alice/a",
+        to: ["@bob/b"],
+        type: "message",
+        body: JSON.stringify({ id }),
+        accepted_at: 1000,
+      },
+      ["bob"],
+      {},
+    );
+    seqs.push(d!.seq);
+  }
+  return seqs;
+}
+
+Deno.test("sqlite acks: an ack deletes its delivery; the client's newest ack is kept", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "relay.db");
+  const store = openSqliteRelayStore(path, { checkpoint: false });
+  try {
+    const seqs = await queue(store, ["msg_1", "msg_2", "msg_3"]);
+    const acks = await Promise.all([
+      store.ackDelivery("bob", seqs[0]!, 2000),
+      store.ackDelivery("bob", seqs[1]!, 2002),
+      store.ackDelivery("bob", 999_999, 2005),
+    ]);
+    assertEquals(acks.map((a) => a.acked), [true, true, false]);
+    const db = new DatabaseSync(path, { readOnly: true });
+    try {
+      const all = (sql: string) => db.prepare(sql).all().map((r) => ({ ...r }));
+      const bobs = all("SELECT seq, state FROM deliveries WHERE client_id = 'bob'");
+      assertEquals(bobs, [{ seq: seqs[2]!, state: "pending" }], "acked rows are gone");
+      assertEquals(all("SELECT * FROM client_acks"), [
+        { client_id: "bob", acked_at: 2002 },
+      ]);
+    } finally {
+      db.close();
+    }
+    // An older ack batch does not move it back.
+    await store.ackDelivery("bob", seqs[2]!, 1500);
+    assertEquals((await store.clientsLastSeen()).get("bob"), 2002);
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
 
 Deno.test("sqlite acks: a batch that throws is run again ack by ack; only the bad one fails", async () => {
   const dir = await Deno.makeTempDir();
   const path = join(dir, "relay.db");
   const store = openSqliteRelayStore(path, { checkpoint: false });
   try {
-    for (const c of ["alice", "bob"]) await store.addClient(c, "h", 1);
-    const seqs: number[] = [];
-    for (const id of ["msg_1", "msg_2", "msg_3"]) {
-      const [d] = await store.acceptEnvelope(
-        {
-          id,
-          sender_client: "alice",
-          from: "@alice/a",
-          to: ["@bob/b"],
-          type: "message",
-          body: JSON.stringify({ id }),
-          accepted_at: 1000,
-        },
-        ["bob"],
-        {},
-      );
-      seqs.push(d!.seq);
-    }
+    const seqs = await queue(store, ["msg_1", "msg_2", "msg_3"]);
     // Another connection makes msg_2's receipt insert fail (as a full disk might).
     const other = new DatabaseSync(path);
     other.exec(`CREATE TRIGGER no_receipt BEFORE INSERT ON deliveries

@@ -60,6 +60,12 @@ function suite(name: string, factory: Factory) {
       await store.ackDelivery("bob", d!.seq, 90);
       const seen = await store.clientsLastSeen();
       assertEquals([seen.get("alice"), seen.get("bob"), seen.has("carol")], [70, 90, false]);
+      // A repeated ack finds nothing to ack and is not counted as a newer sighting.
+      assertEquals((await store.ackDelivery("bob", d!.seq, 95)).acked, false);
+      assertEquals((await store.clientsLastSeen()).get("bob"), 90);
+      // Acks are remembered as long as delivered rows were: until the prune's horizon.
+      await store.prune(91);
+      assertEquals((await store.clientsLastSeen()).get("bob"), 40, "its registration remains");
     }));
 
   Deno.test(`${name} store: acks of one turn with unknown, repeated and others' seqs`, () =>

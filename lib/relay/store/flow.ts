@@ -46,6 +46,7 @@ export type QueryName =
   | "deliveryAck"
   | "deliveryNoteAttempt"
   | "deliveriesExpire"
+  | "pruneAcks"
   | "pruneDeliveries"
   | "pruneEnvelopes"
   | "pruneGrants"

@@ -278,6 +278,8 @@ export function* failExpired(before: number, now: number) {
 /** In a transaction: deletes finished deliveries and envelopes nobody waits for any more. */
 export function* prune(before: number) {
   const deliveries = yield* count("pruneDeliveries", before);
+  // Each client's newest ack ("last seen") goes as its delivered rows used to.
+  yield* count("pruneAcks", before);
   const envelopes = yield* count("pruneEnvelopes", before);
   // Rate windows older than the previous window count for nothing (PostgreSQL only).
   yield* count("pruneRates", Date.now() - 180_000);

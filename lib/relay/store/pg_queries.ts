@@ -74,8 +74,8 @@ export const PG_QUERIES: QueryTable = {
   deliveriesExpire: `UPDATE deliveries SET state = 'failed', done_at = $1
     WHERE state = 'pending' AND created_at < $2 RETURNING seq, client_id, envelope_id, kind`,
   // Batched acks delete their delivery and keep the client's newest ack (pg_acks.ts).
-  pruneDeliveries: `WITH acks AS (DELETE FROM client_acks WHERE acked_at < $1)
-    DELETE FROM deliveries WHERE state != 'pending' AND done_at < $1`,
+  pruneAcks: "DELETE FROM client_acks WHERE acked_at < $1",
+  pruneDeliveries: "DELETE FROM deliveries WHERE state != 'pending' AND done_at < $1",
   pruneEnvelopes: `DELETE FROM envelopes WHERE accepted_at < $1 AND NOT EXISTS
     (SELECT 1 FROM deliveries d WHERE d.envelope_id = envelopes.id AND d.state = 'pending'
       AND d.kind = 'envelope')`,

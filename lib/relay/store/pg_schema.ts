@@ -202,4 +202,8 @@ export const PG_MIGRATIONS: { version: number; name: string; sql: string }[] = [
     CREATE TRIGGER agents_changed AFTER UPDATE OR DELETE ON agents
       FOR EACH ROW EXECUTE FUNCTION tf_rows_changed('handle');
   `,
+}, {
+  version: 7,
+  name: "acks delete on SQLite too",
+  sql: "SELECT 1;", // PostgreSQL's acks have deleted since version 5. In step.
 }];

@@ -53,6 +53,7 @@ export const SQLITE_QUERIES: QueryTable = {
       SELECT sender_client AS id, max(accepted_at) AS t FROM envelopes GROUP BY sender_client
       UNION ALL SELECT client_id, max(done_at) FROM deliveries WHERE state = 'delivered'
         GROUP BY client_id
+      UNION ALL SELECT client_id, acked_at FROM client_acks
       UNION ALL SELECT client_id, max(updated_at) FROM agents GROUP BY client_id
     ) AS activity GROUP BY id`,
   clientRevoke: "UPDATE clients SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
@@ -116,6 +117,8 @@ export const SQLITE_QUERIES: QueryTable = {
     "UPDATE deliveries SET attempts = attempts + 1 WHERE seq = ? AND client_id = ?",
   deliveriesExpire: `UPDATE deliveries SET state = 'failed', done_at = ?
     WHERE state = 'pending' AND created_at < ? RETURNING seq, client_id, envelope_id, kind`,
+  // Batched acks delete their delivery and keep the client's newest ack (sqlite_acks.ts).
+  pruneAcks: "DELETE FROM client_acks WHERE acked_at < ?",
   pruneDeliveries: "DELETE FROM deliveries WHERE state != 'pending' AND done_at < ?",
   pruneEnvelopes: `DELETE FROM envelopes WHERE accepted_at < ? AND NOT EXISTS
     (SELECT 1 FROM deliveries d WHERE d.envelope_id = envelopes.id AND d.state = 'pending'

@@ -122,4 +122,12 @@ export const RELAY_MIGRATIONS: Migration[] = [{
   version: 6,
   name: "client and agent changes notify the nodes",
   sql: "SELECT 1;", // PostgreSQL's triggers (pg_schema.ts); SQLite has data_version. In step.
+}, {
+  version: 7,
+  name: "acks delete on SQLite too",
+  // As PostgreSQL's version 5: an ack deletes its delivery (sqlite_acks.ts) instead of
+  // marking it, which rewrote the row and three index entries and left it for the prune; what
+  // "last seen" read from delivered rows, client_acks keeps. Rows delivered before this
+  // version are still read by "last seen" and pruned as they were.
+  sql: "CREATE TABLE client_acks (client_id TEXT PRIMARY KEY, acked_at INTEGER NOT NULL);",
 }];
