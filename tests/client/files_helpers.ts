@@ -1,7 +1,7 @@
 /** Shared by the files tests: marked test files, hashing, walking a directory, fetching a file. */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import type { TestDaemon } from "./world.ts";
+import { eventually, type TestDaemon, type World } from "./world.ts";
 
 /** A marker all through every test file: never in what the relay stores. */
 export const MARKER = "FILES-PLAINTEXT-MARKER-5c1e";
@@ -41,4 +41,26 @@ export async function* walk(dir: string): AsyncGenerator<string> {
     if (e.isDirectory) yield* walk(p);
     else if (e.isFile) yield p;
   }
+}
+
+/** Sends `paths` from alice to bob as a message; returns the message id. */
+export async function sendFiles(w: World, paths: string[]): Promise<string> {
+  const sent = await w.alice.api.request<{ message: { id: string } }>("POST", "/v1/messages", {
+    from: "@alice/requester",
+    to: "@bob/writer",
+    text: "files",
+    files: paths.map((path) => ({ path })),
+  });
+  return sent.message.id;
+}
+
+/** Message `id` as `d` shows it. */
+export const message = (d: TestDaemon, id: string) => d.api.message(id);
+
+/** Waits until every file of message `id` on `d` left `pending`; returns the message. */
+export function settled(d: TestDaemon, id: string, timeoutMs = 60_000) {
+  return eventually(async () => {
+    const m = await message(d, id).catch(() => null);
+    return m?.files?.every((f) => f.state !== "pending") ? m : null;
+  }, timeoutMs);
 }

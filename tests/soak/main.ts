@@ -5,10 +5,11 @@
  * - tests/e2e/faults_test.ts — N = 1,000 items per fault scenario, and the black hole longer than
  *   the daemon's keepalive (~70 s);
  * - tests/relay/fuzz_test.ts — 50,000 mutations;
- * - tests/relay/bounds_test.ts — 1,000 idle connections, a 60 s flood.
+ * - tests/relay/bounds_test.ts — 1,000 idle connections, a 60 s flood;
+ * - tests/client/files_memory_test.ts — a 1 GB file end to end, live memory flat.
  *
- * `--only faults|fuzz|bounds` runs one of them. Prints the FAULTS / FUZZ / BOUNDS lines the
- * tests emit, then a summary; exits non-zero when any test failed.
+ * `--only faults|fuzz|bounds|files` runs one of them. Prints the FAULTS / FUZZ / BOUNDS / FILES
+ * lines the tests emit, then a summary; exits non-zero when any test failed.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -17,6 +18,7 @@ const FILES = {
   faults: "tests/e2e/faults_test.ts",
   fuzz: "tests/relay/fuzz_test.ts",
   bounds: "tests/relay/bounds_test.ts",
+  files: "tests/client/files_memory_test.ts",
 } as const;
 
 if (import.meta.main) {
@@ -68,7 +70,7 @@ if (import.meta.main) {
     const status = await child.status;
     if (!status.success) failed++;
     for (const line of text.split("\n")) {
-      if (/^(FAULTS|FUZZ|BOUNDS) /.test(line)) lines.push(line);
+      if (/^(FAULTS|FUZZ|BOUNDS|FILES) /.test(line)) lines.push(line);
     }
     lines.push(
       `${status.success ? "ok    " : "FAILED"} ${file} (${
