@@ -34,7 +34,11 @@ async function probe(mb: number, hold: boolean): Promise<Peak> {
 async function flat(mb: number, bound: number) {
   const [plain, holding] = await Promise.all([probe(mb, false), probe(mb, true)]);
   assert(plain.live_mb < bound, `live memory grew by ${plain.live_mb.toFixed(0)} MB for ${mb} MB`);
-  assert(holding.live_mb > mb, `the probe missed a held file: ${holding.live_mb.toFixed(0)} MB`);
+  // The bound must catch a transfer that holds the file.
+  assert(
+    holding.live_mb > bound,
+    `the bound misses a held file: +${holding.live_mb.toFixed(0)} MB`,
+  );
   const mbs = (x: number) => x.toFixed(0);
   console.log(
     `FILES size=${mb}MB seconds=${plain.seconds.toFixed(1)} live_growth=${mbs(plain.live_mb)}MB ` +
@@ -42,8 +46,8 @@ async function flat(mb: number, bound: number) {
   );
 }
 
-// Measured: 7–48 MB live for 16 to 200 MB files (the chunks in flight in both daemons' windows,
-// the relay's and the download's); holding a 64 MB file read +105 MB.
+// Measured: +3 MB live for a 16 MB file, +20–21 MB for 128 to 512 MB (the chunks in flight in
+// both daemons' windows, the relay's and the download's); holding the 128 MB file, +144–148 MB.
 Deno.test("files: 128 MB end to end with memory flat (live memory after collection)", () =>
   flat(128, 96));
 
