@@ -1,14 +1,13 @@
 /**
  * Files keep memory flat end to end: a 128 MB file goes from alice's daemon through the relay to
- * bob's and back out of `GET /v1/files/{id}` (files_memory_probe.ts, relay and both daemons in a
- * process of its own), and what stays live after garbage collection is bounded by the transfer
- * windows, not by the file. The same probe holding the file, as a transfer that buffered it
- * would, shows the file: the measurement can fail.
+ * bob's and back out of `GET /v1/files/{id}` (files_memory_probe.ts, a memory probe:
+ * tests/memory.ts), and what stays live is bounded by the transfer windows, not by the file; the
+ * same probe holding the file is caught by the bound.
  */
 import { assert } from "../assert.ts";
+import { runProbe } from "../memory.ts";
 
-const PROBE = new URL("./files_memory_probe.ts", import.meta.url).pathname;
-const LOCK = new URL("../deno.lock", import.meta.url).pathname;
+const PROBE = new URL("./files_memory_probe.ts", import.meta.url);
 
 interface Peak {
   live_mb: number;
@@ -16,23 +15,12 @@ interface Peak {
   seconds: number;
 }
 
-/** Runs the probe on a `mb` MB file; returns its peak growth of live memory and RSS. */
-async function probe(mb: number, hold: boolean): Promise<Peak> {
-  const args = ["run", "-A", `--lock=${LOCK}`, "--v8-flags=--expose-gc", PROBE, String(mb)];
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: hold ? [...args, "--hold"] : args,
-    env: { TASKFERRY_LOG_LEVEL: "warn" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout).trim();
-  assert(out.success, `the probe failed:\n${text}\n${new TextDecoder().decode(out.stderr)}`);
-  return JSON.parse(text.split("\n").at(-1)!);
-}
-
 /** Checks a `mb` MB transfer stays under `bound` MB live, and that holding the file shows. */
 async function flat(mb: number, bound: number) {
-  const [plain, holding] = await Promise.all([probe(mb, false), probe(mb, true)]);
+  const [plain, holding] = await Promise.all([
+    runProbe<Peak>(PROBE, [String(mb)]),
+    runProbe<Peak>(PROBE, [String(mb), "--hold"]),
+  ]);
   assert(plain.live_mb < bound, `live memory grew by ${plain.live_mb.toFixed(0)} MB for ${mb} MB`);
   // The bound must catch a transfer that holds the file.
   assert(

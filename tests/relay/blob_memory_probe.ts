@@ -1,11 +1,7 @@
 /**
- * Run by blob_memory_test.ts in a process of its own, with `--v8-flags=--expose-gc`: moves
- * `<MiB>` MiB up and down through the relay's blob routes over a socket in 1 MiB chunks (sender,
- * relay and reader in this process), collects garbage after every chunk and samples what is
- * still live (V8 heap plus external buffers). A collected figure is what the code holds, not
- * garbage the collector has not reached yet (that moved RSS by 20–140 MiB from run to run), and a
- * process of its own keeps other test modules' memory out of it. `--hold` keeps every sealed chunk,
- * as a regression that buffered the file would: the test's proof that the probe sees one.
+ * A memory probe (tests/memory.ts), run by blob_memory_test.ts: moves `<MiB>` MiB up and down
+ * through the relay's blob routes over a socket in 1 MiB chunks (sender, relay and reader in this
+ * process) and samples live memory after every chunk. `--hold` keeps every sealed chunk.
  * Prints one JSON line: `{"live_mib": …, "rss_mib": …}` (peak growth over the warmed-up start).
  */
 import { createHash } from "node:crypto";
@@ -17,11 +13,10 @@ import {
   sealBlobStream,
 } from "../../lib/protocol/mod.ts";
 import { BLOB_SIZE_HEADER } from "../../lib/relay/blobs/mod.ts";
+import { PeakGrowth } from "../memory.ts";
 import { auth, type Fetch, json, relayOn } from "./blob_world.ts";
 
 const MIB = 1048576;
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error("run with --v8-flags=--expose-gc");
 const size = Number(Deno.args[0] ?? "64") * MIB;
 const hold = Deno.args.includes("--hold");
 
@@ -36,26 +31,11 @@ const f: Fetch = (path, init) => fetch(`http://127.0.0.1:${server.addr.port}${pa
 const piece = new Uint8Array(256 * 1024).map((_, i) => i * 7);
 const held: Uint8Array[] = [];
 
-const live = () => {
-  // Twice: a collection finishes the previous one's concurrent sweeping, whose freed buffers
-  // would otherwise still count (up to ~24 MB when the machine is loaded).
-  gc!();
-  gc!();
-  const m = Deno.memoryUsage();
-  return { live: m.heapUsed + m.external, rss: m.rss };
-};
-
-/** Seals, uploads, grants, downloads and opens `bytes`; returns the peak growth over the start. */
+/** Seals, uploads, grants, downloads and opens `bytes`; returns the peak growth of memory. */
 async function transfer(bytes: number) {
   const key = randomBytes(32);
   const blobId = newId("blob");
-  const start = live();
-  const peak = { live: 0, rss: 0 };
-  const note = () => {
-    const now = live();
-    peak.live = Math.max(peak.live, now.live - start.live);
-    peak.rss = Math.max(peak.rss, now.rss - start.rss);
-  };
+  const growth = new PeakGrowth();
   async function* source() {
     for (let sent = 0; sent < bytes; sent += piece.length) yield piece;
   }
@@ -73,7 +53,7 @@ async function transfer(bytes: number) {
       body: next.value.sealed as Uint8Array<ArrayBuffer>,
     });
     await json(res, 201);
-    note();
+    growth.sample();
   }
   const sha256 = next.value.sha256!;
   await json(
@@ -97,10 +77,10 @@ async function transfer(bytes: number) {
   });
   for await (const plain of opening) {
     opened += plain.length;
-    note();
+    growth.sample();
   }
   if (opened !== bytes) throw new Error(`opened ${opened} of ${bytes} bytes`);
-  return peak;
+  return growth.peak;
 }
 
 try {
