@@ -7,25 +7,14 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { assertEquals, assertRejects } from "../assert.ts";
 import { openSqliteRelayStore, type RelayStore } from "../../lib/relay/mod.ts";
+import { messageRow } from "./store_setup.ts";
 
 /** Queues `ids` from alice to bob; returns bob's delivery seqs. */
 async function queue(store: RelayStore, ids: string[]): Promise<number[]> {
   for (const c of ["alice", "bob"]) await store.addClient(c, "h", 1);
   const seqs: number[] = [];
   for (const id of ids) {
-    const [d] = await store.acceptEnvelope(
-      {
-        id,
-        sender_client: "alice",
-        from: "@alice/a",
-        to: ["@bob/b"],
-        type: "message",
-        body: JSON.stringify({ id }),
-        accepted_at: 1000,
-      },
-      ["bob"],
-      {},
-    );
+    const [d] = await store.acceptEnvelope(messageRow(id), ["bob"], {});
     seqs.push(d!.seq);
   }
   return seqs;

@@ -7,27 +7,16 @@
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { assert, assertEquals } from "../assert.ts";
-import type { AcceptEffects, EnvelopeRow } from "../../lib/relay/store.ts";
+import type { AcceptEffects } from "../../lib/relay/store.ts";
 import { openSqliteRelayStore, type SqliteRelayStore } from "../../lib/relay/sqlite_store.ts";
-
-function row(id: string): EnvelopeRow {
-  return {
-    id,
-    sender_client: "alice",
-    from: "@alice/a",
-    to: ["@bob/b"],
-    type: "message",
-    body: JSON.stringify({ id }),
-    accepted_at: 1_000,
-  };
-}
+import { messageRow } from "./store_setup.ts";
 
 /** One grouped accept for bob; `refuse` throws after its writes. Resolves to its outcome. */
 function accept(store: SqliteRelayStore, id: string, effects: AcceptEffects = {}, refuse = false) {
   const answer = Promise.withResolvers<string>();
   store.grouped(async (s) => {
-    await s.insertEnvelope(row(id));
-    await s.queueEnvelope(row(id), ["bob"], effects);
+    await s.insertEnvelope(messageRow(id));
+    await s.queueEnvelope(messageRow(id), ["bob"], effects);
     if (refuse) throw new Error("refused after writing");
   }, (outcome, commitError) => {
     // As accepts.ts answers: its own refusal first, else the COMMIT's.

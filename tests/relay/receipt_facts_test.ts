@@ -7,18 +7,7 @@ import { join } from "node:path";
 import { assertEquals } from "../assert.ts";
 import type { EnvelopeRow } from "../../lib/relay/store.ts";
 import { openSqliteRelayStore, type SqliteRelayStore } from "../../lib/relay/sqlite_store.ts";
-
-function row(id: string, to: string[]): EnvelopeRow {
-  return {
-    id,
-    sender_client: "alice",
-    from: "@alice/a",
-    to,
-    type: "message",
-    body: JSON.stringify({ id }),
-    accepted_at: 1_000,
-  };
-}
+import { messageRow } from "./store_setup.ts";
 
 /** Accepts `e` for `clients` in the turn's group; `refuse` undoes it after its writes. */
 function accept(store: SqliteRelayStore, e: EnvelopeRow, clients: string[], refuse = false) {
@@ -39,8 +28,8 @@ Deno.test("receipt facts: an ack's receipt from memory equals the one read from 
     for (const c of ["alice", "bob", "carol"]) await store.addClient(c, "h", 1);
     const to = ["@bob/b", "@carol/c", "@bob/d"];
     const [m1, m2] = await Promise.all([
-      accept(store, row("msg_1", to), ["bob", "carol"]),
-      accept(store, row("msg_2", to), ["bob", "carol"]),
+      accept(store, messageRow("msg_1", to), ["bob", "carol"]),
+      accept(store, messageRow("msg_2", to), ["bob", "carol"]),
     ]);
     assertEquals(store.cacheStats.facts, 2);
     // msg_1: both recipient clients ack from memory; its facts are then dropped.
@@ -87,8 +76,8 @@ Deno.test("receipt facts: an undone accept leaves none; the accepted one's recei
   try {
     for (const c of ["alice", "bob"]) await store.addClient(c, "h", 1);
     const [kept] = await Promise.all([
-      accept(store, row("msg_kept", ["@bob/b"]), ["bob"]),
-      accept(store, row("msg_undone", ["@bob/b"]), ["bob"], true),
+      accept(store, messageRow("msg_kept", ["@bob/b"]), ["bob"]),
+      accept(store, messageRow("msg_undone", ["@bob/b"]), ["bob"], true),
     ]);
     // The undone accept cleared what the transaction had staged: the kept one reads its row.
     assertEquals(store.cacheStats.facts, 0);
@@ -98,7 +87,7 @@ Deno.test("receipt facts: an undone accept leaves none; the accepted one's recei
     assertEquals(acked.receipt?.client_id, "alice");
     assertEquals(JSON.parse(acked.receipt!.body).recipients, ["@bob/b"]);
     // Accepted alone, the facts are kept until the ack.
-    const [next] = await accept(store, row("msg_next", ["@bob/b"]), ["bob"]);
+    const [next] = await accept(store, messageRow("msg_next", ["@bob/b"]), ["bob"]);
     assertEquals(store.cacheStats.facts, 1);
     assertEquals((await store.ackDelivery("bob", next!.seq, 2_000)).acked, true);
     assertEquals(store.cacheStats.facts, 0);

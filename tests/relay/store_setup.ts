@@ -1,6 +1,6 @@
 /** Set-up done straight in a relay store, without sessions: what tests build their cases on. */
 import { DEFAULT_PERMISSIONS } from "../../lib/protocol/mod.ts";
-import type { RelayStore } from "../../lib/relay/store.ts";
+import type { EnvelopeRow, RelayStore } from "../../lib/relay/store.ts";
 import type { SimAgent } from "./sim.ts";
 
 /**
@@ -21,4 +21,17 @@ export async function connectInStore(store: RelayStore, a: SimAgent, b: SimAgent
     [],
     { connect: { a: a.handle, b: b.handle, permissions: { ...DEFAULT_PERMISSIONS } } },
   );
+}
+
+/** A `message` envelope row `id` from alice's client to `to` (bob's agent by default). */
+export function messageRow(id: string, to = ["@bob/b"]): EnvelopeRow {
+  return {
+    id,
+    sender_client: "alice",
+    from: "@alice/a",
+    to,
+    type: "message",
+    body: JSON.stringify({ id }),
+    accepted_at: 1_000,
+  };
 }
